@@ -1,0 +1,58 @@
+# Every target does its own set-up, so a fresh clone needs nothing but python3, node and npm.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+NODE_STAMP := infra/firestore/node_modules/.installed
+
+.PHONY: setup up down demo test lint typecheck unit stack-tests bench reliability lock clean
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements-dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	# The Tasks emulator pins protobuf<5; it runs with ours, so it is installed without its pins.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps gcloud-tasks-emulator==0.6.2
+	touch $@
+
+$(NODE_STAMP): infra/firestore/package-lock.json
+	cd infra/firestore && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lock:
+	$(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 -o functions/requirements.txt
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 -o requirements-dev.lock
+
+up: setup
+	$(BIN)/python -m infra.stack up
+
+down:
+	@test -x $(BIN)/python && $(BIN)/python -m infra.stack down || true
+
+demo: setup
+	$(BIN)/python -m infra.demo
+
+lint: setup
+	$(BIN)/ruff check functions infra tests
+	$(BIN)/ruff format --check functions infra tests
+
+typecheck: setup
+	$(BIN)/mypy functions infra
+
+# The test run owns its own stack on its own ports, so it never touches one started by `make up`.
+test: setup lint typecheck
+	$(BIN)/python -m infra.stack run --profile test -- $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(BIN)/python -m infra.bench
+
+reliability: setup
+	$(BIN)/python -m infra.stack run --profile test -- env MW_RELIABILITY_SIZE=large $(BIN)/python -m pytest -q tests/reliability
+
+clean: down
+	rm -rf $(VENV) infra/firestore/node_modules .local

@@ -1,0 +1,1 @@
+"""The `mw` admin command line."""

@@ -1,0 +1,89 @@
+"""Process settings, read once from the environment at cold start.
+
+Secrets arrive as environment variables (Secret Manager mounts them in the cloud). They are held as
+SecretStr so that no repr, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+
+class ConfigurationError(Exception):
+    """Raised at cold start; the message names the variable or file and the problem."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str = Field("local-project", alias="MW_PROJECT")
+    region: str = Field("europe-west1", alias="MW_REGION")
+    firestore_database: str = Field("(default)", alias="MW_FIRESTORE_DATABASE")
+    team_config_path: str | None = Field(None, alias="MW_TEAM_CONFIG")
+
+    # fleet_webhook
+    webhook_secrets: tuple[SecretStr, ...] = Field((), alias="MW_WEBHOOK_SECRETS")
+    max_body_bytes: int = Field(10 * 1024 * 1024, alias="MW_MAX_BODY_BYTES", gt=0)
+
+    # Fleet's REST API
+    fleet_url: str | None = Field(None, alias="MW_FLEET_URL")
+    fleet_api_token: SecretStr | None = Field(None, alias="MW_FLEET_API_TOKEN")
+
+    # Google Calendar
+    calendar_credentials: str = Field("keyless", alias="MW_CALENDAR_CREDENTIALS")
+    calendar_service_account: str | None = Field(None, alias="MW_CALENDAR_SERVICE_ACCOUNT")
+    calendar_api_endpoint: str | None = Field(None, alias="MW_CALENDAR_API_ENDPOINT")
+    calendar_quota_per_minute: int = Field(10_000, alias="MW_CALENDAR_QUOTA_PER_MINUTE", gt=0)
+    notifications_url: str | None = Field(None, alias="MW_NOTIFICATIONS_URL")
+
+    # Cloud Tasks
+    tasks_queue: str | None = Field(None, alias="MW_TASKS_QUEUE")  # projects/P/locations/L/queues/Q
+    tasks_emulator_host: str | None = Field(None, alias="MW_TASKS_EMULATOR_HOST")
+    dispatch_url: str | None = Field(None, alias="MW_DISPATCH_URL")
+    task_invoker_service_account: str | None = Field(None, alias="MW_TASK_INVOKER_SA")
+
+    # Who may call the private functions (OIDC ID tokens from Cloud Scheduler and Cloud Tasks)
+    plan_url: str | None = Field(None, alias="MW_PLAN_URL")
+    scheduler_service_account: str | None = Field(None, alias="MW_SCHEDULER_SA")
+    oidc_certs_url: str | None = Field(None, alias="MW_OIDC_CERTS_URL")
+    #: Local stack only: the Tasks emulator sends no token. Refused where K_SERVICE is set (Cloud Run).
+    local_unauthenticated_tasks: bool = Field(False, alias="MW_LOCAL_UNAUTHENTICATED_TASKS")
+
+    # Gemini
+    ai_enabled: bool = Field(True, alias="MW_AI_ENABLED")
+    gemini_model: str = Field("gemini-3-flash-preview", alias="MW_GEMINI_MODEL")
+    gemini_location: str = Field("global", alias="MW_GEMINI_LOCATION")
+    gemini_base_url: str | None = Field(None, alias="MW_GEMINI_BASE_URL")
+    gemini_timeout_seconds: float = Field(10.0, alias="MW_GEMINI_TIMEOUT_SECONDS", gt=0)
+
+    # Planner
+    plan_time_budget_seconds: float = Field(480.0, alias="MW_PLAN_TIME_BUDGET_SECONDS", gt=0)
+    #: Local and demo use only: lets `mw plan --lead-minutes` book windows minutes ahead.
+    allow_short_lead: bool = Field(False, alias="MW_ALLOW_SHORT_LEAD")
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        known = {field.alias for field in cls.model_fields.values() if field.alias}
+        try:
+            settings = cls.model_validate({key: value for key, value in env.items() if key in known})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors()
+            )
+            raise ConfigurationError(f"invalid environment: {problems}") from None
+        if settings.local_unauthenticated_tasks and env.get("K_SERVICE"):
+            raise ConfigurationError(
+                "MW_LOCAL_UNAUTHENTICATED_TASKS is for the local stack only and is refused on Cloud Run"
+            )
+        return settings

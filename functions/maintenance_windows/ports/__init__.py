@@ -1,0 +1,1 @@
+"""Small interfaces between handlers and the outside world; each has one adapter per technology."""

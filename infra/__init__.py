@@ -1,0 +1,1 @@
+"""Everything that runs the system off Google Cloud: the local stack and its stand-in servers."""
