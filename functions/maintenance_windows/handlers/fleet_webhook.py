@@ -1,0 +1,88 @@
+"""fleet_webhook: accept Fleet's failing-policies webhook and store it, idempotently."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import SecretStr, ValidationError
+
+from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
+from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook, sightings_of, snapshot_of
+from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.store import DocumentStore
+from maintenance_windows.repository.hosts import record_failures
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    secrets: Sequence[SecretStr]
+    max_body_bytes: int
+
+
+def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: WebhookSettings) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(405, {"error": f"method {request.method} not allowed; use POST"}, {"Allow": "POST"})
+    if not secret_matches(presented_secrets(request.headers, request.query), settings.secrets):
+        log(logger, logging.WARNING, "webhook rejected: missing or wrong secret", event="webhook_unauthorized")
+        return HttpResponse(
+            401, {"error": "missing or wrong webhook secret"}, {"WWW-Authenticate": 'Basic realm="fleet_webhook"'}
+        )
+    too_large = _too_large(request, settings.max_body_bytes)
+    if too_large:
+        return too_large
+    media_type = request.content_type.split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return error(415, f"content type must be application/json, got {media_type or 'none'}")
+    payload = _parse(request.body)
+    if isinstance(payload, HttpResponse):
+        return payload
+    before = store.stats.commits
+    counts = record_failures(store, snapshot_of(payload), sightings_of(payload))
+    commits = store.stats.commits - before
+    log(
+        logger,
+        logging.INFO,
+        "failing-policy webhook stored",
+        event="webhook_stored",
+        policy_id=payload.policy.id,
+        hosts=len(payload.hosts),
+        commits=commits,
+        **counts.as_dict(),
+    )
+    return HttpResponse(
+        202,
+        {"status": "accepted", "policy_id": payload.policy.id, "hosts": len(payload.hosts), "commits": commits,
+         **counts.as_dict()},
+    )  # fmt: skip
+
+
+def _too_large(request: HttpRequest, limit: int) -> HttpResponse | None:
+    size = max(request.content_length or 0, len(request.body))
+    if size > limit:
+        return error(413, f"body of {size} bytes is over the limit of {limit} bytes")
+    return None
+
+
+def _parse(body: bytes) -> FailingPoliciesWebhook | HttpResponse:
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+        return error(400, f"body is not valid JSON: {problem}")
+    if not isinstance(raw, dict):
+        return error(400, "body must be a JSON object with timestamp, policy and hosts")
+    if raw.get("policy") == {}:
+        return error(400, "policy is empty")
+    try:
+        return FailingPoliciesWebhook.model_validate(raw)
+    except ValidationError as invalid:
+        problems = [
+            {"field": ".".join(str(part) for part in issue["loc"]) or "(body)", "problem": issue["msg"]}
+            for issue in invalid.errors(include_url=False, include_input=False)
+        ]
+        return error(400, "payload is not a Fleet failing-policies webhook", problems=problems)

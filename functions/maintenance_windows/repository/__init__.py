@@ -1,0 +1,1 @@
+"""Domain records to and from store documents: one module per collection."""

@@ -1,0 +1,278 @@
+"""Start and stop the local stack: emulators, stand-in servers and the four functions, on loopback.
+
+    python -m infra.stack up [--profile dev]      start in the background, write .local/<profile>/stack.json
+    python -m infra.stack down [--profile dev]    stop exactly the processes `up` started
+    python -m infra.stack run --profile test -- CMD...   start, run CMD with MW_STACK_FILE set, always stop
+
+`make up` / `make down` use the dev profile, `make test` runs its own test profile on other ports so it
+never disturbs a running dev stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.ports import PortInUse, ensure_free, port_for, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PROJECT = "local-project"
+LOCATION = "local"
+QUEUE = "maintenance-windows"
+FUNCTIONS = ("fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window")
+SCHEDULER_SA = "scheduler@local-project.iam.gserviceaccount.com"
+TASK_INVOKER_SA = "task-invoker@local-project.iam.gserviceaccount.com"
+
+
+def state_dir(profile: str) -> Path:
+    return ROOT / ".local" / profile
+
+
+def stack_file(profile: str) -> Path:
+    # `make up` writes the documented .local/stack.json; other profiles keep their own file.
+    return ROOT / ".local" / "stack.json" if profile == "dev" else state_dir(profile) / "stack.json"
+
+
+@dataclass
+class Component:
+    name: str
+    command: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    ready_timeout: float = 30.0
+
+
+def _py(*args: str) -> list[str]:
+    return [str(VENV_BIN / "python"), *args]
+
+
+def _local_secrets(profile: str) -> dict[str, str]:
+    """Random per-stack secrets, kept across restarts of one profile so `mw` keeps working."""
+    path = state_dir(profile) / "secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    values = {"webhook": secrets.token_urlsafe(24), "fleet_api_token": secrets.token_urlsafe(24)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def describe(profile: str) -> dict[str, Any]:
+    """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
+    port = {name: port_for(profile, name) for name in (*FUNCTIONS, "firestore", "tasks", "oidc", "fleet",
+                                                        "calendar", "gemini")}
+    url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
+    for name in FUNCTIONS:
+        url[name] += "/"
+    local_secrets = _local_secrets(profile)
+    queue = f"projects/{PROJECT}/locations/{LOCATION}/queues/{QUEUE}"
+    team_config = os.environ.get("MW_TEAM_CONFIG", str(ROOT / "infra" / "local" / "teams.yaml"))
+    function_env = {
+        "MW_PROJECT": PROJECT,
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{port['firestore']}",
+        "MW_TEAM_CONFIG": team_config,
+        "MW_WEBHOOK_SECRETS": local_secrets["webhook"],
+        "MW_FLEET_URL": url["fleet"],
+        "MW_FLEET_API_TOKEN": local_secrets["fleet_api_token"],
+        "MW_CALENDAR_CREDENTIALS": "local",
+        "MW_CALENDAR_API_ENDPOINT": f"{url['calendar']}/calendar/v3/",
+        "MW_NOTIFICATIONS_URL": url["calendar_notifications"],
+        "MW_TASKS_QUEUE": queue,
+        "MW_TASKS_EMULATOR_HOST": f"127.0.0.1:{port['tasks']}",
+        "MW_DISPATCH_URL": url["dispatch_window"],
+        "MW_TASK_INVOKER_SA": TASK_INVOKER_SA,
+        "MW_PLAN_URL": url["plan_windows"],
+        "MW_SCHEDULER_SA": SCHEDULER_SA,
+        "MW_OIDC_CERTS_URL": f"{url['oidc']}/oauth2/v1/certs",
+        "MW_LOCAL_UNAUTHENTICATED_TASKS": "true",
+        "MW_GEMINI_BASE_URL": url["gemini"] + "/",
+        "MW_ALLOW_SHORT_LEAD": "true",
+    }
+    return {
+        "profile": profile,
+        "project": PROJECT,
+        "root": str(ROOT),
+        "firestore_emulator_host": function_env["FIRESTORE_EMULATOR_HOST"],
+        "tasks_emulator_host": function_env["MW_TASKS_EMULATOR_HOST"],
+        "tasks_queue": queue,
+        "team_config": team_config,
+        "urls": url,
+        "ports": port,
+        "secrets": local_secrets,
+        "service_accounts": {"scheduler": SCHEDULER_SA, "task_invoker": TASK_INVOKER_SA},
+        "function_env": function_env,
+    }
+
+
+def components(profile: str, info: dict[str, Any]) -> list[Component]:
+    port, url, env = info["ports"], info["urls"], info["function_env"]
+    folder = state_dir(profile)
+    seed = ROOT / "infra" / "local" / "fleet-seed.json"
+    found = [
+        Component("firestore", ["node", str(ROOT / "infra/firestore/server.js"), str(port["firestore"])],
+                  port["firestore"]),
+        Component("tasks", [str(VENV_BIN / "gcloud-tasks-emulator"), "start", f"--port={port['tasks']}",
+                            "-r", "25", "-d", info["tasks_queue"]], port["tasks"]),
+        Component("oidc", _py("-m", "infra.oidc_issuer", "--port", str(port["oidc"]),
+                              "--key-dir", str(folder / "oidc")), port["oidc"]),
+        Component("fleet", _py("-m", "infra.fleet_server", "--port", str(port["fleet"]),
+                               "--token", info["secrets"]["fleet_api_token"],
+                               *(["--seed", str(seed)] if seed.exists() else [])), port["fleet"]),
+        Component("calendar", _py("-m", "infra.calendar_server", "--port", str(port["calendar"])),
+                  port["calendar"]),
+        Component("gemini", _py("-m", "infra.gemini_server", "--port", str(port["gemini"])), port["gemini"]),
+    ]
+    for name in FUNCTIONS:
+        found.append(Component(
+            name,
+            [str(VENV_BIN / "functions-framework"), f"--target={name}", "--host=127.0.0.1",
+             f"--port={port[name]}", f"--source={ROOT / 'functions' / 'main.py'}"],
+            port[name], env=env,
+        ))
+    return found
+
+
+def _scheduler(profile: str, info: dict[str, Any]) -> list[str]:
+    interval = os.environ.get("MW_SCHEDULE_SECONDS", "300")
+    return _py("-m", "infra.scheduler", "--url", info["urls"]["plan_windows"], "--issuer", info["urls"]["oidc"],
+               "--audience", info["urls"]["plan_windows"], "--email", SCHEDULER_SA,
+               "--interval-seconds", interval)
+
+
+def _spawn(name: str, command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{name}.log", "ab") as log_file:
+        return subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so `down` can stop it and its workers
+        )
+
+
+def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False) -> dict[str, Any]:
+    target = stack_file(profile)
+    if target.exists():
+        down(profile)
+    info = describe(profile)
+    wanted = [c for c in components(profile, info) if only is None or c.name in only]
+    for component in wanted:
+        ensure_free(component.port, component.name)
+    logs = state_dir(profile) / "logs"
+    started: list[dict[str, Any]] = []
+    info["processes"] = started
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for component in wanted:
+            process = _spawn(component.name, component.command, component.env, logs)
+            started.append({"name": component.name, "pid": process.pid, "port": component.port})
+            target.write_text(json.dumps(info, indent=2))  # written early so `down` can clean a failed start
+        for component in wanted:
+            if not wait_for_port(component.port, component.ready_timeout):
+                raise RuntimeError(f"{component.name} did not answer on port {component.port}; "
+                                   f"see {logs / (component.name + '.log')}")
+        if with_scheduler:
+            process = _spawn("scheduler", _scheduler(profile, info), {}, logs)
+            started.append({"name": "scheduler", "pid": process.pid, "port": None})
+        target.write_text(json.dumps(info, indent=2))
+        target.chmod(0o600)
+    except BaseException:
+        down(profile)
+        raise
+    return info
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def down(profile: str) -> int:
+    target = stack_file(profile)
+    if not target.exists():
+        return 0
+    processes = json.loads(target.read_text()).get("processes", [])
+    for process in processes:
+        try:
+            os.killpg(process["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    for process in processes:
+        while _alive(process["pid"]) and time.monotonic() < deadline:
+            try:  # reap our own children so they do not linger as zombies
+                os.waitpid(process["pid"], os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if _alive(process["pid"]):
+            try:
+                os.killpg(process["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    target.unlink()
+    return len(processes)
+
+
+def run(profile: str, command: list[str]) -> int:
+    info = up(profile)
+    print(json.dumps({"severity": "INFO", "message": f"local stack '{profile}' up",
+                      "components": [p["name"] for p in info["processes"]]}), flush=True)
+    try:
+        completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "MW_STACK_FILE": str(stack_file(profile))})
+        return completed.returncode
+    finally:
+        stopped = down(profile)
+        print(json.dumps({"severity": "INFO", "message": f"local stack '{profile}' stopped",
+                          "processes": stopped}), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["up", "down", "run", "describe"])
+    parser.add_argument("--profile", default="dev", choices=["dev", "test", "demo"])
+    parser.add_argument("--only", help="comma-separated components to start (default: all)")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "up":
+            only = set(args.only.split(",")) if args.only else None
+            info = up(args.profile, only, with_scheduler=args.profile == "dev")
+            print(f"local stack up: {stack_file(args.profile).relative_to(ROOT)}")
+            for name, value in info["urls"].items():
+                print(f"  {name:24} {value}")
+            return 0
+        if args.action == "down":
+            print(f"stopped {down(args.profile)} processes")
+            return 0
+        if args.action == "describe":
+            print(json.dumps(describe(args.profile), indent=2))
+            return 0
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        if not command:
+            parser.error("run needs a command after --")
+        return run(args.profile, command)
+    except PortInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
