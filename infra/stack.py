@@ -11,6 +11,7 @@ never disturbs a running dev stack.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -71,8 +72,10 @@ def _local_secrets(profile: str) -> dict[str, str]:
 
 def describe(profile: str) -> dict[str, Any]:
     """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
-    port = {name: port_for(profile, name) for name in (*FUNCTIONS, "firestore", "tasks", "oidc", "fleet",
-                                                        "calendar", "gemini")}
+    port = {
+        name: port_for(profile, name)
+        for name in (*FUNCTIONS, "firestore", "tasks", "oidc", "fleet", "calendar", "gemini")
+    }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
         url[name] += "/"
@@ -117,46 +120,93 @@ def describe(profile: str) -> dict[str, Any]:
 
 
 def components(profile: str, info: dict[str, Any]) -> list[Component]:
-    port, url, env = info["ports"], info["urls"], info["function_env"]
+    port, env = info["ports"], info["function_env"]
     folder = state_dir(profile)
     seed = ROOT / "infra" / "local" / "fleet-seed.json"
     found = [
-        Component("firestore", ["node", str(ROOT / "infra/firestore/server.js"), str(port["firestore"])],
-                  port["firestore"]),
-        Component("tasks", [str(VENV_BIN / "gcloud-tasks-emulator"), "start", f"--port={port['tasks']}",
-                            "-r", "25", "-d", info["tasks_queue"]], port["tasks"]),
-        Component("oidc", _py("-m", "infra.oidc_issuer", "--port", str(port["oidc"]),
-                              "--key-dir", str(folder / "oidc")), port["oidc"]),
-        Component("fleet", _py("-m", "infra.fleet_server", "--port", str(port["fleet"]),
-                               "--token", info["secrets"]["fleet_api_token"],
-                               *(["--seed", str(seed)] if seed.exists() else [])), port["fleet"]),
-        Component("calendar", _py("-m", "infra.calendar_server", "--port", str(port["calendar"])),
-                  port["calendar"]),
+        Component(
+            "firestore", ["node", str(ROOT / "infra/firestore/server.js"), str(port["firestore"])], port["firestore"]
+        ),
+        Component(
+            "tasks",
+            [
+                str(VENV_BIN / "gcloud-tasks-emulator"),
+                "start",
+                f"--port={port['tasks']}",
+                "-r",
+                "25",
+                "-d",
+                info["tasks_queue"],
+            ],
+            port["tasks"],
+        ),
+        Component(
+            "oidc",
+            _py("-m", "infra.oidc_issuer", "--port", str(port["oidc"]), "--key-dir", str(folder / "oidc")),
+            port["oidc"],
+        ),
+        Component(
+            "fleet",
+            _py(
+                "-m",
+                "infra.fleet_server",
+                "--port",
+                str(port["fleet"]),
+                "--token",
+                info["secrets"]["fleet_api_token"],
+                *(["--seed", str(seed)] if seed.exists() else []),
+            ),
+            port["fleet"],
+        ),
+        Component("calendar", _py("-m", "infra.calendar_server", "--port", str(port["calendar"])), port["calendar"]),
         Component("gemini", _py("-m", "infra.gemini_server", "--port", str(port["gemini"])), port["gemini"]),
     ]
     for name in FUNCTIONS:
-        found.append(Component(
-            name,
-            [str(VENV_BIN / "functions-framework"), f"--target={name}", "--host=127.0.0.1",
-             f"--port={port[name]}", f"--source={ROOT / 'functions' / 'main.py'}"],
-            port[name], env=env,
-        ))
+        found.append(
+            Component(
+                name,
+                [
+                    str(VENV_BIN / "functions-framework"),
+                    f"--target={name}",
+                    "--host=127.0.0.1",
+                    f"--port={port[name]}",
+                    f"--source={ROOT / 'functions' / 'main.py'}",
+                ],
+                port[name],
+                env=env,
+            )
+        )
     return found
 
 
 def _scheduler(profile: str, info: dict[str, Any]) -> list[str]:
     interval = os.environ.get("MW_SCHEDULE_SECONDS", "300")
-    return _py("-m", "infra.scheduler", "--url", info["urls"]["plan_windows"], "--issuer", info["urls"]["oidc"],
-               "--audience", info["urls"]["plan_windows"], "--email", SCHEDULER_SA,
-               "--interval-seconds", interval)
+    return _py(
+        "-m",
+        "infra.scheduler",
+        "--url",
+        info["urls"]["plan_windows"],
+        "--issuer",
+        info["urls"]["oidc"],
+        "--audience",
+        info["urls"]["plan_windows"],
+        "--email",
+        SCHEDULER_SA,
+        "--interval-seconds",
+        interval,
+    )
 
 
 def _spawn(name: str, command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{name}.log", "ab") as log_file:
         return subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so `down` can stop it and its workers
         )
 
@@ -180,8 +230,9 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
             target.write_text(json.dumps(info, indent=2))  # written early so `down` can clean a failed start
         for component in wanted:
             if not wait_for_port(component.port, component.ready_timeout):
-                raise RuntimeError(f"{component.name} did not answer on port {component.port}; "
-                                   f"see {logs / (component.name + '.log')}")
+                raise RuntimeError(
+                    f"{component.name} did not answer on port {component.port}; see {logs / (component.name + '.log')}"
+                )
         if with_scheduler:
             process = _spawn("scheduler", _scheduler(profile, info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
@@ -209,43 +260,48 @@ def down(profile: str) -> int:
         return 0
     processes = json.loads(target.read_text()).get("processes", [])
     for process in processes:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 5
     for process in processes:
         while _alive(process["pid"]) and time.monotonic() < deadline:
-            try:  # reap our own children so they do not linger as zombies
+            with contextlib.suppress(ChildProcessError):  # reap our own children: no zombies
                 os.waitpid(process["pid"], os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.05)
         if _alive(process["pid"]):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     target.unlink()
     return len(processes)
 
 
 def run(profile: str, command: list[str]) -> int:
     info = up(profile)
-    print(json.dumps({"severity": "INFO", "message": f"local stack '{profile}' up",
-                      "components": [p["name"] for p in info["processes"]]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "severity": "INFO",
+                "message": f"local stack '{profile}' up",
+                "components": [p["name"] for p in info["processes"]],
+            }
+        ),
+        flush=True,
+    )
     try:
         completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "MW_STACK_FILE": str(stack_file(profile))})
         return completed.returncode
     finally:
         stopped = down(profile)
-        print(json.dumps({"severity": "INFO", "message": f"local stack '{profile}' stopped",
-                          "processes": stopped}), flush=True)
+        print(
+            json.dumps({"severity": "INFO", "message": f"local stack '{profile}' stopped", "processes": stopped}),
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["up", "down", "run", "describe"])
     parser.add_argument("--profile", default="dev", choices=["dev", "test", "demo"])
     parser.add_argument("--only", help="comma-separated components to start (default: all)")

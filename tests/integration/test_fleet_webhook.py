@@ -26,8 +26,7 @@ def _post(stack: dict[str, Any], body: Any, *, auth: Any = "default", **kwargs: 
     headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
     if auth == "default":
         auth = ("fleet", stack["secrets"]["webhook"])
-    return requests.post(stack["urls"]["fleet_webhook"], data=data, headers=headers, auth=auth, timeout=60,
-                         **kwargs)  # fmt: skip
+    return requests.post(stack["urls"]["fleet_webhook"], data=data, headers=headers, auth=auth, timeout=60, **kwargs)
 
 
 def _count(store: FirestoreStore) -> int:
@@ -38,9 +37,15 @@ def test_fixture_is_stored_per_host(stack: dict[str, Any], store: FirestoreStore
     response = _post(stack, _fixture(fleet_fixtures))
     assert response.status_code == 202, response.text
     assert response.json() | {"commits": 1} == {
-        "status": "accepted", "policy_id": 1, "hosts": 2, "hosts_new": 2, "hosts_updated": 0,
-        "hosts_unchanged": 0, "policy_updated": True, "commits": 1,
-    }  # fmt: skip
+        "status": "accepted",
+        "policy_id": 1,
+        "hosts": 2,
+        "hosts_new": 2,
+        "hosts_updated": 0,
+        "hosts_unchanged": 0,
+        "policy_updated": True,
+        "commits": 1,
+    }
     hosts = {case.host_id: case for case in all_hosts(store)}
     assert set(hosts) == {1, 2}
     assert all(case.failing_policy_ids == (1,) for case in hosts.values())
@@ -102,11 +107,15 @@ def test_secret_as_bearer_or_query_parameter(stack: dict[str, Any], store: Fires
         (b"[1, 2]", {}, 400, "JSON object"),
         (b'{"timestamp": "2024-06-18T13:27:18Z", "policy": {}, "hosts": []}', {}, 400, "policy is empty"),
         (b'{"timestamp": "2024-06-18T13:27:18Z", "hosts": []}', {}, 400, "policy"),
-        (b'{"timestamp": "2024-06-18T13:27:18Z", "policy": {"id": "x", "name": "p"}, "hosts": []}', {}, 400,
-         "policy.id"),
+        (
+            b'{"timestamp": "2024-06-18T13:27:18Z", "policy": {"id": "x", "name": "p"}, "hosts": []}',
+            {},
+            400,
+            "policy.id",
+        ),
         (b"{}", {"Content-Type": "text/plain"}, 415, "application/json"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_4xx_naming_the_problem_and_stores_nothing(
     stack: dict[str, Any], store: FirestoreStore, body: bytes, headers: dict[str, str], status: int, says: str
 ) -> None:

@@ -112,6 +112,10 @@ class MemoryStore:
         order_by: str | None = None,
         limit: int | None = None,
     ) -> list[tuple[str, Document]]:
+        for condition in filters:
+            # Firestore's emulator matches everything for `== None`; refuse it here too, so tests catch it.
+            if condition.value is None:
+                raise ValueError(f"refusing a null filter on {collection}.{condition.field}")
         with self._lock:
             self.stats.rpcs += 1
             matches = [
@@ -132,8 +136,6 @@ class MemoryStore:
 
     @staticmethod
     def _matches(document: Document, condition: Filter) -> bool:
-        if condition.value is None:
-            raise ValueError(f"refusing a null filter on {condition.field}")
         value = _field(document, condition.field)
         if value is _MISSING:
             return False

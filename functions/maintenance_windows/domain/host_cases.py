@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from maintenance_windows.domain.failing_policies import HostSighting
 
@@ -36,7 +37,7 @@ class HostCase:
     first_seen: datetime
     last_seen: datetime
     closed_at: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def record_sighting(existing: HostCase | None, sighting: HostSighting) -> HostCase:

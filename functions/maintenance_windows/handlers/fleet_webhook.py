@@ -57,9 +57,14 @@ def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: W
     )
     return HttpResponse(
         202,
-        {"status": "accepted", "policy_id": payload.policy.id, "hosts": len(payload.hosts), "commits": commits,
-         **counts.as_dict()},
-    )  # fmt: skip
+        {
+            "status": "accepted",
+            "policy_id": payload.policy.id,
+            "hosts": len(payload.hosts),
+            "commits": commits,
+            **counts.as_dict(),
+        },
+    )
 
 
 def _too_large(request: HttpRequest, limit: int) -> HttpResponse | None:

@@ -14,9 +14,18 @@ HOSTS = "hosts"
 POLICIES = "policies"
 # Fields the webhook owns; other writers (planner, dispatcher) merge only their own fields.
 _WEBHOOK_FIELDS = (
-    "host_id", "hostname", "display_name", "url", "reported_team_id", "status",
-    "failing_policy_ids", "policy_seen", "first_seen", "last_seen", "closed_at",
-)  # fmt: skip
+    "host_id",
+    "hostname",
+    "display_name",
+    "url",
+    "reported_team_id",
+    "status",
+    "failing_policy_ids",
+    "policy_seen",
+    "first_seen",
+    "last_seen",
+    "closed_at",
+)
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,7 @@ def policy_to_document(policy: PolicySnapshot) -> Document:
     }
 
 
-def record_failures(
-    store: DocumentStore, policy: PolicySnapshot, sightings: Sequence[HostSighting]
-) -> IngestCounts:
+def record_failures(store: DocumentStore, policy: PolicySnapshot, sightings: Sequence[HostSighting]) -> IngestCounts:
     """Store the policy snapshot and fold each sighting into its host case.
 
     Reads first (one batched get per call), then writes only what changed, so a redelivered payload

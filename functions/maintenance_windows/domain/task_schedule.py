@@ -1,0 +1,41 @@
+"""Which task a window needs, and when: Cloud Tasks accepts schedule times at most 720 hours ahead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from maintenance_windows.domain.ids import task_name
+from maintenance_windows.domain.windows import Window
+
+#: Cloud Tasks refuses schedule_time more than 720 h ahead; keep a margin for clock skew.
+TASK_HORIZON = timedelta(hours=719)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+def dispatch_task(window: Window, now: datetime) -> TaskSpec:
+    """The dispatch task at the window's start, or a re-check task when the start is beyond the horizon."""
+    if window.start is None:
+        raise ValueError(f"window {window.window_id} has no start")
+    if window.start - now > TASK_HORIZON:
+        at = now + TASK_HORIZON
+        purpose = "recheck"
+    else:
+        at, purpose = window.start, "dispatch"
+    payload = {"window_id": window.window_id, "revision": window.revision, "purpose": purpose}
+    return TaskSpec(task_name(window.window_id, window.revision, purpose), at, payload)
+
+
+def verify_task(window: Window, grace: timedelta, attempt: int = 0) -> TaskSpec:
+    if window.end is None:
+        raise ValueError(f"window {window.window_id} has no end")
+    purpose = "verify" if attempt == 0 else f"verify{attempt}"
+    payload = {"window_id": window.window_id, "revision": window.revision, "purpose": "verify", "attempt": attempt}
+    return TaskSpec(task_name(window.window_id, window.revision, purpose), window.end + grace, payload)
