@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 
 from maintenance_windows.adapters.firestore_store import FirestoreStore
+from tests.support import FLEET_FIXTURES
 from tests.support import stack as stack_support
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "fleet")
 
 
 @pytest.fixture(scope="session")
 def fleet_fixtures() -> str:
-    path = os.path.abspath(FIXTURES)
+    path = str(FLEET_FIXTURES)
     assert os.path.isdir(path), f"Fleet fixtures not found at {path}"
     return path
 

@@ -1,0 +1,435 @@
+"""FleetPort over Fleet's REST API (requests + urllib3 retries).
+
+Retry policy, and why:
+- Reads (GET) retry 429 and 5xx, and connection/read errors: they change nothing.
+- Writes (POST) always retry 429: Fleet rate-limits before the handler runs, so the action was not applied.
+  A 5xx on a write may come after the action was applied (e.g. the MDM command was queued and the push
+  failed), so retrying could send the fix twice. The dispatcher claims each action before sending it, so
+  the choice is the caller's: `retry_writes_on_5xx` (default off). With it off, a 5xx on a write raises
+  FleetUnavailable and the caller's own task retry decides. A read timeout on a write is never retried.
+- A repeated Apple command (same CommandUUID) or a script already queued answers 409, raised as FleetError
+  with status 409, which a caller that retried may read as "already sent".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from maintenance_windows.config.settings import ConfigurationError, Settings
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.fleet import (
+    ActionReceipt,
+    DeviceEmail,
+    FleetError,
+    FleetHost,
+    FleetNotFound,
+    FleetUnavailable,
+    HostPolicy,
+)
+
+_logger = get_logger(__name__)
+
+API_PREFIX = "/api/v1/fleet"
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_PER_PAGE = 500
+
+
+class _ListedStatusesOnlyRetry(Retry):
+    """urllib3 also retries 413 and 503 answers carrying Retry-After whatever the forcelist says; a write
+    must retry only the statuses we listed, so those extra cases are switched off here."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if not self.status_forcelist or status_code not in self.status_forcelist:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_factor: float = 0.5
+    backoff_jitter: float = 0.5
+    backoff_max: float = 8.0
+    #: Longest Retry-After we sleep for inside one call; a longer wait is the task queue's job.
+    retry_after_max: int = 10
+    retry_writes_on_5xx: bool = False
+
+    def for_reads(self) -> Retry:
+        return self._retry(frozenset({"GET"}), TRANSIENT_STATUSES, read_retries=self.attempts - 1)
+
+    def for_writes(self) -> Retry:
+        statuses = TRANSIENT_STATUSES if self.retry_writes_on_5xx else frozenset({429})
+        # read=0: a write whose answer timed out may have been applied.
+        return self._retry(frozenset({"POST"}), statuses, read_retries=0)
+
+    def for_webhooks(self) -> Retry:
+        # Fleet retries its calendar webhook on 429 only; a compatible flow expects the same.
+        return self._retry(frozenset({"POST"}), frozenset({429}), read_retries=0)
+
+    def _retry(self, methods: frozenset[str], statuses: frozenset[int], *, read_retries: int) -> Retry:
+        return _ListedStatusesOnlyRetry(
+            total=self.attempts - 1,
+            connect=self.attempts - 1,
+            read=read_retries,
+            redirect=0,
+            status=self.attempts - 1,
+            other=0,
+            allowed_methods=methods,
+            status_forcelist=statuses,
+            backoff_factor=self.backoff_factor,
+            backoff_jitter=self.backoff_jitter,
+            backoff_max=self.backoff_max,
+            retry_after_max=self.retry_after_max,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+
+
+@dataclass
+class ClientStats:
+    """Counts for benchmarks: logical calls by endpoint, HTTP attempts, retries and failures."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    retries: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "calls": dict(self.calls),
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "failures": dict(self.failures),
+        }
+
+
+class FleetHttpClient:
+    """FleetPort implementation. Thread-safe: sessions are shared, counters are locked."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (3.05, 20.0),
+        per_page: int = DEFAULT_PER_PAGE,
+    ) -> None:
+        if not api_token:
+            raise ConfigurationError("the Fleet API token is empty")
+        self._base_url = _normalize_base_url(base_url)
+        self._timeout = timeout
+        self._per_page = per_page
+        policy = retry or RetryPolicy()
+        self._reads = _session(policy.for_reads(), api_token)
+        self._writes = _session(policy.for_writes(), api_token)
+        # Its own session so the Fleet token can never travel to a third-party webhook URL.
+        self._webhooks = _session(policy.for_webhooks(), None)
+        self._stats = ClientStats()
+        self._stats_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> FleetHttpClient:
+        if not settings.fleet_url:
+            raise ConfigurationError("MW_FLEET_URL is not set")
+        if settings.fleet_api_token is None:
+            raise ConfigurationError("MW_FLEET_API_TOKEN is not set")
+        return cls(settings.fleet_url, settings.fleet_api_token.get_secret_value(), **options)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def get_host(self, host_id: int) -> FleetHost:
+        body = self._call("GET", f"/hosts/{int(host_id)}", endpoint="GET /hosts/{id}")
+        return parse_host(body)
+
+    def device_mapping(self, host_id: int) -> list[DeviceEmail]:
+        body = self._call("GET", f"/hosts/{int(host_id)}/device_mapping", endpoint="GET /hosts/{id}/device_mapping")
+        return parse_device_mapping(body)
+
+    def failing_host_ids(self, policy_id: int, team_id: int | None = None) -> set[int]:
+        params: dict[str, str | int] = {
+            "policy_id": int(policy_id),
+            "policy_response": "failing",
+            "per_page": self._per_page,
+            "order_key": "id",
+        }
+        if team_id is not None:
+            params["team_id"] = int(team_id)
+        found: set[int] = set()
+        page = 0
+        while True:
+            body = self._call("GET", "/hosts", endpoint="GET /hosts", params={**params, "page": page})
+            ids = parse_host_list_ids(body)
+            before = len(found)
+            found.update(ids)
+            # A server that ignores paging would repeat a full page forever; no new id means done.
+            if len(ids) < self._per_page or len(found) == before:
+                return found
+            page += 1
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
+        if not host_uuids:
+            raise ValueError("an MDM command needs at least one host uuid")
+        body = self._call(
+            "POST",
+            "/commands/run",
+            endpoint="POST /commands/run",
+            json_body={"command": command_base64, "host_uuids": list(host_uuids)},
+        )
+        return parse_mdm_command_receipt(body)
+
+    def run_script(
+        self,
+        host_id: int,
+        *,
+        script_id: int | None = None,
+        script_name: str | None = None,
+        team_id: int | None = None,
+    ) -> ActionReceipt:
+        payload = script_run_payload(host_id, script_id=script_id, script_name=script_name, team_id=team_id)
+        body = self._call("POST", "/scripts/run", endpoint="POST /scripts/run", json_body=payload)
+        return parse_script_receipt(body)
+
+    def install_software(self, host_id: int, software_title_id: int) -> ActionReceipt:
+        body = self._call(
+            "POST",
+            f"/hosts/{int(host_id)}/software/{int(software_title_id)}/install",
+            endpoint="POST /hosts/{id}/software/{title_id}/install",
+        )
+        # Fleet answers 202 with an empty body: the install is found later through the host's activity.
+        return ActionReceipt(kind="software_install", reference=None, raw=body)
+
+    def refetch(self, host_id: int) -> None:
+        self._call("POST", f"/hosts/{int(host_id)}/refetch", endpoint="POST /hosts/{id}/refetch")
+
+    def post_calendar_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
+        target = urlsplit(url)
+        if target.scheme not in ("http", "https") or not target.hostname:
+            raise FleetError("the calendar webhook URL must be http(s)")
+        # The URL may carry credentials (Fleet's only way to authenticate a webhook): log the host only.
+        endpoint = f"POST webhook {target.hostname}"
+        response = self._send(self._webhooks, "POST", url, endpoint, json_body=dict(payload))
+        if not response.ok:
+            raise self._error_for(response, endpoint)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            return self._stats.snapshot()
+
+    def close(self) -> None:
+        for session in (self._reads, self._writes, self._webhooks):
+            session.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        session = self._reads if method == "GET" else self._writes
+        url = f"{self._base_url}{API_PREFIX}{path}"
+        response = self._send(session, method, url, endpoint, params=params, json_body=json_body)
+        if not response.ok:
+            raise self._error_for(response, endpoint)
+        return _json_object(response, endpoint)
+
+    def _send(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        try:
+            response = session.request(method, url, params=params, json=json_body, timeout=self._timeout)
+        except requests.RequestException as error:
+            self._count(endpoint, retries=0, failed=True)
+            log(_logger, logging.WARNING, "Fleet call failed", endpoint=endpoint, error=type(error).__name__)
+            unsure = " (it may have been applied)" if method == "POST" else ""
+            raise FleetUnavailable(f"{endpoint}: {type(error).__name__}{unsure}") from error
+        retries = _retries_of(response)
+        self._count(endpoint, retries=retries, failed=not response.ok)
+        if retries:
+            log(_logger, logging.INFO, "Fleet call retried", endpoint=endpoint, retries=retries)
+        return response
+
+    def _count(self, endpoint: str, *, retries: int, failed: bool) -> None:
+        with self._stats_lock:
+            self._stats.calls[endpoint] += 1
+            self._stats.attempts += 1 + retries
+            self._stats.retries += retries
+            if failed:
+                self._stats.failures[endpoint] += 1
+
+    @staticmethod
+    def _error_for(response: requests.Response, endpoint: str) -> FleetError:
+        status = response.status_code
+        detail = fleet_error_message(response.content)
+        message = f"Fleet answered {status} to {endpoint}" + (f": {detail}" if detail else "")
+        # A 404 is routine (a host deleted since Fleet reported it); the caller decides if it matters.
+        severity = logging.INFO if status == 404 else logging.WARNING
+        log(_logger, severity, "Fleet call answered an error", endpoint=endpoint, status=status)
+        if status == 404:
+            return FleetNotFound(message, status=status)
+        if status in TRANSIENT_STATUSES or status >= 500:
+            return FleetUnavailable(message, status=status)
+        return FleetError(message, status=status)
+
+
+# -- parsing (pure; tested against Fleet's documented payloads) -----------------------------------------
+
+
+def parse_host(body: Mapping[str, Any]) -> FleetHost:
+    """GET /hosts/:id → FleetHost. Reads only the fields we use, so new or odd fields never break it."""
+    try:
+        host = body["host"]
+        policies = tuple(_parse_policy(p) for p in host.get("policies") or ())
+        return FleetHost(
+            host_id=int(host["id"]),
+            uuid=str(host.get("uuid") or ""),
+            hardware_serial=str(host.get("hardware_serial") or ""),
+            platform=str(host.get("platform") or ""),
+            team_id=None if host.get("team_id") is None else int(host["team_id"]),
+            display_name=_display_name(host),
+            policies=policies,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected host payload from Fleet: {error!r}") from error
+
+
+def parse_device_mapping(body: Mapping[str, Any]) -> list[DeviceEmail]:
+    """GET /hosts/:id/device_mapping; Fleet encodes "no mapping" as null."""
+    try:
+        rows = body.get("device_mapping") or ()
+        return [DeviceEmail(email=str(row["email"]), source=str(row.get("source") or "")) for row in rows]
+    except (KeyError, TypeError, AttributeError) as error:
+        raise FleetError(f"unexpected device_mapping payload from Fleet: {error!r}") from error
+
+
+def parse_host_list_ids(body: Mapping[str, Any]) -> list[int]:
+    try:
+        return [int(host["id"]) for host in body.get("hosts") or ()]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected host list payload from Fleet: {error!r}") from error
+
+
+def parse_mdm_command_receipt(body: Mapping[str, Any]) -> ActionReceipt:
+    """POST /commands/run → {"command_uuid", "request_type"}."""
+    return ActionReceipt(kind="mdm_command", reference=_optional_str(body.get("command_uuid")), raw=dict(body))
+
+
+def parse_script_receipt(body: Mapping[str, Any]) -> ActionReceipt:
+    """POST /scripts/run (202) → {"host_id", "execution_id"}."""
+    return ActionReceipt(kind="script", reference=_optional_str(body.get("execution_id")), raw=dict(body))
+
+
+def script_run_payload(
+    host_id: int, *, script_id: int | None, script_name: str | None, team_id: int | None
+) -> dict[str, Any]:
+    """Fleet refuses script_id with team_id (422): the team only qualifies a script name."""
+    if (script_id is None) == (script_name is None):
+        raise ValueError("give exactly one of script_id and script_name")
+    if script_id is not None:
+        return {"host_id": int(host_id), "script_id": int(script_id)}
+    payload: dict[str, Any] = {"host_id": int(host_id), "script_name": script_name}
+    if team_id:  # Fleet reads team_id 0 or absent as "no team".
+        payload["team_id"] = int(team_id)
+    return payload
+
+
+def fleet_error_message(content: bytes) -> str:
+    """Fleet's error body {"message", "errors": [{"name", "reason"}]} as one line; "" if not JSON."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [str(body.get("message") or "")]
+    for error in body.get("errors") or ():
+        if isinstance(error, dict) and error.get("reason"):
+            name = error.get("name")
+            parts.append(f"{name}: {error['reason']}" if name and name != "base" else str(error["reason"]))
+    return "; ".join(dict.fromkeys(p for p in parts if p))[:500]
+
+
+def _parse_policy(policy: Mapping[str, Any]) -> HostPolicy:
+    return HostPolicy(
+        policy_id=int(policy["id"]),
+        name=str(policy.get("name") or ""),
+        response=str(policy.get("response") or ""),
+    )
+
+
+def _display_name(host: Mapping[str, Any]) -> str:
+    for key in ("display_name", "computer_name", "hostname"):
+        if host.get(key):
+            return str(host[key])
+    return ""
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _json_object(response: requests.Response, endpoint: str) -> dict[str, Any]:
+    if not response.content.strip():
+        return {}
+    try:
+        # From bytes: json detects UTF-8 itself, so non-ASCII text (e.g. U+2212 in dates) reads correctly.
+        body = json.loads(response.content)
+    except ValueError as error:
+        raise FleetError(f"{endpoint}: Fleet answered non-JSON", status=response.status_code) from error
+    if not isinstance(body, dict):
+        raise FleetError(f"{endpoint}: Fleet answered a JSON {type(body).__name__}", status=response.status_code)
+    return body
+
+
+def _retries_of(response: requests.Response) -> int:
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) if retries is not None else 0
+
+
+def _session(retry: Retry, api_token: str | None) -> requests.Session:
+    session = requests.Session()
+    # With trust_env, a ~/.netrc entry for the host would replace our Authorization header.
+    session.trust_env = False
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["Accept"] = "application/json"
+    session.headers["User-Agent"] = "maintenance-windows/0.1"
+    if api_token is not None:
+        session.headers["Authorization"] = f"Bearer {api_token}"
+    return session
+
+
+def _normalize_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError("MW_FLEET_URL must be an http(s) URL such as https://fleet.example.com")
+    path = parts.path.rstrip("/")
+    for suffix in ("/api/v1/fleet", "/api/latest/fleet"):
+        path = path.removesuffix(suffix)
+    return f"{parts.scheme}://{parts.netloc}{path}"

@@ -1,0 +1,51 @@
+"""`python -m infra.fleet_server --port P --seed FILE --token T`: run the stand-in Fleet in the foreground.
+
+Prints one line `fleet-server listening on http://HOST:PORT` once it accepts connections (with --port 0,
+that line tells the chosen port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from infra.fleet_server.app import DEFAULT_TOKEN, create_app
+from infra.fleet_server.seed import SeedError, load_seed_file
+from infra.fleet_server.server import bind
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.fleet_server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8412, help="port (0: any free port)")
+    parser.add_argument("--seed", help="JSON seed file (hosts, policies, scripts, software_titles)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("FLEET_SERVER_TOKEN", DEFAULT_TOKEN),
+        help="API token clients must send as 'Authorization: Bearer <token>' (env FLEET_SERVER_TOKEN)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no access log line per request")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    try:
+        seed = load_seed_file(args.seed) if args.seed else None
+    except SeedError as error:
+        print(f"fleet-server: {error}", file=sys.stderr)
+        return 2
+    httpd = bind(create_app(seed, token=args.token), args.host, args.port, quiet=args.quiet)
+    print(f"fleet-server listening on http://{args.host}:{httpd.server_port}", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
