@@ -54,7 +54,7 @@ class Settings(BaseModel):
 
     # Gemini
     ai_enabled: bool = Field(True, alias="MW_AI_ENABLED")
-    gemini_model: str = Field("gemini-3-flash-preview", alias="MW_GEMINI_MODEL")
+    gemini_model: str = Field("gemini-3.6-flash", alias="MW_GEMINI_MODEL")
     gemini_location: str = Field("global", alias="MW_GEMINI_LOCATION")
     gemini_base_url: str | None = Field(None, alias="MW_GEMINI_BASE_URL")
     gemini_timeout_seconds: float = Field(10.0, alias="MW_GEMINI_TIMEOUT_SECONDS", gt=0)

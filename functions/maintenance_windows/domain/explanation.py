@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,5 +55,94 @@ class Explanation(Frozen):
     what_you_need_to_do: str
     expected_duration_minutes: int = Field(ge=1, le=480)
     source: ExplanationSource = ExplanationSource.TEMPLATE
-    #: Why the template was used instead of AI (None when AI wrote it, or AI is off).
+    #: Why the template was used instead of AI: FallbackReason codes, ';'-joined. None when AI wrote it, or
+    #: when the template is the configured explainer and wrote English as asked.
     fallback_reason: str | None = None
+
+
+#: Version of the text contract: the prompt, the response schema and the validation rules. Bump it when any
+#: of them changes so that cached explanations written under the old contract are not served again.
+PROMPT_VERSION = "event-text-v1"
+
+
+class FallbackReason(StrEnum):
+    """Operator-facing codes for `Explanation.fallback_reason` (never user data)."""
+
+    AI_DISABLED = "ai_disabled"
+    CIRCUIT_OPEN = "ai_circuit_open"
+    TIMEOUT = "ai_timeout"
+    API_ERROR = "ai_api_error"
+    TRANSPORT_ERROR = "ai_transport_error"
+    BLOCKED = "ai_blocked_or_empty"
+    MALFORMED_JSON = "ai_malformed_json"
+    SCHEMA_VIOLATION = "ai_schema_violation"
+    VALIDATION_FAILED = "ai_validation_failed"
+    #: The template has English text only; added to the reason when another language was asked for.
+    ENGLISH_ONLY = "template_english_only"
+
+
+def model_facts(request: ExplanationRequest) -> dict[str, object]:
+    """The only part of a request that may reach the model, in a canonical order.
+
+    Window time, deadline, host names and contact are left out on purpose: event_text renders them around
+    the explanation, so every user with the same policies and actions shares one model answer (and one
+    cache entry). Policies are sorted because their order carries no meaning; actions keep their order
+    because it is the order in which they run.
+    """
+    return {
+        "organization": request.organization,
+        "language": request.language,
+        "platforms": sorted({platform.lower() for platform in request.platforms}),
+        "policies": [policy.model_dump(mode="json") for policy in sorted(request.policies, key=lambda p: p.policy_id)],
+        "actions": [action.model_dump(mode="json") for action in request.actions],
+    }
+
+
+def explanation_cache_key(request: ExplanationRequest, *, model_id: str, prompt_version: str = PROMPT_VERSION) -> str:
+    """sha256 over everything that shapes a model answer, and nothing else (see model_facts)."""
+    material = {"prompt_version": prompt_version, "model_id": model_id, "facts": model_facts(request)}
+    canonical = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+#: Minutes an action of a kind usually takes, matched by keyword against ActionBrief.kind (first match wins).
+#: Keywords rather than exact kinds so that new action kinds get a sensible figure without a code change.
+_ACTION_MINUTES: tuple[tuple[str, int], ...] = (
+    ("update", 30),
+    ("upgrade", 30),
+    ("restart", 10),
+    ("reboot", 10),
+    ("install", 15),
+    ("software", 15),
+    ("script", 5),
+    ("command", 5),
+    ("refetch", 2),
+)
+_DEFAULT_ACTION_MINUTES = 10
+_RESTART_MINUTES = 10
+#: No automatic action: the person fixes it themselves, guided by the policy's resolution.
+_MANUAL_FIX_MINUTES = 15
+MIN_DURATION_MINUTES = 5
+MAX_DURATION_MINUTES = 480
+
+
+def _action_minutes(action: ActionBrief) -> int:
+    kind = action.kind.lower()
+    minutes = next((value for keyword, value in _ACTION_MINUTES if keyword in kind), _DEFAULT_ACTION_MINUTES)
+    restart_is_the_action = "restart" in kind or "reboot" in kind
+    return minutes + (_RESTART_MINUTES if action.restarts_device and not restart_is_the_action else 0)
+
+
+def estimate_duration_minutes(actions: list[ActionBrief]) -> int:
+    """How long the window's work takes, from the actions alone (the template's figure, AI's yardstick)."""
+    total = sum(_action_minutes(action) for action in actions) if actions else _MANUAL_FIX_MINUTES
+    return max(MIN_DURATION_MINUTES, min(MAX_DURATION_MINUTES, total))
+
+
+def device_restarts(actions: list[ActionBrief]) -> bool:
+    """True when any action restarts the device, by its flag or by its own words."""
+    return any(
+        action.restarts_device
+        or any(word in f"{action.kind} {action.summary}".lower() for word in ("restart", "reboot"))
+        for action in actions
+    )
