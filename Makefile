@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/firestore/node_modules/.installed
 
-.PHONY: setup up down demo test lint typecheck unit stack-tests bench reliability lock clean
+.PHONY: setup up down demo test lint typecheck terraform-checks bench reliability lock clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -44,6 +44,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy functions infra
 
+terraform-checks: setup
+	$(BIN)/python -m infra.terraform_checks
+
 # The test run owns its own stack on its own ports, so it never touches one started by `make up`.
 test: setup lint typecheck
 	$(BIN)/python -m infra.stack run --profile test -- $(BIN)/python -m pytest -q -p no:cacheprovider
@@ -55,4 +58,4 @@ reliability: setup
 	$(BIN)/python -m infra.stack run --profile test -- env MW_RELIABILITY_SIZE=large $(BIN)/python -m pytest -q tests/reliability
 
 clean: down
-	rm -rf $(VENV) infra/firestore/node_modules .local
+	rm -rf $(VENV) .venv-checkov infra/firestore/node_modules .local
