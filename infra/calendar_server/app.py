@@ -1,0 +1,450 @@
+"""The WSGI app: Calendar v3 under /calendar/v3/, HTTP batch under /batch/calendar/v3, admin under /_admin/.
+
+Identity: `Authorization: Bearer local:<email>` is the impersonated user, exactly what the adapter's
+"local" credentials send. Users exist only once seeded through the admin API (unknown → 404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from infra.calendar_server import events as ev
+from infra.calendar_server.batch import PartResponse, parse_batch, render_batch
+from infra.calendar_server.errors import ApiError, auth_error, invalid, not_found
+from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
+from infra.calendar_server.push import Notifier, PushSettings
+from infra.calendar_server.store import CalendarStore
+from infra.calendar_server.validation import Discovery, MatchedCall, load_discovery, parse_date_time
+
+API_PREFIX = "/calendar/v3/"
+BATCH_PATH = "/batch/calendar/v3"
+BEARER_PREFIX = "Bearer local:"
+JSON_TYPE = "application/json; charset=UTF-8"
+_SETTING_DEFAULTS = {"locale": "en", "weekStart": "0", "format24HourTime": "false", "hideWeekends": "false"}
+
+Handler = Callable[[MatchedCall, str, dict[str, Any], Any, Request], tuple[int, Any]]
+
+
+class CalendarApp:
+    """A strict stand-in for the Calendar v3 API; see docs/calendar-server.md."""
+
+    def __init__(
+        self,
+        store: CalendarStore | None = None,
+        gate: CallGate | None = None,
+        notifier: Notifier | None = None,
+        discovery: Discovery | None = None,
+    ) -> None:
+        self.notifier = notifier or Notifier()
+        self.store = store or CalendarStore(notify=self.notifier.enqueue)
+        self.gate = gate or CallGate()
+        self.discovery = discovery or load_discovery()
+        self._handlers: dict[str, Handler] = {
+            "calendar.events.insert": self._insert,
+            "calendar.events.get": self._get,
+            "calendar.events.patch": self._patch,
+            "calendar.events.update": self._update,
+            "calendar.events.delete": self._delete,
+            "calendar.events.list": self._list,
+            "calendar.events.watch": self._watch,
+            "calendar.freebusy.query": self._free_busy,
+            "calendar.settings.get": self._setting,
+            "calendar.channels.stop": self._stop,
+        }
+        self._admin = _AdminApi(self)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        return self.respond(request)(environ, start_response)
+
+    def close(self) -> None:
+        self.notifier.close()
+
+    def respond(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_admin/"):
+            return self._admin.dispatch(request)
+        if path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if path == BATCH_PATH and request.method == "POST":
+            self.gate.round_trip(batch=True)
+            return self._batch(request)
+        if path.startswith(API_PREFIX):
+            self.gate.round_trip(batch=False)
+            return self.api_call(request, batched=False)
+        return _error_response(not_found())
+
+    # ---- single calls --------------------------------------------------------------------------
+
+    def api_call(self, request: Request, *, batched: bool) -> Response:
+        method_id: str | None = None
+        caller: str | None = None
+        try:
+            matched = self.discovery.match(request.method, request.path[len(API_PREFIX) :])
+            if matched is None:
+                raise not_found()
+            method_id = matched.method.method_id
+            caller = _caller(request)
+            self.gate.admit(method_id, caller)
+            status, payload = self._run(matched, caller, request)
+            response = _json(status, payload) if payload is not None else Response(status=status)
+        except ApiError as error:
+            response = _error_response(error)
+        self.gate.record(
+            {
+                "time": ev.timestamp(datetime.now(UTC)),
+                "method": method_id,
+                "http": request.method,
+                "path": request.path,
+                "user": caller,
+                "status": response.status_code,
+                "batched": batched,
+            }
+        )
+        return response
+
+    def _run(self, matched: MatchedCall, caller: str, request: Request) -> tuple[int, Any]:
+        params = self.discovery.validate_query(matched.method, request.args.to_dict(flat=False))
+        body: Any = None
+        if matched.method.request_schema is not None:
+            body = _json_body(request)
+            self.discovery.validate_body(matched.method, body)
+        handler = self._handlers.get(matched.method.method_id)
+        if handler is None:
+            raise ApiError(501, "notImplemented", f"{matched.method.method_id} is not served by the stand-in.")
+        return handler(matched, caller, params, body, request)
+
+    def _insert(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
+    ) -> tuple[int, Any]:
+        return 200, self.store.insert(caller, matched.path_params["calendarId"], body)
+
+    def _get(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
+    ) -> tuple[int, Any]:
+        event = self.store.get(caller, matched.path_params["calendarId"], matched.path_params["eventId"])
+        if request.headers.get("If-None-Match") == event["etag"]:
+            return 304, None
+        return 200, event
+
+    def _patch(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
+    ) -> tuple[int, Any]:
+        path = matched.path_params
+        event = self.store.patch(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
+        return 200, event
+
+    def _update(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
+    ) -> tuple[int, Any]:
+        path = matched.path_params
+        event = self.store.update(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
+        return 200, event
+
+    def _delete(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
+    ) -> tuple[int, Any]:
+        path = matched.path_params
+        self.store.delete(caller, path["calendarId"], path["eventId"], request.headers.get("If-Match"))
+        return 204, None
+
+    def _list(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
+    ) -> tuple[int, Any]:
+        return 200, self.store.list_events(caller, matched.path_params["calendarId"], params)
+
+    def _watch(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
+    ) -> tuple[int, Any]:
+        calendar_id = matched.path_params["calendarId"]
+        resource_uri = f"{request.host_url}calendar/v3/calendars/{quote(calendar_id, safe='')}/events?alt=json"
+        return 200, self.store.watch(caller, calendar_id, body, resource_uri)
+
+    def _free_busy(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
+    ) -> tuple[int, Any]:
+        return 200, self.store.free_busy(body)
+
+    def _setting(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
+    ) -> tuple[int, Any]:
+        setting = matched.path_params["setting"]
+        zone_name = self.store.time_zone(caller)  # also 404 for an unknown user
+        value = zone_name if setting == "timezone" else _SETTING_DEFAULTS.get(setting)
+        if value is None:
+            raise not_found()
+        etag = hashlib.sha256(f"{caller}:{setting}:{value}".encode()).hexdigest()[:16]
+        return 200, {
+            "kind": "calendar#setting",
+            "etag": f'"{etag}"',
+            "id": setting,
+            "value": value,
+        }
+
+    def _stop(
+        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
+    ) -> tuple[int, Any]:
+        self.store.stop_channel(body)
+        return 204, None
+
+    # ---- batch ------------------------------------------------------------------------------------
+
+    def _batch(self, request: Request) -> Response:
+        try:
+            parts = parse_batch(request.headers.get("Content-Type", ""), request.get_data())
+        except ApiError as error:
+            return _error_response(error)
+        answers: list[PartResponse] = []
+        for part in parts:
+            # The outer request's headers apply to every part unless the part sets its own (Google's rule).
+            headers = Headers(request.headers)
+            for key, value in part.headers.items():
+                headers[key] = value
+            for hop_by_hop in ("Content-Length", "Host"):
+                headers.pop(hop_by_hop, None)
+            path, _, query = part.path.partition("?")
+            environ = EnvironBuilder(
+                path=path,
+                query_string=query,
+                method=part.method,
+                headers=headers,
+                data=part.body or None,
+                base_url=request.host_url,
+            ).get_environ()
+            inner = Request(environ)
+            if path.startswith(API_PREFIX):
+                response = self.api_call(inner, batched=True)
+            else:
+                response = _error_response(not_found())
+            answers.append(
+                PartResponse(
+                    content_id=part.content_id,
+                    status=response.status_code,
+                    reason=HTTPStatus(response.status_code).phrase,
+                    content_type=response.headers.get("Content-Type") if response.status_code != 204 else None,
+                    body=response.get_data(),
+                )
+            )
+        content_type, body = render_batch(answers)
+        return Response(body, status=200, content_type=content_type)
+
+
+class _AdminApi:
+    """Test and demo controls; never counted, never throttled."""
+
+    def __init__(self, app: CalendarApp) -> None:
+        self._app = app
+        self._routes = Map(
+            [
+                Rule("/_admin/reset", methods=["POST"], endpoint="reset"),
+                Rule("/_admin/users", methods=["POST"], endpoint="seed_users"),
+                Rule("/_admin/events", methods=["POST"], endpoint="seed_events"),
+                Rule("/_admin/users/<email>/events", methods=["GET"], endpoint="user_events"),
+                Rule("/_admin/users/<email>/events/<event_id>/<action>", methods=["POST"], endpoint="act"),
+                Rule("/_admin/sync-tokens/expire", methods=["POST"], endpoint="expire_tokens"),
+                Rule("/_admin/config", methods=["GET", "PUT"], endpoint="config"),
+                Rule("/_admin/faults", methods=["POST"], endpoint="faults"),
+                Rule("/_admin/counters", methods=["GET"], endpoint="counters"),
+                Rule("/_admin/counters/reset", methods=["POST"], endpoint="reset_counters"),
+                Rule("/_admin/requests", methods=["GET"], endpoint="requests"),
+                Rule("/_admin/channels", methods=["GET"], endpoint="channels"),
+            ]
+        )
+        self._actions: dict[str, Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]] = {
+            "move": _move,
+            "delete": lambda _: _cancel,
+            "decline": lambda _: _decline,
+            "all-day": lambda _: _make_all_day,
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        try:
+            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
+            handler = getattr(self, f"_{endpoint}")
+            return _json(200, handler(request, **arguments))
+        except ApiError as error:
+            return _error_response(error)
+        except (ValueError, KeyError, TypeError) as error:
+            return _error_response(invalid(f"Admin request refused: {error}"))
+        except HTTPException as error:
+            return _error_response(ApiError(error.code or 400, "notFound", error.description or "Not Found"))
+
+    def _reset(self, request: Request) -> dict[str, Any]:
+        self._app.store.reset()
+        self._app.gate.reset()
+        self._app.notifier.settings = PushSettings()
+        return {"reset": True}
+
+    def _seed_users(self, request: Request) -> dict[str, Any]:
+        users = _body(request)["users"]
+        for user in users:
+            self._app.store.add_user(user["email"], user.get("timeZone"))
+        return {"users": len(users), "total": self._app.store.user_count()}
+
+    def _seed_events(self, request: Request) -> dict[str, Any]:
+        ids: list[str] = []
+        for item in _body(request)["events"]:
+            event = dict(item)
+            email = event.pop("user")
+            self._app.discovery.validate_schema("Event", event)
+            ids.append(self._app.store.seed_event(email, event)["id"])
+        return {"ids": ids}
+
+    def _user_events(self, request: Request, email: str) -> dict[str, Any]:
+        return {"items": self._app.store.all_events(email)}
+
+    def _act(self, request: Request, email: str, event_id: str, action: str) -> dict[str, Any]:
+        make_change = self._actions.get(action)
+        if make_change is None:
+            raise not_found(f"Unknown action {action}; use one of {', '.join(self._actions)}.")
+        body = _body(request) if request.get_data() else {}
+        return self._app.store.act_as_user(email, event_id, make_change(body))
+
+    def _expire_tokens(self, request: Request) -> dict[str, Any]:
+        body = _body(request) if request.get_data() else {}
+        return {"users": self._app.store.expire_sync_tokens(body.get("email"))}
+
+    def _config(self, request: Request) -> dict[str, Any]:
+        notifier = self._app.notifier
+        if request.method == "PUT":
+            changes = _body(request)
+            push = {key: changes.pop(key) for key in ("push_duplicates", "push_delay_ms") if key in changes}
+            self._app.gate.configure(changes)
+            notifier.settings = PushSettings(
+                duplicates=int(push.get("push_duplicates", notifier.settings.duplicates)),
+                delay_ms=int(push.get("push_delay_ms", notifier.settings.delay_ms)),
+            )
+        config: GateConfig = self._app.gate.config
+        return {
+            **vars(config),
+            "push_duplicates": notifier.settings.duplicates,
+            "push_delay_ms": notifier.settings.delay_ms,
+        }
+
+    def _faults(self, request: Request) -> dict[str, Any]:
+        faults: list[ScriptedFault] = []
+        for item in _body(request)["faults"]:
+            fault = ScriptedFault(int(item["status"]), item.get("reason"), item.get("method"), item.get("user"))
+            faults.extend([fault] * int(item.get("count", 1)))
+        self._app.gate.script_faults(faults)
+        return {"scripted": len(faults)}
+
+    def _counters(self, request: Request) -> dict[str, Any]:
+        push = self._app.notifier.counters
+        return {
+            **self._app.gate.snapshot(),
+            "notifications_sent": push.sent,
+            "notifications_failed": push.failed,
+            "notifications_by_state": dict(push.by_state),
+            "users": self._app.store.user_count(),
+        }
+
+    def _reset_counters(self, request: Request) -> dict[str, Any]:
+        self._app.gate.reset_counters()
+        return {"reset": True}
+
+    def _requests(self, request: Request) -> dict[str, Any]:
+        limit = int(request.args.get("limit", "100"))
+        return {"requests": self._app.gate.recent_requests(limit)}
+
+    def _channels(self, request: Request) -> dict[str, Any]:
+        return {"channels": self._app.store.channels()}
+
+
+# ---- "act as the user" changes --------------------------------------------------------------------
+
+
+def _move(body: dict[str, Any]) -> Callable[[dict[str, Any], str], None]:
+    start, end = _event_time(body["start"]), _event_time(body["end"])
+
+    def apply(resource: dict[str, Any], _zone: str) -> None:
+        resource["start"], resource["end"] = start, end
+
+    return apply
+
+
+def _event_time(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        parse_date_time(value, location="start")
+        return {"dateTime": value}
+    return dict(value)
+
+
+def _cancel(resource: dict[str, Any], _zone: str) -> None:
+    if resource.get("status") == "cancelled":
+        raise ApiError(410, "deleted", "Resource has been deleted")
+    resource["status"] = "cancelled"
+
+
+def _decline(resource: dict[str, Any], _zone: str) -> None:
+    owner = resource["creator"]["email"]
+    attendees = resource.setdefault("attendees", [])
+    mine = next((attendee for attendee in attendees if attendee.get("email") == owner), None)
+    if mine is None:
+        mine = {"email": owner}
+        attendees.append(mine)
+    mine["responseStatus"] = "declined"
+
+
+def _make_all_day(resource: dict[str, Any], zone_name: str) -> None:
+    times = ev.event_times(resource, zone_name)
+    resource["start"], resource["end"] = ev.all_day_span(times.start, times.end, zone_name)
+    if resource.get("eventType") in ("outOfOffice", "focusTime"):
+        resource["eventType"] = "default"
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _caller(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith(BEARER_PREFIX):
+        raise auth_error()
+    email = header[len(BEARER_PREFIX) :].strip()
+    if "@" not in email:
+        raise auth_error()
+    return email
+
+
+def _json_body(request: Request) -> Any:
+    raw = request.get_data()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "parseError", "Parse Error") from None
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body = json.loads(request.get_data() or b"{}")
+    if not isinstance(body, dict):
+        raise ValueError("expected a JSON object")
+    return body
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload), status=status, content_type=JSON_TYPE)
+
+
+def _error_response(error: ApiError) -> Response:
+    return _json(error.code, error.body())
+
+
+def create_app(*, latency_ms: int = 0) -> CalendarApp:
+    app = CalendarApp()
+    if latency_ms:
+        app.gate.configure({"latency_ms": latency_ms})
+    return app

@@ -1,0 +1,183 @@
+"""In-process checks of the Calendar stand-in's pieces: routing, validation, batch format, store rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from googleapiclient.http import BatchHttpRequest
+
+from infra.calendar_server.batch import PartResponse, parse_batch, render_batch
+from infra.calendar_server.errors import ApiError
+from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
+from infra.calendar_server.store import CalendarStore, Notification
+from infra.calendar_server.validation import load_discovery, parse_date_time
+
+ALICE = "alice@example.com"
+
+
+def _timed(event_id: str, start: str, end: str, **extra: Any) -> dict[str, Any]:
+    return {"id": event_id, "start": {"dateTime": start}, "end": {"dateTime": end}, **extra}
+
+
+@pytest.fixture
+def store() -> CalendarStore:
+    calendars = CalendarStore()
+    calendars.add_user(ALICE, "Europe/Paris")
+    return calendars
+
+
+def test_routing_prefers_literal_paths() -> None:
+    discovery = load_discovery()
+    watch = discovery.match("POST", "calendars/primary/events/watch")
+    assert watch is not None and watch.method.method_id == "calendar.events.watch"
+    get = discovery.match("GET", "calendars/a@b.c/events/abc12345")
+    assert get is not None and get.method.method_id == "calendar.events.get"
+    assert get.path_params == {"calendarId": "a@b.c", "eventId": "abc12345"}
+    assert discovery.match("GET", "calendars/primary/nothing") is None
+
+
+def test_query_validation_types_and_repetition() -> None:
+    discovery = load_discovery()
+    listing = discovery.match("GET", "calendars/primary/events")
+    assert listing is not None
+    typed = discovery.validate_query(
+        listing.method,
+        {
+            "maxResults": ["5"],
+            "singleEvents": ["true"],
+            "privateExtendedProperty": ["a=1", "b=2"],
+            "alt": ["json"],
+        },
+    )
+    assert typed == {
+        "maxResults": 5,
+        "singleEvents": True,
+        "privateExtendedProperty": ["a=1", "b=2"],
+        "alt": "json",
+    }
+    with pytest.raises(ApiError) as repeated:
+        discovery.validate_query(listing.method, {"maxResults": ["5", "6"]})
+    assert repeated.value.reason == "invalid"
+
+
+def test_body_validation_walks_nested_schemas() -> None:
+    discovery = load_discovery()
+    insert = discovery.match("POST", "calendars/primary/events")
+    assert insert is not None
+    good = _timed("abc12345", "2031-01-01T09:00:00Z", "2031-01-01T10:00:00Z", reminders={"overrides": [{"minutes": 5}]})
+    discovery.validate_body(insert.method, good)
+    bad = {**good, "reminders": {"overrides": [{"minutes": "5"}]}}
+    with pytest.raises(ApiError) as raised:
+        discovery.validate_body(insert.method, bad)
+    assert raised.value.location == "resource.reminders.overrides[0].minutes"
+    with pytest.raises(ApiError) as map_value:
+        discovery.validate_body(insert.method, {**good, "extendedProperties": {"private": {"k": 1}}})
+    assert map_value.value.reason == "invalid"
+
+
+def test_date_times_need_an_offset_for_query_bounds() -> None:
+    assert parse_date_time("2031-01-01T09:00:00.123456789+02:00", location="t") == datetime(
+        2031, 1, 1, 7, 0, 0, 123456, tzinfo=UTC
+    )
+    with pytest.raises(ApiError):
+        parse_date_time("2031-01-01T09:00:00", location="t")
+    assert parse_date_time("2031-01-01T09:00:00", location="t", offset_required=False).tzinfo is None
+
+
+def test_rendered_batch_is_what_googleapiclient_parses() -> None:
+    content_type, body = render_batch(
+        [
+            PartResponse("<abc + 1>", 200, "OK", "application/json; charset=UTF-8", b'{"id": "x"}'),
+            PartResponse("<abc + 2>", 204, "No Content", None, b""),
+        ]
+    )
+    client = BatchHttpRequest(batch_uri="http://unused/batch")
+    text = body.decode()
+    boundary = content_type.split("boundary=")[1]
+    parts = [part for part in text.split(f"--{boundary}") if part.strip() not in ("", "--")]
+    assert len(parts) == 2
+    _, payload = parts[0].split("\r\n\r\n", 1)
+    response, content = client._deserialize_response(payload)
+    assert (response.status, content) == (200, '{"id": "x"}\r\n')
+    assert client._header_to_id("<response-abc + 1>") == "1"
+
+
+def test_parse_batch_limits_parts() -> None:
+    part = "--b\r\nContent-Type: application/http\r\nContent-ID: <x + {0}>\r\n\r\nGET /calendar/v3/x HTTP/1.1\r\n\r\n"
+    body = "".join(part.format(index) for index in range(51)) + "--b--\r\n"
+    with pytest.raises(ApiError) as raised:
+        parse_batch('multipart/mixed; boundary="b"', body.encode())
+    assert raised.value.code == 400
+    parsed = parse_batch(
+        'multipart/mixed; boundary="b"', ("".join(part.format(i) for i in range(2)) + "--b--").encode()
+    )
+    assert [(p.method, p.path, p.content_id) for p in parsed] == [
+        ("GET", "/calendar/v3/x", "<x + 0>"),
+        ("GET", "/calendar/v3/x", "<x + 1>"),
+    ]
+
+
+def test_busy_merges_touching_blocks_and_clips_to_the_range(store: CalendarStore) -> None:
+    store.insert(ALICE, "primary", _timed("aaaaa1", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z"))
+    store.insert(ALICE, "primary", _timed("aaaaa2", "2031-01-01T09:00:00Z", "2031-01-01T09:30:00Z"))
+    store.insert(ALICE, "primary", _timed("aaaaa3", "2031-01-01T23:00:00Z", "2031-01-02T02:00:00Z"))
+    answer = store.free_busy(
+        {"timeMin": "2031-01-01T08:30:00Z", "timeMax": "2031-01-02T00:00:00Z", "items": [{"id": ALICE}]}
+    )
+    assert answer["calendars"][ALICE]["busy"] == [
+        {"start": "2031-01-01T08:30:00Z", "end": "2031-01-01T09:30:00Z"},
+        {"start": "2031-01-01T23:00:00Z", "end": "2031-01-02T00:00:00Z"},
+    ]
+
+
+def test_full_listing_pages_do_not_skip_when_events_arrive(store: CalendarStore) -> None:
+    for index in range(6):
+        store.insert(ALICE, "primary", _timed(f"bbbbb{index}", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z"))
+    first = store.list_events(ALICE, "primary", {"maxResults": 3})
+    store.insert(ALICE, "primary", _timed("aaaaa0", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z"))  # sorts first
+    second = store.list_events(ALICE, "primary", {"maxResults": 3, "pageToken": first["nextPageToken"]})
+    seen = [item["id"] for item in first["items"] + second["items"]]
+    assert seen == [f"bbbbb{index}" for index in range(6)]
+    later = store.list_events(ALICE, "primary", {"syncToken": second["nextSyncToken"]})
+    assert [item["id"] for item in later["items"]] == ["aaaaa0"]  # the late arrival comes with the next sync
+
+
+def test_local_times_are_answered_with_offsets(store: CalendarStore) -> None:
+    event = store.insert(
+        ALICE,
+        "primary",
+        {
+            "id": "ccccc1",
+            "start": {"dateTime": "2031-07-01T09:00:00", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2031-07-01T09:30:00", "timeZone": "Europe/Paris"},
+        },
+    )
+    assert event["start"]["dateTime"] == "2031-07-01T09:00:00+02:00"
+
+
+def test_channels_notify_only_while_active(store: CalendarStore) -> None:
+    sent: list[Notification] = []
+    calendars = CalendarStore(notify=sent.append)
+    calendars.add_user(ALICE, None)
+    channel = calendars.watch(ALICE, "primary", {"id": "c1", "type": "web_hook", "address": "https://h/x"}, "uri")
+    calendars.insert(ALICE, "primary", _timed("ddddd1", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z"))
+    calendars.stop_channel({"id": "c1", "resourceId": channel["resourceId"]})
+    calendars.insert(ALICE, "primary", _timed("ddddd2", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z"))
+    assert [(n.state, n.message_number) for n in sent] == [("sync", 1), ("exists", 2)]
+    with pytest.raises(ApiError) as raised:
+        calendars.stop_channel({"id": "c1", "resourceId": channel["resourceId"]})
+    assert raised.value.code == 404
+
+
+def test_gate_scripted_faults_match_method_and_user() -> None:
+    gate = CallGate(GateConfig())
+    gate.script_faults([ScriptedFault(500, method="calendar.events.get", user="b@x.com")])
+    gate.admit("calendar.events.get", "a@x.com")
+    gate.admit("calendar.events.list", "b@x.com")
+    with pytest.raises(ApiError) as raised:
+        gate.admit("calendar.events.get", "b@x.com")
+    assert (raised.value.code, raised.value.reason) == (500, "backendError")
+    gate.admit("calendar.events.get", "b@x.com")  # consumed
+    assert gate.snapshot()["calls"] == {"calendar.events.get": 3, "calendar.events.list": 1}
