@@ -9,6 +9,8 @@ Each module is imported on its own so that fleet_webhook does not pay for google
 
 from __future__ import annotations
 
+from typing import Protocol
+
 
 class AuthError(Exception):
     """A refused caller. `reason` is safe to log and to return: it never contains the credential."""
@@ -17,3 +19,9 @@ class AuthError(Exception):
         super().__init__(f"{status}: {reason}")
         self.status = status
         self.reason = reason
+
+
+class CallerVerifier(Protocol):
+    """What a handler needs of a verifier (auth.oidc.OidcVerifier): raise AuthError or return the caller."""
+
+    def verify(self, authorization_header: str | None, /) -> object: ...

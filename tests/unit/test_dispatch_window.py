@@ -1,0 +1,451 @@
+"""dispatch_window's use cases on in-process fakes: exactly-once sends, resumes, stale tasks, verification."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import plistlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from maintenance_windows.adapters.memory_store import MemoryStore
+from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
+from maintenance_windows.auth import AuthError
+from maintenance_windows.auth.oidc import OidcVerifier
+from maintenance_windows.config.settings import ConfigurationError, Settings
+from maintenance_windows.config.teams import TeamsConfig, parse_teams
+from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
+from maintenance_windows.domain.remediation import plan_actions
+from maintenance_windows.domain.windows import Window, WindowState
+from maintenance_windows.handlers.dispatch_context import CLAIMS, DispatchContext
+from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
+from maintenance_windows.handlers.http import HttpRequest, HttpResponse
+from maintenance_windows.ports.fleet import (
+    ActionReceipt,
+    DeviceEmail,
+    FleetError,
+    FleetHost,
+    FleetNotFound,
+    FleetUnavailable,
+    HostPolicy,
+)
+from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+
+START = datetime(2026, 12, 1, 12, tzinfo=UTC)
+END = START + timedelta(minutes=30)
+WINDOW_ID = "abc-0003"
+TEAMS = {
+    "defaults": {
+        "actions": [
+            {"policy_id": 1, "actions": [{"type": "script", "script_id": 7},
+                                         {"type": "mdm_command", "apple_request_type": "RestartDevice"}]},
+            {"policy_id": 2, "actions": [{"type": "software_install", "software_title_id": 9}]},
+        ],
+        "verify": {"grace_minutes": 15, "rebook_after_hours": 24, "escalate_after_failed_windows": 3},
+    }
+}  # fmt: skip
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class FakeFleet:
+    """FleetPort in memory: hosts, every successful action, and queued errors per method."""
+
+    hosts: dict[int, FleetHost]
+    sent: list[tuple[str, Any]] = field(default_factory=list)
+    errors: dict[str, list[Exception]] = field(default_factory=dict)
+    fixes: set[int] = field(default_factory=set)  # hosts whose policies pass at the next refetch
+    refetches: list[int] = field(default_factory=list)
+    webhooks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    commands: set[str] = field(default_factory=set)
+
+    def _maybe_fail(self, method: str) -> None:
+        queued = self.errors.get(method)
+        if queued:
+            raise queued.pop(0)
+
+    def get_host(self, host_id: int) -> FleetHost:
+        self._maybe_fail("get_host")
+        if host_id not in self.hosts:
+            raise FleetNotFound(f"host {host_id}", status=404)
+        return self.hosts[host_id]
+
+    def device_mapping(self, host_id: int) -> list[DeviceEmail]:
+        return []
+
+    def failing_host_ids(self, policy_id: int, team_id: int | None = None) -> set[int]:
+        return set()
+
+    def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
+        self._maybe_fail("run_mdm_command")
+        command_uuid = plistlib.loads(base64.b64decode(command_base64))["CommandUUID"]
+        if command_uuid in self.commands:
+            raise FleetError("command already exists", status=409)
+        self.commands.add(command_uuid)
+        self.sent.append(("mdm_command", (command_uuid, tuple(host_uuids))))
+        return ActionReceipt("mdm_command", command_uuid)
+
+    def run_script(self, host_id: int, *, script_id: int | None = None, script_name: str | None = None,
+                   team_id: int | None = None) -> ActionReceipt:  # fmt: skip
+        self._maybe_fail("run_script")
+        self.sent.append(("script", (host_id, script_id)))
+        return ActionReceipt("script", f"exec-{len(self.sent)}")
+
+    def install_software(self, host_id: int, software_title_id: int) -> ActionReceipt:
+        self._maybe_fail("install_software")
+        self.sent.append(("software_install", (host_id, software_title_id)))
+        return ActionReceipt("software_install", None)
+
+    def refetch(self, host_id: int) -> None:
+        self._maybe_fail("refetch")
+        self.refetches.append(host_id)
+        if host_id in self.fixes:
+            host = self.hosts[host_id]
+            self.hosts[host_id] = replace(host, policies=tuple(replace(p, response="pass") for p in host.policies))
+
+    def post_calendar_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
+        self._maybe_fail("post_calendar_webhook")
+        self.webhooks.append((url, dict(payload)))
+
+
+@dataclass
+class Setup:
+    ctx: DispatchContext
+    fleet: FakeFleet
+    store: MemoryStore
+    tasks: MemoryTaskQueue
+    clock: Clock
+
+    def deliver(self, purpose: str = "dispatch", revision: int = 1, attempt: int | None = None) -> HttpResponse:
+        body: dict[str, Any] = {"window_id": WINDOW_ID, "revision": revision, "purpose": purpose}
+        if attempt is not None:
+            body["attempt"] = attempt
+        return handle_dispatch_window(_request(body), self.ctx, None)
+
+    def window(self) -> Window:
+        loaded = window_records.load(self.store, WINDOW_ID)
+        assert loaded is not None
+        return loaded
+
+    def host_doc(self, host_id: int) -> dict[str, Any]:
+        document = self.store.get(host_records.HOSTS, str(host_id))
+        assert document is not None
+        return document
+
+
+def _request(body: Any, headers: Mapping[str, str] | None = None, method: str = "POST") -> HttpRequest:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return HttpRequest(method, dict(headers or {}), {}, raw, "application/json", len(raw))
+
+
+def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[int, ...] = ()) -> FleetHost:
+    policies = tuple(HostPolicy(p, f"Policy {p}", "fail") for p in failing)
+    policies += tuple(HostPolicy(p, f"Policy {p}", "pass") for p in passing)
+    return FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", 3, f"Mac {host_id}", policies)
+
+
+def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams: TeamsConfig | None = None,
+          state: WindowState = WindowState.SCHEDULED) -> Setup:  # fmt: skip
+    store, tasks, clock = MemoryStore(), MemoryTaskQueue(), Clock(START)
+    fleet = FakeFleet({host.host_id: host for host in hosts})
+    window = Window(
+        window_id=WINDOW_ID, user_key="abc", user_email="ada@example.com", team_id=3,
+        host_ids=tuple(h.host_id for h in hosts), policy_ids=policy_ids, deadline=START + timedelta(days=5),
+        created_at=START - timedelta(days=2), state=state, revision=1, start=START, end=END,
+        task_name="task-dispatch",
+    )  # fmt: skip
+    window_records.save(store, [window])
+    store.commit([window_records.user_write("abc", open_window_id=WINDOW_ID, next_sequence=3)])
+    for host in hosts:
+        case = HostCase(host.host_id, f"mac{host.host_id}", host.display_name, "", 3, HostStatus.FAILING,
+                        policy_ids, {p: SeenWindow(START, START) for p in policy_ids}, START - timedelta(days=2),
+                        START - timedelta(days=1))  # fmt: skip
+        store.commit([Write("set", host_records.HOSTS, str(host.host_id),
+                                         host_records.host_to_document(case))])  # fmt: skip
+    ctx = DispatchContext(store, fleet, tasks, teams or parse_teams(TEAMS), clock)
+    return Setup(ctx, fleet, store, tasks, clock)
+
+
+# -- dispatch ----------------------------------------------------------------------------------------------
+
+
+def test_dispatch_sends_the_configured_actions_and_schedules_verification() -> None:
+    setup = build([fleet_host(1), fleet_host(2, failing=(1, 2))], policy_ids=(1, 2))
+    response = setup.deliver()
+    assert response.status == 200, response.body
+    assert response.body["status"] == "dispatched" and response.body["actions_sent"] == 5
+    kinds = [(kind, detail) for kind, detail in setup.fleet.sent if kind != "mdm_command"]
+    assert kinds == [("script", (1, 7)), ("script", (2, 7)), ("software_install", (2, 9))]
+    assert [detail[1] for kind, detail in setup.fleet.sent if kind == "mdm_command"] == [("uuid-1",), ("uuid-2",)]
+    window = setup.window()
+    assert window.state is WindowState.DISPATCHED
+    assert [entry.kind for entry in window.history].count("action_sent") == 5
+    (verify,) = setup.tasks.pending()
+    assert verify.at == END + timedelta(minutes=15)
+    assert verify.payload == {"window_id": WINDOW_ID, "revision": 1, "purpose": "verify", "attempt": 0}
+    assert window.verify_task_name == verify.name
+
+
+def test_three_deliveries_send_one_set_of_actions() -> None:
+    setup = build([fleet_host(1)])
+    answers = [setup.deliver() for _ in range(3)]
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert [a.body["status"] for a in answers] == ["dispatched", "ignored", "ignored"]
+    assert [kind for kind, _ in setup.fleet.sent] == ["script", "mdm_command"]
+    assert len(setup.tasks.created) == 1
+
+
+def test_fleet_outage_mid_dispatch_then_retry_sends_only_the_rest() -> None:
+    setup = build([fleet_host(1), fleet_host(2)])
+    setup.fleet.errors["run_mdm_command"] = [FleetUnavailable("Fleet answered 502", status=502)]
+    first = setup.deliver()
+    assert first.status == 503
+    assert setup.window().state is WindowState.SCHEDULED
+    assert [kind for kind, _ in setup.fleet.sent] == ["script"]  # host 1's restart failed; host 2 not reached
+    second = setup.deliver()
+    assert second.status == 200 and second.body["actions_sent"] == 3 and second.body["actions_already_sent"] == 1
+    assert sorted(setup.fleet.sent) == sorted([("script", (1, 7)), ("script", (2, 7)),
+                                               *[s for s in setup.fleet.sent if s[0] == "mdm_command"]])  # fmt: skip
+    assert len([s for s in setup.fleet.sent if s[0] == "mdm_command"]) == 2
+    assert [e.kind for e in setup.window().history].count("action_already_sent") == 1
+
+
+def test_get_host_outage_answers_503_and_sends_nothing() -> None:
+    setup = build([fleet_host(1)])
+    setup.fleet.errors["get_host"] = [FleetUnavailable("timeout")]
+    assert setup.deliver().status == 503
+    assert setup.fleet.sent == []
+    assert setup.deliver().status == 200
+
+
+def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over() -> None:
+    setup = build([fleet_host(1)])
+    planned = plan_actions(setup.window(), [fleet_host(1)], setup.ctx.teams.defaults)
+    restart = planned[1]
+    # Another instance sent the restart and died before recording it.
+    setup.fleet.commands.add(restart.command_uuid)
+    setup.store.create(CLAIMS, restart.claim_id, {"status": "claimed", "claimed_at": START, "generation": 0})
+    busy = setup.deliver()
+    assert busy.status == 503 and busy.body["claims"] == [restart.key]
+    setup.clock.now = START + timedelta(minutes=11)
+    done = setup.deliver()
+    assert done.status == 200
+    # Fleet's 409 for the known CommandUUID counts as sent: the restart is queued exactly once.
+    assert [kind for kind, _ in setup.fleet.sent] == ["script"]
+    claim = setup.store.get(CLAIMS, restart.claim_id)
+    assert claim is not None and claim["status"] == "sent" and claim["generation"] == 1
+
+
+def test_stale_revision_and_wrong_state_do_nothing() -> None:
+    setup = build([fleet_host(1)])
+    stale = setup.deliver(revision=0)
+    assert (stale.status, stale.body["status"]) == (200, "stale")
+    cancelled = build([fleet_host(1)], state=WindowState.CANCELLED)
+    ignored = cancelled.deliver()
+    assert (ignored.status, ignored.body["status"]) == (200, "ignored")
+    missing = handle_dispatch_window(_request({"window_id": "nope", "revision": 1, "purpose": "dispatch"}),
+                                     setup.ctx, None)  # fmt: skip
+    assert missing.body["status"] == "ignored"
+    assert (
+        setup.fleet.sent == []
+        and cancelled.fleet.sent == []
+        and setup.store.stats.writes == cancelled.store.stats.writes
+    )
+
+
+def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
+    setup = build([fleet_host(1), fleet_host(2, failing=(), passing=(1,))])
+    response = setup.deliver()
+    assert response.body["hosts_passing"] == 1
+    assert {detail[0] for kind, detail in setup.fleet.sent if kind == "script"} == {1}
+    assert setup.host_doc(2)["status"] == "closed" and setup.host_doc(1)["status"] == "failing"
+
+
+def test_every_host_passing_verifies_the_window_at_once_and_frees_the_user() -> None:
+    setup = build([fleet_host(1, failing=(), passing=(1,))])
+    response = setup.deliver()
+    assert response.body["status"] == "verified"
+    assert setup.fleet.sent == [] and setup.tasks.pending() == []
+    assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
+
+
+def test_permanent_refusal_is_recorded_and_does_not_block_the_window() -> None:
+    setup = build([fleet_host(1)])
+    setup.fleet.errors["run_script"] = [FleetError("Fleet answered 422: script not found", status=422)]
+    response = setup.deliver()
+    assert response.status == 200 and response.body["actions_failed"] == 1 and response.body["actions_sent"] == 1
+    assert [e.kind for e in setup.window().history].count("action_failed") == 1
+    setup.deliver()  # a duplicate delivery does not retry a refused action
+    assert [kind for kind, _ in setup.fleet.sent] == ["mdm_command"]
+
+
+def test_compatible_webhook_is_posted_once_per_failing_host_in_fleets_shape(fleet_fixtures: str) -> None:
+    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
+    setup = build([fleet_host(1, failing=(1,), passing=(2,)), fleet_host(2, failing=(), passing=(1,))], teams=teams)
+    setup.fleet.errors["post_calendar_webhook"] = [FleetUnavailable("429")]
+    assert setup.deliver().status == 503
+    assert setup.deliver().status == 200
+    setup.deliver()
+    assert len(setup.fleet.webhooks) == 1
+    url, payload = setup.fleet.webhooks[0]
+    with open(f"{fleet_fixtures}/calendar_webhook.json") as handle:
+        example = json.load(handle)
+    assert url == "https://t.example/w" and set(payload) == set(example)
+    assert payload["failing_policies"] == [{"id": 1, "name": "Policy 1"}]
+    assert (payload["host_id"], payload["host_serial_number"], payload["host_display_name"]) == (1, "SN1", "Mac 1")
+
+
+# -- recheck -----------------------------------------------------------------------------------------------
+
+
+def test_recheck_schedules_the_dispatch_once_within_the_horizon() -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(hours=100)
+    response = setup.deliver("recheck")
+    assert response.body == {"status": "rescheduled", "task": response.body["task"], "created": True,
+                             "purpose": "dispatch"}  # fmt: skip
+    (task,) = setup.tasks.pending()
+    assert task.at == START and task.payload["purpose"] == "dispatch"
+    assert setup.window().task_name == task.name
+    assert setup.deliver("recheck").body["created"] is False
+
+
+def test_recheck_far_ahead_chains_another_recheck_under_a_new_name() -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(hours=1000)
+    setup.deliver("recheck", attempt=0)
+    (task,) = setup.tasks.pending()
+    assert task.payload == {"window_id": WINDOW_ID, "revision": 1, "purpose": "recheck", "attempt": 1}
+    assert task.name.endswith("recheck1")
+
+
+# -- verify ------------------------------------------------------------------------------------------------
+
+
+def dispatched(setup: Setup) -> None:
+    assert setup.deliver().body["status"] == "dispatched"
+    setup.clock.now = END + timedelta(minutes=15)
+
+
+def test_verify_passes_closes_cases_and_frees_the_user() -> None:
+    setup = build([fleet_host(1)])
+    dispatched(setup)
+    setup.fleet.fixes.add(1)
+    response = setup.deliver("verify", attempt=0)
+    assert response.body["status"] == "verified"
+    assert setup.fleet.refetches == [1]
+    assert setup.window().state is WindowState.VERIFIED
+    assert setup.host_doc(1)["status"] == "closed"
+    assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
+    assert setup.deliver("verify", attempt=0).body["status"] == "ignored"
+
+
+def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_window(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    setup = build([fleet_host(1)])
+    setup.store.commit([Write("merge", host_records.HOSTS, "1", {"failed_windows": 2})])
+    dispatched(setup)
+    for attempt in (0, 1):
+        response = setup.deliver("verify", attempt=attempt)
+        assert response.body["status"] == "recheck" and response.body["attempt"] == attempt + 1
+        recheck = setup.tasks.pending()[-1]
+        assert recheck.at == setup.clock.now + timedelta(minutes=5) and recheck.payload["attempt"] == attempt + 1
+    with caplog.at_level(logging.WARNING):
+        response = setup.deliver("verify", attempt=2)
+    assert response.body == {"status": "failed", "window_id": WINDOW_ID, "failing_hosts": [1], "escalated_hosts": [1]}
+    host = setup.host_doc(1)
+    assert host["failed_windows"] == 3 and host["needs_attention"] is True
+    assert host["rebook_after"] == setup.clock.now + timedelta(hours=24)
+    assert host["last_failure_note"].startswith("Your last maintenance window did not fix “Policy 1”")
+    assert setup.window().state is WindowState.FAILED
+    assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
+    assert [r.event for r in caplog.records if hasattr(r, "event")] == ["window_failed", "host_escalated"]
+    # A repeated delivery counts nothing twice.
+    assert setup.deliver("verify", attempt=2).body["status"] == "ignored"
+    assert setup.host_doc(1)["failed_windows"] == 3
+
+
+def test_first_failed_window_does_not_escalate() -> None:
+    setup = build([fleet_host(1)])
+    dispatched(setup)
+    response = setup.deliver("verify", attempt=2)
+    assert response.body["escalated_hosts"] == []
+    assert setup.host_doc(1)["failed_windows"] == 1 and "needs_attention" not in setup.host_doc(1)
+
+
+def test_verify_outage_is_retried() -> None:
+    setup = build([fleet_host(1)])
+    dispatched(setup)
+    setup.fleet.errors["refetch"] = [FleetUnavailable("503")]
+    assert setup.deliver("verify", attempt=0).status == 503
+    setup.fleet.fixes.add(1)
+    assert setup.deliver("verify", attempt=0).body["status"] == "verified"
+
+
+# -- HTTP surface ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field_name"),
+    [
+        (b"not json", "JSON"),
+        ({"revision": 1, "purpose": "dispatch"}, "window_id"),
+        ({"window_id": "w", "revision": -1, "purpose": "dispatch"}, "revision"),
+        ({"window_id": "w", "revision": 1, "purpose": "explode"}, "purpose"),
+        ({"window_id": "w", "revision": 1, "purpose": "dispatch", "extra": 1}, "extra"),
+    ],
+)
+def test_bad_bodies_are_400_naming_the_field(body: Any, field_name: str) -> None:
+    setup = build([fleet_host(1)])
+    response = handle_dispatch_window(_request(body), setup.ctx, None)
+    assert response.status == 400 and field_name in response.body["error"]
+
+
+class Refuse:
+    def __init__(self, status: int, reason: str) -> None:
+        self.error = AuthError(status, reason)
+        self.headers: list[str | None] = []
+
+    def verify(self, authorization_header: str | None, /) -> object:
+        self.headers.append(authorization_header)
+        raise self.error
+
+
+def test_refused_callers_get_their_status_and_nothing_runs() -> None:
+    setup = build([fleet_host(1)])
+    verifier = Refuse(403, "caller not allowed")
+    body = {"window_id": WINDOW_ID, "revision": 1, "purpose": "dispatch"}
+    response = handle_dispatch_window(_request(body, {"authorization": "Bearer x"}), setup.ctx, verifier)
+    assert (response.status, response.body) == (403, {"error": "caller not allowed"})
+    assert verifier.headers == ["Bearer x"] and setup.fleet.sent == []
+    assert handle_dispatch_window(_request(body, method="GET"), setup.ctx, None).status == 405
+
+
+def test_verifier_is_skipped_only_on_the_local_stack(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"})) is None
+    assert [getattr(r, "event", None) for r in caplog.records] == ["task_auth_skipped"]
+    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
+        dispatch_verifier(Settings.from_env({"MW_DISPATCH_URL": "https://d.example"}))
+    built = dispatch_verifier(
+        Settings.from_env({"MW_DISPATCH_URL": "https://d.example", "MW_TASK_INVOKER_SA": "t@p.iam.gserviceaccount.com"})
+    )
+    assert isinstance(built, OidcVerifier)
+    with pytest.raises(AuthError) as refused:
+        built.verify(None)
+    assert refused.value.status == 401
