@@ -9,12 +9,31 @@ import functions_framework
 
 from maintenance_windows import wiring
 from maintenance_windows.flask_bridge import to_request, to_response
-from maintenance_windows.handlers.fleet_webhook import handle_fleet_webhook
 
 wiring.warm(os.environ.get("FUNCTION_TARGET"))
 
+Response = tuple[bytes, int, dict[str, str]]
+
 
 @functions_framework.http
-def fleet_webhook(request: flask.Request) -> tuple[bytes, int, dict[str, str]]:
+def fleet_webhook(request: flask.Request) -> Response:
+    from maintenance_windows.handlers.fleet_webhook import handle_fleet_webhook
+
     store, settings = wiring.webhook()
     return to_response(handle_fleet_webhook(to_request(request, settings.max_body_bytes), store, settings))
+
+
+@functions_framework.http
+def plan_windows(request: flask.Request) -> Response:
+    from maintenance_windows.handlers.plan_windows import handle_plan_windows
+
+    ctx, verifier, settings = wiring.planner()
+    return to_response(handle_plan_windows(to_request(request, 64 * 1024), ctx, verifier, settings))
+
+
+@functions_framework.http
+def dispatch_window(request: flask.Request) -> Response:
+    from maintenance_windows.handlers.dispatch_window import MAX_BODY_BYTES, handle_dispatch_window
+
+    ctx, verifier = wiring.dispatcher()
+    return to_response(handle_dispatch_window(to_request(request, MAX_BODY_BYTES), ctx, verifier))

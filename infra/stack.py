@@ -233,6 +233,8 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
                 raise RuntimeError(
                     f"{component.name} did not answer on port {component.port}; see {logs / (component.name + '.log')}"
                 )
+        if "calendar" in {component.name for component in wanted}:
+            seed_calendar(info)
         if with_scheduler:
             process = _spawn("scheduler", _scheduler(profile, info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
@@ -242,6 +244,15 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
         down(profile)
         raise
     return info
+
+
+def seed_calendar(info: dict[str, Any]) -> None:
+    """The local Calendar knows only seeded users, like a Workspace domain knows only its accounts."""
+    import requests
+
+    seed = json.loads((ROOT / "infra" / "local" / "calendar-seed.json").read_text())
+    response = requests.post(info["urls"]["calendar"] + "/_admin/users", json=seed, timeout=10)
+    response.raise_for_status()
 
 
 def _alive(pid: int) -> bool:
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["up", "down", "run", "describe"])
     parser.add_argument("--profile", default="dev", choices=["dev", "test", "demo"])
     parser.add_argument("--only", help="comma-separated components to start (default: all)")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
+    parser.add_argument("command", nargs="*", help="for run: the command, after --")
     args = parser.parse_args(argv)
     try:
         if args.action == "up":
@@ -325,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         if not command:
             parser.error("run needs a command after --")
         return run(args.profile, command)
-    except PortInUse as error:
+    except (PortInUse, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -1,13 +1,29 @@
-"""Builds each function's dependencies once per instance (cold start), importing only what it needs."""
+"""Builds each function's dependencies once per instance (cold start), importing only what it needs.
+
+fleet_webhook needs Firestore only; the Calendar, Fleet, Tasks and Gemini clients are imported by the
+functions that call them, inside the builders below.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from maintenance_windows.config.settings import Settings
+from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings
 from maintenance_windows.observability import configure_logging
 from maintenance_windows.ports.store import DocumentStore
+
+if TYPE_CHECKING:
+    from maintenance_windows.auth import CallerVerifier
+    from maintenance_windows.auth.oidc import OidcVerifier
+    from maintenance_windows.config.teams import TeamsConfig
+    from maintenance_windows.handlers.dispatch_context import DispatchContext
+    from maintenance_windows.handlers.plan_windows import PlanSettings
+    from maintenance_windows.planning.context import PlanningContext
+    from maintenance_windows.ports.explainer import Explainer
 
 
 @functools.cache
@@ -30,7 +46,89 @@ def webhook() -> tuple[DocumentStore, WebhookSettings]:
     return store(), WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
 
 
-_WARMERS = {"fleet_webhook": webhook}
+@functools.cache
+def teams() -> TeamsConfig:
+    from maintenance_windows.config.teams import load_teams
+
+    return load_teams(settings().team_config_path)
+
+
+def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVerifier:
+    from maintenance_windows.auth.oidc import GOOGLE_CERTS_URL, OidcVerifier
+
+    if not audience or not caller:
+        raise ConfigurationError(f"{what}: the audience URL and the calling service account must both be set")
+    current = settings()
+    return OidcVerifier(
+        audience,
+        [caller],
+        certs_url=current.oidc_certs_url or GOOGLE_CERTS_URL,
+        # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
+        accept_platform_verified=bool(os.environ.get("K_SERVICE")),
+    )
+
+
+@functools.cache
+def explainer() -> Explainer:
+    from maintenance_windows.adapters.caching_explainer import CachingExplainer
+    from maintenance_windows.adapters.firestore_explanation_cache import FirestoreExplanationCache
+    from maintenance_windows.adapters.gemini_explainer import GeminiExplainer
+
+    current = settings()
+    cache = FirestoreExplanationCache(store().client)  # type: ignore[attr-defined]
+    return CachingExplainer(GeminiExplainer.from_settings(current), cache, current.gemini_model)
+
+
+@functools.cache
+def planning_context() -> PlanningContext:
+    from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
+    from maintenance_windows.adapters.fleet_http import FleetHttpClient
+    from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+    from maintenance_windows.planning.context import PlanningContext
+
+    current = settings()
+    return PlanningContext(
+        store=store(),
+        calendar=GoogleCalendarAdapter.from_settings(current),
+        fleet=FleetHttpClient.from_settings(current),
+        tasks=CloudTasksQueue.from_settings(current),
+        explainer=explainer(),
+        teams=teams(),
+        notifications_url=current.notifications_url,
+    )
+
+
+@functools.cache
+def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
+    from maintenance_windows.handlers.plan_windows import PlanSettings
+
+    current = settings()
+    verifier = oidc_verifier(current.plan_url, current.scheduler_service_account, "plan_windows")
+    plan_settings = PlanSettings(
+        time_budget=timedelta(seconds=current.plan_time_budget_seconds), allow_short_lead=current.allow_short_lead
+    )
+    return planning_context(), verifier, plan_settings
+
+
+@functools.cache
+def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
+    from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
+    from maintenance_windows.adapters.fleet_http import FleetHttpClient
+    from maintenance_windows.handlers.dispatch_context import DispatchContext
+    from maintenance_windows.handlers.dispatch_window import dispatch_verifier
+
+    current = settings()
+    ctx = DispatchContext(
+        store=store(),
+        fleet=FleetHttpClient.from_settings(current),
+        tasks=CloudTasksQueue.from_settings(current),
+        teams=teams(),
+    )
+    # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
+    return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))
+
+
+_WARMERS = {"fleet_webhook": webhook, "plan_windows": planner, "dispatch_window": dispatcher}
 
 
 def warm(target: str | None) -> None:

@@ -15,7 +15,7 @@ from maintenance_windows.cli.tables import print_json, print_table
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
-def _store() -> Any:
+def store_from_stack() -> Any:
     from maintenance_windows.adapters.firestore_store import FirestoreStore
     from maintenance_windows.config.settings import Settings
 
@@ -40,13 +40,25 @@ def hosts(args: argparse.Namespace) -> int:
             "first_seen": case.first_seen.isoformat(),
             "last_seen": case.last_seen.isoformat(),
         }
-        for case in sorted(all_hosts(_store()), key=lambda c: c.host_id)
+        for case in sorted(all_hosts(store_from_stack()), key=lambda c: c.host_id)
     ]
     if args.json:
         print_json(rows)
     else:
-        print_table(rows, ["host_id", "display_name", "status", "failing_policies", "user", "email_problem",
-                           "needs_attention", "last_seen"], empty="no hosts stored")  # fmt: skip
+        print_table(
+            rows,
+            [
+                "host_id",
+                "display_name",
+                "status",
+                "failing_policies",
+                "user",
+                "email_problem",
+                "needs_attention",
+                "last_seen",
+            ],
+            empty="no hosts stored",
+        )
     return 0
 
 

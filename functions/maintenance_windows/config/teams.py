@@ -1,0 +1,87 @@
+"""The team configuration file (YAML), validated with pydantic at cold start.
+
+    organization: Acme
+    contact: "the IT help desk (#it-help or it@acme.example)"
+    defaults:            # TeamRules applied to every team
+      domains: [acme.example]
+    teams:
+      "3":               # Fleet team id; these fields override the defaults, nested maps merged
+        name: Workstations
+        slots: {deadline_days: 5}
+
+docs/configuration.md documents every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.domain.rules import TeamRules
+
+
+class TeamsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organization: str = Field(default="Your organisation", min_length=1, max_length=100)
+    contact: str = Field(default="your IT team", max_length=300)
+    defaults: TeamRules = Field(default_factory=TeamRules)
+    teams: dict[int, TeamRules] = Field(default_factory=dict)
+
+    def rules_for(self, team_id: int | None) -> TeamRules:
+        """A team's rules; hosts in no team (or an unconfigured one) follow the defaults."""
+        if team_id is not None and team_id in self.teams:
+            return self.teams[team_id]
+        return self.defaults
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_teams(raw: Any, source: str = "<config>") -> TeamsConfig:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{source}: the top level must be a mapping, not {type(raw).__name__}")
+    defaults = raw.get("defaults") or {}
+    teams = raw.get("teams") or {}
+    if not isinstance(defaults, Mapping) or not isinstance(teams, Mapping):
+        raise ConfigurationError(f"{source}: 'defaults' and 'teams' must be mappings")
+    expanded = dict(raw)
+    expanded["teams"] = {
+        key: _deep_merge(defaults, value) if isinstance(value, Mapping) else value for key, value in teams.items()
+    }
+    try:
+        return TeamsConfig.model_validate(expanded)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            for issue in invalid.errors(include_url=False)
+        )
+        raise ConfigurationError(f"{source}: {problems}") from None
+
+
+def load_teams(path: str | None) -> TeamsConfig:
+    """Read and validate the file; with no path, the documented defaults apply."""
+    if not path:
+        return TeamsConfig()
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: team configuration file not found") from None
+    except yaml.YAMLError as problem:
+        raise ConfigurationError(f"{path}: not valid YAML: {problem}") from None
+    return parse_teams(raw, str(path))

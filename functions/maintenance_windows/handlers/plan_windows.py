@@ -1,0 +1,69 @@
+"""plan_windows: Cloud Scheduler's call (OIDC-authenticated) runs one planning pass."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from maintenance_windows.auth import AuthError, CallerVerifier
+from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.planning.planner import AfterPlanHook, PlanOptions, plan_windows
+from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.fleet import FleetUnavailable
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    time_budget: timedelta
+    allow_short_lead: bool
+
+
+def handle_plan_windows(
+    request: HttpRequest,
+    ctx: PlanningContext,
+    verifier: CallerVerifier,
+    settings: PlanSettings,
+    hooks: Sequence[AfterPlanHook] = (),
+) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(405, {"error": "use POST"}, {"Allow": "POST"})
+    try:
+        verifier.verify(request.header("Authorization"))
+    except AuthError as refused:
+        log(logger, logging.WARNING, "plan_windows caller refused", event="caller_refused", reason=refused.reason)
+        return error(refused.status, refused.reason)
+    options = _options(request, settings)
+    if isinstance(options, HttpResponse):
+        return options
+    try:
+        report = plan_windows(ctx, options, hooks)
+    except (CalendarUnavailable, FleetUnavailable) as outage:
+        log(logger, logging.ERROR, "planning failed; the next run retries", event="plan_failed", error=str(outage))
+        return error(503, f"a dependency is unavailable: {outage}")
+    return HttpResponse(200, report.as_dict())
+
+
+def _options(request: HttpRequest, settings: PlanSettings) -> PlanOptions | HttpResponse:
+    if not request.body.strip():
+        return PlanOptions(time_budget=settings.time_budget)
+    try:
+        body = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return error(400, "body must be empty or a JSON object")
+    if not isinstance(body, dict) or set(body) - {"lead_minutes"}:
+        return error(400, "the only accepted field is lead_minutes")
+    lead = body.get("lead_minutes")
+    if lead is None:
+        return PlanOptions(time_budget=settings.time_budget)
+    if not settings.allow_short_lead:
+        return error(403, "lead_minutes is for local runs only (MW_ALLOW_SHORT_LEAD)")
+    if not isinstance(lead, int) or isinstance(lead, bool) or not 0 <= lead <= 24 * 60:
+        return error(400, "lead_minutes must be an integer from 0 to 1440")
+    return PlanOptions(time_budget=settings.time_budget, short_lead=timedelta(minutes=lead))

@@ -1,0 +1,270 @@
+"""Booking: choose each window's slot, write its event, and schedule its task.
+
+Two steps, each safe to repeat after a crash:
+1. assign_slots: time zones and free/busy in batches, a slot per window, the event text → state planned.
+2. finish: insert events not yet confirmed (a retried insert answers 409 and books nothing new), create the
+   task for the window's start (named from window and revision), → state scheduled.
+The planner and the follow-up (rebooking after a deletion) share both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.ids import user_key
+from maintenance_windows.domain.intervals import Interval
+from maintenance_windows.domain.slots import NoSlot, find_slot
+from maintenance_windows.domain.task_schedule import dispatch_task
+from maintenance_windows.domain.windows import Slot, Window, WindowState
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.planning.event_content import explanation_request, render
+from maintenance_windows.ports.calendar import EventSpec
+from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+
+logger = get_logger(__name__)
+TIME_ZONE_MAX_AGE = timedelta(days=7)
+FALLBACK_ZONE = "UTC"
+
+
+@dataclass
+class Capacity:
+    """Windows already starting at each instant, per team (the slot rules cap it)."""
+
+    counts: dict[int | None, dict[datetime, int]] = field(default_factory=lambda: defaultdict(dict))
+
+    @classmethod
+    def of(cls, windows: Iterable[Window]) -> Capacity:
+        capacity = cls()
+        for window in windows:
+            if window.start is not None and window.state in window_states.BOOKED_STATES:
+                capacity.add(window)
+        return capacity
+
+    def taken(self, team_id: int | None) -> dict[datetime, int]:
+        return self.counts[team_id]
+
+    def add(self, window: Window) -> None:
+        if window.start is not None:
+            team = self.counts[window.team_id]
+            team[window.start] = team.get(window.start, 0) + 1
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    window: Window
+    reason: str
+
+
+def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str]:
+    """Each user's zone: cached in the users collection, refreshed weekly, looked up in batches."""
+    keys = {email: user_key(email) for email in emails}
+    cached = window_records.users(ctx.store, list(keys.values()))
+    zones: dict[str, str] = {}
+    stale: list[str] = []
+    for email, key in keys.items():
+        document = cached.get(key, {})
+        checked = document.get("time_zone_checked_at")
+        if document.get("time_zone") and checked and now - checked < TIME_ZONE_MAX_AGE:
+            zones[email] = document["time_zone"]
+        else:
+            stale.append(email)
+    if stale:
+        fresh = ctx.calendar.time_zones(stale)
+        zones.update(fresh)
+        ctx.store.commit(
+            [
+                window_records.user_write(keys[email], email=email, time_zone=zone, time_zone_checked_at=now)
+                for email, zone in fresh.items()
+            ]
+        )
+    return zones
+
+
+def assign_slots(
+    ctx: PlanningContext,
+    windows: Sequence[Window],
+    capacity: Capacity,
+    *,
+    lead: timedelta | None = None,
+    not_before: Mapping[str, datetime] | None = None,
+) -> tuple[list[Window], list[Unplaced]]:
+    """Slot and text for each window; returns (planned, unplaced). Writes nothing but time zones."""
+    if not windows:
+        return [], []
+    now = ctx.clock()
+    emails = sorted({window.user_email for window in windows})
+    zones = time_zones(ctx, emails, now)
+    horizon = max(window.deadline for window in windows) + timedelta(days=15)
+    busy = ctx.calendar.busy(emails, now, horizon)
+    planned: list[Window] = []
+    unplaced: list[Unplaced] = []
+    for window in windows:
+        result = busy.get(window.user_email)
+        if result is None or result.error:
+            reason = f"calendar not readable: {result.error if result else 'no answer'}"
+            unplaced.append(Unplaced(window, reason))
+            continue
+        zone = zones.get(window.user_email, FALLBACK_ZONE)
+        slot = _choose(
+            ctx,
+            window,
+            list(result.busy),
+            zone,
+            now,
+            capacity,
+            lead,
+            (not_before or {}).get(window.window_id),
+        )
+        if isinstance(slot, NoSlot):
+            unplaced.append(Unplaced(window, slot.reason))
+            continue
+        planned_window = window_states.plan(window, slot, zone, now)
+        capacity.add(planned_window)
+        planned.append(planned_window)
+    return _with_text(ctx, planned), unplaced
+
+
+def _choose(
+    ctx: PlanningContext,
+    window: Window,
+    busy: list[Interval],
+    zone: str,
+    now: datetime,
+    capacity: Capacity,
+    lead: timedelta | None,
+    not_before: datetime | None,
+) -> Slot | NoSlot:
+    rules = ctx.teams.rules_for(window.team_id).slots
+    if lead is not None:
+        # Local and demo runs only (MW_ALLOW_SHORT_LEAD): a window minutes from now, whatever the hour.
+        start = (now + lead).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        end = start + timedelta(minutes=rules.slot_minutes)
+        return Slot(start, end, f"booked {int(lead.total_seconds() // 60)} minutes ahead (short-lead local run)")
+    choice = find_slot(
+        busy, zone, now, rules, taken=capacity.taken(window.team_id), not_before=not_before, deadline=window.deadline
+    )
+    if isinstance(choice, NoSlot):
+        return choice
+    return Slot(
+        choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
+    )
+
+
+def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
+    if not windows:
+        return []
+    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
+    policies = host_records.policies_by_id(ctx.store, policy_ids)
+    host_ids = sorted({host for window in windows for host in window.host_ids})
+    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
+    texted: list[Window] = []
+    for window in windows:
+        request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
+        _, html, explanation = render(ctx, window, request)
+        texted.append(replace(window, event_html=html, explanation_source=explanation.source.value))
+    return texted
+
+
+def finish(ctx: PlanningContext, windows: Sequence[Window]) -> list[Window]:
+    """Planned windows → scheduled: store the plan first, then event, then task, then the new state."""
+    pending = [window for window in windows if window.state is WindowState.PLANNED]
+    if not pending:
+        return []
+    window_records.save(ctx.store, pending)
+    confirmed = _insert_events(ctx, [window for window in pending if window.event_etag is None])
+    now = ctx.clock()
+    scheduled: list[Window] = []
+    for window in pending:
+        if window.event_etag is None and window.window_id not in confirmed:
+            continue  # the insert failed; this window stays planned and is retried on the next run
+        etag = confirmed.get(window.window_id, window.event_etag)
+        task = dispatch_task(window, now)
+        ctx.tasks.schedule(task.name, task.at, task.payload)
+        done = window_states.booked(window, task.name, now, etag)
+        scheduled.append(done)
+        log(
+            logger,
+            logging.INFO,
+            "window booked",
+            event="window_booked",
+            window_id=window.window_id,
+            user_key=window.user_key,
+            start=window.start,
+            reason=window.reason,
+            task=task.name,
+        )
+    window_records.save(ctx.store, scheduled)
+    return scheduled
+
+
+def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str, str]:
+    """Insert in batches; returns window id → etag for events now in the calendar (new or already there)."""
+    if not windows:
+        return {}
+    specs = [_event_spec(ctx, window) for window in windows]
+    by_event = {window.event_id: window for window in windows}
+    confirmed: dict[str, str] = {}
+    for result in ctx.calendar.insert_events(specs):
+        window = by_event.get(result.event_id)
+        if window is None:
+            continue
+        if result.error:
+            log(
+                logger,
+                logging.WARNING,
+                "event insert failed; will retry on the next run",
+                event="event_insert_failed",
+                window_id=window.window_id,
+                error=result.error,
+            )
+            continue
+        confirmed[window.window_id] = result.etag or "unknown"
+    return confirmed
+
+
+def _event_spec(ctx: PlanningContext, window: Window) -> EventSpec:
+    from maintenance_windows.domain.event_text import event_title
+
+    rules = ctx.teams.rules_for(window.team_id)
+    assert window.start is not None and window.end is not None and window.event_id is not None
+    return EventSpec(
+        user_email=window.user_email,
+        event_id=window.event_id,
+        start=window.start,
+        end=window.end,
+        time_zone=window.time_zone,
+        summary=event_title(ctx.teams.organization, rules.event.title),
+        description_html=window.event_html,
+        private_properties=event_properties(window),
+        color_id=rules.event.color_id,
+        popup_reminders_minutes=tuple(rules.event.popup_reminders_minutes),
+    )
+
+
+def event_properties(window: Window) -> dict[str, str]:
+    """extendedProperties.private: how we recognise our own events and their revision."""
+    return {"mw_window_id": window.window_id, "mw_revision": str(window.revision)}
+
+
+def record_unplaced(ctx: PlanningContext, unplaced: Sequence[Unplaced]) -> None:
+    writes: list[Write] = []
+    for item in unplaced:
+        writes.append(Write("merge", window_records.WINDOWS, item.window.window_id, {"unplaced_reason": item.reason}))
+        log(
+            logger,
+            logging.WARNING,
+            "no slot for window",
+            event="window_unplaced",
+            window_id=item.window.window_id,
+            user_key=item.window.user_key,
+            reason=item.reason,
+        )
+    ctx.store.commit(writes)

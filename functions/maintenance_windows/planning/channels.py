@@ -1,0 +1,283 @@
+"""Watch channels: one per user calendar while the user has a booked window (an AfterPlanHook).
+
+Each planning run brings the channels in line with the windows:
+- a user with a planned or scheduled window and no live channel gets one (events.watch on "primary"), then
+  a sync token, so the first `exists` notification can already sync incrementally;
+- a channel that expires within `renew_before` is replaced: Calendar has no renew call, so a new channel is
+  made (inheriting the old one's sync token: nothing between the two is missed), the user is switched to it,
+  and the old one is stopped and kept as `retired` for a grace period, because messages sent just before the
+  stop still arrive and must still authenticate;
+- channels of users without a booked window are stopped and retired; retired ones past their grace period
+  are deleted.
+Everything is idempotent: a crash leaves documents the next run finishes or cleans up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest
+from maintenance_windows.domain.windows import BOOKED_STATES, Window
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.planning.planner import PlanReport
+from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
+from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import channels as channel_records
+from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.channels import ChannelRecord, ChannelState
+
+logger = get_logger(__name__)
+
+RENEW_BEFORE = timedelta(days=1)
+#: How long a stopped channel's messages are still accepted ("notifications can arrive briefly after stopping").
+RETIRED_GRACE = timedelta(minutes=15)
+#: A `creating` document older than this belongs to a run that died between its write and events.watch.
+ABANDONED_AFTER = timedelta(minutes=30)
+#: Channel work per planning run is bounded; what is left waits for the next run.
+DEFAULT_TIME_BUDGET = timedelta(minutes=2)
+
+
+@dataclass
+class ChannelChanges:
+    created: int = 0
+    renewed: int = 0
+    retired: int = 0
+    deleted: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+    def as_report(self) -> dict[str, int]:
+        return {f"channels_{name}": value for name, value in vars(self).items()}
+
+
+class ChannelKeeper:
+    """The AfterPlanHook: `ChannelKeeper()(ctx, open_windows, report)`."""
+
+    def __init__(
+        self,
+        *,
+        renew_before: timedelta = RENEW_BEFORE,
+        retired_grace: timedelta = RETIRED_GRACE,
+        time_budget: timedelta = DEFAULT_TIME_BUDGET,
+    ) -> None:
+        self.renew_before = renew_before
+        self.retired_grace = retired_grace
+        self.time_budget = time_budget
+
+    def __call__(self, ctx: PlanningContext, open_windows: Sequence[Window], report: PlanReport) -> None:
+        changes = self.maintain(ctx, open_windows)
+        report.extra.update(changes.as_report())
+
+    def maintain(self, ctx: PlanningContext, open_windows: Sequence[Window]) -> ChannelChanges:
+        changes = ChannelChanges()
+        if not ctx.notifications_url:
+            log(logger, logging.WARNING, "no notifications URL configured; calendars are not followed")
+            return changes
+        now = ctx.clock()
+        wanted = {w.user_key: w for w in open_windows if w.state in BOOKED_STATES}
+        by_user: dict[str, list[ChannelRecord]] = defaultdict(list)
+        for record in channel_records.all_channels(ctx.store):
+            by_user[record.user_key].append(record)
+        writes = self._tidy(ctx, by_user, wanted, now, changes)
+        ctx.store.commit(writes)
+        self._open_missing(ctx, by_user, wanted, now, changes)
+        if any(vars(changes).values()):
+            log(logger, logging.INFO, "channels maintained", event="channels_maintained", **vars(changes))
+        return changes
+
+    # ---- retire and delete --------------------------------------------------------------------------
+
+    def _tidy(
+        self,
+        ctx: PlanningContext,
+        by_user: dict[str, list[ChannelRecord]],
+        wanted: dict[str, Window],
+        now: datetime,
+        changes: ChannelChanges,
+    ) -> list[Write]:
+        writes: list[Write] = []
+        for key, records in by_user.items():
+            for record in records:
+                if record.state is ChannelState.RETIRED:
+                    if record.retired_at is None or record.retired_at + self.retired_grace <= now:
+                        writes.append(channel_records.delete(record.channel_id))
+                        changes.deleted += 1
+                elif record.state is ChannelState.CREATING:
+                    if record.created_at + ABANDONED_AFTER <= now:
+                        writes.append(channel_records.delete(record.channel_id))
+                        changes.deleted += 1
+                elif key not in wanted:
+                    writes.extend(retire_channel(ctx, record, now))
+                    changes.retired += 1
+            if key not in wanted and any(r.state is ChannelState.CURRENT for r in records):
+                writes.append(window_records.user_write(key, channel_id=None))
+        return writes
+
+    # ---- create and renew ---------------------------------------------------------------------------
+
+    def _open_missing(
+        self,
+        ctx: PlanningContext,
+        by_user: dict[str, list[ChannelRecord]],
+        wanted: dict[str, Window],
+        now: datetime,
+        changes: ChannelChanges,
+    ) -> None:
+        budget_ends = time.monotonic() + self.time_budget.total_seconds()
+        for key, window in sorted(wanted.items()):
+            current = sorted(
+                (r for r in by_user.get(key, []) if r.state is ChannelState.CURRENT),
+                key=lambda r: r.created_at,
+            )
+            newest = current[-1] if current else None
+            if newest is not None and _live_until(newest) > now + self.renew_before:
+                # Two current channels can only come from an interrupted renewal: keep the newest.
+                ctx.store.commit([w for old in current[:-1] for w in retire_channel(ctx, old, now)])
+                continue
+            if time.monotonic() > budget_ends:
+                changes.deferred += 1
+                continue
+            try:
+                opened = open_channel(ctx, window, inherit_from=newest)
+            except CalendarUnavailable as outage:
+                log(
+                    logger,
+                    logging.WARNING,
+                    "calendar unavailable; channels wait for the next run",
+                    event="channel_failed",
+                    error=str(outage),
+                )
+                changes.failed += 1
+                return
+            if opened is None:
+                changes.failed += 1
+                continue
+            ctx.store.commit([w for old in current for w in retire_channel(ctx, old, now)])
+            if newest is None:
+                changes.created += 1
+            else:
+                changes.renewed += 1
+
+
+def _live_until(record: ChannelRecord) -> datetime:
+    assert record.expiration is not None, "a current channel always has its expiration"
+    return record.expiration
+
+
+def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelRecord | None) -> ChannelRecord | None:
+    """Watch the user's calendar and make the new channel the user's current one; None if refused."""
+    assert ctx.notifications_url is not None
+    rules = ctx.teams.rules_for(window.team_id).follow
+    now = ctx.clock()
+    token = new_channel_token()
+    record = ChannelRecord(
+        channel_id=str(uuid.uuid4()),
+        user_key=window.user_key,
+        user_email=window.user_email,
+        token_digest=token_digest(token),
+        state=ChannelState.CREATING,
+        created_at=now,
+        # Renewal continues from the old channel's position, so changes made in between are not missed.
+        sync_token=inherit_from.sync_token if inherit_from else None,
+        last_message_number=0,
+    )
+    ctx.store.commit([channel_records.save(record)])
+    try:
+        channel = ctx.calendar.watch(
+            window.user_email,
+            record.channel_id,
+            token,
+            ctx.notifications_url,
+            int(timedelta(days=rules.channel_ttl_days).total_seconds()),
+        )
+    except CalendarUnavailable:
+        ctx.store.commit([channel_records.delete(record.channel_id)])
+        raise
+    except CalendarError as refused:
+        ctx.store.commit([channel_records.delete(record.channel_id)])
+        log(
+            logger,
+            logging.WARNING,
+            "calendar refused the watch channel",
+            event="channel_failed",
+            user_key=window.user_key,
+            status=refused.status,
+            reason=refused.reason,
+        )
+        return None
+    opened = replace(
+        record,
+        state=ChannelState.CURRENT,
+        resource_id=channel.resource_id,
+        expiration=channel.expiration,
+        sync_token=record.sync_token or _initial_sync_token(ctx, window),
+    )
+    ctx.store.commit(
+        [channel_records.save(opened), window_records.user_write(window.user_key, channel_id=opened.channel_id)]
+    )
+    log(
+        logger,
+        logging.INFO,
+        "watch channel opened",
+        event="channel_opened",
+        user_key=window.user_key,
+        channel_id=opened.channel_id,
+        expiration=opened.expiration,
+        renewal=inherit_from is not None,
+    )
+    return opened
+
+
+def _initial_sync_token(ctx: PlanningContext, window: Window) -> str | None:
+    """A full sync from now; without it the first notification does that sync itself (see follow.py)."""
+    try:
+        return ctx.calendar.list_changes(window.user_email, None).next_sync_token
+    except CalendarError as problem:
+        log(
+            logger,
+            logging.WARNING,
+            "initial sync failed; the first notification will sync in full",
+            user_key=window.user_key,
+            error=str(problem),
+        )
+        return None
+
+
+def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -> list[Write]:
+    """Stop the channel at Google (best effort) and keep its document for the grace period."""
+    if record.state is ChannelState.RETIRED:
+        return []
+    still_live = record.resource_id is not None and (record.expiration is None or record.expiration > now)
+    if still_live:
+        assert record.resource_id is not None
+        try:
+            ctx.calendar.stop_channel(record.user_email, record.channel_id, record.resource_id)
+        except CalendarError as problem:
+            # It expires by itself at its TTL; its messages are refused once the document is gone.
+            log(
+                logger,
+                logging.WARNING,
+                "could not stop channel",
+                user_key=record.user_key,
+                channel_id=record.channel_id,
+                error=str(problem),
+            )
+    log(logger, logging.INFO, "watch channel retired", event="channel_retired", channel_id=record.channel_id)
+    return [channel_records.retire(record.channel_id, now)]
+
+
+def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
+    """The user has no booked window left (e.g. declined): stop following their calendar now."""
+    now = ctx.clock()
+    records = channel_records.channels_of(ctx.store, user_key)
+    writes = [write for record in records for write in retire_channel(ctx, record, now)]
+    if writes:
+        writes.append(window_records.user_write(user_key, channel_id=None))
+        ctx.store.commit(writes)

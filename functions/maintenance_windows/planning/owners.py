@@ -1,0 +1,100 @@
+"""Owners: which user each failing host belongs to, from Fleet's host record and device mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from maintenance_windows.domain.emails import choose_email
+from maintenance_windows.domain.host_cases import HostCase
+from maintenance_windows.domain.ids import user_key
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.ports.fleet import FleetNotFound
+from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import hosts as host_records
+
+logger = get_logger(__name__)
+#: A host without a usable email is looked up again after this long (someone may fix its mapping).
+RECHECK_MISSING_EMAIL = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Owner:
+    host_id: int
+    email: str | None
+    team_id: int | None
+    problem: str | None
+    details: dict[str, Any]
+
+
+def resolve_owners(ctx: PlanningContext, cases: Sequence[HostCase], deadline: datetime) -> dict[int, Owner]:
+    """Owner per host. Known owners come from the store; others are asked of Fleet until `deadline`."""
+    now = ctx.clock()
+    owners: dict[int, Owner] = {}
+    writes: list[Write] = []
+    for case in cases:
+        known = _known_owner(case, now)
+        if known is None and ctx.clock() < deadline:
+            known = _ask_fleet(ctx, case)
+            if known is not None:
+                writes.append(_owner_write(known, now))
+        if known is not None:
+            owners[case.host_id] = known
+    ctx.store.commit(writes)
+    return owners
+
+
+def _known_owner(case: HostCase, now: datetime) -> Owner | None:
+    extra = case.extra
+    if "owner_checked_at" not in extra:
+        return None
+    if extra.get("user_email") is None and now - extra["owner_checked_at"] > RECHECK_MISSING_EMAIL:
+        return None
+    return Owner(
+        case.host_id,
+        extra.get("user_email"),
+        extra.get("team_id"),
+        extra.get("email_problem"),
+        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial")},
+    )
+
+
+def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
+    try:
+        host = ctx.fleet.get_host(case.host_id)
+        mappings = ctx.fleet.device_mapping(case.host_id)
+    except FleetNotFound:
+        return Owner(case.host_id, None, case.reported_team_id, "host no longer exists in Fleet", {})
+    rules = ctx.teams.rules_for(host.team_id)
+    choice = choose_email(mappings, rules.domains)
+    details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial}
+    if not choice.found:
+        log(
+            logger,
+            logging.WARNING,
+            "host has no usable email; it cannot be booked",
+            event="host_without_email",
+            host_id=case.host_id,
+            problem=choice.reason,
+        )
+    return Owner(case.host_id, choice.email, host.team_id, choice.reason if not choice.found else None, details)
+
+
+def _owner_write(owner: Owner, now: datetime) -> Write:
+    return Write(
+        "merge",
+        host_records.HOSTS,
+        str(owner.host_id),
+        {
+            "user_email": owner.email,
+            "user_key": user_key(owner.email) if owner.email else None,
+            "team_id": owner.team_id,
+            "email_problem": owner.problem,
+            "owner_checked_at": now,
+            **owner.details,
+        },
+    )

@@ -1,0 +1,256 @@
+"""plan_windows' use case: reconcile with Fleet, find owners, open one window per user, and book it.
+
+Idempotent and resumable: windows are written in state `new` before anything is booked, each step moves
+them forward, and a rerun after a crash picks up whatever is not yet `scheduled`. One planner runs at a
+time, guarded by a lease claimed with create().
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.host_cases import HostCase
+from maintenance_windows.domain.ids import user_key, window_id
+from maintenance_windows.domain.windows import Window, WindowState
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.planning import booking, leases
+from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.planning.event_content import explanation_request, render
+from maintenance_windows.planning.owners import Owner, resolve_owners
+from maintenance_windows.planning.reconcile import reconcile
+from maintenance_windows.ports.calendar import CalendarError
+from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+
+logger = get_logger(__name__)
+CHUNK = 500
+PLANNER_LEASE = "planner"
+
+
+@dataclass
+class PlanReport:
+    complete: bool = True
+    skipped: str | None = None
+    hosts_failing: int = 0
+    hosts_closed: int = 0
+    hosts_without_email: int = 0
+    windows_cancelled: int = 0
+    windows_opened: int = 0
+    windows_booked: int = 0
+    windows_rescoped: int = 0
+    windows_unplaced: int = 0
+    elapsed_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {key: value for key, value in vars(self).items() if key != "extra"}
+        return {**values, **self.extra}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    time_budget: timedelta = timedelta(minutes=8)
+    #: Local runs only: book windows this far ahead, ignoring working hours (see MW_ALLOW_SHORT_LEAD).
+    short_lead: timedelta | None = None
+
+
+#: Called after booking with the users who now have open windows (the follow-up adds watch channels).
+AfterPlanHook = Callable[[PlanningContext, Sequence[Window], PlanReport], None]
+
+
+def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[AfterPlanHook] = ()) -> PlanReport:
+    started = time.monotonic()
+    report = PlanReport()
+    lease_expiry = ctx.clock() + options.time_budget + timedelta(minutes=2)
+    if not leases.claim(ctx.store, PLANNER_LEASE, ctx.clock(), lease_expiry):
+        report.complete, report.skipped = False, "another planner run holds the lease"
+        return report
+    try:
+        _plan(ctx, options, report, started + options.time_budget.total_seconds())
+        for hook in hooks:
+            hook(ctx, window_records.open_windows(ctx.store), report)
+    finally:
+        leases.release(ctx.store, PLANNER_LEASE)
+        report.elapsed_seconds = round(time.monotonic() - started, 3)
+    log(logger, logging.INFO, "planning run finished", event="plan_finished", **report.as_dict())
+    return report
+
+
+def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float) -> None:
+    cases = host_records.failing_hosts(ctx.store)
+    open_windows = window_records.open_windows(ctx.store)
+    reconciled = reconcile(ctx, cases, open_windows)
+    report.hosts_failing, report.hosts_closed = len(reconciled.still_failing), reconciled.hosts_closed
+    report.windows_cancelled = reconciled.windows_cancelled
+    owner_deadline = ctx.clock() + timedelta(seconds=max(0.0, budget_ends - time.monotonic()) / 2)
+    owners = resolve_owners(ctx, reconciled.still_failing, owner_deadline)
+    report.hosts_without_email = sum(1 for owner in owners.values() if owner.email is None)
+    open_windows = window_records.open_windows(ctx.store)
+    rescoped = _rescope(ctx, reconciled.still_failing, owners, open_windows, reconciled.windows_changed)
+    report.windows_rescoped = len(rescoped)
+    opened = _open_windows(ctx, reconciled.still_failing, owners, open_windows)
+    report.windows_opened = len(opened)
+    _book(ctx, options, report, budget_ends)
+
+
+def _owners_cases(cases: Sequence[HostCase], owners: Mapping[int, Owner]) -> dict[str, list[HostCase]]:
+    per_user: dict[str, list[HostCase]] = defaultdict(list)
+    for case in cases:
+        owner = owners.get(case.host_id)
+        if owner and owner.email:
+            per_user[owner.email].append(case)
+    return per_user
+
+
+def _rescope(
+    ctx: PlanningContext,
+    cases: Sequence[HostCase],
+    owners: Mapping[int, Owner],
+    open_windows: Sequence[Window],
+    narrowed: Sequence[Window],
+) -> list[Window]:
+    """Open windows whose hosts or policies changed get the new scope, and their event text in place."""
+    per_user = _owners_cases(cases, owners)
+    current = {window.window_id: window for window in narrowed}
+    changed: dict[str, Window] = dict(current)
+    now = ctx.clock()
+    for window in open_windows:
+        if window.state is WindowState.DISPATCHED:
+            continue
+        base = current.get(window.window_id, window)
+        user_cases = per_user.get(window.user_email, [])
+        hosts = tuple(sorted(set(base.host_ids) | {case.host_id for case in user_cases}))
+        policies = tuple(sorted(set(base.policy_ids) | {p for case in user_cases for p in case.failing_policy_ids}))
+        if (hosts, policies) != (base.host_ids, base.policy_ids):
+            widened = replace(base, host_ids=hosts, policy_ids=policies)
+            changed[window.window_id] = window_states.note(
+                widened, now, "scope_changed", f"hosts {list(hosts)}, policies {list(policies)}"
+            )
+    updated = [_refresh_text(ctx, window) for window in changed.values()]
+    window_records.save(ctx.store, updated)
+    return updated
+
+
+def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
+    """Rewrite the event description in place when what the window fixes has changed."""
+    if window.state is not WindowState.SCHEDULED or not window.event_id:
+        return window
+    policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
+    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
+    request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
+    _, html, explanation = render(ctx, window, request)
+    if html == window.event_html:
+        return window
+    try:
+        event = ctx.calendar.patch_event(window.user_email, window.event_id, description_html=html)
+    except CalendarError as problem:
+        log(
+            logger,
+            logging.WARNING,
+            "could not update event text; will retry",
+            window_id=window.window_id,
+            error=str(problem),
+        )
+        return window
+    updated = replace(window, event_html=html, explanation_source=explanation.source.value, event_etag=event.etag)
+    return window_states.note(updated, ctx.clock(), "text_updated", "the event text now matches the failing policies")
+
+
+def _open_windows(
+    ctx: PlanningContext,
+    cases: Sequence[HostCase],
+    owners: Mapping[int, Owner],
+    open_windows: Sequence[Window],
+) -> list[Window]:
+    """A new window for every user with failing hosts and no open window."""
+    busy_users = {window.user_key for window in open_windows}
+    per_user = _owners_cases(cases, owners)
+    keys = {email: user_key(email) for email in per_user}
+    users = window_records.users(ctx.store, [key for key in keys.values() if key not in busy_users])
+    now = ctx.clock()
+    opened: list[Window] = []
+    writes: list[Write] = []
+    for email, user_cases in sorted(per_user.items()):
+        key = keys[email]
+        if key in busy_users:
+            continue
+        user_cases.sort(key=lambda case: case.host_id)
+        team_id = owners[user_cases[0].host_id].team_id  # the lowest host id's team sets the rules
+        rules = ctx.teams.rules_for(team_id)
+        sequence = int(users.get(key, {}).get("next_sequence", 1))
+        notes = [str(case.extra["last_failure_note"]) for case in user_cases if case.extra.get("last_failure_note")]
+        window = Window(
+            window_id=window_id(key, sequence),
+            user_key=key,
+            user_email=email,
+            team_id=team_id,
+            host_ids=tuple(case.host_id for case in user_cases),
+            policy_ids=tuple(sorted({p for case in user_cases for p in case.failing_policy_ids})),
+            deadline=now + timedelta(days=rules.slots.deadline_days),
+            created_at=now,
+            note=notes[0] if notes else None,
+        )
+        opened.append(window_states.note(window, now, "opened", f"{len(user_cases)} failing host(s)"))
+        writes.append(
+            window_records.user_write(key, email=email, open_window_id=window.window_id, next_sequence=sequence)
+        )
+    window_records.save(ctx.store, opened)
+    ctx.store.commit(writes)
+    return opened
+
+
+def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float) -> None:
+    pending = [
+        window
+        for window in window_records.open_windows(ctx.store)
+        if window.state is WindowState.NEW or (window.state is WindowState.PLANNED and window.task_name is None)
+    ]
+    pending.sort(key=lambda window: window.created_at)
+    capacity = booking.Capacity.of(window_records.open_windows(ctx.store))
+    not_before = _rebook_after(ctx, pending)
+    for start in range(0, len(pending), CHUNK):
+        if time.monotonic() > budget_ends:
+            report.complete = False
+            log(
+                logger,
+                logging.INFO,
+                "time budget spent; the next run continues",
+                event="plan_paused",
+                remaining=len(pending) - start,
+            )
+            return
+        chunk = pending[start : start + CHUNK]
+        fresh = [w for w in chunk if w.state is WindowState.NEW]
+        resumed = [w for w in chunk if w.state is WindowState.PLANNED]
+        planned, unplaced = booking.assign_slots(ctx, fresh, capacity, lead=options.short_lead, not_before=not_before)
+        booking.record_unplaced(ctx, unplaced)
+        report.windows_unplaced += len(unplaced)
+        report.windows_booked += len(booking.finish(ctx, [*resumed, *planned]))
+        log(
+            logger,
+            logging.INFO,
+            "planning progress",
+            event="plan_progress",
+            done=min(start + CHUNK, len(pending)),
+            total=len(pending),
+        )
+
+
+def _rebook_after(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str, datetime]:
+    """A window for hosts whose last window failed waits for the team's grace period."""
+    host_ids = sorted({host for window in windows for host in window.host_ids})
+    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids])
+    waits: dict[str, datetime] = {}
+    for window in windows:
+        moments = [hosts[str(h)]["rebook_after"] for h in window.host_ids if hosts.get(str(h), {}).get("rebook_after")]
+        if moments:
+            waits[window.window_id] = max(moments)
+    return waits

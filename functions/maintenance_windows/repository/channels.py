@@ -1,0 +1,138 @@
+"""The `channels` collection (one document per Calendar watch channel) and `follow_pending`.
+
+A channel document never holds the channel's token, only its digest (auth/channel_tokens.py). It also keeps
+the calendar's sync position (sync_token), so following a user's calendar survives instance restarts.
+
+`follow_pending` holds one document per push message not yet covered by a sync, id `{channel}-{number}`:
+created before a notification tries to take the user's follow lease, deleted by whoever syncs after seeing
+it. That is how a notification that finds the lease held is never lost (see planning/follow.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from maintenance_windows.ports.store import Document, DocumentStore, Filter, Write
+
+CHANNELS = "channels"
+PENDING = "follow_pending"
+
+
+class ChannelState(StrEnum):
+    #: Written before events.watch, so that the first notifications can already be authenticated.
+    CREATING = "creating"
+    #: The user's channel (users/{key}.channel_id names it).
+    CURRENT = "current"
+    #: Replaced or no longer needed; stopped, but still accepted for a grace period (in-flight messages).
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    channel_id: str
+    user_key: str
+    user_email: str
+    token_digest: str
+    state: ChannelState
+    created_at: datetime
+    resource_id: str | None = None
+    expiration: datetime | None = None
+    sync_token: str | None = None
+    last_message_number: int = 0
+    retired_at: datetime | None = None
+
+
+_FIELDS = frozenset(field.name for field in fields(ChannelRecord))
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    doc_id: str
+    channel_id: str
+    user_key: str
+    message_number: int
+
+
+def channel_to_document(record: ChannelRecord) -> Document:
+    document = asdict(record)
+    document["state"] = record.state.value
+    return document
+
+
+def channel_from_document(document: Document) -> ChannelRecord:
+    values: dict[str, Any] = {key: value for key, value in document.items() if key in _FIELDS}
+    values["state"] = ChannelState(document["state"])
+    values["last_message_number"] = int(document.get("last_message_number") or 0)
+    return ChannelRecord(**values)
+
+
+def get(store: DocumentStore, channel_id: str) -> ChannelRecord | None:
+    document = store.get(CHANNELS, channel_id)
+    return channel_from_document(document) if document else None
+
+
+def get_many(store: DocumentStore, channel_ids: Sequence[str]) -> dict[str, ChannelRecord]:
+    found = store.get_many(CHANNELS, list(channel_ids))
+    return {doc_id: channel_from_document(document) for doc_id, document in found.items()}
+
+
+def all_channels(store: DocumentStore) -> list[ChannelRecord]:
+    return [channel_from_document(document) for _, document in store.query(CHANNELS)]
+
+
+def channels_of(store: DocumentStore, user_key: str) -> list[ChannelRecord]:
+    found = store.query(CHANNELS, [Filter("user_key", "==", user_key)])
+    return [channel_from_document(document) for _, document in found]
+
+
+def save(record: ChannelRecord) -> Write:
+    return Write("set", CHANNELS, record.channel_id, channel_to_document(record))
+
+
+def retire(channel_id: str, at: datetime) -> Write:
+    return Write("merge", CHANNELS, channel_id, {"state": ChannelState.RETIRED.value, "retired_at": at})
+
+
+def delete(channel_id: str) -> Write:
+    return Write("delete", CHANNELS, channel_id)
+
+
+def sync_progress(channel_id: str, sync_token: str, last_message_number: int) -> Write:
+    return Write("merge", CHANNELS, channel_id, {"sync_token": sync_token, "last_message_number": last_message_number})
+
+
+# ---- pending messages ------------------------------------------------------------------------------
+
+
+def pending_id(channel_id: str, message_number: int) -> str:
+    return f"{channel_id}-{message_number}"
+
+
+def record_pending(store: DocumentStore, channel: ChannelRecord, message_number: int, received_at: datetime) -> bool:
+    """False when this message is already pending (Google sent it twice): its first copy covers it."""
+    return store.create(
+        PENDING,
+        pending_id(channel.channel_id, message_number),
+        {
+            "channel_id": channel.channel_id,
+            "user_key": channel.user_key,
+            "message_number": message_number,
+            "received_at": received_at,
+        },
+    )
+
+
+def pending_for_user(store: DocumentStore, user_key: str) -> list[PendingMessage]:
+    found = store.query(PENDING, [Filter("user_key", "==", user_key)])
+    return [
+        PendingMessage(doc_id, str(doc["channel_id"]), str(doc["user_key"]), int(doc["message_number"]))
+        for doc_id, doc in found
+    ]
+
+
+def clear_pending(messages: Sequence[PendingMessage]) -> list[Write]:
+    return [Write("delete", PENDING, message.doc_id) for message in messages]
