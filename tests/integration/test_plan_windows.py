@@ -1,0 +1,161 @@
+"""plan_windows on the local stack: functions-framework, Firestore and Tasks emulators, the stand-in
+Fleet, Calendar, Gemini and OIDC issuer, all on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from infra.client import LOCAL, LocalStack
+from maintenance_windows.adapters.firestore_store import FirestoreStore
+from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.intervals import parse_rfc3339
+from maintenance_windows.domain.windows import Slot, WindowState
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+
+pytestmark = pytest.mark.stack
+ZONES = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York"}
+
+
+def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) -> dict[str, Any]:
+    with open(f"{fleet_fixtures}/failing_policies_webhook.json") as handle:
+        payload: dict[str, Any] = json.load(handle)
+    payload["policy"]["id"] = policy_id
+    payload["timestamp"] = datetime.now(UTC).isoformat()
+    payload["hosts"] = [{"id": h, "hostname": f"h{h}", "display_name": f"Host {h}", "url": ""} for h in host_ids]
+    return payload
+
+
+@pytest.fixture()
+def local(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> Iterator[LocalStack]:
+    client = LocalStack(stack)
+    client.seed_fleet()
+    client.reset_calendar()
+    yield client
+
+
+def _busy_tomorrow_lunch(local: LocalStack, email: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(ZONES[email])
+    day = (datetime.now(zone) + timedelta(days=1)).date()
+    start = datetime.combine(day, datetime.min.time(), zone).replace(hour=11)
+    end = start.replace(hour=14)
+    local.calendar("POST", "events", {"events": [{
+        "user": email, "summary": "Offsite", "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": end.isoformat()}}]})  # fmt: skip
+    return start, end
+
+
+def _replay_both_policies(local: LocalStack, fleet_fixtures: str) -> None:
+    assert local.replay(failing_webhook(1, [1, 2], fleet_fixtures)).status_code == 202
+    assert local.replay(failing_webhook(2, [1, 3], fleet_fixtures)).status_code == 202
+
+
+def test_one_event_per_user_in_working_hours_of_their_zone(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    busy = _busy_tomorrow_lunch(local, "alice@acme.example")
+    _replay_both_policies(local, fleet_fixtures)
+    before = datetime.now(UTC)
+    report = local.plan()
+    assert report.status_code == 200, report.text
+    assert report.json()["windows_booked"] == 2 and report.json()["complete"] is True
+    windows = {w.user_email: w for w in window_records.all_windows(store)}
+    assert set(windows) == set(ZONES)
+    alice = windows["alice@acme.example"]
+    assert alice.host_ids == (1, 3) and alice.policy_ids == (1, 2)  # one window covers both of her Macs
+    assert windows["bob@acme.example"].host_ids == (2,)
+    for email, window in windows.items():
+        assert window.state is WindowState.SCHEDULED and window.task_name and window.time_zone == ZONES[email]
+        events = local.our_events(email)
+        assert len(events) == 1 and events[0]["id"] == window.event_id
+        start = parse_rfc3339(events[0]["start"]["dateTime"])
+        local_start = start.astimezone(ZoneInfo(ZONES[email]))
+        assert start > before and local_start.weekday() < 5 and 9 <= local_start.hour < 17
+        assert start == window.start
+        assert events[0]["extendedProperties"]["private"] == {"mw_window_id": window.window_id, "mw_revision": "0"}
+        assert events[0]["transparency"] == "opaque" and events[0]["reminders"]["useDefault"] is False
+        assert "What will happen" in events[0]["description"]
+    alice_start = alice.start
+    assert alice_start is not None
+    padded = (busy[0] - timedelta(minutes=10), busy[1] + timedelta(minutes=10))
+    assert not (padded[0] < alice_start + timedelta(minutes=30) and alice_start < padded[1])
+
+
+def test_second_run_books_nothing(local: LocalStack, store: FirestoreStore, fleet_fixtures: str) -> None:
+    _replay_both_policies(local, fleet_fixtures)
+    assert local.plan().json()["windows_booked"] == 2
+    inserts = local.counters()["calls"].get("calendar.events.insert", 0)
+    again = local.plan().json()
+    assert (again["windows_opened"], again["windows_booked"]) == (0, 0)
+    assert local.counters()["calls"].get("calendar.events.insert", 0) == inserts
+    assert sum(len(local.our_events(email)) for email in ZONES) == 2
+
+
+def test_a_passing_host_cancels_its_window_and_deletes_the_event(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    assert local.replay(failing_webhook(1, [2], fleet_fixtures)).status_code == 202
+    local.plan()
+    local.fleet.set_policy(2, 1, "pass")
+    report = local.plan().json()
+    assert (report["hosts_closed"], report["windows_cancelled"]) == (1, 1)
+    (window,) = window_records.all_windows(store)
+    assert window.state is WindowState.CANCELLED
+    assert local.our_events("bob@acme.example") == []
+    assert host_records.all_hosts(store)[0].status.value == "closed"
+
+
+def test_a_host_without_a_usable_email_is_reported_not_dropped(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
+    seed["hosts"][1]["emails"] = [{"email": "bob.personal@gmail.com", "source": "google_chrome_profiles"}]
+    local.seed_fleet(seed)
+    assert local.replay(failing_webhook(1, [2], fleet_fixtures)).status_code == 202
+    report = local.plan().json()
+    assert report["hosts_without_email"] == 1 and report["windows_booked"] == 0
+    (case,) = host_records.all_hosts(store)
+    assert case.extra["user_email"] is None and "acme.example" in case.extra["email_problem"]
+
+
+def test_a_run_interrupted_after_storing_its_plan_resumes_without_duplicates(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    assert local.replay(failing_webhook(1, [2], fleet_fixtures)).status_code == 202
+    assert local.plan().json()["windows_booked"] == 1
+    (window,) = window_records.all_windows(store)
+    # As if a planner died after inserting the event but before recording the task: back to `planned`.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    crashed = window_states.plan(window, Slot(start, start + timedelta(minutes=30), "resumed"), window.time_zone,
+                                 datetime.now(UTC))  # fmt: skip
+    window_records.save(store, [crashed.__class__(**{**crashed.__dict__, "event_etag": None, "task_name": None})])
+    report = local.plan().json()
+    assert report["windows_booked"] == 1
+    (resumed,) = window_records.all_windows(store)
+    assert resumed.state is WindowState.SCHEDULED and resumed.task_name
+    assert len(local.our_events("bob@acme.example")) == 1  # the retried insert met its own event (409)
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [(None, 401), ("not-a-jwt", 401), ("wrong-audience", 401), ("wrong-caller", 403)],
+)
+def test_only_the_scheduler_may_plan(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str, token: str | None, status: int
+) -> None:
+    assert local.replay(failing_webhook(1, [2], fleet_fixtures)).status_code == 202
+    scheduler, intruder = local.stack["service_accounts"]["scheduler"], "intruder@local-project.iam.gserviceaccount.com"
+    minted = {
+        "wrong-audience": lambda: local.token("https://elsewhere.example/", scheduler),
+        "wrong-caller": lambda: local.token(local.urls["plan_windows"], intruder),
+    }
+    presented = minted[token]() if token in minted else token
+    response = local.plan(as_scheduler=False, token=presented)
+    assert response.status_code == status
+    assert window_records.all_windows(store) == []
