@@ -9,19 +9,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
+# Structured fields travel in one attribute, so names like "created" or "message" cannot clash with
+# LogRecord's own attributes.
+_FIELDS = "mw_fields"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "severity": record.levelname if record.levelname != "WARNING" else "WARNING",
+            "severity": record.levelname,  # Python's level names are Cloud Logging's severities
             "message": record.getMessage(),
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
         }
         for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
+            if key not in _RESERVED and not key.startswith("_") and key != _FIELDS:
                 entry[key] = value
+        # The record's own severity, message and time win over a field of the same name.
+        entry = {**getattr(record, _FIELDS, {}), **entry}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -41,6 +46,8 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
-def log(logger: logging.Logger, severity: int, message: str, **fields: Any) -> None:
+def log(logger: logging.Logger, severity: int, message: str, /, **fields: Any) -> None:
     """Log with structured fields; never pass secrets or emails here (use user_key)."""
-    logger.log(severity, message, extra=fields)
+    # Also as record attributes where that is safe, so handlers and tests can read record.event.
+    safe = {key: value for key, value in fields.items() if key not in _RESERVED and key not in ("message", "asctime")}
+    logger.log(severity, message, extra={_FIELDS: fields, **safe})
