@@ -28,7 +28,15 @@ def plan_windows(request: flask.Request) -> Response:
     from maintenance_windows.handlers.plan_windows import handle_plan_windows
 
     ctx, verifier, settings = wiring.planner()
-    return to_response(handle_plan_windows(to_request(request, 64 * 1024), ctx, verifier, settings))
+    request_view = to_request(request, 64 * 1024)
+    return to_response(handle_plan_windows(request_view, ctx, verifier, settings, wiring.plan_hooks()))
+
+
+@functions_framework.http
+def calendar_notifications(request: flask.Request) -> Response:
+    from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
+
+    return to_response(handle_calendar_notifications(to_request(request, 1024), wiring.notifications()))
 
 
 @functions_framework.http

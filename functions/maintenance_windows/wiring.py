@@ -17,13 +17,16 @@ from maintenance_windows.observability import configure_logging
 from maintenance_windows.ports.store import DocumentStore
 
 if TYPE_CHECKING:
+    from maintenance_windows.adapters.firestore_store import FirestoreStore
     from maintenance_windows.auth import CallerVerifier
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.dispatch_context import DispatchContext
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.planning.context import PlanningContext
+    from maintenance_windows.planning.planner import AfterPlanHook
     from maintenance_windows.ports.explainer import Explainer
+    from maintenance_windows.ports.tasks import TaskQueue
 
 
 @functools.cache
@@ -32,12 +35,8 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.cache
 def store() -> DocumentStore:
-    from maintenance_windows.adapters.firestore_store import FirestoreStore
-
-    current = settings()
-    return FirestoreStore.connect(current.project, current.firestore_database)
+    return firestore_store()
 
 
 @functools.cache
@@ -69,19 +68,43 @@ def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVe
 
 
 @functools.cache
+def firestore_store() -> FirestoreStore:
+    from maintenance_windows.adapters.firestore_store import FirestoreStore
+
+    current = settings()
+    return FirestoreStore.connect(current.project, current.firestore_database)
+
+
+@functools.cache
 def explainer() -> Explainer:
     from maintenance_windows.adapters.caching_explainer import CachingExplainer
     from maintenance_windows.adapters.firestore_explanation_cache import FirestoreExplanationCache
-    from maintenance_windows.adapters.gemini_explainer import GeminiExplainer
+    from maintenance_windows.adapters.lazy import LazyExplainer
 
     current = settings()
-    cache = FirestoreExplanationCache(store().client)  # type: ignore[attr-defined]
-    return CachingExplainer(GeminiExplainer.from_settings(current), cache, current.gemini_model)
+
+    def gemini() -> Explainer:
+        from maintenance_windows.adapters.gemini_explainer import GeminiExplainer
+
+        return GeminiExplainer.from_settings(current)
+
+    cache = FirestoreExplanationCache(firestore_store().client)
+    return CachingExplainer(LazyExplainer(gemini), cache, current.gemini_model)
+
+
+def task_queue() -> TaskQueue:
+    from maintenance_windows.adapters.lazy import LazyTaskQueue
+
+    def cloud_tasks() -> TaskQueue:
+        from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
+
+        return CloudTasksQueue.from_settings(settings())
+
+    return LazyTaskQueue(cloud_tasks)
 
 
 @functools.cache
 def planning_context() -> PlanningContext:
-    from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
     from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
     from maintenance_windows.planning.context import PlanningContext
@@ -91,7 +114,7 @@ def planning_context() -> PlanningContext:
         store=store(),
         calendar=GoogleCalendarAdapter.from_settings(current),
         fleet=FleetHttpClient.from_settings(current),
-        tasks=CloudTasksQueue.from_settings(current),
+        tasks=task_queue(),
         explainer=explainer(),
         teams=teams(),
         notifications_url=current.notifications_url,
@@ -108,6 +131,19 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
         time_budget=timedelta(seconds=current.plan_time_budget_seconds), allow_short_lead=current.allow_short_lead
     )
     return planning_context(), verifier, plan_settings
+
+
+@functools.cache
+def plan_hooks() -> tuple[AfterPlanHook, ...]:
+    from maintenance_windows.planning.channels import ChannelKeeper
+
+    return (ChannelKeeper(),)
+
+
+@functools.cache
+def notifications() -> PlanningContext:
+    """calendar_notifications reschedules with the planner's own booking code, so it shares its context."""
+    return planning_context()
 
 
 @functools.cache
@@ -128,7 +164,12 @@ def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
     return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))
 
 
-_WARMERS = {"fleet_webhook": webhook, "plan_windows": planner, "dispatch_window": dispatcher}
+_WARMERS = {
+    "fleet_webhook": webhook,
+    "plan_windows": planner,
+    "calendar_notifications": notifications,
+    "dispatch_window": dispatcher,
+}
 
 
 def warm(target: str | None) -> None:

@@ -35,7 +35,9 @@ BOOKED_STATES = frozenset({WindowState.PLANNED, WindowState.SCHEDULED})
 
 _ALLOWED: dict[WindowState, frozenset[WindowState]] = {
     WindowState.NEW: frozenset({WindowState.PLANNED, WindowState.CANCELLED}),
-    WindowState.PLANNED: frozenset({WindowState.PLANNED, WindowState.SCHEDULED, WindowState.CANCELLED}),
+    WindowState.PLANNED: frozenset(
+        {WindowState.PLANNED, WindowState.SCHEDULED, WindowState.CANCELLED, WindowState.DECLINED}
+    ),
     WindowState.SCHEDULED: frozenset(
         {
             WindowState.PLANNED,

@@ -42,6 +42,8 @@ RETIRED_GRACE = timedelta(minutes=15)
 ABANDONED_AFTER = timedelta(minutes=30)
 #: Channel work per planning run is bounded; what is left waits for the next run.
 DEFAULT_TIME_BUDGET = timedelta(minutes=2)
+#: Users per pair of commits when opening channels.
+CHUNK = 50
 
 
 @dataclass
@@ -130,22 +132,25 @@ class ChannelKeeper:
         now: datetime,
         changes: ChannelChanges,
     ) -> None:
-        budget_ends = time.monotonic() + self.time_budget.total_seconds()
+        due: list[tuple[Window, list[ChannelRecord]]] = []
+        duplicates: list[Write] = []
         for key, window in sorted(wanted.items()):
             current = sorted(
-                (r for r in by_user.get(key, []) if r.state is ChannelState.CURRENT),
-                key=lambda r: r.created_at,
+                (r for r in by_user.get(key, []) if r.state is ChannelState.CURRENT), key=lambda r: r.created_at
             )
-            newest = current[-1] if current else None
-            if newest is not None and _live_until(newest) > now + self.renew_before:
+            if current and _live_until(current[-1]) > now + self.renew_before:
                 # Two current channels can only come from an interrupted renewal: keep the newest.
-                ctx.store.commit([w for old in current[:-1] for w in retire_channel(ctx, old, now)])
-                continue
+                duplicates.extend(w for old in current[:-1] for w in retire_channel(ctx, old, now))
+            else:
+                due.append((window, current))
+        ctx.store.commit(duplicates)
+        budget_ends = time.monotonic() + self.time_budget.total_seconds()
+        for start in range(0, len(due), CHUNK):
             if time.monotonic() > budget_ends:
-                changes.deferred += 1
-                continue
+                changes.deferred += len(due) - start
+                return
             try:
-                opened = open_channel(ctx, window, inherit_from=newest)
+                self._open_chunk(ctx, due[start : start + CHUNK], now, changes)
             except CalendarUnavailable as outage:
                 log(
                     logger,
@@ -154,16 +159,39 @@ class ChannelKeeper:
                     event="channel_failed",
                     error=str(outage),
                 )
-                changes.failed += 1
+                changes.deferred += len(due) - start
                 return
-            if opened is None:
-                changes.failed += 1
-                continue
-            ctx.store.commit([w for old in current for w in retire_channel(ctx, old, now)])
-            if newest is None:
-                changes.created += 1
-            else:
-                changes.renewed += 1
+
+    def _open_chunk(
+        self,
+        ctx: PlanningContext,
+        chunk: Sequence[tuple[Window, list[ChannelRecord]]],
+        now: datetime,
+        changes: ChannelChanges,
+    ) -> None:
+        """Two commits per chunk: `creating` documents before the watch calls, the outcome after."""
+        prepared = [
+            (_new_record(window, current[-1] if current else None, now), window, current) for window, current in chunk
+        ]
+        ctx.store.commit([channel_records.save(record) for (record, _), _, _ in prepared])
+        writes: list[Write] = []
+        try:
+            for (record, token), window, current in prepared:
+                opened = _watch(ctx, record, token, window)
+                if opened is None:
+                    writes.append(channel_records.delete(record.channel_id))
+                    changes.failed += 1
+                    continue
+                writes.append(channel_records.save(opened))
+                writes.append(window_records.user_write(window.user_key, channel_id=opened.channel_id))
+                writes.extend(w for old in current for w in retire_channel(ctx, old, now))
+                if current:
+                    changes.renewed += 1
+                else:
+                    changes.created += 1
+        finally:
+            # What was opened before an outage is kept; `creating` leftovers are cleaned up by a later run.
+            ctx.store.commit(writes)
 
 
 def _live_until(record: ChannelRecord) -> datetime:
@@ -171,11 +199,7 @@ def _live_until(record: ChannelRecord) -> datetime:
     return record.expiration
 
 
-def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelRecord | None) -> ChannelRecord | None:
-    """Watch the user's calendar and make the new channel the user's current one; None if refused."""
-    assert ctx.notifications_url is not None
-    rules = ctx.teams.rules_for(window.team_id).follow
-    now = ctx.clock()
+def _new_record(window: Window, inherit_from: ChannelRecord | None, now: datetime) -> tuple[ChannelRecord, str]:
     token = new_channel_token()
     record = ChannelRecord(
         channel_id=str(uuid.uuid4()),
@@ -186,9 +210,14 @@ def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelR
         created_at=now,
         # Renewal continues from the old channel's position, so changes made in between are not missed.
         sync_token=inherit_from.sync_token if inherit_from else None,
-        last_message_number=0,
     )
-    ctx.store.commit([channel_records.save(record)])
+    return record, token
+
+
+def _watch(ctx: PlanningContext, record: ChannelRecord, token: str, window: Window) -> ChannelRecord | None:
+    """events.watch and, for a first channel, the initial sync token; None when the calendar refuses."""
+    assert ctx.notifications_url is not None
+    rules = ctx.teams.rules_for(window.team_id).follow
     try:
         channel = ctx.calendar.watch(
             window.user_email,
@@ -198,10 +227,8 @@ def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelR
             int(timedelta(days=rules.channel_ttl_days).total_seconds()),
         )
     except CalendarUnavailable:
-        ctx.store.commit([channel_records.delete(record.channel_id)])
         raise
     except CalendarError as refused:
-        ctx.store.commit([channel_records.delete(record.channel_id)])
         log(
             logger,
             logging.WARNING,
@@ -219,9 +246,6 @@ def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelR
         expiration=channel.expiration,
         sync_token=record.sync_token or _initial_sync_token(ctx, window),
     )
-    ctx.store.commit(
-        [channel_records.save(opened), window_records.user_write(window.user_key, channel_id=opened.channel_id)]
-    )
     log(
         logger,
         logging.INFO,
@@ -230,7 +254,6 @@ def open_channel(ctx: PlanningContext, window: Window, *, inherit_from: ChannelR
         user_key=window.user_key,
         channel_id=opened.channel_id,
         expiration=opened.expiration,
-        renewal=inherit_from is not None,
     )
     return opened
 

@@ -53,10 +53,6 @@ MAX_ROUNDS = 5
 MAX_CHASES = 3
 
 
-def follow_lease(user_key: str) -> str:
-    return f"follow-{user_key}"
-
-
 # ---- what a change means (pure) ----------------------------------------------------------------------
 
 
@@ -113,7 +109,7 @@ def on_notification(ctx: PlanningContext, channel: ChannelRecord, message_number
     # A duplicate (False) still tries the lease: should the holder of its first copy have died, the
     # expired lease lets this copy do the work instead.
     recorded = channel_records.record_pending(ctx.store, channel, message_number, ctx.clock())
-    lease = follow_lease(channel.user_key)
+    lease = leases.user_lease(channel.user_key)
     while outcome.rounds < MAX_ROUNDS:
         now = ctx.clock()
         if not leases.claim(ctx.store, lease, now, now + LEASE_TTL):
@@ -352,7 +348,8 @@ def _decline(ctx: PlanningContext, window: Window, change: Change) -> Window:
         log(logger, logging.WARNING, "cannot decline a window in this state", window_id=window.window_id)
         return window
     window_records.save(ctx.store, [declined])
-    ctx.store.commit([window_records.release_user(window)])
+    # Not rebooked until the deadline the user was given has passed: we do not fight the user.
+    ctx.store.commit([window_records.release_user(window, declined_until=window.deadline)])
     if window.task_name:
         ctx.tasks.delete(window.task_name)
     log(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from maintenance_windows.ports.store import DocumentStore, Write
 
@@ -23,3 +23,27 @@ def claim(store: DocumentStore, name: str, now: datetime, expires_at: datetime) 
 
 def release(store: DocumentStore, name: str) -> None:
     store.commit([Write("delete", LEASES, name)])
+
+
+def user_lease(user_key: str) -> str:
+    """Whoever changes a user's open window (following a calendar change, or the planner) holds this."""
+    return f"follow-{user_key}"
+
+
+def held_while(store: DocumentStore, name: str, now: datetime, ttl: timedelta) -> _Held:
+    """`with held_while(...) as held:` runs the block holding the lease when `held` is True."""
+    return _Held(store, name, now, ttl)
+
+
+class _Held:
+    def __init__(self, store: DocumentStore, name: str, now: datetime, ttl: timedelta) -> None:
+        self._store, self._name, self._now, self._ttl = store, name, now, ttl
+        self._held = False
+
+    def __enter__(self) -> bool:
+        self._held = claim(self._store, self._name, self._now, self._now + self._ttl)
+        return self._held
+
+    def __exit__(self, *_: object) -> None:
+        if self._held:
+            release(self._store, self._name)

@@ -33,6 +33,7 @@ from maintenance_windows.repository import windows as window_records
 logger = get_logger(__name__)
 CHUNK = 500
 PLANNER_LEASE = "planner"
+USER_LEASE_TTL = timedelta(minutes=2)
 
 
 @dataclass
@@ -134,9 +135,31 @@ def _rescope(
             changed[window.window_id] = window_states.note(
                 widened, now, "scope_changed", f"hosts {list(hosts)}, policies {list(policies)}"
             )
-    updated = [_refresh_text(ctx, window) for window in changed.values()]
-    window_records.save(ctx.store, updated)
+    updated = []
+    for window in changed.values():
+        saved = _save_unless_followed(ctx, window, lambda current: _refresh_text(ctx, current))
+        if saved is not None:
+            updated.append(saved)
     return updated
+
+
+def _save_unless_followed(ctx: PlanningContext, change: Window, apply: Callable[[Window], Window]) -> Window | None:
+    """Apply and save a change to an open window, unless the user's calendar is being followed right now
+    or the window moved on since we read it; the next run then tries again. The store offers no
+    preconditions the emulator honours, so the user lease is what keeps the two writers apart."""
+    with leases.held_while(ctx.store, leases.user_lease(change.user_key), ctx.clock(), USER_LEASE_TTL) as held:
+        if not held:
+            return None
+        current = window_records.load(ctx.store, change.window_id)
+        if current is None or (current.state, current.revision, current.booking) != (
+            change.state,
+            change.revision,
+            change.booking,
+        ):
+            return None
+        updated = apply(change)
+        window_records.save(ctx.store, [updated])
+        return updated
 
 
 def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
@@ -180,7 +203,8 @@ def _open_windows(
     writes: list[Write] = []
     for email, user_cases in sorted(per_user.items()):
         key = keys[email]
-        if key in busy_users:
+        declined_until = users.get(key, {}).get("declined_until")
+        if key in busy_users or (declined_until and declined_until > now):
             continue
         user_cases.sort(key=lambda case: case.host_id)
         team_id = owners[user_cases[0].host_id].team_id  # the lowest host id's team sets the rules
@@ -228,8 +252,8 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
             )
             return
         chunk = pending[start : start + CHUNK]
-        fresh = [w for w in chunk if w.state is WindowState.NEW]
-        resumed = [w for w in chunk if w.state is WindowState.PLANNED]
+        fresh = [w for w in chunk if w.state is WindowState.NEW or _needs_new_slot(w, ctx.clock())]
+        resumed = [w for w in chunk if w not in fresh]
         planned, unplaced = booking.assign_slots(ctx, fresh, capacity, lead=options.short_lead, not_before=not_before)
         booking.record_unplaced(ctx, unplaced)
         report.windows_unplaced += len(unplaced)
@@ -242,6 +266,16 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
             done=min(start + CHUNK, len(pending)),
             total=len(pending),
         )
+
+
+def _needs_new_slot(window: Window, now: datetime) -> bool:
+    """A planned window whose event was never confirmed and whose slot has passed (or was never set):
+    e.g. a rebooking that found no slot. Resuming it as is would book an event in the past."""
+    return (
+        window.state is WindowState.PLANNED
+        and window.event_etag is None
+        and (window.start is None or window.start <= now)
+    )
 
 
 def _rebook_after(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str, datetime]:

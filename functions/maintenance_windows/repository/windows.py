@@ -62,7 +62,7 @@ def user_write(user_key: str, **fields_to_set: Any) -> Write:
     return Write("merge", USERS, user_key, fields_to_set)
 
 
-def release_user(window: Window) -> Write:
+def release_user(window: Window, **also: Any) -> Write:
     """The user's window ended: the next failure opens window number next_sequence."""
     sequence = int(window.window_id.rsplit("-", 1)[1]) + 1
-    return Write("merge", USERS, window.user_key, {"open_window_id": None, "next_sequence": sequence})
+    return Write("merge", USERS, window.user_key, {"open_window_id": None, "next_sequence": sequence, **also})
