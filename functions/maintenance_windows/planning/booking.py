@@ -30,7 +30,8 @@ from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 
 logger = get_logger(__name__)
-TIME_ZONE_MAX_AGE = timedelta(days=7)
+TIME_ZONE_MIN_AGE = timedelta(days=5)
+TIME_ZONE_SPREAD_HOURS = 96
 FALLBACK_ZONE = "UTC"
 
 
@@ -72,7 +73,7 @@ def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> di
     for email, key in keys.items():
         document = cached.get(key, {})
         checked = document.get("time_zone_checked_at")
-        if document.get("time_zone") and checked and now - checked < TIME_ZONE_MAX_AGE:
+        if document.get("time_zone") and checked and now - checked < time_zone_max_age(key):
             zones[email] = document["time_zone"]
         else:
             stale.append(email)
@@ -86,6 +87,11 @@ def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> di
             ]
         )
     return zones
+
+
+def time_zone_max_age(key: str) -> timedelta:
+    """5 to 9 days, fixed per user: refreshes spread over the week instead of all landing on one run."""
+    return TIME_ZONE_MIN_AGE + timedelta(hours=int(key[:8], 16) % TIME_ZONE_SPREAD_HOURS)
 
 
 def assign_slots(
