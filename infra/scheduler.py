@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 import requests
+
 from maintenance_windows.observability import configure_logging, get_logger, log
 
 JOB_NAME = "local-plan-windows"

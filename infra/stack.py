@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.ports import PortInUse, ensure_free, port_for, wait_for_port
+from infra.ports import PROFILE_BASES, PortInUse, ensure_free, port_for, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -314,10 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m infra.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("action", choices=["up", "down", "run", "describe"])
-    parser.add_argument("--profile", default="dev", choices=["dev", "test", "demo"])
+    parser.add_argument("--profile", default="dev", choices=sorted(PROFILE_BASES))
     parser.add_argument("--only", help="comma-separated components to start (default: all)")
-    parser.add_argument("command", nargs="*", help="for run: the command, after --")
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` is the command to run, untouched by argparse.
+    command = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     try:
         if args.action == "up":
             only = set(args.only.split(",")) if args.only else None
@@ -332,7 +334,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "describe":
             print(json.dumps(describe(args.profile), indent=2))
             return 0
-        command = args.command[1:] if args.command[:1] == ["--"] else args.command
         if not command:
             parser.error("run needs a command after --")
         return run(args.profile, command)

@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from maintenance_windows.observability import configure_logging, get_logger, log
 from werkzeug.serving import make_server
 
 from infra.oidc_issuer.app import DEFAULT_MAX_AGE_SECONDS, create_app
 from infra.oidc_issuer.issuer import LocalIssuer
+from maintenance_windows.observability import configure_logging, get_logger, log
 
 _logger = get_logger("infra.oidc_issuer")
 
@@ -22,9 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_logging()
     issuer = LocalIssuer(Path(args.key_dir))
-    server = make_server(
-        args.host, args.port, create_app(issuer, max_age_seconds=args.max_age), threaded=True
-    )
+    server = make_server(args.host, args.port, create_app(issuer, max_age_seconds=args.max_age), threaded=True)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -18,13 +18,13 @@ from typing import IO, Any
 
 import pytest
 import requests
-from maintenance_windows.auth.oidc import OidcVerifier
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from infra.oidc_issuer import CERTS_PATH, MINT_PATH, LocalIssuer, create_app
 from infra.scheduler import call_once
+from maintenance_windows.auth.oidc import OidcVerifier
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN_AUDIENCE = "https://plan-windows.example.run.app"
@@ -202,9 +202,7 @@ class TestScheduler:
     def test_call_once_sends_a_verifiable_token_and_the_payload(self, tmp_path: Path) -> None:
         plan = RecordingPlanServer([202])
         with serving(create_app(LocalIssuer(tmp_path))) as issuer_url, serving(plan) as plan_url:
-            response = call_once(
-                plan_url, issuer_url, PLAN_AUDIENCE, SCHEDULER, 5.0, payload={"lead_minutes": 3}
-            )
+            response = call_once(plan_url, issuer_url, PLAN_AUDIENCE, SCHEDULER, 5.0, payload={"lead_minutes": 3})
             received = plan.requests[0]
             caller = verifier_for(issuer_url).verify(received["headers"]["Authorization"])
         assert response.status_code == 202
@@ -246,9 +244,7 @@ class TestScheduler:
     def test_process_keeps_going_when_the_target_is_down(self, tmp_path: Path) -> None:
         with serving(create_app(LocalIssuer(tmp_path))) as issuer_url:
             args = ("--url", "http://127.0.0.1:9/plan", "--issuer", issuer_url, "--audience", PLAN_AUDIENCE)
-            with python_module(
-                "infra.scheduler", *args, "--email", SCHEDULER, "--interval-seconds", "0.1"
-            ) as p:
+            with python_module("infra.scheduler", *args, "--email", SCHEDULER, "--interval-seconds", "0.1") as p:
                 failures = [p.read_until("scheduled call failed") for _ in range(2)]
                 assert p.terminate() == 0
         assert [failure["severity"] for failure in failures] == ["ERROR", "ERROR"]

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 import requests
-from maintenance_windows.auth import AuthError
-from maintenance_windows.auth.oidc import OidcVerifier, VerifiedCaller
 from werkzeug.serving import make_server
 
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer, create_app, subject_for
+from maintenance_windows.auth import AuthError
+from maintenance_windows.auth.oidc import OidcVerifier, VerifiedCaller
 
 AUDIENCE = "https://plan-windows.example.run.app"
 SCHEDULER = "scheduler@proj.iam.gserviceaccount.com"
@@ -230,9 +230,7 @@ class TestRefusedWith403:
         assert (error.status, error.reason) == (403, "email not verified")
 
     def test_email_not_allowed(self, setup: Setup) -> None:
-        error = refusal(
-            lambda: setup.verifier().verify(setup.bearer(email="intruder@proj.iam.gserviceaccount.com"))
-        )
+        error = refusal(lambda: setup.verifier().verify(setup.bearer(email="intruder@proj.iam.gserviceaccount.com")))
         assert (error.status, error.reason) == (403, "caller not allowed")
 
     def test_no_allowed_emails_refuses_everyone(self, setup: Setup) -> None:
@@ -295,9 +293,7 @@ class TestCertificateCache:
         clock = FakeMonotonic()
         with CountingSession() as session:
             with serving(issuer, max_age_seconds=60) as url:
-                verifier = OidcVerifier(
-                    AUDIENCE, [SCHEDULER], certs_url=url, session=session, monotonic=clock
-                )
+                verifier = OidcVerifier(AUDIENCE, [SCHEDULER], certs_url=url, session=session, monotonic=clock)
                 verifier.verify("Bearer " + issuer.mint(AUDIENCE, SCHEDULER))
             clock.now += 120  # expired, and the endpoint is gone
             assert verifier.verify("Bearer " + issuer.mint(AUDIENCE, SCHEDULER)).email == SCHEDULER
@@ -335,12 +331,8 @@ class TestSignatureRemovedByCloudRun:
             ({"email_verified": "true"}, None, None),
         ],
     )
-    def test_claim_shapes(
-        self, setup: Setup, changes: dict[str, Any], status: int | None, reason: str
-    ) -> None:
-        claims = {
-            key: value for key, value in (claims_of(setup.bearer()) | changes).items() if value is not None
-        }
+    def test_claim_shapes(self, setup: Setup, changes: dict[str, Any], status: int | None, reason: str) -> None:
+        claims = {key: value for key, value in (claims_of(setup.bearer()) | changes).items() if value is not None}
         token = self.stripped(replace_segment(setup.bearer(), 1, b64url(claims)))
         verifier = setup.verifier(accept_platform_verified=True)
         if status is None:

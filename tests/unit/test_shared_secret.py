@@ -6,10 +6,11 @@ import base64
 import hmac
 
 import pytest
-from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest, token_matches
-from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
 from pydantic import SecretStr
 from werkzeug.datastructures import Headers
+
+from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest, token_matches
+from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
 
 
 def basic(user: str, password: str) -> str:

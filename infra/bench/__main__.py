@@ -1,0 +1,75 @@
+"""`make bench` / `python -m infra.bench [planning|ingestion|coldstart|lateness ...] [--users N]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.bench.processes import ROOT
+
+RESULTS = ROOT / ".local" / "bench"
+
+
+def _planning(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import planning
+
+    return {
+        "ours_warm": planning.run_planner(args.users),
+        "ours_cold": planning.run_planner(args.cold_users, warm_time_zones=False),
+        "naive": planning.run_naive(args.naive_users),
+    }
+
+
+def _ingestion(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import ingestion
+
+    return ingestion.run(args.hosts)
+
+
+def _coldstart(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import coldstart
+
+    return coldstart.run(args.repeat)
+
+
+def _lateness(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import lateness
+
+    return lateness.run(args.windows)
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "planning": _planning,
+    "ingestion": _ingestion,
+    "coldstart": _coldstart,
+    "lateness": _lateness,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--cold-users", type=int, default=2_000)
+    parser.add_argument("--naive-users", type=int, default=1_000)
+    parser.add_argument("--hosts", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--windows", type=int, default=20)
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in args.names or list(BENCHMARKS):
+        print(f"benchmark: {name}", flush=True)
+        result = BENCHMARKS[name](args)
+        path = RESULTS / f"{name}.json"
+        path.write_text(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result, indent=2, default=str), flush=True)
+        print(f"  → {Path(path).relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
