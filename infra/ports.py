@@ -18,7 +18,7 @@ COMPONENT_OFFSETS = {
     "dispatch_window": 13,
 }
 
-PROFILE_BASES = {"dev": 8500, "test": 18500, "demo": 28500, "bench": 38500}
+PROFILE_BASES = {"dev": 8500, "test": 18500, "demo": 28500, "bench": 38500, "reliability": 48500}
 
 
 class PortInUse(RuntimeError):
