@@ -199,7 +199,7 @@ def _scheduler(profile: str, info: dict[str, Any]) -> list[str]:
 
 def _spawn(name: str, command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
     logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"{name}.log", "ab") as log_file:
+    with open(logs / f"{name}.log", "wb") as log_file:  # one run per log: old lines would mislead
         return subprocess.Popen(
             command,
             cwd=ROOT,

@@ -300,7 +300,7 @@ def _faithful_answer(facts: dict[str, Any]) -> dict[str, Any]:
     critical = [p.get("name", "") for p in policies if p.get("critical")]
     why = f"Your device does not pass {names}. These checks help keep company data safe."
     if critical:
-        why += f" {', '.join(critical)} is critical."
+        why += f" {' and '.join(critical)} {'is' if len(critical) == 1 else 'are'} critical."
     restarts = any(a.get("restarts_device") for a in actions)
     if actions:
         steps = ", then ".join(_lower_first(str(a.get("summary") or a.get("kind", ""))) for a in actions)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
-from maintenance_windows.domain.slots import NoSlot, find_slot
+from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.observability import get_logger, log
@@ -149,19 +149,30 @@ def _choose(
     not_before: datetime | None,
 ) -> Slot | NoSlot:
     rules = ctx.teams.rules_for(window.team_id).slots
-    if lead is not None:
-        # Local and demo runs only (MW_ALLOW_SHORT_LEAD): a window minutes from now, whatever the hour.
-        start = (now + lead).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        end = start + timedelta(minutes=rules.slot_minutes)
-        return Slot(start, end, f"booked {int(lead.total_seconds() // 60)} minutes ahead (short-lead local run)")
     choice = find_slot(
         busy, zone, now, rules, taken=capacity.taken(window.team_id), not_before=not_before, deadline=window.deadline
     )
+    if lead is not None:
+        return _short_lead_slot(now, lead, rules.slot_minutes, choice)
     if isinstance(choice, NoSlot):
         return choice
     return Slot(
         choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
     )
+
+
+def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice: SlotChoice | NoSlot) -> Slot:
+    """Local and demo runs only (MW_ALLOW_SHORT_LEAD): a window `lead` from now, whatever the hour.
+
+    The reason still says what the team rules would have chosen, so a demo shows the real decision."""
+    start = now + lead
+    start = start.replace(microsecond=0) + timedelta(seconds=-start.second % 10)  # a round 10 s for people
+    would = (
+        rules_choice.reason
+        if isinstance(rules_choice, NoSlot)
+        else (f"{rules_choice.local_start:%a %d %b %H:%M}: {rules_choice.reason}")
+    )
+    return Slot(start, start + timedelta(minutes=minutes), f"short-lead local run; the team rules would pick {would}")
 
 
 def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
