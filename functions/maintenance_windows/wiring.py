@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from maintenance_windows.planning.context import PlanningContext
     from maintenance_windows.planning.planner import AfterPlanHook
     from maintenance_windows.ports.explainer import Explainer
+    from maintenance_windows.ports.fleet import FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
 
 
@@ -107,13 +108,14 @@ def task_queue() -> TaskQueue:
 def planning_context() -> PlanningContext:
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
     from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+    from maintenance_windows.adapters.lazy import LazyFleet
     from maintenance_windows.planning.context import PlanningContext
 
     current = settings()
     return PlanningContext(
         store=store(),
         calendar=GoogleCalendarAdapter.from_settings(current),
-        fleet=FleetHttpClient.from_settings(current),
+        fleet=cast("FleetPort", LazyFleet(lambda: FleetHttpClient.from_settings(current))),
         tasks=task_queue(),
         explainer=explainer(),
         teams=teams(),

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest
 from maintenance_windows.ports.explainer import Explainer
+from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.tasks import TaskQueue
 
 T = TypeVar("T")
@@ -31,6 +32,17 @@ class _Deferred(Generic[T]):
                 if self._built is None:
                     self._built = self._build()
         return self._built
+
+
+class LazyFleet:
+    """The Fleet client, built on first call: calendar_notifications shares the planner's context but never
+    talks to Fleet, so it must start without the Fleet API token (least privilege: it is not given one)."""
+
+    def __init__(self, build: Callable[[], FleetPort]) -> None:
+        self._inner = _Deferred(build)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner.get(), name)
 
 
 class LazyExplainer:

@@ -28,6 +28,14 @@ class DailyHours(StrictModel):
     start: time
     end: time
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _quoted_time(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 12:00 as the number 720 (sexagesimal), which would become 00:12.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError("write clock times in quotes, e.g. '12:00' (unquoted, YAML reads 12:00 as a number)")
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> DailyHours:
         if self.end <= self.start:
@@ -85,7 +93,8 @@ class SlotRules(StrictModel):
 
 class EventStyle(StrictModel):
     title: str | None = Field(default=None, max_length=200)
-    color_id: str | None = Field(default="11", pattern=r"^[0-9]{1,2}$")
+    #: Google Calendar's event colours are "1" to "11".
+    color_id: str | None = Field(default="11", pattern=r"^([1-9]|1[01])$")
     popup_reminders_minutes: list[Annotated[int, Field(ge=0, le=40320)]] = Field(
         default_factory=lambda: [10], max_length=5
     )
