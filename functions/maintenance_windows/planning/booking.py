@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
+from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
 from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
+from maintenance_windows.domain.working_hours import infer_working_hours
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.planning.event_content import explanation_request, render
-from maintenance_windows.ports.calendar import EventSpec
+from maintenance_windows.ports.calendar import CalendarError, EventSpec
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
@@ -33,6 +35,7 @@ logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)
 TIME_ZONE_SPREAD_HOURS = 96
 FALLBACK_ZONE = "UTC"
+WORKING_HOURS_HISTORY = timedelta(weeks=4)
 
 
 @dataclass
@@ -150,7 +153,14 @@ def _choose(
 ) -> Slot | NoSlot:
     rules = ctx.teams.rules_for(window.team_id).slots
     choice = find_slot(
-        busy, zone, now, rules, taken=capacity.taken(window.team_id), not_before=not_before, deadline=window.deadline
+        busy,
+        zone,
+        now,
+        rules,
+        taken=capacity.taken(window.team_id),
+        working_hours=usual_hours(ctx, window.user_email, zone, rules, now),
+        not_before=not_before,
+        deadline=window.deadline,
     )
     if lead is not None:
         return _short_lead_slot(now, lead, rules.slot_minutes, choice)
@@ -159,6 +169,27 @@ def _choose(
     return Slot(
         choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
     )
+
+
+def usual_hours(
+    ctx: PlanningContext, email: str, zone: str, rules: SlotRules, now: datetime
+) -> dict[Weekday, DailyHours] | None:
+    """The user's usual day from 4 weeks of accepted timed events, when the team opted in.
+
+    The Calendar API does not expose working hours; this costs one events.list per new window, so it is
+    off by default. Any calendar error falls back to the team's hours."""
+    if not rules.infer_working_hours:
+        return None
+    try:
+        events = ctx.calendar.recent_events(email, now - WORKING_HOURS_HISTORY, now)
+    except CalendarError:
+        return None
+    attended = [
+        Interval(event.start, event.end)
+        for event in events
+        if event.start and event.end and not event.declined_by_owner and not event.transparent
+    ]
+    return infer_working_hours(attended, zone, rules.working_hours)
 
 
 def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice: SlotChoice | NoSlot) -> Slot:
