@@ -20,6 +20,7 @@ def _planning(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "ours_warm": planning.run_planner(args.users),
         "ours_cold": planning.run_planner(args.cold_users, warm_time_zones=False),
+        "ours_first_run": planning.run_planner(args.first_run_users, warm_time_zones=False, with_channels=True),
         "naive": planning.run_naive(args.naive_users),
     }
 
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--cold-users", type=int, default=2_000)
+    parser.add_argument("--cold-users", type=int, default=10_000)
+    parser.add_argument("--first-run-users", type=int, default=2_000)
     parser.add_argument("--naive-users", type=int, default=1_000)
     parser.add_argument("--hosts", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)

@@ -27,6 +27,7 @@ from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.ids import user_key
+from maintenance_windows.planning.channels import ChannelKeeper
 from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.planning.planner import PlanOptions, plan_windows
 from maintenance_windows.ports.store import Write
@@ -98,7 +99,7 @@ def _store_after_webhooks(users: int, now: datetime, warm_time_zones: bool) -> M
     return store
 
 
-def run_planner(users: int, *, warm_time_zones: bool = True) -> dict[str, Any]:
+def run_planner(users: int, *, warm_time_zones: bool = True, with_channels: bool = False) -> dict[str, Any]:
     calendar_port, fleet_port = free_port(), free_port()
     now = datetime.now(UTC)
     seed_file = _write_seed(users)
@@ -118,15 +119,19 @@ def run_planner(users: int, *, warm_time_zones: bool = True) -> dict[str, Any]:
             store=store, calendar=calendar, fleet=FleetHttpClient(fleet, TOKEN), tasks=MemoryTaskQueue(),
             explainer=CachingExplainer(TemplateExplainer(), MemoryExplanationCache(), "template"),
             teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}),
+            notifications_url="https://127.0.0.1:9/notifications",  # nothing listens: pushes fail quietly
         )  # fmt: skip
+        hooks = (ChannelKeeper(time_budget=timedelta(minutes=30)),) if with_channels else ()
         progress(f"planning {users:,} users ({'warm' if warm_time_zones else 'cold'} time-zone cache)")
         started = time.monotonic()
-        report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=30)))
+        report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=30)), hooks)
         wall = time.monotonic() - started
         server = requests.get(f"{cal}/_admin/counters", timeout=10).json()
     booked = report.windows_booked
     return {
-        "strategy": "batched planner" + ("" if warm_time_zones else " (cold time-zone cache)"),
+        "strategy": "batched planner"
+        + ("" if warm_time_zones else ", cold time-zone cache")
+        + (", opening push channels" if with_channels else ""),
         "users": users,
         "windows_booked": booked,
         "calendar_calls": server["total_calls"],

@@ -25,12 +25,14 @@ from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.planning.planner import PlanReport
 from maintenance_windows.ports.calendar import (
     BusyResult,
+    CalendarError,
     CalendarEvent,
     ChangeSet,
     Channel,
     EventSpec,
     InsertResult,
     SyncTokenExpired,
+    WatchRequest,
 )
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.repository import channels as channel_records
@@ -127,6 +129,12 @@ class FakeCalendar:
     def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel:
         self.watched.append((user_email, channel_id, token, ttl_seconds))
         return Channel(channel_id, f"res-{user_email}", self.clock() + timedelta(seconds=ttl_seconds))
+
+    def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
+        return [self.watch(r.user_email, r.channel_id, r.token, r.address, r.ttl_seconds) for r in requests]
+
+    def sync_tokens(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
+        return {email: self.list_changes(email, None).next_sync_token for email in emails}
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
         self.stopped.append(channel_id)

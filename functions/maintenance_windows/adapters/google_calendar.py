@@ -52,6 +52,7 @@ from maintenance_windows.ports.calendar import (
     EventSpec,
     InsertResult,
     SyncTokenExpired,
+    WatchRequest,
 )
 
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
@@ -397,12 +398,10 @@ class GoogleCalendarAdapter:
         return _to_event(resource)
 
     def list_changes(self, user_email: str, sync_token: str | None) -> ChangeSet:
-        # The same singleEvents/showDeleted on full and incremental syncs, as Google asks.
-        query: dict[str, Any] = {"calendarId": "primary", "singleEvents": True, "showDeleted": True}
         if sync_token is None:
-            query["timeMin"] = to_rfc3339(datetime.now(UTC))
+            query = self._full_sync_query()
         else:
-            query["syncToken"] = sync_token
+            query = {"calendarId": "primary", "singleEvents": True, "showDeleted": True, "syncToken": sync_token}
         events: list[CalendarEvent] = []
         next_sync_token: str | None = None
         for page in self._pages(user_email, query):
@@ -426,19 +425,47 @@ class GoogleCalendarAdapter:
         return [event for event in found if not event.all_day and event.status != "cancelled"]
 
     def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel:
-        body = {
-            "id": channel_id,
-            "type": "web_hook",
-            "address": address,
-            "token": token,
-            "params": {"ttl": str(ttl_seconds)},
-        }
+        request = WatchRequest(user_email, channel_id, token, address, ttl_seconds)
+        return _channel(self._execute(user_email, "calendar.events.watch", self._watch_builder(request)))
+
+    def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
+        calls = [
+            _Call(str(index), request.user_email, "calendar.events.watch", self._watch_builder(request))
+            for index, request in enumerate(requests)
+        ]
+        outcomes = self._run_batched(calls)
+        results: list[Channel | CalendarError] = []
+        for index in range(len(requests)):
+            outcome = outcomes[str(index)]
+            if isinstance(outcome, _Failure):
+                if outcome.transient:
+                    raise outcome.error("events.watch")
+                results.append(outcome.error("events.watch"))
+            else:
+                results.append(_channel(outcome))
+        return results
+
+    def sync_tokens(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
+        """First pages in batches; the rare user whose upcoming events span pages is finished one by one."""
+        unique = list(dict.fromkeys(emails))
+        query = self._full_sync_query()
         events = self._events
-        answer = self._execute(
-            user_email, "calendar.events.watch", lambda: events.watch(calendarId="primary", body=body)
-        )
-        expiration = datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC)
-        return Channel(channel_id=answer["id"], resource_id=answer["resourceId"], expiration=expiration)
+        calls = [
+            _Call(email, email, "calendar.events.list", lambda: events.list(**query, maxResults=self._page_size))
+            for email in unique
+        ]
+        tokens: dict[str, str | CalendarError] = {}
+        for email, outcome in self._run_batched(calls).items():
+            if isinstance(outcome, _Failure):
+                tokens[email] = outcome.error("events.list")
+            elif outcome.get("nextSyncToken"):
+                tokens[email] = outcome["nextSyncToken"]
+            else:
+                try:
+                    tokens[email] = self.list_changes(email, None).next_sync_token
+                except CalendarError as problem:
+                    tokens[email] = problem
+        return tokens
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
         channels = self._channels
@@ -455,6 +482,27 @@ class GoogleCalendarAdapter:
             log(_logger, logging.INFO, "channel already gone", user_key=user_key(user_email))
 
     # ---- request builders ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _full_sync_query() -> dict[str, Any]:
+        # The same singleEvents/showDeleted on full and incremental syncs, as Google asks.
+        return {
+            "calendarId": "primary",
+            "singleEvents": True,
+            "showDeleted": True,
+            "timeMin": to_rfc3339(datetime.now(UTC)),
+        }
+
+    def _watch_builder(self, request: WatchRequest) -> Callable[[], HttpRequest]:
+        body = {
+            "id": request.channel_id,
+            "type": "web_hook",
+            "address": request.address,
+            "token": request.token,
+            "params": {"ttl": str(request.ttl_seconds)},
+        }
+        events = self._events
+        return lambda: events.watch(calendarId="primary", body=body)
 
     def _free_busy_builder(
         self, group: Sequence[str], time_min: datetime, time_max: datetime
@@ -618,6 +666,11 @@ class GoogleCalendarAdapter:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _channel(answer: Mapping[str, Any]) -> Channel:
+    expiration = datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC)
+    return Channel(channel_id=answer["id"], resource_id=answer["resourceId"], expiration=expiration)
 
 
 def _batch_uri_for(api_endpoint: str) -> str:

@@ -27,7 +27,7 @@ from maintenance_windows.domain.windows import BOOKED_STATES, Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.planning.planner import PlanReport
-from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable, WatchRequest
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
@@ -176,14 +176,15 @@ class ChannelKeeper:
         ctx.store.commit([channel_records.save(record) for (record, _), _, _ in prepared])
         writes: list[Write] = []
         try:
-            for (record, token), window, current in prepared:
-                opened = _watch(ctx, record, token, window)
-                if opened is None:
+            opened = _watch_all(ctx, [(record, token, window) for (record, token), window, _ in prepared])
+            for (record, _), window, current in prepared:
+                channel = opened.get(record.channel_id)
+                if channel is None:
                     writes.append(channel_records.delete(record.channel_id))
                     changes.failed += 1
                     continue
-                writes.append(channel_records.save(opened))
-                writes.append(window_records.user_write(window.user_key, channel_id=opened.channel_id))
+                writes.append(channel_records.save(channel))
+                writes.append(window_records.user_write(window.user_key, channel_id=channel.channel_id))
                 writes.extend(w for old in current for w in retire_channel(ctx, old, now))
                 if current:
                     changes.renewed += 1
@@ -214,63 +215,50 @@ def _new_record(window: Window, inherit_from: ChannelRecord | None, now: datetim
     return record, token
 
 
-def _watch(ctx: PlanningContext, record: ChannelRecord, token: str, window: Window) -> ChannelRecord | None:
-    """events.watch and, for a first channel, the initial sync token; None when the calendar refuses."""
+def _watch_all(ctx: PlanningContext, chunk: Sequence[tuple[ChannelRecord, str, Window]]) -> dict[str, ChannelRecord]:
+    """events.watch for the chunk in batches, then first sync tokens for new channels, also batched.
+
+    Channels the calendar refused are left out (and logged); an outage raises CalendarUnavailable."""
     assert ctx.notifications_url is not None
-    rules = ctx.teams.rules_for(window.team_id).follow
-    try:
-        channel = ctx.calendar.watch(
+    requests = [
+        WatchRequest(
             window.user_email,
             record.channel_id,
             token,
             ctx.notifications_url,
-            int(timedelta(days=rules.channel_ttl_days).total_seconds()),
+            int(timedelta(days=ctx.teams.rules_for(window.team_id).follow.channel_ttl_days).total_seconds()),
         )
-    except CalendarUnavailable:
-        raise
-    except CalendarError as refused:
-        log(
-            logger,
-            logging.WARNING,
-            "calendar refused the watch channel",
-            event="channel_failed",
-            user_key=window.user_key,
-            status=refused.status,
-            reason=refused.reason,
+        for record, token, window in chunk
+    ]
+    watched: dict[str, ChannelRecord] = {}
+    for (record, _, window), outcome in zip(chunk, ctx.calendar.watch_many(requests), strict=True):
+        if isinstance(outcome, CalendarError):
+            log(logger, logging.WARNING, "calendar refused the watch channel", event="channel_failed",
+                user_key=window.user_key, status=outcome.status, reason=outcome.reason)  # fmt: skip
+            continue
+        watched[record.channel_id] = replace(
+            record, state=ChannelState.CURRENT, resource_id=outcome.resource_id, expiration=outcome.expiration
         )
-        return None
-    opened = replace(
-        record,
-        state=ChannelState.CURRENT,
-        resource_id=channel.resource_id,
-        expiration=channel.expiration,
-        sync_token=record.sync_token or _initial_sync_token(ctx, window),
-    )
-    log(
-        logger,
-        logging.INFO,
-        "watch channel opened",
-        event="channel_opened",
-        user_key=window.user_key,
-        channel_id=opened.channel_id,
-        expiration=opened.expiration,
-    )
+    return _with_sync_tokens(ctx, watched)
+
+
+def _with_sync_tokens(ctx: PlanningContext, watched: dict[str, ChannelRecord]) -> dict[str, ChannelRecord]:
+    """A renewed channel continues from the old token; a first one starts from a full sync from now.
+
+    Without a token, the first notification does that full sync itself (see follow.py)."""
+    needing = [record.user_email for record in watched.values() if record.sync_token is None]
+    tokens = ctx.calendar.sync_tokens(needing) if needing else {}
+    opened: dict[str, ChannelRecord] = {}
+    for channel_id, record in watched.items():
+        token = tokens.get(record.user_email)
+        if isinstance(token, CalendarError):
+            log(logger, logging.WARNING, "initial sync failed; the first notification will sync in full",
+                user_key=record.user_key, error=str(token))  # fmt: skip
+            token = None
+        opened[channel_id] = replace(record, sync_token=record.sync_token or token)
+        log(logger, logging.INFO, "watch channel opened", event="channel_opened", user_key=record.user_key,
+            channel_id=channel_id, expiration=record.expiration)  # fmt: skip
     return opened
-
-
-def _initial_sync_token(ctx: PlanningContext, window: Window) -> str | None:
-    """A full sync from now; without it the first notification does that sync itself (see follow.py)."""
-    try:
-        return ctx.calendar.list_changes(window.user_email, None).next_sync_token
-    except CalendarError as problem:
-        log(
-            logger,
-            logging.WARNING,
-            "initial sync failed; the first notification will sync in full",
-            user_key=window.user_key,
-            error=str(problem),
-        )
-        return None
 
 
 def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -> list[Write]:

@@ -93,6 +93,17 @@ class Channel:
     expiration: datetime
 
 
+@dataclass(frozen=True)
+class WatchRequest:
+    """events.watch on a user's primary calendar."""
+
+    user_email: str
+    channel_id: str
+    token: str
+    address: str
+    ttl_seconds: int
+
+
 class CalendarPort(Protocol):
     def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
         """IANA zone per user (users whose lookup failed are left out)."""
@@ -137,5 +148,15 @@ class CalendarPort(Protocol):
         ...
 
     def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel: ...
+
+    def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
+        """watch for many users in as few round trips as the provider allows; results in request order.
+
+        Transient failures that outlast the adapter's retries raise CalendarUnavailable."""
+        ...
+
+    def sync_tokens(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
+        """A first sync token per user (a full sync of upcoming events), batched like watch_many."""
+        ...
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None: ...

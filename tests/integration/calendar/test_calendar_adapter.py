@@ -15,8 +15,10 @@ from maintenance_windows.ports.calendar import (
     BusyResult,
     CalendarError,
     CalendarUnavailable,
+    Channel,
     EventSpec,
     SyncTokenExpired,
+    WatchRequest,
 )
 from tests.integration.calendar.conftest import Admin, PushReceiver
 
@@ -278,3 +280,31 @@ def test_push_duplicates_and_admin_changes_notify(
     admin.call("POST", f"users/{ALICE}/events/{event_id}/decline")
     numbers = [push_receiver.next().headers["X-Goog-Message-Number"] for _ in range(2)]
     assert numbers == ["2", "2"]
+
+
+def test_watch_many_and_first_sync_tokens_are_batched(
+    adapter: GoogleCalendarAdapter, admin: Admin, push_receiver: PushReceiver
+) -> None:
+    users = [f"user{n}@example.com" for n in range(60)]
+    admin.users(*users)
+    now = datetime.now(UTC).replace(microsecond=0)
+    admin.events(_timed(users[0], now + timedelta(days=1), now + timedelta(days=1, hours=1)))
+    requests = [
+        WatchRequest(user, f"channel-{n}", f"token-{n}", push_receiver.url, 3600) for n, user in enumerate(users)
+    ]
+    requests.append(WatchRequest("nobody@example.com", "channel-x", "t", push_receiver.url, 3600))
+    admin.call("POST", "counters/reset")
+
+    channels = adapter.watch_many(requests)
+    tokens = adapter.sync_tokens(users)
+
+    assert [c.channel_id for c in channels[:-1] if isinstance(c, Channel)] == [f"channel-{n}" for n in range(60)]
+    assert isinstance(channels[-1], CalendarError) and channels[-1].status == 404  # an unknown user is refused
+    assert all(isinstance(token, str) and token for token in tokens.values()) and len(tokens) == 60
+    counters = admin.counters()
+    assert counters["calls"] == {"calendar.events.watch": 61, "calendar.events.list": 60}
+    assert counters["round_trips"] == 4  # 61 watches and 60 lists in batches of 50
+    # The token is a real baseline: a later change shows up in an incremental sync.
+    admin.events(_timed(users[1], now + timedelta(days=2), now + timedelta(days=2, hours=1)))
+    token = tokens[users[1]]
+    assert isinstance(token, str) and len(adapter.list_changes(users[1], token).events) == 1
