@@ -6,6 +6,7 @@ Content-ID "<response-{id}>", each an HTTP/1.1 status line, headers and a CRLF C
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from email.message import Message
@@ -47,7 +48,8 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchPart]:
 
 
 def _parse_part(part: Message, index: int) -> BatchPart:
-    content_id = part.get("Content-ID") or f"<item{index}>"
+    # Long headers arrive folded (RFC 5322 2.2.3); a real server unfolds them before echoing the id.
+    content_id = re.sub(r"\r?\n(?=[ \t])", "", part.get("Content-ID") or "") or f"<item{index}>"
     text = part.get_payload()
     if not isinstance(text, str) or not text.strip():
         raise bad_request(f"Batch part {index} is empty.")

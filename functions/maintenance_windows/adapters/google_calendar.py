@@ -261,16 +261,14 @@ class GoogleCalendarAdapter:
                     zones[email] = cached[0]
                 else:
                     missing.append(email)
+        # Call keys become batch Content-IDs: short indexes, never addresses (a long header gets folded).
         calls = [
-            _Call(
-                email,
-                email,
-                "calendar.settings.get",
-                lambda: self._settings.get(setting="timezone"),
-            )
-            for email in missing
+            _Call(str(index), email, "calendar.settings.get", lambda: self._settings.get(setting="timezone"))
+            for index, email in enumerate(missing)
         ]
-        for email, outcome in self._run_batched(calls).items():
+        outcomes = self._run_batched(calls)
+        for index, email in enumerate(missing):
+            outcome = outcomes[str(index)]
             if isinstance(outcome, _Failure):
                 log(
                     _logger,
@@ -451,11 +449,13 @@ class GoogleCalendarAdapter:
         query = self._full_sync_query()
         events = self._events
         calls = [
-            _Call(email, email, "calendar.events.list", lambda: events.list(**query, maxResults=self._page_size))
-            for email in unique
+            _Call(str(index), email, "calendar.events.list", lambda: events.list(**query, maxResults=self._page_size))
+            for index, email in enumerate(unique)
         ]
+        outcomes = self._run_batched(calls)
         tokens: dict[str, str | CalendarError] = {}
-        for email, outcome in self._run_batched(calls).items():
+        for index, email in enumerate(unique):
+            outcome = outcomes[str(index)]
             if isinstance(outcome, _Failure):
                 tokens[email] = outcome.error("events.list")
             elif outcome.get("nextSyncToken"):

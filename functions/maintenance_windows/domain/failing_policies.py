@@ -19,22 +19,26 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
+#: Fleet's ids are unsigned database ids; Firestore stores 64-bit signed integers.
+MAX_ID = 2**63 - 1
+
+
 class WebhookPolicy(_Lenient):
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1)
     query: str | None = None
     description: str | None = None
     resolution: str | None = None
     platform: str | None = None
-    team_id: int | None = None
-    fleet_id: int | None = None
+    team_id: int | None = Field(default=None, ge=0, le=MAX_ID)
+    fleet_id: int | None = Field(default=None, ge=0, le=MAX_ID)
     critical: bool | None = None
     calendar_events_enabled: bool | None = None
     type: str | None = None
 
 
 class WebhookHost(_Lenient):
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_ID)
     hostname: str | None = None
     display_name: str | None = None
     url: str | None = None

@@ -254,7 +254,7 @@ def finish(ctx: PlanningContext, windows: Sequence[Window]) -> list[Window]:
 
 
 def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str, str]:
-    """Insert in batches; returns window id → etag for events now in the calendar (new or already there)."""
+    """Insert in batches; returns window id → etag for events now in the calendar at the window's time."""
     if not windows:
         return {}
     specs = [_event_spec(ctx, window) for window in windows]
@@ -265,17 +265,36 @@ def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str,
         if window is None:
             continue
         if result.error:
-            log(
-                logger,
-                logging.WARNING,
-                "event insert failed; will retry on the next run",
-                event="event_insert_failed",
-                window_id=window.window_id,
-                error=result.error,
-            )
-            continue
-        confirmed[window.window_id] = result.etag or "unknown"
+            log(logger, logging.WARNING, "event insert failed; will retry on the next run",
+                event="event_insert_failed", window_id=window.window_id, error=result.error)  # fmt: skip
+        elif result.created:
+            confirmed[window.window_id] = result.etag or "unknown"
+        else:
+            etag = _align_existing_event(ctx, window)
+            if etag:
+                confirmed[window.window_id] = etag
     return confirmed
+
+
+def _align_existing_event(ctx: PlanningContext, window: Window) -> str | None:
+    """409: an earlier, interrupted run inserted this event, perhaps at a slot since replaced. Put it at the
+    window's time so event, window and task agree."""
+    assert window.event_id is not None
+    try:
+        event = ctx.calendar.patch_event(
+            window.user_email,
+            window.event_id,
+            start=window.start,
+            end=window.end,
+            time_zone=window.time_zone,
+            description_html=window.event_html,
+            private_properties=event_properties(window),
+        )
+    except CalendarError as problem:
+        log(logger, logging.WARNING, "could not align an existing event; will retry on the next run",
+            event="event_insert_failed", window_id=window.window_id, error=str(problem))  # fmt: skip
+        return None
+    return event.etag or "unknown"
 
 
 def _event_spec(ctx: PlanningContext, window: Window) -> EventSpec:
