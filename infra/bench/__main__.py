@@ -53,7 +53,9 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"one or more of {', '.join(BENCHMARKS)}; default: all"
+    )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--cold-users", type=int, default=10_000)
     parser.add_argument("--first-run-users", type=int, default=2_000)
@@ -62,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
     args = parser.parse_args(argv)
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in args.names or list(BENCHMARKS):
         print(f"benchmark: {name}", flush=True)
