@@ -42,7 +42,7 @@ lint: setup
 	$(BIN)/ruff format --check functions infra tests
 
 typecheck: setup
-	$(BIN)/mypy functions infra
+	$(BIN)/mypy functions infra tests
 
 terraform-checks: setup
 	$(BIN)/python -m infra.terraform_checks

@@ -44,7 +44,8 @@ def _script(store: DocumentStore) -> dict[str, Any]:
     seen["contains"] = [doc_id for doc_id, _ in store.query("windows", [Filter("tags", "array_contains", 9)])]
     store.commit([Write("delete", "windows", "w3"), Write("delete", "windows", "never-existed")])
     seen["after_delete"] = store.get("windows", "w3")
-    seen["merge_creates"] = (store.commit([Write("merge", "users", "u", {"a": {"b": 1}})]), store.get("users", "u"))[1]
+    store.commit([Write("merge", "users", "u", {"a": {"b": 1}})])
+    seen["merge_creates"] = store.get("users", "u")
     return seen
 
 

@@ -8,11 +8,15 @@ import logging
 from maintenance_windows.observability import JsonFormatter, log
 
 
-def test_fields_named_like_log_record_attributes_are_kept(caplog: object) -> None:
+def test_fields_named_like_log_record_attributes_are_kept() -> None:
     logger = logging.getLogger("test.observability")
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect()
     logger.addHandler(handler)
     try:
         log(logger, logging.WARNING, "channels maintained", event="channels_maintained", created=3, message="x")

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.config.teams import parse_teams
-from maintenance_windows.domain.rules import DailyHours, SlotRules
+from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
 from maintenance_windows.planning.booking import usual_hours
 from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 ZONE = "Europe/Berlin"
-WIDE = {day: DailyHours(start=time(7), end=time(19)) for day in ("mon", "tue", "wed", "thu", "fri")}
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+WIDE: dict[Weekday, DailyHours] = {day: DailyHours(start=time(7), end=time(19)) for day in WEEKDAYS}
 
 
 class RecentEvents:
