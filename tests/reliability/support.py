@@ -30,6 +30,7 @@ FIGURES_DIR = Path(__file__).resolve().parents[2] / ".local" / "reliability"
 #: Cloud Tasks retries a 5xx; the emulator would too, but these deliveries are ours, so we retry like it.
 DELIVERY_ATTEMPTS = 30
 #: Our task names: <12 hex>-<window id>-r<revision>-<purpose> (domain/ids.task_name).
+TASK_LISTINGS = 4
 TASK_NAME = re.compile(r"^[0-9a-f]{12}-(?P<window>[0-9a-f]{20}-\d{4})-r(?P<revision>\d+)-(?P<purpose>[a-z0-9]+)$")
 #: The local teams.yaml: policy 1 is fixed by an OS update (an MDM command), policy 2 by a saved script.
 EXPECTED_ACTIONS = {"mdm_command": 1, "script": 1}
@@ -180,14 +181,19 @@ class Rig:
     # -- tasks ------------------------------------------------------------------------------------------
 
     def queued_tasks(self) -> list[QueuedTask]:
-        found = []
-        for task in self.tasks.list_tasks(parent=self.queue):
-            name = task.name.rsplit("/", 1)[-1]
-            match = TASK_NAME.match(name)
-            if match:
-                found.append(QueuedTask(name, match["window"], int(match["revision"]), match["purpose"],
-                                        task.http_request.body))  # fmt: skip
-        return found
+        """Every queued task. The emulator's scheduler pops a not-yet-due task and appends it again, so one
+        listing can miss the task in its hands; the union of a few listings cannot."""
+        found: dict[str, QueuedTask] = {}
+        for listing in range(TASK_LISTINGS):
+            if listing:
+                time.sleep(0.05)
+            for task in self.tasks.list_tasks(parent=self.queue):
+                name = task.name.rsplit("/", 1)[-1]
+                match = TASK_NAME.match(name)
+                if match and name not in found:
+                    found[name] = QueuedTask(name, match["window"], int(match["revision"]), match["purpose"],
+                                             task.http_request.body)  # fmt: skip
+        return list(found.values())
 
     def deliver(self, body: bytes, copies: int, workers: int = 8) -> list[Delivery]:
         """`copies` concurrent deliveries of one task body to dispatch_window, each retried on 5xx."""
