@@ -1,12 +1,14 @@
 """ExplanationCache in Firestore: collection "explanations", one document per cache key.
 
 Documents hold the Explanation's fields and created_at. A document that no longer parses (an older
-Explanation shape) is a miss, so the next call rewrites it; a TTL policy on created_at can expire old ones.
+Explanation shape) is a miss, so the next call rewrites it; Firestore's TTL policy on expires_at removes entries after
+CACHE_LIFETIME.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from google.cloud import firestore
 from pydantic import ValidationError
@@ -17,6 +19,7 @@ from maintenance_windows.observability import get_logger, log
 _logger = get_logger(__name__)
 
 COLLECTION = "explanations"
+CACHE_LIFETIME = timedelta(days=30)
 
 
 class FirestoreExplanationCache:
@@ -36,5 +39,10 @@ class FirestoreExplanationCache:
             return None
 
     def put(self, key: str, explanation: Explanation) -> None:
-        document = {**explanation.model_dump(mode="json"), "created_at": firestore.SERVER_TIMESTAMP}
+        document = {
+            **explanation.model_dump(mode="json"),
+            "created_at": firestore.SERVER_TIMESTAMP,
+            # Firestore's TTL policy removes it then, so model or policy-text improvements reach old policy sets.
+            "expires_at": datetime.now(UTC) + CACHE_LIFETIME,
+        }
         self._collection.document(key).set(document)

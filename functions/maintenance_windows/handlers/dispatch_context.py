@@ -30,6 +30,9 @@ from maintenance_windows.ports.tasks import TaskQueue
 from maintenance_windows.repository import windows as window_records
 
 logger = get_logger(__name__)
+#: Firestore's TTL policy deletes claims after this. Far longer than any task's retries, so a claim is never
+#: gone while a delivery of its task can still arrive.
+CLAIM_RETENTION = timedelta(days=30)
 
 CLAIMS = "claims"
 FINISHED_STATUSES = frozenset({"sent", "done", "failed"})
@@ -94,7 +97,7 @@ class Claims:
 
         `known` is the claim as lookup() found it; None means it did not exist then.
         """
-        fresh = {**fields, "status": "claimed", "claimed_at": now, "generation": 0}
+        fresh = {**fields, "status": "claimed", "claimed_at": now, "generation": 0, "expires_at": now + CLAIM_RETENTION}
         if known is None and self._store.create(CLAIMS, claim_id, fresh):
             return Claim(claim_id, ClaimState.ACQUIRED, fresh)
         current = known if known is not None else self._store.get(CLAIMS, claim_id)
@@ -117,7 +120,12 @@ class Claims:
 
     def _take_over(self, claim_id: str, now: datetime, current: Mapping[str, Any]) -> Claim:
         generation = int(current.get("generation", 0)) + 1
-        marker = {"claim_id": claim_id, "generation": generation, "claimed_at": now}
+        marker = {
+            "claim_id": claim_id,
+            "generation": generation,
+            "claimed_at": now,
+            "expires_at": now + CLAIM_RETENTION,
+        }
         if not self._store.create(CLAIMS, f"{claim_id}.g{generation}", marker):
             return Claim(claim_id, ClaimState.BUSY, current)
         taken = {"status": "claimed", "claimed_at": now, "generation": generation}
