@@ -78,11 +78,9 @@ def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
 
 
 def windows(demo: LocalStack) -> list[dict[str, Any]]:
-    from maintenance_windows.adapters.firestore_store import FirestoreStore
+    """What `mw windows --json` shows (main() points MW_STACK_FILE at the demo's stack)."""
     from maintenance_windows.cli.planning_commands import window_rows
 
-    os.environ.setdefault("FIRESTORE_EMULATOR_HOST", demo.stack["firestore_emulator_host"])
-    FirestoreStore.connect(demo.stack["project"])  # fail early if the emulator is gone
     return window_rows()
 
 

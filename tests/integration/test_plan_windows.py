@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -134,7 +135,7 @@ def test_a_run_interrupted_after_storing_its_plan_resumes_without_duplicates(
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     crashed = window_states.plan(window, Slot(start, start + timedelta(minutes=30), "resumed"), window.time_zone,
                                  datetime.now(UTC))  # fmt: skip
-    window_records.save(store, [crashed.__class__(**{**crashed.__dict__, "event_etag": None, "task_name": None})])
+    window_records.save(store, [replace(crashed, event_etag=None, task_name=None)])
     report = local.plan().json()
     assert report["windows_booked"] == 1
     (resumed,) = window_records.all_windows(store)

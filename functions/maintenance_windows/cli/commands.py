@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -15,7 +16,9 @@ from maintenance_windows.cli.tables import print_json, print_table
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
+@functools.cache
 def store_from_stack() -> Any:
+    """One client per process: the demo polls window_rows() twice a second."""
     from maintenance_windows.adapters.firestore_store import FirestoreStore
     from maintenance_windows.config.settings import Settings
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.event_text import event_title
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
@@ -216,7 +217,7 @@ def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
     texted: list[Window] = []
     for window in windows:
         request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
-        _, html, explanation = render(ctx, window, request)
+        html, explanation = render(ctx, window, request)
         texted.append(replace(window, event_html=html, explanation_source=explanation.source.value))
     return texted
 
@@ -298,8 +299,6 @@ def _align_existing_event(ctx: PlanningContext, window: Window) -> str | None:
 
 
 def _event_spec(ctx: PlanningContext, window: Window) -> EventSpec:
-    from maintenance_windows.domain.event_text import event_title
-
     rules = ctx.teams.rules_for(window.team_id)
     assert window.start is not None and window.end is not None and window.event_id is not None
     return EventSpec(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from maintenance_windows.domain.event_text import event_description_html, event_title
+from maintenance_windows.domain.event_text import event_description_html
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.windows import Window
@@ -56,10 +56,9 @@ def explanation_request(
     )
 
 
-def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, str, Explanation]:
-    """(title, description html, explanation) for the window's event."""
+def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, Explanation]:
+    """(description html, explanation) for the window's event; the title comes from booking._event_spec."""
     explanation = ctx.explainer.explain(request)
-    rules = ctx.teams.rules_for(window.team_id)
     html = event_description_html(
         explanation,
         window_local=request.window_local,
@@ -68,4 +67,4 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
         contact=ctx.teams.contact,
         note=window.note,
     )
-    return event_title(ctx.teams.organization, rules.event.title), html, explanation
+    return html, explanation

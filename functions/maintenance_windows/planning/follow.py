@@ -279,7 +279,7 @@ def _html(ctx: PlanningContext, window: Window, note: str | None) -> str:
     hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
     request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
     noted = replace(window, note=" ".join(part for part in (note, window.note) if part) or None)
-    _, html, _ = render(ctx, noted, request)
+    html, _ = render(ctx, noted, request)
     return html
 
 

@@ -169,7 +169,7 @@ def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
     policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
     hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
     request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
-    _, html, explanation = render(ctx, window, request)
+    html, explanation = render(ctx, window, request)
     if html == window.event_html:
         return window
     try:
