@@ -18,9 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (loopback by default)")
     parser.add_argument("--port", type=int, default=8547)
     parser.add_argument("--mode", choices=MODES, default="normal")
+    parser.add_argument(
+        "--model", action="append", default=[], help="serve this model id too (repeatable); others answer 404"
+    )
     args = parser.parse_args(argv)
 
-    app = GeminiStandIn(mode=args.mode)
+    app = GeminiStandIn(mode=args.mode, models=args.model)
     server = make_server(args.host, args.port, app, threaded=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
