@@ -11,6 +11,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from infra.calendar_server.errors import (
     deleted,
     duplicate,
     full_sync_required,
+    gone,
     invalid,
     not_found,
     required,
@@ -39,7 +41,16 @@ MAX_PAGE_SIZE = 2500
 MAX_FREEBUSY_ITEMS = 50
 MAX_FREEBUSY_RANGE = timedelta(days=90)
 DEFAULT_CHANNEL_TTL_SECONDS = 604800
+#: Google documents the default TTL, not a maximum; a longer TTL gets a capped expiration. The real cap is
+#: unconfirmed (third-party code comments say 7 days), so the stand-in caps at 7 days unless configured.
+DEFAULT_MAX_CHANNEL_TTL_SECONDS = 604800
 MAX_CHANNEL_ID_LENGTH = 64
+MAX_CHANNEL_TOKEN_LENGTH = 256
+#: How far an endless series is expanded when a listing has no timeMax (Google's own limit is unpublished).
+DEFAULT_RECURRENCE_HORIZON_DAYS = 730
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9\-_+/=]+")
+#: How a seeded user fares at the token endpoint (domain-wide delegation); see oauth.py.
+DELEGATION_STATES = ("active", "suspended", "unknown", "deleted", "not_delegated")
 _NOT_WITH_SYNC_TOKEN = (
     "iCalUID",
     "orderBy",
@@ -67,6 +78,9 @@ class UserCalendar:
     events: dict[str, StoredEvent] = field(default_factory=dict)
     change_seq: int = 0
     sync_epoch: int = 0
+    delegation: str = "active"
+    #: (reason, message, domain) of the 410 that expired sync tokens answer, when not fullSyncRequired.
+    gone: tuple[str, str, str] | None = None
 
 
 @dataclass
@@ -107,6 +121,8 @@ class CalendarStore:
         self._channels: dict[str, ChannelState] = {}
         self._generation = 0
         self._etags = itertools.count(1)
+        self.max_channel_ttl_seconds = DEFAULT_MAX_CHANNEL_TTL_SECONDS
+        self.recurrence_horizon_days = DEFAULT_RECURRENCE_HORIZON_DAYS
 
     # ---- users and admin -------------------------------------------------------------------------
 
@@ -115,17 +131,28 @@ class CalendarStore:
             self._users.clear()
             self._channels.clear()
             self._generation += 1  # every sync and page token handed out so far becomes invalid
+            self.max_channel_ttl_seconds = DEFAULT_MAX_CHANNEL_TTL_SECONDS
+            self.recurrence_horizon_days = DEFAULT_RECURRENCE_HORIZON_DAYS
 
-    def add_user(self, email: str, time_zone: str | None) -> None:
+    def add_user(self, email: str, time_zone: str | None, delegation: str | None = None) -> None:
         zone_name = time_zone or DEFAULT_TIME_ZONE
         ev.zone(zone_name, "timeZone")
+        if delegation is not None and delegation not in DELEGATION_STATES:
+            raise ValueError(f"delegation must be one of {', '.join(DELEGATION_STATES)}")
         with self._lock:
             existing = self._users.get(email)
             if existing is not None:
                 existing.time_zone = zone_name
+                existing.delegation = delegation or existing.delegation
                 return
             resource_id = hashlib.sha256(f"calendar:{email}".encode()).hexdigest()[:27]
-            self._users[email] = UserCalendar(email, zone_name, resource_id)
+            self._users[email] = UserCalendar(email, zone_name, resource_id, delegation=delegation or "active")
+
+    def delegation(self, email: str) -> str | None:
+        """The user's delegation state, None for an address never seeded."""
+        with self._lock:
+            user = self._users.get(email)
+            return None if user is None else user.delegation
 
     def user_count(self) -> int:
         with self._lock:
@@ -135,11 +162,13 @@ class CalendarStore:
         with self._lock:
             return self._user(caller).time_zone
 
-    def expire_sync_tokens(self, email: str | None) -> int:
+    def expire_sync_tokens(self, email: str | None, answer: tuple[str, str, str] | None = None) -> int:
+        """Tokens handed out so far answer 410: fullSyncRequired, or `answer` (reason, message, domain)."""
         with self._lock:
             users = [self._user(email)] if email else list(self._users.values())
             for user in users:
                 user.sync_epoch += 1
+                user.gone = answer
             return len(users)
 
     def all_events(self, email: str) -> list[dict[str, Any]]:
@@ -282,6 +311,7 @@ class CalendarStore:
 
     def watch(self, caller: str, calendar_id: str, body: Mapping[str, Any], resource_uri: str) -> dict[str, Any]:
         channel_id, address, ttl = _channel_request(body)
+        ttl = min(ttl, self.max_channel_ttl_seconds)
         with self._lock:
             user = self._calendar(caller, calendar_id)
             existing = self._channels.get(channel_id)
@@ -397,7 +427,7 @@ class CalendarStore:
         if state.get("g") != self._generation or state.get("u") != _user_key(user.email):
             raise full_sync_required()
         if state.get("e") != user.sync_epoch:
-            raise full_sync_required()
+            raise gone(*user.gone) if user.gone is not None else full_sync_required()
         return int(state["seq"])
 
     def _sync_token(self, user: UserCalendar, snapshot: int) -> str:
@@ -532,23 +562,43 @@ def _busy_blocks(user: UserCalendar, time_min: datetime, time_max: datetime) -> 
 
 
 def _channel_request(body: Mapping[str, Any]) -> tuple[str, str, int]:
-    channel_id, address = body.get("id"), body.get("address")
+    """The push guide's rules: id ≤ 64 chars of [A-Za-z0-9-_+/=], token ≤ 256 chars, a positive TTL."""
+    channel_id, address, token = body.get("id"), body.get("address"), body.get("token")
     if not channel_id:
         raise required("Missing channel id.", location="id")
     if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
         raise invalid("Channel id must be at most 64 characters.", location="id")
+    if not _CHANNEL_ID.fullmatch(channel_id):
+        # Google's wording, as reported by clients that sent a dot.
+        raise bad_request("Channel id must match [A-Za-z0-9\\-_\\+/=]+", location="id")
+    if token is not None and len(token) > MAX_CHANNEL_TOKEN_LENGTH:
+        raise invalid("Channel token must be at most 256 characters.", location="token")
     if body.get("type") not in ("web_hook", "webhook"):
         raise invalid("Invalid channel type; expected web_hook.", location="type")
     if not address or not str(address).startswith(("https://", "http://")):
         raise invalid("Invalid channel address.", location="address")
-    ttl_text = (body.get("params") or {}).get("ttl", str(DEFAULT_CHANNEL_TTL_SECONDS))
-    try:
-        ttl = int(ttl_text)
-    except ValueError:
-        raise invalid(f"Invalid value for ttl: {ttl_text}", location="params.ttl") from None
+    return str(channel_id), str(address), _channel_ttl(body)
+
+
+def _channel_ttl(body: Mapping[str, Any]) -> int:
+    params = body.get("params") or {}
+    if "ttl" in params:
+        try:
+            ttl = int(params["ttl"])
+        except ValueError:
+            raise _invalid_ttl(params["ttl"]) from None
+    elif body.get("expiration"):
+        ttl = (int(body["expiration"]) - int(time.time() * 1000)) // 1000
+    else:
+        ttl = DEFAULT_CHANNEL_TTL_SECONDS
     if ttl <= 0:
-        raise invalid(f"Invalid value for ttl: {ttl_text}", location="params.ttl")
-    return str(channel_id), str(address), ttl
+        raise _invalid_ttl(ttl)
+    return ttl
+
+
+def _invalid_ttl(ttl: object) -> ApiError:
+    # Google's reason and wording for a TTL it cannot use (as reported by clients).
+    return ApiError(400, "pushInvalidTtl", f"Invalid ttl value for channel {ttl}", location="params.ttl")
 
 
 def _user_key(email: str) -> str:

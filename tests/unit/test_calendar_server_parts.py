@@ -106,7 +106,7 @@ def test_rendered_batch_is_what_googleapiclient_parses() -> None:
 
 def test_parse_batch_limits_parts() -> None:
     part = "--b\r\nContent-Type: application/http\r\nContent-ID: <x + {0}>\r\n\r\nGET /calendar/v3/x HTTP/1.1\r\n\r\n"
-    body = "".join(part.format(index) for index in range(51)) + "--b--\r\n"
+    body = "".join(part.format(index) for index in range(1001)) + "--b--\r\n"
     with pytest.raises(ApiError) as raised:
         parse_batch('multipart/mixed; boundary="b"', body.encode())
     assert raised.value.code == 400
