@@ -302,7 +302,7 @@ def test_errors_can_carry_details_as_well_as_errors(calendar_server: RunningServ
             calendarId="primary", eventId="nope1"
         ).execute()
     # googleapiclient prefers `details` when both are present: clients must not rely on `errors` alone.
-    assert raised.value.error_details[0]["reason"] == "NOT_FOUND"  # type: ignore[index]
+    assert raised.value.error_details[0]["reason"] == "NOT_FOUND"
 
 
 def test_quotas_answer_like_google(calendar_server: RunningServer, seeded: Admin) -> None:
