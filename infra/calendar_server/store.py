@@ -33,6 +33,16 @@ from infra.calendar_server.errors import (
     required,
     time_range_empty,
 )
+from infra.calendar_server.instances import (
+    Row,
+    StoredEvent,
+    busy_spans,
+    changed_rows,
+    exception_from,
+    listing_rows,
+    resolve,
+)
+from infra.calendar_server.recurrence import Series
 from infra.calendar_server.validation import parse_date_time
 
 DEFAULT_TIME_ZONE = "Etc/GMT"  # what settings.get("timezone") answers for a user who never chose one
@@ -61,13 +71,6 @@ _NOT_WITH_SYNC_TOKEN = (
     "timeMax",
     "updatedMin",
 )
-
-
-@dataclass
-class StoredEvent:
-    resource: dict[str, Any]
-    times: ev.EventTimes
-    change_seq: int
 
 
 @dataclass
@@ -176,8 +179,9 @@ class CalendarStore:
             return [copy.deepcopy(stored.resource) for stored in self._user(email).events.values()]
 
     def seed_event(self, email: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An event the user made in the Calendar UI (which fills a status event's required fields)."""
         with self._lock:
-            return self._insert(self._user(email), body)
+            return self._insert(self._user(email), ev.with_ui_defaults(copy.deepcopy(body)))
 
     def act_as_user(self, email: str, event_id: str, change: Callable[[dict[str, Any], str], None]) -> dict[str, Any]:
         """Apply a change the user makes in their own calendar UI (move, decline, delete, all-day)."""
@@ -186,7 +190,7 @@ class CalendarStore:
             stored = self._existing(user, event_id)
             resource = copy.deepcopy(stored.resource)
             change(resource, user.time_zone)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def channels(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -222,8 +226,9 @@ class CalendarStore:
             stored = self._existing(user, event_id)
             _check_etag(stored, if_match)
             resource = _merge_patch(stored.resource, body)
+            _check_immutable(resource, stored.resource)
             _bump_sequence_if_moved(resource, stored.resource)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def update(
         self, caller: str, calendar_id: str, event_id: str, body: dict[str, Any], if_match: str | None
@@ -236,8 +241,9 @@ class CalendarStore:
             resource["id"] = event_id
             for kept in ("created", "sequence"):
                 resource.setdefault(kept, stored.resource.get(kept))
+            _check_immutable(resource, stored.resource)
             _bump_sequence_if_moved(resource, stored.resource)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def delete(self, caller: str, calendar_id: str, event_id: str, if_match: str | None) -> None:
         with self._lock:
@@ -248,7 +254,7 @@ class CalendarStore:
             _check_etag(stored, if_match)
             resource = copy.deepcopy(stored.resource)
             resource["status"] = "cancelled"
-            self._store(user, resource, previous=stored)
+            self._store(user, _as_stored(stored, resource))
 
     def list_events(self, caller: str, calendar_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -266,7 +272,7 @@ class CalendarStore:
                 ordered = [(key, stored) for key, stored in ordered if key > tuple(cursor)]
             size = min(params.get("maxResults", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
             shown = ordered[:size]
-            answer = self._events_envelope(user, [stored.resource for _, stored in shown])
+            answer = self._events_envelope(user, [row.resource for _, row in shown])
             if len(ordered) > size:
                 last_key = list(shown[-1][0])
                 state = {"u": _user_key(user.email), "since": since, "snap": snapshot, "after": last_key}
@@ -362,7 +368,8 @@ class CalendarStore:
         return self._user(caller)
 
     def _existing(self, user: UserCalendar, event_id: str) -> StoredEvent:
-        stored = user.events.get(event_id)
+        """A stored event, or an instance of a stored series (changing it stores an exception)."""
+        stored = resolve(user.events, event_id)
         if stored is None:
             raise not_found()
         return stored
@@ -376,16 +383,21 @@ class CalendarStore:
             raise duplicate()  # also for a deleted event: Google never reuses ids
         for read_only in ("etag", "updated", "created", "htmlLink", "iCalUID", "creator", "kind"):
             resource.pop(read_only, None)
-        return self._store(user, resource, previous=None)
+        if resource.get("eventType") == "fromGmail":
+            raise invalid("Events of type fromGmail cannot be created.", location="eventType")
+        return self._store(user, resource)
 
-    def _store(self, user: UserCalendar, resource: dict[str, Any], previous: StoredEvent | None) -> dict[str, Any]:
+    def _store(self, user: UserCalendar, resource: dict[str, Any]) -> dict[str, Any]:
         times = ev.event_times(resource, user.time_zone)
         ev.check_event_fields(resource, times)
+        series = None
+        if resource.get("recurrence") and not resource.get("recurringEventId"):
+            series = Series(resource, times.start, times.end, times.all_day, user.time_zone)
         ev.normalize_times(resource, times)
         now = ev.timestamp(datetime.now(UTC))
         ev.decorate(resource, user.email, etag=self._next_etag(), updated=now)
         user.change_seq += 1
-        user.events[resource["id"]] = StoredEvent(resource, times, user.change_seq)
+        user.events[resource["id"]] = StoredEvent(resource, times, user.change_seq, series)
         self._notify_change(user)
         return copy.deepcopy(resource)
 
@@ -436,20 +448,21 @@ class CalendarStore:
 
     def _listing(
         self, user: UserCalendar, params: Mapping[str, Any], since: int | None
-    ) -> list[tuple[tuple[Any, ...], StoredEvent]]:
+    ) -> list[tuple[tuple[Any, ...], Row]]:
+        horizon = datetime.now(UTC) + timedelta(days=self.recurrence_horizon_days)
         if since is not None:
             # Incremental: every change after the token, deletions included, in change order.
-            changed = [stored for stored in user.events.values() if stored.change_seq > since]
-            return sorted(((stored.change_seq,), stored) for stored in changed)
-        matching = [stored for stored in user.events.values() if _matches(stored, params)]
+            changed = changed_rows(user.events, since, bool(params.get("singleEvents")), horizon)
+            return sorted(((row.change_seq, row.resource["id"]), row) for row in changed)
+        matching = [row for row in listing_rows(user.events, params, horizon) if _matches(row, params)]
         order = params.get("orderBy")
-        keyed: list[tuple[tuple[Any, ...], StoredEvent]]
+        keyed: list[tuple[tuple[Any, ...], Row]]
         if order == "startTime":
-            keyed = [((stored.times.start.timestamp(), stored.resource["id"]), stored) for stored in matching]
+            keyed = [((row.start.timestamp(), row.resource["id"]), row) for row in matching]
         elif order == "updated":
-            keyed = [((stored.resource["updated"], stored.resource["id"]), stored) for stored in matching]
+            keyed = [((row.resource["updated"], row.resource["id"]), row) for row in matching]
         else:
-            keyed = [((stored.resource["id"],), stored) for stored in matching]
+            keyed = [((row.resource["id"],), row) for row in matching]
         return sorted(keyed, key=lambda pair: pair[0])
 
     def _events_envelope(self, user: UserCalendar, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -493,17 +506,25 @@ def _bump_sequence_if_moved(resource: dict[str, Any], previous: Mapping[str, Any
         resource["sequence"] = int(previous.get("sequence") or 0) + 1
 
 
-def _matches(stored: StoredEvent, params: Mapping[str, Any]) -> bool:
-    resource = stored.resource
+def _as_stored(stored: StoredEvent, resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource to store: a changed instance of a series becomes an exception under its instance id."""
+    return exception_from(stored, resource) if stored.virtual else resource
+
+
+def _check_immutable(resource: Mapping[str, Any], previous: Mapping[str, Any]) -> None:
+    # The discovery document: eventType "cannot be modified after the event is created".
+    if resource.get("eventType", "default") != previous.get("eventType", "default"):
+        raise invalid("The event type cannot be changed.", location="eventType")
+
+
+def _matches(row: Row, params: Mapping[str, Any]) -> bool:
+    """The filters other than time (listing_rows applied timeMin/timeMax, instances included)."""
+    resource = row.resource
     updated_min = params.get("updatedMin")
     if updated_min is not None:
         if parse_date_time(resource["updated"], location="updated") < updated_min:
             return False
-    elif resource.get("status") == "cancelled" and not params.get("showDeleted"):
-        return False
-    if "timeMin" in params and stored.times.end <= params["timeMin"]:
-        return False
-    if "timeMax" in params and stored.times.start >= params["timeMax"]:
+    elif resource.get("status") == "cancelled" and not params.get("showDeleted") and not row.cancelled_exception:
         return False
     if "iCalUID" in params and resource.get("iCalUID") != params["iCalUID"]:
         return False
@@ -548,9 +569,7 @@ def _free_busy_range(body: Mapping[str, Any]) -> tuple[datetime, datetime]:
 
 def _busy_blocks(user: UserCalendar, time_min: datetime, time_max: datetime) -> list[dict[str, str]]:
     spans = sorted(
-        (max(stored.times.start, time_min), min(stored.times.end, time_max))
-        for stored in user.events.values()
-        if ev.is_busy(stored.resource) and stored.times.start < time_max and stored.times.end > time_min
+        (max(start, time_min), min(end, time_max)) for start, end in busy_spans(user.events, time_min, time_max)
     )
     merged: list[list[datetime]] = []
     for start, end in spans:
