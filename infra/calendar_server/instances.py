@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from infra.calendar_server import events as ev
@@ -71,15 +71,26 @@ def _virtual(master: StoredEvent, occurrence: Occurrence) -> StoredEvent:
     return StoredEvent(resource, times, master.change_seq, virtual=True)
 
 
-def listing_rows(events: Mapping[str, StoredEvent], params: Mapping[str, Any], horizon: datetime) -> Iterator[Row]:
+@dataclass(frozen=True)
+class Horizon:
+    """How far an unbounded listing expands a series: this long past now or past the series' start."""
+
+    length: timedelta
+    now: datetime
+
+    def end_for(self, master: StoredEvent) -> datetime:
+        return max(self.now, master.times.start) + self.length
+
+
+def listing_rows(events: Mapping[str, StoredEvent], params: Mapping[str, Any], horizon: Horizon) -> Iterator[Row]:
     """The rows a full (not incremental) events.list shows, before the non-time filters."""
     time_min, time_max = params.get("timeMin"), params.get("timeMax")
     single = bool(params.get("singleEvents"))
     for stored in events.values():
         if stored.series is not None:
             if single:
-                yield from _instances(events, stored, time_min, time_max or horizon)
-            elif _series_overlaps(stored, time_min, time_max, horizon):
+                yield from _instances(events, stored, time_min, time_max or horizon.end_for(stored))
+            elif _series_overlaps(stored, time_min, time_max or horizon.end_for(stored)):
                 yield Row(stored.resource, stored.times.start, stored.times.end, stored.change_seq)
             continue
         if stored.is_exception:
@@ -93,7 +104,7 @@ def listing_rows(events: Mapping[str, StoredEvent], params: Mapping[str, Any], h
             )
 
 
-def changed_rows(events: Mapping[str, StoredEvent], since: int, single: bool, horizon: datetime) -> Iterator[Row]:
+def changed_rows(events: Mapping[str, StoredEvent], since: int, single: bool, horizon: Horizon) -> Iterator[Row]:
     """An incremental sync: everything changed after `since`; with singleEvents a changed series as instances."""
     for stored in events.values():
         if stored.change_seq <= since:
@@ -101,7 +112,7 @@ def changed_rows(events: Mapping[str, StoredEvent], since: int, single: bool, ho
         if single and stored.series is not None and stored.resource.get("status") != "cancelled":
             yield from (
                 Row(row.resource, row.start, row.end, stored.change_seq)
-                for row in _instances(events, stored, None, horizon)
+                for row in _instances(events, stored, None, horizon.end_for(stored))
             )
         else:
             yield Row(stored.resource, stored.times.start, stored.times.end, stored.change_seq)
@@ -119,11 +130,9 @@ def _instances(
         yield Row(resource, occurrence.start, occurrence.end, master.change_seq)
 
 
-def _series_overlaps(master: StoredEvent, after: datetime | None, before: datetime | None, horizon: datetime) -> bool:
-    if after is None and before is None:
-        return True
+def _series_overlaps(master: StoredEvent, after: datetime | None, before: datetime) -> bool:
     assert master.series is not None
-    return next(master.series.occurrences(after, before or horizon), None) is not None
+    return next(master.series.occurrences(after, before), None) is not None
 
 
 def _overlaps(start: datetime, end: datetime, after: datetime | None, before: datetime | None) -> bool:

@@ -34,6 +34,7 @@ from infra.calendar_server.errors import (
     time_range_empty,
 )
 from infra.calendar_server.instances import (
+    Horizon,
     Row,
     StoredEvent,
     busy_spans,
@@ -449,7 +450,7 @@ class CalendarStore:
     def _listing(
         self, user: UserCalendar, params: Mapping[str, Any], since: int | None
     ) -> list[tuple[tuple[Any, ...], Row]]:
-        horizon = datetime.now(UTC) + timedelta(days=self.recurrence_horizon_days)
+        horizon = Horizon(timedelta(days=self.recurrence_horizon_days), datetime.now(UTC))
         if since is not None:
             # Incremental: every change after the token, deletions included, in change order.
             changed = changed_rows(user.events, since, bool(params.get("singleEvents")), horizon)

@@ -332,3 +332,81 @@ def test_latency_is_paid_per_round_trip(calendar_server: RunningServer, seeded: 
     }
     seeded.call("GET", "counters")  # admin calls pay no latency and are not counted
     assert seeded.counters()["round_trips"] == 1
+
+
+def _series(event_id: str, rule: str = "RRULE:FREQ=DAILY;COUNT=5") -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "summary": "Daily stand-up",
+        "start": {"dateTime": "2031-03-03T09:30:00", "timeZone": "Europe/Paris"},
+        "end": {"dateTime": "2031-03-03T09:45:00", "timeZone": "Europe/Paris"},
+        "recurrence": [rule],
+    }
+
+
+def test_recurring_events_over_http(calendar_server: RunningServer, seeded: Admin) -> None:
+    assert api(calendar_server, "POST", "calendars/primary/events", json=_series("stand0001")).status_code == 200
+    service = _service(calendar_server, local_credentials()(ALICE))
+    events = service.events()
+    listed = events.list(calendarId="primary", singleEvents=True, orderBy="startTime", maxResults=2).execute()
+    assert [item["id"] for item in listed["items"]] == ["stand0001_20310303T083000Z", "stand0001_20310304T083000Z"]
+    rest = events.list(calendarId="primary", singleEvents=True, orderBy="startTime", pageToken=listed["nextPageToken"])
+    assert len(rest.execute()["items"]) == 3
+    # The user moves Wednesday's stand-up in the UI and deletes Thursday's through the API.
+    seeded.call(
+        "POST",
+        f"users/{ALICE}/events/stand0001_20310305T083000Z/move",
+        {"start": "2031-03-05T11:00:00+01:00", "end": "2031-03-05T11:15:00+01:00"},
+    )
+    events.delete(calendarId="primary", eventId="stand0001_20310306T083000Z").execute()
+    instances = events.list(calendarId="primary", singleEvents=True, orderBy="startTime").execute()["items"]
+    assert [item["start"]["dateTime"][:16] for item in instances] == [
+        "2031-03-03T09:30",
+        "2031-03-04T09:30",
+        "2031-03-05T11:00",
+        "2031-03-07T09:30",
+    ]
+    assert {item["recurringEventId"] for item in instances} == {"stand0001"}
+    master_view = events.list(calendarId="primary").execute()["items"]
+    assert sorted(item["id"] for item in master_view) == [
+        "stand0001",
+        "stand0001_20310305T083000Z",
+        "stand0001_20310306T083000Z",
+    ]
+    busy = (
+        service.freebusy()
+        .query(body={"timeMin": "2031-03-05T00:00:00Z", "timeMax": "2031-03-07T00:00:00Z", "items": [{"id": ALICE}]})
+        .execute()["calendars"][ALICE]["busy"]
+    )
+    assert busy == [{"start": "2031-03-05T10:00:00Z", "end": "2031-03-05T10:15:00Z"}]
+
+
+def test_status_events_over_http(calendar_server: RunningServer, seeded: Admin) -> None:
+    home = {
+        **_event("place0001"),
+        "eventType": "workingLocation",
+        "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
+        "visibility": "public",
+        "transparency": "transparent",
+    }
+    assert api(calendar_server, "POST", "calendars/primary/events", json=home).status_code == 200
+    ooo = {**_event("ooo000001", "2031-03-04T11:00:00Z", "2031-03-04T12:00:00Z"), "eventType": "outOfOffice"}
+    _error(api(calendar_server, "POST", "calendars/primary/events", json=ooo), 400, "required")
+    ooo["outOfOfficeProperties"] = {"autoDeclineMode": "declineNone"}
+    assert api(calendar_server, "POST", "calendars/primary/events", json=ooo).status_code == 200
+    only = api(calendar_server, "GET", "calendars/primary/events?eventTypes=outOfOffice").json()["items"]
+    assert [item["id"] for item in only] == ["ooo000001"]
+    _error(
+        api(calendar_server, "PATCH", "calendars/primary/events/ooo000001", json={"eventType": "default"}),
+        400,
+        "invalid",
+    )
+    # Working locations may not be written through the batch endpoint.
+    service = _service(calendar_server, local_credentials()(ALICE))
+    answers: list[Any] = []
+    batch = service.new_batch_http_request(callback=lambda _id, response, error: answers.append(error))
+    batch._batch_uri = f"{calendar_server.url}/batch/calendar/v3"
+    batch.add(service.events().insert(calendarId="primary", body={**home, "id": "place0002"}))
+    batch.add(service.events().patch(calendarId="primary", eventId="place0001", body={"summary": "Home"}))
+    batch.execute()
+    assert [error.status_code for error in answers] == [400, 400]
