@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from googleapiclient.http import BatchHttpRequest
 
+from infra.calendar_server import oauth
 from infra.calendar_server.batch import PartResponse, parse_batch, render_batch
 from infra.calendar_server.errors import ApiError
 from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
 from infra.calendar_server.store import CalendarStore, Notification
 from infra.calendar_server.validation import load_discovery, parse_date_time
+from maintenance_windows.adapters.calendar_credentials import local_credentials, local_token_uri
 
 ALICE = "alice@example.com"
 
@@ -355,3 +358,18 @@ def test_status_events_block_time_as_google_says(store: CalendarStore) -> None:
     two_days = {"eventType": "workingLocation", "start": {"date": "2031-01-05"}, "end": {"date": "2031-01-07"}}
     with pytest.raises(ApiError):
         store.seed_event(ALICE, {"id": "place2", **two_days})
+
+
+def test_token_grants_follow_the_subjects_delegation() -> None:
+    credentials = local_credentials(local_token_uri("http://127.0.0.1:9/calendar/v3/"))("a@x.com")
+    assert credentials._token_uri == "http://127.0.0.1:9/token"  # type: ignore[attr-defined]
+    form = {"grant_type": oauth.JWT_BEARER, "assertion": credentials._make_authorization_grant_assertion().decode()}  # type: ignore[attr-defined]
+    states = {"a@x.com": "active"}
+    granted = oauth.grant(form, states.get)
+    assert (granted.status, granted.body["access_token"]) == (200, "local:a@x.com")
+    for state, expected in (("suspended", (400, "invalid_grant")), ("not_delegated", (401, "unauthorized_client"))):
+        refused = oauth.grant(form, {"a@x.com": state}.get)
+        assert (refused.status, refused.body["error"]) == expected
+    assert oauth.grant(form, {}.get).body["error_description"] == "Invalid email or User ID"  # never seeded
+    late = oauth.grant(form, states.get, now=time.time() + 2 * 3600)  # the assertion has expired
+    assert late.body["error"] == "invalid_grant" and "short-lived" in late.body["error_description"]
