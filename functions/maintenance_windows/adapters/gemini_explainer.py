@@ -348,7 +348,8 @@ def _check_finished(response: types.GenerateContentResponse) -> None:
     if not candidates:
         feedback = response.prompt_feedback
         block = feedback.block_reason if feedback is not None else None
-        raise _Rejection(FallbackReason.BLOCKED, finish_reason=f"prompt_blocked:{block}" if block else "no_candidates")
+        name = block.value if isinstance(block, types.BlockedReason) else block
+        raise _Rejection(FallbackReason.BLOCKED, finish_reason=f"prompt_blocked:{name}" if block else "no_candidates")
     finish = candidates[0].finish_reason
     if finish is None or finish == types.FinishReason.STOP:
         return
