@@ -62,7 +62,7 @@ class Series:
             anchor = start.astimezone(self.zone)
         self._anchor = anchor
         try:
-            rules = rrulestr("\n".join(lines), dtstart=anchor, forceset=True, tzids=ZoneInfo)
+            rules = rrulestr("\n".join(lines), dtstart=anchor, forceset=True, tzids=ZoneInfo, cache=True)
         except (ValueError, TypeError, KeyError) as error:
             raise invalid(f"Invalid recurrence rule: {error}", location="recurrence") from None
         assert isinstance(rules, rruleset)
