@@ -157,12 +157,11 @@ class Device:
         self.offline_seen = self.seen_time(now)
         self.online = False
 
-    def come_online(self, now: datetime) -> None:
-        """The host is back: it checks in at once (`now`), then on its interval from there."""
+    def checked_in(self, now: datetime) -> None:
+        """A check-in out of turn (the host came back, or a push woke it): its interval restarts here."""
         self.online = True
         self.offline_seen = None
-        self.anchor = now - self.interval
-        self.last_checkin = self.anchor
+        self.anchor = self.last_checkin = now
 
     def waiting_since(self, policy_interval: timedelta, deadline: datetime | None) -> datetime | None:
         """The earliest moment something waits for a check-in (None: nothing to do but be seen)."""

@@ -8,6 +8,7 @@ test drive the clock by hand. One lock guards everything: the server is threaded
 
 from __future__ import annotations
 
+import heapq
 import threading
 import uuid
 from collections import Counter
@@ -50,8 +51,6 @@ from infra.fleet_server.seed import (
 
 #: Fleet's list endpoints answer everything when per_page is absent, 20 a page when only page is given.
 DEFAULT_PER_PAGE_WITH_PAGE = 20
-#: A host that had nothing to do for this many check-ins in a row is still processed in one step.
-_MAX_CHECKINS_PER_ADVANCE = 100_000
 #: Apple commands Fleet Free refuses (server/service/mdm.go appleMDMPremiumCommands).
 _PREMIUM_APPLE_COMMANDS = frozenset({"EraseDevice", "DeviceLock"})
 #: fleet.RunScriptDisabledErrMsg & co (server/fleet/scripts.go).
@@ -124,14 +123,18 @@ class FleetState:
         self.rules: list[PassRule] = []
         self.profiles: list[dict[str, Any]] = []
         self._checkin = CheckIn(self._policies_for, self._team_updates, self.rules, _seconds(seed.settings))
-        self._busy: set[int] = set()
+        # Due check-ins as a heap of (moment, host id): only hosts with something waiting are in it, so
+        # a request costs nothing for idle hosts. A host's current moment is in _due; older heap entries
+        # are stale and skipped.
+        self._heap: list[tuple[datetime, int]] = []
+        self._due: dict[int, datetime] = {}
         for device in self.devices.values():
             # A team's OS-update settings in the seed were there before: the hosts already hold them.
             updates = self._team_updates(device)
             if updates and os_updates.takes_declaration(device.platform, device.os_version):
                 device.declaration = (updates.minimum_version, updates.deadline)
             self._evaluate_seeded_os_policies(device)
-            self._busy.add(device.id)
+            self._touch(device)
         self._advance(now)
 
     @property
@@ -146,28 +149,26 @@ class FleetState:
         return now
 
     def _advance(self, now: datetime) -> None:
-        for host_id in sorted(self._busy):
+        """Run every check-in due up to `now`, earliest first."""
+        while self._heap and self._heap[0][0] <= now:
+            moment, host_id = heapq.heappop(self._heap)
+            if self._due.get(host_id) != moment:
+                continue
+            del self._due[host_id]
             device = self.devices[host_id]
-            if not self._play(device, now):
-                self._busy.discard(host_id)
-
-    def _play(self, device: Device, now: datetime) -> bool:
-        """Run the device's due check-ins up to `now`; False once nothing waits for it any more."""
-        for _ in range(_MAX_CHECKINS_PER_ADVANCE):
-            waiting = device.waiting_since(self._checkin.policy_interval, self._checkin.deadline(device))
-            if waiting is None:
-                return False
-            if not device.online:
-                return True
-            moment = device.next_checkin_after(max(waiting, device.last_checkin))
-            if moment > now:
-                return True
             self._checkin.run(device, moment)
             device.last_checkin = moment
-        return True
+            self._touch(device)
 
     def _touch(self, device: Device) -> None:
-        self._busy.add(device.id)
+        """(Re)schedule the device's next check-in that has work, if any."""
+        self._due.pop(device.id, None)
+        waiting = device.waiting_since(self._checkin.policy_interval, self._checkin.deadline(device))
+        if waiting is None or not device.online:
+            return
+        moment = device.next_checkin_after(max(waiting, device.last_checkin))
+        self._due[device.id] = moment
+        heapq.heappush(self._heap, (moment, device.id))
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -448,11 +449,10 @@ class FleetState:
             now = self._now()
             device = self._device(host_id)
             if online and not device.online:
-                device.come_online(now)
-                self._touch(device)
-                self._advance(now)  # it checks in at once
+                self._check_in_at(device, now)  # a host that comes back checks in at once
             elif not online and device.online:
                 device.go_offline(now)
+                self._touch(device)  # no more check-ins until it is back
             return self._device_snapshot(device, now)
 
     def check_in_now(self, host_id: int) -> dict[str, Any]:
@@ -462,11 +462,14 @@ class FleetState:
             device = self._device(host_id)
             if not device.online:
                 raise base_error(409, "Conflict", f"host {host_id} is offline; bring it online first")
-            self._checkin.run(device, now)
-            device.last_checkin = now
-            device.anchor = now
-            self._touch(device)
+            self._check_in_at(device, now)
             return self._device_snapshot(device, now)
+
+    def _check_in_at(self, device: Device, now: datetime) -> None:
+        device.online = True
+        self._checkin.run(device, now)
+        device.checked_in(now)
+        self._touch(device)
 
     def update_now(self, host_id: int, version: str | None) -> dict[str, Any]:
         """The user clicked "Update Now": the host installs at its next check-in and reports the version."""

@@ -321,3 +321,12 @@ def test_an_ipad_refetch_goes_through_mdm_and_clears_at_its_check_in(fleet: Flee
     fleet.check_ins()
     assert fleet.host(6)["refetch_requested"] is False
     assert fleet.host(6)["orbit_version"] is None  # no fleetd on an iPad
+
+
+def test_a_host_back_after_days_runs_its_overdue_policies_at_once(fleet: Fleet) -> None:
+    stale = fleet.host(5)["policy_updated_at"]
+    fleet.check_ins()
+    fleet.admin("PUT", "/hosts/5/online", {"online": True})
+    back = fleet.host(5)
+    assert back["policy_updated_at"] > stale
+    assert back["policy_updated_at"] == back["seen_time"]
