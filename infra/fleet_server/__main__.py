@@ -19,24 +19,39 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.fleet_server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8412, help="port (0: any free port)")
-    parser.add_argument("--seed", help="JSON seed file (hosts, policies, scripts, software_titles)")
+    parser.add_argument("--seed", help="JSON seed file (settings, teams, hosts, policies, scripts, software_titles)")
     parser.add_argument(
         "--token",
         default=os.environ.get("FLEET_SERVER_TOKEN", DEFAULT_TOKEN),
         help="API token clients must send as 'Authorization: Bearer <token>' (env FLEET_SERVER_TOKEN)",
     )
+    parser.add_argument(
+        "--checkin-interval",
+        type=float,
+        default=_env_float("FLEET_SERVER_CHECKIN_SECONDS"),
+        help="seconds between host check-ins, overriding every seed (env FLEET_SERVER_CHECKIN_SECONDS)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     return parser.parse_args(argv)
 
 
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    return float(value) if value else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.checkin_interval is not None and args.checkin_interval <= 0:
+        print("fleet-server: --checkin-interval must be positive", file=sys.stderr)
+        return 2
     try:
         seed = load_seed_file(args.seed) if args.seed else None
     except SeedError as error:
         print(f"fleet-server: {error}", file=sys.stderr)
         return 2
-    httpd = bind(create_app(seed, token=args.token), args.host, args.port, quiet=args.quiet)
+    app = create_app(seed, token=args.token, checkin_interval=args.checkin_interval)
+    httpd = bind(app, args.host, args.port, quiet=args.quiet)
     print(f"fleet-server listening on http://{args.host}:{httpd.server_port}", flush=True)
     try:
         httpd.serve_forever()
