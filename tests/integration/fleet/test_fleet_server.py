@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,8 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 def process_url(tmp_path: Path) -> Iterator[str]:
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(SEED), encoding="utf-8")
-    command = [sys.executable, "-m", "infra.fleet_server", "--port", "0", "--seed", str(seed_file)]
-    process = subprocess.Popen([*command, "--token", TOKEN, "--quiet"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
+    env = {**os.environ, "FLEET_SERVER_TOKEN": TOKEN}  # never on the command line
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
