@@ -35,7 +35,9 @@ def port_for(profile: str, component: str) -> int:
 
 
 def ensure_free(port: int, component: str) -> None:
-    # The emulators bind every interface, so check the wildcard address, not only loopback.
+    # Everything the stack starts listens on 127.0.0.1 only (the emulators too: infra/firestore/server.js,
+    # infra/tasks_emulator.py). The probe binds the wildcard address all the same, so it also sees a
+    # listener on 0.0.0.0 or [::] (an emulator started by hand, say), which holds the port on loopback too.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -155,13 +155,13 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
         ),
         Component(
             "tasks",
-            [
-                str(VENV_BIN / "gcloud-tasks-emulator"),
-                "start",
+            _py(
+                "-m",
+                "infra.tasks_emulator",
                 option("port", port["tasks"]),
                 option("max-retries", 25),
-                option("default-queue", info["tasks_queue"]),
-            ],
+                option("queue", info["tasks_queue"]),
+            ),
             port["tasks"],
         ),
         Component(

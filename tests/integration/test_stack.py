@@ -1,7 +1,9 @@
-"""The running local stack, seen from /proc: no secret on any command line, each where it belongs."""
+"""The running local stack, seen from /proc: no secret on any command line, each where it belongs, and
+every port listening on loopback only."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,3 +62,37 @@ def test_the_secrets_travel_in_the_environment_of_the_processes_that_need_them(s
     assert f"FLEET_SERVER_TOKEN={token}".encode() in fleet
     assert f"MW_FLEET_API_TOKEN={token}".encode() in dispatch
     assert not any(entry.startswith(b"MW_WEBHOOK_SECRETS=") for entry in fleet), "Fleet got the webhook secret"
+
+
+def listening_addresses() -> dict[int, set[str]]:
+    """Port → the local addresses of its listening TCP sockets, IPv4 and IPv6 (/proc/net/tcp{,6})."""
+    found: dict[int, set[str]] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state != "0A":  # LISTEN
+                continue
+            address, port = local.split(":")
+            found.setdefault(int(port, 16), set()).add(_address(address))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    """/proc/net prints each 32-bit word of the address in host (little-endian) byte order."""
+    raw = b"".join(bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, len(hex_address), 8))
+    address = ipaddress.ip_address(raw)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def test_every_port_of_the_stack_listens_on_loopback_only(stack: dict[str, Any]) -> None:
+    listening = listening_addresses()
+    for started in stack["processes"]:
+        if started["port"] is None:
+            continue
+        addresses = listening.get(started["port"], set())
+        assert addresses, f"{started['name']} does not listen on port {started['port']}"
+        assert all(ipaddress.ip_address(a).is_loopback for a in addresses), (
+            f"{started['name']} listens on {sorted(addresses)}, port {started['port']}"
+        )

@@ -23,6 +23,7 @@ from infra.fleet_server.__main__ import _token as fleet_token
 from infra.gemini_server.__main__ import _parse_args as gemini_args
 from infra.oidc_issuer.__main__ import _parse_args as oidc_args
 from infra.scheduler import _parse_args as scheduler_args
+from infra.tasks_emulator import _parse_args as tasks_args
 
 DASHED = {"webhook": "-rf-webhook-secret-0123456789abcdef", "fleet_api_token": "--token-0123456789abcdef"}
 PARSERS: dict[str, Callable[[list[str]], argparse.Namespace]] = {
@@ -31,6 +32,7 @@ PARSERS: dict[str, Callable[[list[str]], argparse.Namespace]] = {
     "infra.calendar_server": calendar_args,
     "infra.gemini_server": gemini_args,
     "infra.scheduler": scheduler_args,
+    "infra.tasks_emulator": tasks_args,
 }
 
 
@@ -70,7 +72,7 @@ def test_secrets_starting_with_a_dash_reach_no_command_line_and_every_command_pa
         if command[1:2] == ["-m"] and command[2] in PARSERS:
             PARSERS[command[2]](command[3:])  # SystemExit if any value were read as an option
             parsed += 1
-    assert parsed == 5
+    assert parsed == len(PARSERS)
     fleet = next(env for name, _, env in built if name == "fleet")
     assert fleet_token(fleet) == DASHED["fleet_api_token"]
     dispatch = next(env for name, _, env in built if name == "dispatch_window")
