@@ -184,8 +184,8 @@ def story(demo: LocalStack) -> None:
 
     heading("6. Verification (delivered now instead of at the window's end + grace)")
     for row in dispatched:
-        demo.http.post(demo.urls["dispatch_window"], timeout=60, json={
-            "window_id": row["window_id"], "revision": row["revision"], "purpose": "verify", "attempt": 0})  # fmt: skip
+        demo.deliver_task({"window_id": row["window_id"], "revision": row["revision"], "purpose": "verify",
+                           "attempt": 0}, timeout=60)  # fmt: skip
     verified = wait_for(
         "verification", lambda: (rows := windows(demo)) and all(row["state"] == "verified" for row in rows) and rows, 30
     )

@@ -12,6 +12,7 @@ COMPONENT_OFFSETS = {
     "fleet": 3,
     "calendar": 4,
     "gemini": 5,
+    "tasks_relay": 6,
     "fleet_webhook": 10,
     "plan_windows": 11,
     "calendar_notifications": 12,

@@ -96,7 +96,7 @@ def describe(profile: str) -> dict[str, Any]:
     """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
     port = {
         name: port_for(profile, name)
-        for name in (*FUNCTIONS, "firestore", "tasks", "oidc", "fleet", "calendar", "gemini")
+        for name in (*FUNCTIONS, "firestore", "tasks", "tasks_relay", "oidc", "fleet", "calendar", "gemini")
     }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
@@ -117,11 +117,11 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_TASKS_QUEUE": queue,
         "MW_TASKS_EMULATOR_HOST": f"127.0.0.1:{port['tasks']}",
         "MW_DISPATCH_URL": url["dispatch_window"],
+        "MW_LOCAL_TASKS_RELAY_URL": url["tasks_relay"] + "/",
         "MW_TASK_INVOKER_SA": TASK_INVOKER_SA,
         "MW_PLAN_URL": url["plan_windows"],
         "MW_SCHEDULER_SA": SCHEDULER_SA,
         "MW_OIDC_CERTS_URL": f"{url['oidc']}/oauth2/v1/certs",
-        "MW_LOCAL_UNAUTHENTICATED_TASKS": "true",
         "MW_GEMINI_BASE_URL": url["gemini"] + "/",
         "MW_ALLOW_SHORT_LEAD": "true",
     }
@@ -168,6 +168,17 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
             "oidc",
             _py("-m", "infra.oidc_issuer", option("port", port["oidc"]), option("key-dir", folder / "oidc")),
             port["oidc"],
+        ),
+        Component(
+            "tasks_relay",
+            _py(
+                "-m",
+                "infra.tasks_relay",
+                option("port", port["tasks_relay"]),
+                option("target", info["urls"]["dispatch_window"]),
+                option("issuer", info["urls"]["oidc"]),
+            ),
+            port["tasks_relay"],
         ),
         Component(
             "fleet",

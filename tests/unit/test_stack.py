@@ -24,6 +24,7 @@ from infra.gemini_server.__main__ import _parse_args as gemini_args
 from infra.oidc_issuer.__main__ import _parse_args as oidc_args
 from infra.scheduler import _parse_args as scheduler_args
 from infra.tasks_emulator import _parse_args as tasks_args
+from infra.tasks_relay.__main__ import _parse_args as relay_args
 
 DASHED = {"webhook": "-rf-webhook-secret-0123456789abcdef", "fleet_api_token": "--token-0123456789abcdef"}
 PARSERS: dict[str, Callable[[list[str]], argparse.Namespace]] = {
@@ -33,6 +34,7 @@ PARSERS: dict[str, Callable[[list[str]], argparse.Namespace]] = {
     "infra.gemini_server": gemini_args,
     "infra.scheduler": scheduler_args,
     "infra.tasks_emulator": tasks_args,
+    "infra.tasks_relay": relay_args,
 }
 
 
