@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/firestore/node_modules/.installed
 
-.PHONY: setup up down demo test lint typecheck terraform-checks bench reliability lock clean
+.PHONY: setup up down demo soak test lint typecheck terraform-checks bench reliability lock clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -36,6 +36,10 @@ down:
 
 demo: setup
 	$(BIN)/python -m infra.demo
+
+# 20 × make up/down and 5 × make demo on fresh secrets; nothing may fail or be left behind (docs/reliability.md).
+soak: setup
+	$(BIN)/python -m infra.soak --cycles=20 --demos=5
 
 lint: setup
 	$(BIN)/ruff check functions infra tests

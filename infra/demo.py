@@ -218,7 +218,7 @@ def story(demo: LocalStack) -> None:
 
 def _verify(demo: LocalStack, row: dict[str, Any], attempt: int) -> dict[str, Any]:
     body = {"window_id": row["window_id"], "revision": row["revision"], "purpose": "verify", "attempt": attempt}
-    answer: dict[str, Any] = demo.http.post(demo.urls["dispatch_window"], timeout=60, json=body).json()
+    answer: dict[str, Any] = demo.deliver_task(body, timeout=60).json()
     return answer
 
 

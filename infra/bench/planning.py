@@ -104,11 +104,10 @@ def run_planner(users: int, *, warm_time_zones: bool = True, with_channels: bool
     now = datetime.now(UTC)
     seed_file = _write_seed(users)
     calendar_server = python("-m", "infra.calendar_server", "--port", str(calendar_port))
-    fleet_server = python("-m", "infra.fleet_server", "--port", str(fleet_port), "--token", TOKEN, "--seed", seed_file,
-                          "--quiet")  # fmt: skip
+    fleet_server = python("-m", "infra.fleet_server", f"--port={fleet_port}", f"--seed={seed_file}", "--quiet")
     with (
         serving(calendar_server, calendar_port, "calendar") as cal,
-        serving(fleet_server, fleet_port, "fleet") as fleet,
+        serving(fleet_server, fleet_port, "fleet", env={"FLEET_SERVER_TOKEN": TOKEN}) as fleet,
     ):
         progress(f"seeding {users:,} users and {users * 5:,} meetings")
         _seed_calendar(cal, users, now)

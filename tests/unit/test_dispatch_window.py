@@ -436,10 +436,10 @@ def test_refused_callers_get_their_status_and_nothing_runs() -> None:
     assert handle_dispatch_window(_request(body, method="GET"), setup.ctx, None).status == 405
 
 
-def test_verifier_is_skipped_only_on_the_local_stack(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
-        assert dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"})) is None
-    assert [getattr(r, "event", None) for r in caplog.records] == ["task_auth_skipped"]
+def test_the_verifier_is_always_built_and_cannot_be_switched_off() -> None:
+    # The former local switch is no setting any more: it is ignored, and the token check stays.
+    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
+        dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}))
     with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
         dispatch_verifier(Settings.from_env({"MW_DISPATCH_URL": "https://d.example"}))
     built = dispatch_verifier(

@@ -55,17 +55,12 @@ MAX_BODY_BYTES = 16 * 1024
 _ALREADY_QUEUED = 409
 
 
-def dispatch_verifier(settings: Settings, *, accept_platform_verified: bool = False) -> CallerVerifier | None:
-    """The OIDC verifier for Cloud Tasks' token, or None on the local stack (the emulator sends none).
+def dispatch_verifier(settings: Settings, *, accept_platform_verified: bool = False) -> CallerVerifier:
+    """The OIDC verifier for Cloud Tasks' token, everywhere (locally infra/tasks_relay adds the token).
 
     `accept_platform_verified`: true on Cloud Run, where IAM (run.invoker) checks the token and strips
-    its signature before the request reaches us. Called once per instance by wiring, so the warning
-    below is logged once, at cold start.
+    its signature before the request reaches us.
     """
-    if settings.local_unauthenticated_tasks:
-        log(logger, logging.WARNING, "dispatch_window accepts tasks without a token (local stack only)",
-            event="task_auth_skipped")  # fmt: skip
-        return None
     if not settings.dispatch_url or not settings.task_invoker_service_account:
         raise ConfigurationError("dispatch_window needs MW_DISPATCH_URL and MW_TASK_INVOKER_SA")
     from maintenance_windows.auth.oidc import GOOGLE_CERTS_URL, OidcVerifier

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import plistlib
 import subprocess
 import sys
@@ -30,8 +31,9 @@ def restart_command(command_uuid: str) -> str:
 def process_url(tmp_path: Path) -> Iterator[str]:
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(SEED), encoding="utf-8")
-    command = [sys.executable, "-m", "infra.fleet_server", "--port", "0", "--seed", str(seed_file)]
-    process = subprocess.Popen([*command, "--token", TOKEN, "--quiet"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
+    env = {**os.environ, "FLEET_SERVER_TOKEN": TOKEN}  # never on the command line
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
@@ -185,9 +187,9 @@ def test_hosts_check_in_on_their_own_interval() -> None:
 def test_cli_takes_the_check_in_interval(tmp_path: Path) -> None:
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(SEED), encoding="utf-8")
-    command = [sys.executable, "-m", "infra.fleet_server", "--port", "0", "--seed", str(seed_file), "--quiet"]
-    process = subprocess.Popen([*command, "--token", TOKEN, "--checkin-interval", "7.5"], cwd=REPO,
-                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
+    process = subprocess.Popen([*command, "--checkin-interval=7.5"], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "FLEET_SERVER_TOKEN": TOKEN})  # fmt: skip
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip().rsplit(" ", 1)[1]
