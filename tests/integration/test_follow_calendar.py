@@ -31,16 +31,16 @@ from maintenance_windows.domain.rules import DeadlineBehaviour, FollowRules, Tea
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.planning import booking, planner
-from maintenance_windows.planning.channels import ChannelKeeper
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import local_range
-from maintenance_windows.planning.planner import PlanReport
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelState
+from maintenance_windows.service import booking, planner
+from maintenance_windows.service.channels import ChannelKeeper
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import local_range
+from maintenance_windows.service.planner import PlanReport
 from tests.integration.calendar.conftest import Admin
 
 pytestmark = pytest.mark.stack

@@ -22,7 +22,6 @@ from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import CLAIMS, DispatchContext
 from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
@@ -37,6 +36,7 @@ from maintenance_windows.ports.fleet import (
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import CLAIMS, DispatchContext
 
 START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 END = START + timedelta(minutes=30)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.planning.follow import ChangeKind, classify
 from maintenance_windows.ports.calendar import CalendarEvent
+from maintenance_windows.service.follow import ChangeKind, classify
 
 NOW = datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
 START = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
-from maintenance_windows.planning.booking import usual_hours
-from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent
+from maintenance_windows.service.booking import usual_hours
+from maintenance_windows.service.context import PlanningContext
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 ZONE = "Europe/Berlin"

@@ -17,12 +17,12 @@ from datetime import timedelta
 from maintenance_windows.auth.channel_tokens import token_matches
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import follow
-from maintenance_windows.planning.channels import RETIRED_GRACE
-from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository.channels import ChannelRecord, ChannelState
+from maintenance_windows.service import follow
+from maintenance_windows.service.channels import RETIRED_GRACE
+from maintenance_windows.service.context import PlanningContext
 
 logger = get_logger(__name__)
 _IGNORED_STATES = frozenset({"sync", "not_exists"})

@@ -33,7 +33,11 @@ from maintenance_windows.domain.remediation import (
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_task, verify_task
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import (
+from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetHost, FleetNotFound, FleetUnavailable
+from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import (
     Claim,
     Claims,
     ClaimState,
@@ -42,11 +46,7 @@ from maintenance_windows.handlers.dispatch_context import (
     current_window,
     window_write,
 )
-from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
-from maintenance_windows.handlers.verification import host_case_writes, verify
-from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetHost, FleetNotFound, FleetUnavailable
-from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.verification import host_case_writes, verify
 
 logger = get_logger(__name__)
 

@@ -34,15 +34,16 @@ from maintenance_windows.domain.rules import DeadlineBehaviour
 from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import booking, channels, leases
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, local_day, local_range, render
+from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, PendingMessage
+from maintenance_windows.service import booking, channels
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, local_day, local_range, render
 
 logger = get_logger(__name__)
 

@@ -20,15 +20,16 @@ from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import booking, leases
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, render
-from maintenance_windows.planning.owners import Owner, resolve_owners
-from maintenance_windows.planning.reconcile import reconcile
+from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service import booking
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.owners import Owner, resolve_owners
+from maintenance_windows.service.reconcile import reconcile
 
 logger = get_logger(__name__)
 CHUNK = 500

@@ -23,7 +23,13 @@ from maintenance_windows.domain.remediation import failing_window_policies
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import (
+from maintenance_windows.handlers.http import HttpResponse, error
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnavailable
+from maintenance_windows.ports.store import Document, DocumentStore, Write
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import (
     Claims,
     ClaimState,
     DispatchContext,
@@ -32,12 +38,6 @@ from maintenance_windows.handlers.dispatch_context import (
     no_op,
     window_write,
 )
-from maintenance_windows.handlers.http import HttpResponse, error
-from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnavailable
-from maintenance_windows.ports.store import Document, DocumentStore, Write
-from maintenance_windows.repository import hosts as host_records
-from maintenance_windows.repository import windows as window_records
 
 logger = get_logger(__name__)
 

@@ -25,12 +25,12 @@ from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.domain.working_hours import infer_working_hours
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, render
 from maintenance_windows.ports.calendar import CalendarError, EventSpec
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, render
 
 logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)

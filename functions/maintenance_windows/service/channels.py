@@ -25,13 +25,13 @@ from datetime import datetime, timedelta
 from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest
 from maintenance_windows.domain.windows import BOOKED_STATES, Window
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.planner import PlanReport
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable, WatchRequest
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, ChannelState
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.planner import PlanReport
 
 logger = get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""Use cases, free of HTTP: plan, follow, dispatch, verify. Imports domain, ports, repository, config."""
