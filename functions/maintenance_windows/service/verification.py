@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,6 @@ from maintenance_windows.domain.remediation import failing_window_policies
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.http import HttpResponse, error
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, DocumentStore, Write
@@ -38,31 +38,57 @@ from maintenance_windows.service.dispatch_context import (
     no_op,
     window_write,
 )
+from maintenance_windows.service.errors import RetryLater
 
 logger = get_logger(__name__)
 
 
-def verify(ctx: DispatchContext, body: TaskBody) -> HttpResponse:
+@dataclass(frozen=True)
+class Verified:
+    window_id: str
+    hosts: int
+    status: str = "verified"
+
+
+@dataclass(frozen=True)
+class RecheckScheduled:
+    window_id: str
+    attempt: int
+    failing_hosts: list[int]
+    status: str = "recheck"
+
+
+@dataclass(frozen=True)
+class VerificationFailed:
+    window_id: str
+    failing_hosts: list[int]
+    escalated_hosts: list[int]
+    status: str = "failed"
+
+
+VerifyOutcome = Verified | RecheckScheduled | VerificationFailed
+
+
+def verify(ctx: DispatchContext, body: TaskBody) -> VerifyOutcome:
+    """One verification attempt. Raises NothingToDo (it ran before) or RetryLater (busy, Fleet outage)."""
     window = current_window(ctx, body, WindowState.DISPATCHED)
-    if isinstance(window, HttpResponse):
-        return window
     claims = Claims(ctx.store, ctx.options.claim_lease)
     fields = {"kind": "verify", "window_id": window.window_id, "attempt": body.attempt}
     claim = claims.acquire(claim_id("verify", window.window_id, window.revision, body.attempt), ctx.clock(), fields)
     if claim.state is ClaimState.FINISHED:
-        return no_op("ignored", body, f"verification attempt {body.attempt} already ran")
+        raise no_op("ignored", body, f"verification attempt {body.attempt} already ran")
     if claim.state is ClaimState.BUSY:
-        return error(503, "another delivery is verifying this window")
+        raise RetryLater("another delivery is verifying this window")
     try:
         hosts = refetched_hosts(ctx, window)
     except FleetUnavailable as outage:
         claims.release(claim.claim_id, ctx.clock(), str(outage))
         log(logger, logging.ERROR, "verification interrupted by a Fleet outage; Cloud Tasks retries",
             event="verify_interrupted", window_id=window.window_id, error=str(outage))  # fmt: skip
-        return error(503, f"Fleet is unavailable: {outage}")
+        raise RetryLater(f"Fleet is unavailable: {outage}") from outage
     outcome = _decide(ctx, window, hosts, body.attempt)
-    claims.finish(claim.claim_id, "done", outcome=outcome["status"], finished_at=ctx.clock())
-    return HttpResponse(200, outcome)
+    claims.finish(claim.claim_id, "done", outcome=outcome.status, finished_at=ctx.clock())
+    return outcome
 
 
 def refetched_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
@@ -77,7 +103,7 @@ def refetched_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
     return hosts
 
 
-def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], attempt: int) -> dict[str, Any]:
+def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], attempt: int) -> VerifyOutcome:
     now = ctx.clock()
     rules = ctx.teams.rules_for(window.team_id)
     still_failing = [host for host in hosts if failing_window_policies(window, host)]
@@ -88,18 +114,18 @@ def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], at
     return _failed(ctx, window, hosts, rules, now)
 
 
-def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> dict[str, Any]:
+def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> Verified:
     done = window_states.verified(window, now, f"all {len(hosts)} hosts pass the window's policies")
     _, updates = host_case_updates(ctx.store, window, hosts, now)
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
     log(logger, logging.INFO, "window verified", event="window_verified", window_id=window.window_id,
         user_key=window.user_key, hosts=len(hosts))  # fmt: skip
-    return {"status": "verified", "window_id": window.window_id, "hosts": len(hosts)}
+    return Verified(window.window_id, len(hosts))
 
 
 def _recheck_later(
     ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, attempt: int, now: datetime
-) -> dict[str, Any]:
+) -> RecheckScheduled:
     spec = verify_task(window, timedelta(minutes=rules.verify.grace_minutes), attempt + 1)
     at = now + ctx.options.recheck_delay
     ctx.tasks.schedule(spec.name, at, spec.payload)
@@ -109,12 +135,12 @@ def _recheck_later(
                                verify_task_name=spec.name)  # fmt: skip
     _, updates = host_case_updates(ctx.store, window, hosts, now)
     ctx.store.commit([*_as_writes(updates), window_write(noted)])
-    return {"status": "recheck", "window_id": window.window_id, "attempt": attempt + 1, "failing_hosts": failing}
+    return RecheckScheduled(window.window_id, attempt + 1, failing)
 
 
 def _failed(
     ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, now: datetime
-) -> dict[str, Any]:
+) -> VerificationFailed:
     failing = [host for host in hosts if failing_window_policies(window, host)]
     documents, updates = host_case_updates(ctx.store, window, hosts, now)
     escalated: list[int] = []
@@ -134,8 +160,7 @@ def _failed(
     for host_id in escalated:
         log(logger, logging.WARNING, "host needs attention after repeated failed windows", event="host_escalated",
             host_id=host_id, window_id=window.window_id)  # fmt: skip
-    return {"status": "failed", "window_id": window.window_id, "failing_hosts": [h.host_id for h in failing],
-            "escalated_hosts": escalated}  # fmt: skip
+    return VerificationFailed(window.window_id, [host.host_id for host in failing], escalated)
 
 
 def failure_fields(
