@@ -26,6 +26,7 @@ from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, 
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import TeamsConfig
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.rules import DeadlineBehaviour, FollowRules, TeamRules
 from maintenance_windows.domain.windows import Window, WindowState
@@ -157,7 +158,7 @@ def _book(ctx: PlanningContext, deadline_days: float = 7) -> Window:
         created_at=now,
     )
     ctx.store.commit([window_records.user_write(key, email=ALICE, open_window_id=window.window_id)])
-    planned, _ = booking.assign_slots(ctx, [window], booking.Capacity(), lead=timedelta(hours=2))
+    planned, _ = booking.assign_slots(ctx, [window], Capacity(), lead=timedelta(hours=2))
     scheduled = booking.finish(ctx, planned)[0]
     ChannelKeeper()(ctx, window_records.open_windows(ctx.store), PlanReport())
     return scheduled

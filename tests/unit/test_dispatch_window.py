@@ -19,6 +19,7 @@ from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
@@ -28,10 +29,8 @@ from maintenance_windows.ports.fleet import (
     ActionReceipt,
     DeviceEmail,
     FleetError,
-    FleetHost,
     FleetNotFound,
     FleetUnavailable,
-    HostPolicy,
 )
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
@@ -234,7 +233,7 @@ def test_get_host_outage_answers_503_and_sends_nothing() -> None:
 
 def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over() -> None:
     setup = build([fleet_host(1)])
-    planned = plan_actions(setup.window(), [fleet_host(1)], setup.ctx.teams.defaults)
+    planned = plan_actions(setup.window(), [fleet_host(1)], setup.ctx.teams.defaults.actions)
     restart = planned[1]
     # Another instance sent the restart and died before recording it.
     setup.fleet.commands.add(restart.command_uuid)

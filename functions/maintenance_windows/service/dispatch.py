@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.ids import claim_id, task_name
 from maintenance_windows.domain.remediation import (
     MdmCommandAction,
@@ -29,7 +30,7 @@ from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_task, verify_task
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetHost, FleetNotFound, FleetUnavailable
+from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.dispatch_context import (
     Claim,
@@ -140,7 +141,7 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
                              {"kind": "dispatch", "window_id": window.window_id, "claimed_at": now})  # fmt: skip
     try:
         _read_hosts(run)
-        _send_actions(run, plan_actions(window, run.failing_hosts, run.rules))
+        _send_actions(run, plan_actions(window, run.failing_hosts, run.rules.actions))
         _send_webhooks(run)
     except FleetUnavailable as outage:
         log(logger, logging.ERROR, "dispatch interrupted by a Fleet outage; Cloud Tasks retries",

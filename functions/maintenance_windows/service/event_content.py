@@ -51,7 +51,7 @@ def explanation_request(
         host_names=[str(host.get("display_name", "")) for host in hosts],
         platforms=platforms,
         policies=briefs,
-        actions=briefs_for(briefs, platforms, rules),
+        actions=briefs_for(briefs, platforms, rules.actions),
         contact=ctx.teams.contact,
     )
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.windows import Window, WindowState
@@ -239,7 +240,7 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
         if window.state is WindowState.NEW or (window.state is WindowState.PLANNED and window.task_name is None)
     ]
     pending.sort(key=lambda window: window.created_at)
-    capacity = booking.Capacity.of(window_records.open_windows(ctx.store))
+    capacity = Capacity.of(window_records.open_windows(ctx.store))
     not_before = _rebook_after(ctx, pending)
     for start in range(0, len(pending), CHUNK):
         if time.monotonic() > budget_ends:

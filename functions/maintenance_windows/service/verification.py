@@ -1,9 +1,7 @@
-"""Verification after a window: did the fix work? Verified, re-checked a little later, or failed.
+"""Verification after a window: refetch its hosts, decide (domain/verification.py), and record the outcome.
 
-A host reports its policies only after it checked in, so a refetch is asked first and a host that still
-fails is looked at again (at most `max_rechecks` times) before the window counts as failed. A failed
-window frees the user for a new one, after `rebook_after_hours`, with a note saying why; hosts that
-failed `escalate_after_failed_windows` windows are flagged for a person to look at.
+A verified or failed window frees the user for a new one; a failure is written on each host's case
+(rebook_after, a note for the next window's text, needs_attention after repeated failures).
 
 Each attempt holds a claim, and every outcome is one atomic commit (hosts, window, user), so a repeated
 delivery can neither count a failure twice nor half-apply one.
@@ -18,14 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.host_cases import close_policies
 from maintenance_windows.domain.ids import claim_id
-from maintenance_windows.domain.remediation import failing_window_policies
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
+from maintenance_windows.domain.verification import Verdict, decide, host_failure, newly_passing
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnavailable
+from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
@@ -106,12 +105,12 @@ def refetched_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
 def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], attempt: int) -> VerifyOutcome:
     now = ctx.clock()
     rules = ctx.teams.rules_for(window.team_id)
-    still_failing = [host for host in hosts if failing_window_policies(window, host)]
-    if not still_failing:
+    decision = decide(window, hosts, attempt, ctx.options.max_rechecks)
+    if decision.verdict is Verdict.VERIFIED:
         return _verified(ctx, window, hosts, now)
-    if attempt < ctx.options.max_rechecks:
-        return _recheck_later(ctx, window, hosts, rules, attempt, now)
-    return _failed(ctx, window, hosts, rules, now)
+    if decision.verdict is Verdict.RECHECK:
+        return _recheck_later(ctx, window, hosts, decision.still_failing, rules, attempt, now)
+    return _failed(ctx, window, hosts, decision.still_failing, rules, now)
 
 
 def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> Verified:
@@ -124,12 +123,18 @@ def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], 
 
 
 def _recheck_later(
-    ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, attempt: int, now: datetime
+    ctx: DispatchContext,
+    window: Window,
+    hosts: Sequence[FleetHost],
+    still_failing: Sequence[FleetHost],
+    rules: TeamRules,
+    attempt: int,
+    now: datetime,
 ) -> RecheckScheduled:
     spec = verify_task(window, timedelta(minutes=rules.verify.grace_minutes), attempt + 1)
     at = now + ctx.options.recheck_delay
     ctx.tasks.schedule(spec.name, at, spec.payload)
-    failing = [host.host_id for host in hosts if failing_window_policies(window, host)]
+    failing = [host.host_id for host in still_failing]
     noted = window_states.note(window, now, "verify_recheck",
                                f"hosts {failing} still fail; re-check {attempt + 1} at {at.isoformat()}",
                                verify_task_name=spec.name)  # fmt: skip
@@ -139,9 +144,13 @@ def _recheck_later(
 
 
 def _failed(
-    ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, now: datetime
+    ctx: DispatchContext,
+    window: Window,
+    hosts: Sequence[FleetHost],
+    failing: Sequence[FleetHost],
+    rules: TeamRules,
+    now: datetime,
 ) -> VerificationFailed:
-    failing = [host for host in hosts if failing_window_policies(window, host)]
     documents, updates = host_case_updates(ctx.store, window, hosts, now)
     escalated: list[int] = []
     for host in failing:
@@ -166,17 +175,15 @@ def _failed(
 def failure_fields(
     document: Mapping[str, Any], window: Window, host: FleetHost, rules: TeamRules, now: datetime
 ) -> dict[str, Any]:
-    """What a failed window leaves on the host's case, for the planner's next booking."""
-    failed_windows = int(document.get("failed_windows") or 0) + 1
-    names = {policy.policy_id: policy.name for policy in host.policies}
-    unfixed = " and ".join(f"“{names.get(p) or f'policy {p}'}”" for p in failing_window_policies(window, host))
+    """The host case's fields for a failed window (merged into its document)."""
+    failure = host_failure(int(document.get("failed_windows") or 0), window, host, rules.verify, now)
     fields: dict[str, Any] = {
-        "failed_windows": failed_windows,
-        "rebook_after": now + timedelta(hours=rules.verify.rebook_after_hours),
-        "last_failed_window_id": window.window_id,
-        "last_failure_note": f"Your last maintenance window did not fix {unfixed}, so this is a new attempt.",
+        "failed_windows": failure.failed_windows,
+        "rebook_after": failure.rebook_after,
+        "last_failed_window_id": failure.window_id,
+        "last_failure_note": failure.note,
     }
-    if failed_windows >= rules.verify.escalate_after_failed_windows:
+    if failure.needs_attention:
         fields["needs_attention"] = True
     return fields
 
@@ -192,8 +199,7 @@ def host_case_updates(
         if document is None:
             continue
         before = host_records.host_from_document(document)
-        passing = {p.policy_id for p in host.policies if p.response == "pass"} & set(window.policy_ids)
-        passing &= set(before.failing_policy_ids)
+        passing = newly_passing(window, host, before.failing_policy_ids)
         if not passing:
             continue
         after = close_policies(before, passing, now)
