@@ -112,9 +112,9 @@ class MemoryCalendar:
         self._changes: list[tuple[str, str]] = []  # (user, event id) per write; a token is a position in it
         self._tokens: dict[str, tuple[str, int]] = {}
         self._zones: dict[str, str] = {}
-        self._refused: dict[str, CalendarError] = {}
+        self.refused_users: dict[str, CalendarError] = {}
         self._faults: dict[str, list[Exception]] = {}
-        self._hooks: dict[str, list[Callable[[], None]]] = {}
+        self._hooks: dict[str, list[Callable[[], object]]] = {}
         self._etags = 0
         #: Live channels by id; `watched` keeps every channel ever opened, in order, and `stopped` their ids.
         self.channels: dict[str, WatchedChannel] = {}
@@ -128,14 +128,14 @@ class MemoryCalendar:
         self._zones[email] = zone
 
     def refuse_user(self, email: str, status: int = 404, reason: str = "notFound") -> None:
-        self._refused[email] = CalendarError(f"calendar of this user refused: {reason}", status=status, reason=reason)
+        self.refused_users[email] = CalendarError(f"calendar of this user refused: {reason}", status=status, reason=reason)
 
     def fail_next(self, method: str, error: Exception) -> None:
         """The next call of `method` (a CalendarPort method name) raises `error` and does nothing else."""
         with self._lock:
             self._faults.setdefault(method, []).append(error)
 
-    def when_called(self, method: str, action: Callable[[], None]) -> None:
+    def when_called(self, method: str, action: Callable[[], object]) -> None:
         """Run `action` once, at the start of the next call of `method` (to interleave a user's change)."""
         with self._lock:
             self._hooks.setdefault(method, []).append(action)
@@ -202,7 +202,7 @@ class MemoryCalendar:
     def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
         with self._lock:
             self._enter("time_zones")
-            return {email: self._zones.get(email, self._default_zone) for email in emails if email not in self._refused}
+            return {email: self._zones.get(email, self._default_zone) for email in emails if email not in self.refused_users}
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
         with self._lock:
@@ -214,7 +214,7 @@ class MemoryCalendar:
                                     reason="invalid")  # fmt: skip
             results: dict[str, BusyResult] = {}
             for email in emails:
-                refused = self._refused.get(email)
+                refused = self.refused_users.get(email)
                 results[email] = (
                     BusyResult(error=refused.reason) if refused else BusyResult(self._busy(email, time_min, time_max))
                 )
@@ -225,7 +225,7 @@ class MemoryCalendar:
             self._enter("insert_events")
             results: list[InsertResult] = []
             for spec in specs:
-                refused = self._refused.get(spec.user_email)
+                refused = self.refused_users.get(spec.user_email)
                 if refused is not None:
                     results.append(InsertResult(spec.event_id, created=False, error=refused.reason))
                 elif (spec.user_email, spec.event_id) in self._events:
@@ -315,7 +315,7 @@ class MemoryCalendar:
             self._enter("watch_many")
             results: list[Channel | CalendarError] = []
             for request in requests:
-                refused = self._refused.get(request.user_email)
+                refused = self.refused_users.get(request.user_email)
                 if refused is not None:
                     results.append(refused)
                     continue
@@ -328,7 +328,7 @@ class MemoryCalendar:
     def sync_tokens(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
         with self._lock:
             self._enter("sync_tokens")
-            return {email: self._refused.get(email) or self._new_token(email) for email in dict.fromkeys(emails)}
+            return {email: self.refused_users.get(email) or self._new_token(email) for email in dict.fromkeys(emails)}
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
         with self._lock:
@@ -350,8 +350,8 @@ class MemoryCalendar:
         queued = self._faults.get(method)
         if queued:
             raise queued.pop(0)
-        if user_email is not None and user_email in self._refused:
-            raise self._refused[user_email]
+        if user_email is not None and user_email in self.refused_users:
+            raise self.refused_users[user_email]
 
     def _existing(self, email: str, event_id: str) -> StoredEvent:
         event = self._events.get((email, event_id))
