@@ -6,7 +6,8 @@ serves them (docs/calendar-server.md gives the sources):
 - Event ids are the client's; inserting an id that exists, or existed (Google never reuses a deleted id),
   books nothing and answers created=False (409). Every write gives the event a new etag.
 - Deleting marks the event cancelled; deleting it again, or an id never seen, answers False (410/404).
-  get_event still returns a cancelled event; patching an id never seen is a 404 CalendarError.
+  get_event still returns a cancelled event; patching an id never seen is a 404 CalendarError. A patch
+  merges private properties into the stored ones (patch semantics merge nested objects).
 - Sync tokens: an incremental sync returns every event changed since the token, deleted ones reduced to
   id and status as Google lists them; a full sync returns the events that end after now, deleted ones too
   (showDeleted, as the adapter asks). A token that was expired, or belongs to another user, is 410.
@@ -128,7 +129,9 @@ class MemoryCalendar:
         self._zones[email] = zone
 
     def refuse_user(self, email: str, status: int = 404, reason: str = "notFound") -> None:
-        self.refused_users[email] = CalendarError(f"calendar of this user refused: {reason}", status=status, reason=reason)
+        self.refused_users[email] = CalendarError(
+            f"calendar of this user refused: {reason}", status=status, reason=reason
+        )
 
     def fail_next(self, method: str, error: Exception) -> None:
         """The next call of `method` (a CalendarPort method name) raises `error` and does nothing else."""
@@ -202,7 +205,9 @@ class MemoryCalendar:
     def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
         with self._lock:
             self._enter("time_zones")
-            return {email: self._zones.get(email, self._default_zone) for email in emails if email not in self.refused_users}
+            return {
+                email: self._zones.get(email, self._default_zone) for email in emails if email not in self.refused_users
+            }
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
         with self._lock:
@@ -250,7 +255,8 @@ class MemoryCalendar:
         with self._lock:
             self._enter("patch_event", user_email)
             event = self._existing(user_email, event_id)
-            properties = event.private_properties if private_properties is None else dict(private_properties)
+            # Patch semantics merge nested objects: the given private properties add to or replace the stored.
+            properties = {**event.private_properties, **(private_properties or {})}
             patched = replace(
                 event,
                 start=start if start is not None else event.start,

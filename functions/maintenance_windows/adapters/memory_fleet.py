@@ -1,10 +1,14 @@
 """FleetPort in process memory, for unit tests and benchmarks.
 
-It keeps the port's contract and the Fleet behaviour the product relies on (docs/fleet-server.md gives the
-Fleet source for each): an unknown host is FleetNotFound (404) for every per-host call; an MDM command
-whose CommandUUID Fleet already holds is refused with 409; a command for no known host is 404 ("No hosts
-targeted"); a refetch only asks the host to report, and fresh policy results show once it has reported
-(here: at once, for the policies armed with pass_at_next_refetch).
+It keeps the port's contract and the Fleet behaviour the product relies on, as the Fleet stand-in serves it
+(docs/fleet-server.md gives the Fleet source for each; tests/integration/fleet/test_memory_fleet_parity.py
+compares the two): an unknown host is FleetNotFound (404) for every per-host call; an MDM command whose
+CommandUUID Fleet already holds is refused with 409, one for no known host is 404 ("No hosts targeted"),
+and hosts of mixed platforms or a payload not of their kind (a plist for Apple, a SyncML <Exec> for
+Windows) are refused as Fleet refuses them. A refetch only asks the host to report; fresh results show once
+it has (here: at once, for the policies armed with pass_at_next_refetch).
+
+Scripts and software titles are not modelled: any id or name is accepted (fail_next gives Fleet's refusals).
 
 Test controls: add_host, set_policy, remove_host, pass_at_next_refetch and fail_next (queue an error for
 the next call of a method: FleetUnavailable for an outage, FleetError for a refusal).
@@ -22,6 +26,7 @@ from urllib.parse import urlsplit
 
 from maintenance_windows.domain import mdm_commands
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
+from maintenance_windows.domain.remediation import APPLE_PLATFORMS, WINDOWS_PLATFORMS
 from maintenance_windows.ports.fleet import ActionReceipt, DeviceEmail, FleetError, FleetNotFound
 
 
@@ -113,7 +118,7 @@ class MemoryFleet:
                 raise FleetNotFound("No hosts targeted. Make sure you provide a valid UUID.", status=404)
             if len(targets) < len(set(host_uuids)):
                 raise FleetError("at least one of the hosts is not enrolled in MDM", status=400)
-            command_uuid = _command_uuid(command_base64)
+            command_uuid = _command_uuid(command_base64, {host.platform for host in targets})
             if command_uuid in self._command_uuids:
                 raise FleetError("command already exists", status=409)
             self._command_uuids.add(command_uuid)
@@ -181,16 +186,32 @@ class MemoryFleet:
         return host
 
 
-def _command_uuid(command_base64: str) -> str:
-    """The id Fleet keys a command by: an Apple plist's CommandUUID, a Windows <Exec>'s CmdID."""
+def _command_uuid(command_base64: str, platforms: set[str]) -> str:
+    """The id Fleet keys a command by: an Apple plist's CommandUUID, a Windows <Exec>'s CmdID.
+
+    As Fleet does, the hosts must share one platform, Apple or Windows, and the payload must be that
+    platform's kind (a plist Fleet cannot decode is 415, other refusals 422)."""
+    if len(platforms) != 1:
+        raise FleetError("All hosts must be on the same platform.", status=422)
+    (platform,) = platforms
+    if platform not in APPLE_PLATFORMS | WINDOWS_PLATFORMS:
+        raise FleetError("You can only run MDM commands on Windows or Apple hosts.", status=422)
     try:
         raw = mdm_commands.decode_base64(command_base64)
-    except mdm_commands.InvalidCommand as invalid:
-        raise FleetError(f"command is not valid base64: {invalid}", status=400) from None
-    if raw.lstrip().startswith(b"<Exec"):
-        root = ElementTree.fromstring(raw)  # noqa: S314 - our own payload, built by domain/mdm_commands
+    except mdm_commands.InvalidCommand:
+        raise FleetError("unable to decode the base64 command", status=415) from None
+    if platform in WINDOWS_PLATFORMS:
+        try:
+            root = ElementTree.fromstring(raw.strip())  # noqa: S314 - our own payload (domain/mdm_commands)
+        except ElementTree.ParseError as invalid:
+            raise FleetError(f"The payload isn't valid XML: {invalid}", status=422) from None
+        if root.tag != "Exec":
+            raise FleetError("You can run only <Exec> command type.", status=422)
         return (root.findtext("CmdID") or "").strip()
     try:
-        return str(mdm_commands.parse_apple_command(raw)["CommandUUID"])
-    except (mdm_commands.InvalidCommand, KeyError) as invalid:
-        raise FleetError(f"not an MDM command: {invalid}", status=422) from None
+        command_uuid = mdm_commands.parse_apple_command(raw).get("CommandUUID")
+    except mdm_commands.InvalidCommand:
+        command_uuid = None
+    if not isinstance(command_uuid, str) or not command_uuid.strip():
+        raise FleetError("unable to decode plist command", status=415)
+    return command_uuid
