@@ -27,10 +27,10 @@ from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.ids import user_key
-from maintenance_windows.planning.channels import ChannelKeeper
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.planner import PlanOptions, plan_windows
 from maintenance_windows.ports.store import Write
+from maintenance_windows.service.channels import ChannelKeeper
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.planner import PlanOptions, plan_windows
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Australia/Sydney", "UTC"]
 DOMAIN = "bench.example"

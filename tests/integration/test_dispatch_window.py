@@ -30,11 +30,11 @@ from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWind
 from maintenance_windows.domain.ids import task_name
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.flask_bridge import to_request, to_response
-from maintenance_windows.handlers.dispatch_context import DispatchContext, DispatchOptions
 from maintenance_windows.handlers.dispatch_window import handle_dispatch_window
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import DispatchContext, DispatchOptions
 
 pytestmark = pytest.mark.stack
 

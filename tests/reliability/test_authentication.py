@@ -30,9 +30,9 @@ from maintenance_windows.config.teams import load_teams
 from maintenance_windows.domain.ids import task_name
 from maintenance_windows.domain.windows import WindowState
 from maintenance_windows.flask_bridge import to_request, to_response
-from maintenance_windows.handlers.dispatch_context import DispatchContext
 from maintenance_windows.handlers.dispatch_window import MAX_BODY_BYTES, handle_dispatch_window
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import DispatchContext
 from tests.reliability.support import Population, Rig, settle_notifications
 
 pytestmark = pytest.mark.stack

@@ -27,18 +27,17 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import (
     ActionReceipt,
     AppleOSUpdates,
     DeviceEmail,
     FleetError,
-    FleetHost,
     FleetNotFound,
     FleetPolicy,
     FleetScript,
     FleetUnavailable,
-    HostPolicy,
     InstallableSoftware,
     TeamOSUpdates,
     WindowsOSUpdates,

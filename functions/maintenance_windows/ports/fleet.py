@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from maintenance_windows.domain.fleet_hosts import FleetHost
+
 
 class FleetError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -19,27 +21,6 @@ class FleetUnavailable(FleetError):
 
 class FleetNotFound(FleetError):
     pass
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    policy_id: int
-    name: str
-    response: str  # "pass" | "fail" | "" (not run yet)
-
-
-@dataclass(frozen=True)
-class FleetHost:
-    host_id: int
-    uuid: str
-    hardware_serial: str
-    platform: str
-    team_id: int | None
-    display_name: str
-    policies: tuple[HostPolicy, ...] = ()
-
-    def failing_policy_ids(self) -> set[int]:
-        return {p.policy_id for p in self.policies if p.response == "fail"}
 
 
 @dataclass(frozen=True)
