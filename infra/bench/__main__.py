@@ -1,4 +1,4 @@
-"""`make bench` / `python -m infra.bench [planning|ingestion|coldstart|lateness ...] [--users N]`."""
+"""`make bench` / `python -m infra.bench [planning|ingestion|coldstart|lateness|slots ...] [--users N]`."""
 
 from __future__ import annotations
 
@@ -43,11 +43,18 @@ def _lateness(args: argparse.Namespace) -> dict[str, Any]:
     return lateness.run(args.windows)
 
 
+def _slots(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import slot_quality
+
+    return slot_quality.run(args.calendars)
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "planning": _planning,
     "ingestion": _ingestion,
     "coldstart": _coldstart,
     "lateness": _lateness,
+    "slots": _slots,
 }
 
 
@@ -63,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
+    parser.add_argument("--calendars", type=int, default=None, help="slot-quality corpus size (default 60)")
     args = parser.parse_args(argv)
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

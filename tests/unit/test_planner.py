@@ -275,3 +275,16 @@ def test_the_channel_keeper_hook_opens_a_channel_for_the_booked_user(world: Worl
     report = plan_windows(world.ctx, PlanOptions(time_budget=timedelta(minutes=5)), [ChannelKeeper()])
     assert report.extra["channels_created"] == 1 and report.as_dict()["channels_created"] == 1
     assert [channel.user_email for channel in world.calendar.channels.values()] == [ALICE]
+
+
+@pytest.mark.parametrize(("critical", "day"), [(False, 4), (True, 3)])
+def test_a_critical_policy_leans_sooner(world: World, critical: bool, day: int) -> None:
+    """Monday has one bare gap (15:15); an empty Tuesday's lunch wins it, unless the policy is critical."""
+    world.calendar.add_event(ALICE, "morning", MONDAY.replace(hour=9), MONDAY.replace(hour=15))
+    world.calendar.add_event(ALICE, "evening", MONDAY.replace(hour=16), MONDAY.replace(hour=17))
+    world.host(1, ALICE)
+    world.store.commit([Write("merge", host_records.POLICIES, "1", {"critical": critical})])
+    world.plan()
+    window = _only_window(world)
+    assert window.start is not None
+    assert (window.start.day, f"{window.start:%H:%M}") == ((day, "15:15") if critical else (day, "12:00"))

@@ -186,7 +186,7 @@ def test_double_book_respects_capacity() -> None:
 def test_double_book_says_when_capacity_was_the_obstacle() -> None:
     deadline = at(MONDAY, "12:30")
     taken = {at(MONDAY, clock): 1 for clock in ("12:00",)}
-    rules = SlotRules(capacity_per_slot=1)
+    rules = SlotRules(capacity_per_slot=1, min_lead_minutes=60)
     result = find_slot([], "Europe/Berlin", at(MONDAY, "10:45"), rules, taken=taken, deadline=deadline)
     assert isinstance(result, SlotChoice)
     assert local(result) == (MONDAY, "11:45")

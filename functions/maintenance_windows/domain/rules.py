@@ -73,7 +73,9 @@ class Preferences(StrictModel):
     day_start: float = Field(default=2.0, ge=0)
     day_end: float = Field(default=2.0, ge=0)
     lighter_days: float = Field(default=1.5, ge=0)
-    sooner: float = Field(default=1.0, ge=0)
+    sooner: float = Field(default=6.0, ge=0)
+    #: Used instead of ``sooner`` for a window with a policy Fleet marks critical.
+    sooner_critical: float = Field(default=12.0, ge=0)
 
 
 class SlotRules(StrictModel):
@@ -81,7 +83,7 @@ class SlotRules(StrictModel):
     holidays: list[date] = Field(default_factory=list)
     slot_minutes: int = Field(default=30, ge=5, le=480)
     buffer_minutes: int = Field(default=10, ge=0, le=120)
-    min_lead_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    min_lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     deadline_days: int = Field(default=7, ge=1, le=60)
     lunch: DailyHours = Field(default_factory=lambda: DailyHours(start=time(12), end=time(13, 30)))
     preferences: Preferences = Field(default_factory=Preferences)

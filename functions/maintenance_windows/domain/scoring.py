@@ -2,7 +2,7 @@
 
 For a free slot on a working day, with weights ``w_*`` from ``SlotRules.preferences`` (0 switches a term off):
 
-    score = w_lunch · L + w_day_start · S + w_day_end · E + w_lighter_days · (1 − B) + w_sooner · 0.5^(d / 3)
+    score = w_lunch · L + w_day_start · S + w_day_end · E + w_lighter_days · (1 − B) + w_sooner · 0.5^d
 
 L  lunch: the share of the day's lunch range that is free in the calendar, when the slot lies wholly inside
    the lunch range; else 0. A free lunch break is when people are away from their desk anyway.
@@ -10,8 +10,12 @@ S  start of day: 1 − m/60 for a slot starting m minutes after the working day 
    and only when no meeting comes before the slot that day: the fix lands before the day gets going.
 E  end of day: the mirror image of S, measured back from the working day's close, only after the last meeting.
 B  busy share: busy minutes inside that day's working hours / its working minutes; lighter days score higher.
-d  days from the earliest allowed start to the slot; the sooner term halves every 3 days, so of otherwise
-   equal slots the earlier one wins and fixes are not put off.
+d  business days from the earliest allowed start to the slot's day: 0 on the first working day the search
+   may book, 1 on the next working day, and so on (days off, holidays and days away do not count). The
+   sooner term halves with every business day. Its weight (6 by default, 12 for a window with a critical
+   policy) outweighs a day's worth of comfort: a slot one business day later must be clearly better
+   (a free lunch on a light day against a bare slot on a busy one) to win, and one two days later almost
+   never does. A leak left open is a security matter, so of two good slots the earlier wins.
 
 Ties are broken by the caller (earlier start first). Every term lies in [0, 1] before weighting, so a weight
 reads as "how many slots-worth of this preference beats one of that".
@@ -35,7 +39,7 @@ Span = tuple[int, int]
 
 HOUR = 3600
 DAY = 24 * HOUR
-SOONER_HALF_LIFE_DAYS = 3.0
+SOONER_HALF_LIFE_BUSINESS_DAYS = 1.0
 
 # Spelled out rather than strftime("%A"), which follows the process locale.
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -89,8 +93,11 @@ def build_day(local_date: date, opens: int, closes: int, lunch: Span | None, bus
     )
 
 
-def score_parts(start: int, end: int, day: DayContext, earliest: int, preferences: Preferences) -> ScoreParts:
-    """Score a free slot [start, end) on ``day``; ``earliest`` is the earliest start the search allowed."""
+def score_parts(
+    start: int, end: int, day: DayContext, business_day: int, preferences: Preferences, *, sooner_weight: float
+) -> ScoreParts:
+    """Score a free slot [start, end) on ``day``, the ``business_day``-th working day of the search (from 0);
+    ``sooner_weight`` is ``preferences.sooner`` or, for a critical window, ``preferences.sooner_critical``."""
     lunch = 0.0
     if preferences.lunch and day.lunch and day.lunch[0] <= start and end <= day.lunch[1]:
         lunch = preferences.lunch * day.lunch_free_share
@@ -101,7 +108,7 @@ def score_parts(start: int, end: int, day: DayContext, earliest: int, preference
     if preferences.day_end and _after_last_meeting(day, start):
         day_end = preferences.day_end * _nearness(day.closes - end)
     lighter_day = preferences.lighter_days * (1.0 - day.busy_share)
-    sooner = preferences.sooner * 0.5 ** ((start - earliest) / (SOONER_HALF_LIFE_DAYS * DAY))
+    sooner = sooner_weight * 0.5 ** (business_day / SOONER_HALF_LIFE_BUSINESS_DAYS)
     return ScoreParts(lunch, day_start, day_end, lighter_day, sooner)
 
 

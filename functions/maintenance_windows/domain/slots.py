@@ -84,15 +84,17 @@ def find_slot(
     working_hours: Mapping[Weekday, DailyHours] | None = None,
     not_before: datetime | None = None,
     deadline: datetime | None = None,
+    critical: bool = False,
 ) -> SlotChoice | NoSlot:
     """The least disruptive slot, a fallback slot, or NoSlot saying why there is none.
 
     ``taken`` counts the team's windows already starting at each instant (keys: aware UTC datetimes, like
     ``SlotChoice.start``); ``working_hours`` overrides ``rules.working_hours`` (e.g. inferred ones);
-    ``deadline`` defaults to ``now + rules.deadline_days``.
+    ``deadline`` defaults to ``now + rules.deadline_days``; ``critical`` weighs sooner slots with
+    ``preferences.sooner_critical``.
     Raises ValueError for naive datetimes and ZoneInfoNotFoundError for an unknown zone.
     """
-    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline)
+    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical)
     ranked = search.ranked(limit=1)
     return ranked[0] if ranked else search.fallback()
 
@@ -107,13 +109,14 @@ def rank_slots(
     working_hours: Mapping[Weekday, DailyHours] | None = None,
     not_before: datetime | None = None,
     deadline: datetime | None = None,
+    critical: bool = False,
     limit: int = 5,
 ) -> list[SlotChoice]:
     """Up to ``limit`` free slots before the deadline, best first; when there is none, the fallback slot
     alone (or nothing). A non-empty result starts with what ``find_slot`` returns."""
     if limit < 1:
         return []
-    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline)
+    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical)
     ranked = search.ranked(limit)
     if ranked:
         return ranked
@@ -151,6 +154,7 @@ class _Search:
     busy: tuple[Span, ...]  # merged
     blocked_starts: tuple[int, ...]  # busy padded by the buffer, merged
     blocked_ends: tuple[int, ...]
+    sooner_weight: float
 
     @classmethod
     def create(
@@ -163,6 +167,7 @@ class _Search:
         working_hours: Mapping[Weekday, DailyHours] | None,
         not_before: datetime | None,
         deadline: datetime | None,
+        critical: bool = False,
     ) -> _Search:
         _require_aware(now=now, not_before=not_before, deadline=deadline)
         earliest = _ceil_seconds(now) + rules.min_lead_minutes * 60
@@ -184,6 +189,7 @@ class _Search:
             busy=tuple(spans),
             blocked_starts=tuple(start for start, _ in blocked),
             blocked_ends=tuple(end for _, end in blocked),
+            sooner_weight=rules.preferences.sooner_critical if critical else rules.preferences.sooner,
         )
 
     # -- ranking --------------------------------------------------------------------------------------
@@ -192,11 +198,16 @@ class _Search:
         days = list(self._days(self.earliest, self.deadline))
         preferences = self.rules.preferences
         candidates: list[_Candidate] = []
+        business_day: int | None = None  # counted from the first day with a free slot
         for day in days:
-            for start in day.starts:
-                if self._is_free(start):
-                    parts = score_parts(start, start + self.slot, day.context, self.earliest, preferences)
-                    candidates.append(_Candidate((-parts.total, start), start, day.context, parts))
+            free = [start for start in day.starts if self._is_free(start)]
+            if business_day is None and not free:
+                continue
+            business_day = 0 if business_day is None else business_day + 1
+            for start in free:
+                parts = score_parts(start, start + self.slot, day.context, business_day, preferences,
+                                    sooner_weight=self.sooner_weight)  # fmt: skip
+                candidates.append(_Candidate((-parts.total, start), start, day.context, parts))
         candidates.sort(key=lambda candidate: candidate.sort_key)
         lightest = _lightest_day([day.context for day in days if day.starts])
         choices: list[SlotChoice] = []

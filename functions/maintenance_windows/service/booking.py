@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.capacity import Capacity
@@ -91,6 +92,7 @@ def assign_slots(
     zones = time_zones(ctx, emails, now)
     horizon = max(window.deadline for window in windows) + timedelta(days=15)
     busy = ctx.calendar.busy(emails, now, horizon)
+    policies = host_records.policies_by_id(ctx.store, sorted({p for window in windows for p in window.policy_ids}))
     planned: list[Window] = []
     unplaced: list[Unplaced] = []
     for window in windows:
@@ -109,6 +111,7 @@ def assign_slots(
             capacity,
             lead,
             (not_before or {}).get(window.window_id),
+            critical=any(policies.get(policy, {}).get("critical") for policy in window.policy_ids),
         )
         if isinstance(slot, NoSlot):
             unplaced.append(Unplaced(window, slot.reason))
@@ -116,7 +119,7 @@ def assign_slots(
         planned_window = window_states.plan(window, slot, zone, now)
         capacity.add(planned_window)
         planned.append(planned_window)
-    return _with_text(ctx, planned), unplaced
+    return _with_text(ctx, planned, policies), unplaced
 
 
 def _choose(
@@ -128,6 +131,8 @@ def _choose(
     capacity: Capacity,
     lead: timedelta | None,
     not_before: datetime | None,
+    *,
+    critical: bool = False,
 ) -> Slot | NoSlot:
     rules = ctx.teams.rules_for(window.team_id).slots
     choice = find_slot(
@@ -139,6 +144,7 @@ def _choose(
         working_hours=usual_hours(ctx, window.user_email, zone, rules, now),
         not_before=not_before,
         deadline=window.deadline,
+        critical=critical,
     )
     if lead is not None:
         return _short_lead_slot(now, lead, rules.slot_minutes, choice)
@@ -184,11 +190,9 @@ def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice:
     return Slot(start, start + timedelta(minutes=minutes), f"short-lead local run; the team rules would pick {would}")
 
 
-def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
+def _with_text(ctx: PlanningContext, windows: list[Window], policies: Mapping[int, Mapping[str, Any]]) -> list[Window]:
     if not windows:
         return []
-    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
-    policies = host_records.policies_by_id(ctx.store, policy_ids)
     host_ids = sorted({host for window in windows for host in window.host_ids})
     hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
     texted: list[Window] = []
