@@ -11,8 +11,9 @@ Figures, per strategy:
 - low-disruption share: windows that lie in a free lunch break, open or close a working day (within an hour,
   with no meeting between), or sit right beside a meeting (within the buffer and one grid step), i.e. that do
   not cut a free stretch in two; and break no hard rule.
-- hard violations: outside working hours, over busy time, over out-of-office time, sooner than the minimum
-  notice, after the (paused) deadline.
+- hard violations: outside working hours, over busy time, over out-of-office time (or, for our planner, in
+  the return grace after it), sooner than the minimum notice, after the deadline (ours: paused by time
+  away, as the planner pauses it; Fleet's: as Fleet sets it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from infra.bench.slot_corpus import CorpusCalendar, corpus
+from maintenance_windows.domain.absence import plan_absences
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.domain.rules import WEEKDAYS, SlotRules
 from maintenance_windows.domain.slots import GRID_MINUTES, SlotChoice, find_slot
@@ -40,15 +42,21 @@ class Booking:
     start: datetime | None  # None: nothing booked
     end: datetime | None
     deadline: datetime
+    #: Out of office and the return grace after it, where the strategy knows of them.
+    graced: tuple[Interval, ...] = ()
 
 
 def ours(calendar: CorpusCalendar, rules: SlotRules, *, critical: bool | None = None) -> Booking:
+    """As the planner books: out-of-office time read by type, the deadline paused, a return grace."""
     deadline = calendar.now + timedelta(days=rules.deadline_days)
+    absences = plan_absences(calendar.out_of_office, calendar.now, deadline, calendar.zone, rules.working_hours,
+                             rules.holidays, return_grace_hours=rules.return_grace_hours)  # fmt: skip
     urgent = calendar.critical if critical is None else critical
-    choice = find_slot(calendar.busy, calendar.zone, calendar.now, rules, deadline=deadline, critical=urgent)
+    choice = find_slot(calendar.busy, calendar.zone, calendar.now, rules, deadline=absences.deadline,
+                       critical=urgent, away=absences.blocked)  # fmt: skip
     if not isinstance(choice, SlotChoice):
-        return Booking(calendar, None, None, deadline)
-    return Booking(calendar, choice.start, choice.end, deadline)
+        return Booking(calendar, None, None, absences.deadline, absences.blocked)
+    return Booking(calendar, choice.start, choice.end, absences.deadline, absences.blocked)
 
 
 def fleet_style(calendar: CorpusCalendar, rules: SlotRules) -> Booking:
@@ -98,6 +106,8 @@ def violations(booking: Booking, rules: SlotRules) -> list[str]:
         found.append("over busy time")
     if _overlaps(calendar.out_of_office, start, end):
         found.append("over out-of-office time")
+    elif _overlaps(booking.graced, start, end):
+        found.append("in the first hours back from out of office")
     if start < calendar.now + timedelta(minutes=rules.min_lead_minutes):
         found.append("sooner than the minimum notice")
     if end > booking.deadline:

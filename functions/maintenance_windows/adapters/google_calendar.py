@@ -38,11 +38,14 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from maintenance_windows.adapters.calendar_credentials import CredentialsFactory, credentials_factory
+from maintenance_windows.adapters.google_out_of_office import collect as collect_out_of_office
+from maintenance_windows.adapters.google_out_of_office import out_of_office_query
 from maintenance_windows.config.settings import Settings
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval, parse_rfc3339, to_rfc3339
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import (
+    AwayResult,
     BusyResult,
     CalendarError,
     CalendarEvent,
@@ -312,6 +315,23 @@ class GoogleCalendarAdapter:
             calendars = outcome.get("calendars", {})
             results.update({email: _busy_result(calendars.get(email)) for email in group})
         return results
+
+    def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:
+        unique = list(dict.fromkeys(emails))
+        query = out_of_office_query(time_min, time_max, self._page_size)
+        events = self._events
+        calls = [_Call(str(index), email, "calendar.events.list", lambda: events.list(**query))
+                 for index, email in enumerate(unique)]  # fmt: skip
+        outcomes = self._run_batched(calls)
+        first_pages: dict[str, Any] = {}
+        for index, email in enumerate(unique):
+            outcome = outcomes[str(index)]
+            if isinstance(outcome, _Failure) and outcome.transient:
+                raise outcome.error("events.list")
+            first_pages[email] = outcome.error("events.list") if isinstance(outcome, _Failure) else outcome
+        return collect_out_of_office(
+            unique, first_pages, lambda email, token: self._pages(email, {**query, "pageToken": token})
+        )
 
     def insert_events(self, specs: Sequence[EventSpec]) -> list[InsertResult]:
         calls = [

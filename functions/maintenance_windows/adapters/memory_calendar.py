@@ -12,7 +12,10 @@ serves them (docs/calendar-server.md gives the sources):
   id and status as Google lists them; a full sync returns the events that end after now, deleted ones too
   (showDeleted, as the adapter asks). A token that was expired, or belongs to another user, is 410.
 - Free/busy: opaque, not cancelled, not declined by the owner; blocks merged and clipped to the range. An
-  empty range is a 400, a range over 90 days too.
+  empty range is a 400, a range over 90 days too. Out-of-office and focus-time events are busy like
+  meetings; working-location events never are.
+- Out of office: `out_of_office` lists the user's confirmed `outOfOffice` events overlapping the range,
+  whole (not clipped), as events.list with eventTypes=outOfOffice does.
 - Channels: a live channel id cannot be reused (400 channelIdNotUnique); stopping an unknown one is a
   no-op (the adapter treats Google's 404 as done); the resource id is stable per calendar.
 
@@ -35,6 +38,7 @@ from zoneinfo import ZoneInfo
 from maintenance_windows.clock import utc_now
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.ports.calendar import (
+    AwayResult,
     BusyResult,
     CalendarError,
     CalendarEvent,
@@ -69,6 +73,7 @@ class StoredEvent:
     private_properties: Mapping[str, str] = field(default_factory=dict)
     color_id: str | None = None
     popup_reminders_minutes: tuple[int, ...] = ()
+    event_type: str = "default"  # default | outOfOffice | focusTime | workingLocation
 
     def as_event(self) -> CalendarEvent:
         return CalendarEvent(
@@ -171,11 +176,15 @@ class MemoryCalendar:
         summary: str = "",
         transparent: bool = False,
         declined: bool = False,
+        event_type: str = "default",
     ) -> StoredEvent:
-        """An event the user has anyway (a meeting, a block of focus time)."""
+        """An event the user has anyway (a meeting, focus time, an out-of-office period)."""
+        if event_type in ("outOfOffice", "focusTime") and end - start <= timedelta(0):
+            raise CalendarError(f"a {event_type} event needs a time range", status=400, reason="invalid")
         with self._lock:
             return self._write(StoredEvent(email, event_id, "confirmed", start, end, None, summary, "", "", self._now(),
-                                           transparent=transparent, declined_by_owner=declined))  # fmt: skip
+                                           transparent=transparent or event_type == "workingLocation",
+                                           declined_by_owner=declined, event_type=event_type))  # fmt: skip
 
     def user_moves(self, email: str, event_id: str, start: datetime, end: datetime | None = None) -> StoredEvent:
         with self._lock:
@@ -223,6 +232,24 @@ class MemoryCalendar:
                 results[email] = (
                     BusyResult(error=refused.reason) if refused else BusyResult(self._busy(email, time_min, time_max))
                 )
+            return results
+
+    def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:
+        with self._lock:
+            self._enter("out_of_office")
+            results: dict[str, AwayResult] = {}
+            for email in dict.fromkeys(emails):
+                refused = self.refused_users.get(email)
+                if refused is not None:
+                    results[email] = AwayResult(error=refused.reason)
+                    continue
+                periods = sorted(
+                    Interval(e.start, e.end)
+                    for e in self._of(email)
+                    if e.event_type == "outOfOffice" and e.status != "cancelled"
+                    and e.start and e.end and e.end > time_min and e.start < time_max
+                )  # fmt: skip
+                results[email] = AwayResult(tuple(periods))
             return results
 
     def insert_events(self, specs: Sequence[EventSpec]) -> list[InsertResult]:

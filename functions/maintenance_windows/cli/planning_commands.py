@@ -26,7 +26,11 @@ def register(sub: Any) -> None:
     windows.set_defaults(run=list_windows)
 
     slot = sub.add_parser("slot", help="preview the slot the team rules would choose for a calendar")
-    slot.add_argument("--busy", required=True, help='JSON list of {"start": RFC 3339, "end": RFC 3339}')
+    slot.add_argument(
+        "--busy",
+        required=True,
+        help='JSON list of {"start": RFC 3339, "end": RFC 3339, "eventType": optional, e.g. "outOfOffice"}',
+    )
     slot.add_argument("--tz", required=True, help="the user's IANA time zone, e.g. Europe/Berlin")
     slot.add_argument("--now", help="RFC 3339 instant to plan from (default: now)")
     slot.add_argument("--config", help="team configuration YAML (default: the documented defaults)")
@@ -116,40 +120,86 @@ def list_windows(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The Calendar API's event types (Events resource, `eventType`); birthdays and Gmail events never reach free/busy.
+EVENT_TYPES = ("default", "outOfOffice", "focusTime", "workingLocation")
+
+
 def preview_slot(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     from maintenance_windows.config.settings import ConfigurationError
     from maintenance_windows.config.teams import TeamsConfig, load_teams
-    from maintenance_windows.domain.intervals import Interval, parse_rfc3339
+    from maintenance_windows.domain.absence import plan_absences
     from maintenance_windows.domain.slots import NoSlot, find_slot
 
     try:
         teams = load_teams(args.config) if args.config else TeamsConfig()
-        raw = json.loads(Path(args.busy).read_text())
-        busy = [Interval(parse_rfc3339(item["start"]), parse_rfc3339(item["end"])) for item in raw]
-        now = parse_rfc3339(args.now) if args.now else datetime.now(UTC)
+        busy, away = _busy_file(Path(args.busy))
+        now = _instant(args.now) if args.now else datetime.now(UTC)
         ZoneInfo(args.tz)
     except (ConfigurationError, OSError, ValueError, KeyError, TypeError) as problem:
         return fail(f"cannot preview: {problem}")
-    choice = find_slot(busy, args.tz, now, teams.rules_for(args.team).slots)
+    rules = teams.rules_for(args.team).slots
+    absences = plan_absences(away, now, now + timedelta(days=rules.deadline_days), args.tz, rules.working_hours,
+                             rules.holidays, return_grace_hours=rules.return_grace_hours)  # fmt: skip
+    choice = find_slot(busy, args.tz, now, rules, deadline=absences.deadline, away=absences.blocked)
+    paused = (
+        f"; deadline paused by time out of office, to {absences.deadline.astimezone(ZoneInfo(args.tz)):%A %d %B %H:%M}"
+    )
     if isinstance(choice, NoSlot):
         if args.json:
-            print_json({"slot": None, "reason": choice.reason})
+            print_json({"slot": None, "reason": choice.reason, "deadline": _utc(absences.deadline)})
         else:
-            print(f"no slot: {choice.reason}")
+            print(f"no slot: {choice.reason}" + (paused if absences.paused else ""))
         return 0
     result = {
-        "start": choice.start.isoformat().replace("+00:00", "Z"),
-        "end": choice.end.isoformat().replace("+00:00", "Z"),
+        "start": _utc(choice.start),
+        "end": _utc(choice.end),
         "local_start": choice.local_start.isoformat(),
         "score": round(choice.score, 3),
         "reason": choice.reason,
         "fallback": choice.fallback.value if choice.fallback else None,
+        "deadline": _utc(absences.deadline),
     }
     if args.json:
         print_json(result)
     else:
-        print(f"{choice.local_start:%A %d %B %H:%M} ({args.tz}) — {choice.reason} (score {result['score']})")
+        line = f"{choice.local_start:%A %d %B %H:%M} ({args.tz}) — {choice.reason} (score {result['score']})"
+        print(line + (paused if absences.paused else ""))
     return 0
+
+
+def _busy_file(path: Path) -> tuple[list[Any], list[Any]]:
+    """(busy, out of office) from a JSON list of entries; entries without an eventType are plain busy time,
+    working locations are never busy (as in free/busy), out-of-office time is both busy and time away."""
+    from maintenance_windows.domain.intervals import Interval
+
+    raw = json.loads(path.read_text())
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: expected a JSON list of busy entries")
+    busy: list[Interval] = []
+    away: list[Interval] = []
+    for index, item in enumerate(raw):
+        kind = item.get("eventType", "default")
+        if kind not in EVENT_TYPES:
+            raise ValueError(f"entry {index}: eventType {kind!r} is not one of {', '.join(EVENT_TYPES)}")
+        interval = Interval(_instant(item["start"]), _instant(item["end"]))
+        if kind == "workingLocation":
+            continue
+        busy.append(interval)
+        if kind == "outOfOffice":
+            away.append(interval)
+    return busy, away
+
+
+def _instant(text: str) -> datetime:
+    from maintenance_windows.domain.intervals import parse_rfc3339
+
+    return parse_rfc3339(text)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 EXTRA_COMMANDS.append(register)

@@ -91,6 +91,8 @@ class SlotRules(StrictModel):
     fallback: Fallback = Fallback.DOUBLE_BOOK
     #: Estimate each user's day from the last 4 weeks of accepted events, bounded by working_hours.
     infer_working_hours: bool = False
+    #: Working hours after an out-of-office period in which nothing is booked (domain/absence.py).
+    return_grace_hours: float = Field(default=4.0, ge=0, le=40)
 
 
 class EventStyle(StrictModel):

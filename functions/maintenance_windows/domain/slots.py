@@ -12,6 +12,9 @@ Clock changes: the search walks local wall time and converts with zoneinfo. A sl
 start time the clock skips (spring forward) is not a candidate, and a start time the clock shows twice
 (fall back) is a candidate once per occurrence.
 
+Out of office: ``away`` spans (absences and the return grace after each, from ``absence.plan_absences``) are
+never booked, not even by a fallback, and a day wholly away is no business day for the sooner term.
+
 When nothing free fits before the deadline, ``rules.fallback`` decides (capacity still applies):
 DOUBLE_BOOK takes the last slot of the last working day before the deadline even if the calendar is busy,
 AFTER_DEADLINE takes the first free slot in the ``AFTER_DEADLINE_DAYS`` after it, SKIP books nothing.
@@ -85,16 +88,18 @@ def find_slot(
     not_before: datetime | None = None,
     deadline: datetime | None = None,
     critical: bool = False,
+    away: Sequence[Interval] = (),
 ) -> SlotChoice | NoSlot:
     """The least disruptive slot, a fallback slot, or NoSlot saying why there is none.
 
     ``taken`` counts the team's windows already starting at each instant (keys: aware UTC datetimes, like
     ``SlotChoice.start``); ``working_hours`` overrides ``rules.working_hours`` (e.g. inferred ones);
     ``deadline`` defaults to ``now + rules.deadline_days``; ``critical`` weighs sooner slots with
-    ``preferences.sooner_critical``.
+    ``preferences.sooner_critical``; no slot, not even a fallback, overlaps ``away`` (out of office and the
+    return grace after it, ``absence.plan_absences``), and days wholly away are no business days.
     Raises ValueError for naive datetimes and ZoneInfoNotFoundError for an unknown zone.
     """
-    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical)
+    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical, away)
     ranked = search.ranked(limit=1)
     return ranked[0] if ranked else search.fallback()
 
@@ -110,13 +115,14 @@ def rank_slots(
     not_before: datetime | None = None,
     deadline: datetime | None = None,
     critical: bool = False,
+    away: Sequence[Interval] = (),
     limit: int = 5,
 ) -> list[SlotChoice]:
     """Up to ``limit`` free slots before the deadline, best first; when there is none, the fallback slot
     alone (or nothing). A non-empty result starts with what ``find_slot`` returns."""
     if limit < 1:
         return []
-    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical)
+    search = _Search.create(busy, time_zone, now, rules, taken, working_hours, not_before, deadline, critical, away)
     ranked = search.ranked(limit)
     if ranked:
         return ranked
@@ -155,6 +161,7 @@ class _Search:
     blocked_starts: tuple[int, ...]  # busy padded by the buffer, merged
     blocked_ends: tuple[int, ...]
     sooner_weight: float
+    away: tuple[Span, ...]  # merged; never booked
 
     @classmethod
     def create(
@@ -168,6 +175,7 @@ class _Search:
         not_before: datetime | None,
         deadline: datetime | None,
         critical: bool = False,
+        away: Sequence[Interval] = (),
     ) -> _Search:
         _require_aware(now=now, not_before=not_before, deadline=deadline)
         earliest = _ceil_seconds(now) + rules.min_lead_minutes * 60
@@ -176,7 +184,8 @@ class _Search:
         end_by = deadline if deadline is not None else now + timedelta(days=rules.deadline_days)
         spans = _merge_spans((_floor_seconds(i.start), _ceil_seconds(i.end)) for i in busy)
         buffer = rules.buffer_minutes * 60
-        blocked = _merge_spans((start - buffer, end + buffer) for start, end in spans)
+        away_spans = _merge_spans((_floor_seconds(i.start), _ceil_seconds(i.end)) for i in away)
+        blocked = _merge_spans([*((start - buffer, end + buffer) for start, end in spans), *away_spans])
         return cls(
             zone=ZoneInfo(time_zone),
             rules=rules,
@@ -190,6 +199,7 @@ class _Search:
             blocked_starts=tuple(start for start, _ in blocked),
             blocked_ends=tuple(end for _, end in blocked),
             sooner_weight=rules.preferences.sooner_critical if critical else rules.preferences.sooner,
+            away=tuple(away_spans),
         )
 
     # -- ranking --------------------------------------------------------------------------------------
@@ -201,7 +211,7 @@ class _Search:
         business_day: int | None = None  # counted from the first day with a free slot
         for day in days:
             free = [start for start in day.starts if self._is_free(start)]
-            if business_day is None and not free:
+            if (business_day is None and not free) or self._wholly_away(day.starts):
                 continue
             business_day = 0 if business_day is None else business_day + 1
             for start in free:
@@ -242,7 +252,7 @@ class _Search:
         days = list(self._days(self.earliest, self.deadline))
         for day in reversed(days):
             for start in reversed(day.starts):
-                if not self._has_room(start):
+                if not self._has_room(start) or self._overlaps_away(start):
                     continue
                 over_calendar = self._overlaps_busy(start)
                 at = f"{clock(start, self.zone)} on {short_date(day.context.local_date)}"
@@ -313,6 +323,13 @@ class _Search:
     def _is_free(self, start: int) -> bool:
         index = bisect.bisect_right(self.blocked_ends, start)
         return index == len(self.blocked_starts) or self.blocked_starts[index] >= start + self.slot
+
+    def _overlaps_away(self, start: int) -> bool:
+        end = start + self.slot
+        return any(away_start < end and start < away_end for away_start, away_end in self.away)
+
+    def _wholly_away(self, starts: Sequence[int]) -> bool:
+        return bool(self.away) and bool(starts) and all(self._overlaps_away(start) for start in starts)
 
     def _overlaps_busy(self, start: int) -> bool:
         end = start + self.slot

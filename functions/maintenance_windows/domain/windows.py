@@ -103,6 +103,10 @@ class Window:
     explanation_source: str | None = None
     event_html: str = ""
     note: str | None = None
+    #: The deadline before time out of office paused it (None: never paused); `deadline` is the paused one.
+    base_deadline: datetime | None = None
+    #: Set when the booked slot comes after the person's return from out of office (the text says so).
+    away_until: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property

@@ -40,6 +40,14 @@ class BusyResult:
 
 
 @dataclass(frozen=True)
+class AwayResult:
+    """Out-of-office periods for one user (their calendar's `outOfOffice` events), or why they are unknown."""
+
+    away: tuple[Interval, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class EventSpec:
     """An event we book in a user's primary calendar."""
 
@@ -111,6 +119,11 @@ class CalendarPort(Protocol):
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
         """Busy intervals per user between time_min and time_max."""
+        ...
+
+    def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:
+        """Out-of-office periods per user overlapping [time_min, time_max) (free/busy shows them as plain busy
+        time). Transient failures that outlast the adapter's retries raise CalendarUnavailable."""
         ...
 
     def insert_events(self, specs: Sequence[EventSpec]) -> list[InsertResult]:

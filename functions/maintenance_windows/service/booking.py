@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.absence import AbsencePlan, plan_absences
 from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.event_text import event_title
 from maintenance_windows.domain.ids import user_key
@@ -26,7 +27,7 @@ from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.domain.working_hours import infer_working_hours
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarError, EventSpec
+from maintenance_windows.ports.calendar import AwayResult, BusyResult, CalendarError, CalendarUnavailable, EventSpec
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
@@ -38,6 +39,10 @@ TIME_ZONE_MIN_AGE = timedelta(days=5)
 TIME_ZONE_SPREAD_HOURS = 96
 FALLBACK_ZONE = "UTC"
 WORKING_HOURS_HISTORY = timedelta(weeks=4)
+#: A free/busy block this long may be time out of office: its owner's out-of-office events are read.
+OUT_OF_OFFICE_HINT = timedelta(hours=3)
+BUSY_PAST_DEADLINE = timedelta(days=1)
+MAX_BUSY_RANGE = timedelta(days=89)  # freeBusy refuses a range of about 90 days or more
 
 
 @dataclass(frozen=True)
@@ -92,34 +97,90 @@ def assign_slots(
     zones = time_zones(ctx, emails, now)
     horizon = max(window.deadline for window in windows) + timedelta(days=15)
     busy = ctx.calendar.busy(emails, now, horizon)
+    away = out_of_office(ctx, windows, busy, now, horizon)
     policies = host_records.policies_by_id(ctx.store, sorted({p for window in windows for p in window.policy_ids}))
     planned: list[Window] = []
     unplaced: list[Unplaced] = []
     for window in windows:
         result = busy.get(window.user_email)
-        if result is None or result.error:
-            reason = f"calendar not readable: {result.error if result else 'no answer'}"
-            unplaced.append(Unplaced(window, reason))
+        absent = away.get(window.user_email, AwayResult())
+        if result is None or result.error or absent.error:
+            problem = absent.error or (result.error if result else "no answer")
+            unplaced.append(Unplaced(window, f"calendar not readable: {problem}"))
             continue
         zone = zones.get(window.user_email, FALLBACK_ZONE)
+        rules = ctx.teams.rules_for(window.team_id).slots
+        hours = usual_hours(ctx, window.user_email, zone, rules, now)
+        absences = _absences(window, absent.away, zone, rules, hours)
+        blocks = list(result.busy)
+        if absences.deadline + BUSY_PAST_DEADLINE > horizon:
+            # A long absence moved the deadline past what free/busy was read for: read this person's further.
+            until = min(absences.deadline + BUSY_PAST_DEADLINE, now + MAX_BUSY_RANGE)
+            further = ctx.calendar.busy([window.user_email], now, until).get(window.user_email)
+            if further is None or further.error:
+                unplaced.append(Unplaced(window, f"calendar not readable: {further.error if further else 'no answer'}"))
+                continue
+            blocks = list(further.busy)
         slot = _choose(
             ctx,
             window,
-            list(result.busy),
+            blocks,
             zone,
             now,
             capacity,
             lead,
             (not_before or {}).get(window.window_id),
+            hours=hours,
+            absences=absences,
             critical=any(policies.get(policy, {}).get("critical") for policy in window.policy_ids),
         )
         if isinstance(slot, NoSlot):
             unplaced.append(Unplaced(window, slot.reason))
             continue
-        planned_window = window_states.plan(window, slot, zone, now)
+        planned_window = _after_absences(window_states.plan(window, slot, zone, now), absences, now)
         capacity.add(planned_window)
         planned.append(planned_window)
     return _with_text(ctx, planned, policies), unplaced
+
+
+def out_of_office(
+    ctx: PlanningContext, windows: Sequence[Window], busy: Mapping[str, BusyResult], now: datetime, horizon: datetime
+) -> dict[str, AwayResult]:
+    """Out-of-office periods of the people who may be away: one events.list each, batched.
+
+    Only free/busy blocks can hint at an absence, so only people with a block of OUT_OF_OFFICE_HINT or
+    more, one under way now (they may be coming back today), or a deadline paused before are asked; the
+    others cost nothing extra. A shorter absence is then a meeting like any other busy time."""
+    paused = {window.user_email for window in windows if window.base_deadline is not None}
+    asked = sorted(
+        email
+        for email, result in busy.items()
+        if email in paused or any(block.duration >= OUT_OF_OFFICE_HINT or block.start <= now for block in result.busy)
+    )
+    if not asked:
+        return {}
+    since = min(window.created_at for window in windows)
+    try:
+        return ctx.calendar.out_of_office(asked, min(since, now), horizon)
+    except CalendarUnavailable:
+        raise
+    except CalendarError as problem:  # not knowing who is away books nobody who may be: they wait a run
+        return {email: AwayResult(error=problem.reason or str(problem)) for email in asked}
+
+
+def _absences(
+    window: Window, away: Sequence[Interval], zone: str, rules: SlotRules, hours: Mapping[Weekday, DailyHours] | None
+) -> AbsencePlan:
+    """The window's deadline paused for time away since it opened, and the time not to book."""
+    return plan_absences(
+        away,
+        window.created_at,
+        window.base_deadline or window.deadline,
+        zone,
+        hours or rules.working_hours,
+        rules.holidays,
+        return_grace_hours=rules.return_grace_hours,
+    )
 
 
 def _choose(
@@ -132,6 +193,8 @@ def _choose(
     lead: timedelta | None,
     not_before: datetime | None,
     *,
+    hours: Mapping[Weekday, DailyHours] | None,
+    absences: AbsencePlan,
     critical: bool = False,
 ) -> Slot | NoSlot:
     rules = ctx.teams.rules_for(window.team_id).slots
@@ -141,18 +204,31 @@ def _choose(
         now,
         rules,
         taken=capacity.taken(window.team_id),
-        working_hours=usual_hours(ctx, window.user_email, zone, rules, now),
+        working_hours=hours,
         not_before=not_before,
-        deadline=window.deadline,
+        deadline=max(absences.deadline, window.deadline),
         critical=critical,
+        away=absences.blocked,
     )
     if lead is not None:
         return _short_lead_slot(now, lead, rules.slot_minutes, choice)
     if isinstance(choice, NoSlot):
         return choice
-    return Slot(
-        choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
-    )
+    fallback = choice.fallback.value if choice.fallback else None
+    return Slot(choice.start, choice.end, choice.reason, choice.score, fallback)
+
+
+def _after_absences(window: Window, absences: AbsencePlan, now: datetime) -> Window:
+    """The paused deadline, and the return the text should name, on a planned window."""
+    base = window.base_deadline or window.deadline
+    paused = max(absences.deadline, window.deadline)
+    back = absences.returned_before(window.start) if window.start else None
+    changes: dict[str, object] = {"away_until": back if back and back > now else None}
+    if paused > base:
+        changes.update(base_deadline=base, deadline=paused)
+    if paused != window.deadline:
+        window = window_states.note(window, now, "deadline_paused", f"out of office: deadline {paused.isoformat()}")
+    return replace(window, **changes)  # type: ignore[arg-type]
 
 
 def usual_hours(

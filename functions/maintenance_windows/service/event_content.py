@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from maintenance_windows.domain.event_text import event_description_html
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
 from maintenance_windows.domain.remediation import briefs_for
+from maintenance_windows.domain.window_notes import absence_note, joined
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.service.context import PlanningContext
 
@@ -22,6 +23,14 @@ def local_range(start: datetime, end: datetime, zone: str) -> str:
 
 def local_day(moment: datetime, zone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(zone)):%A %-d %B}"
+
+
+def _absence_note(window: Window, language: str) -> str | None:
+    """Why the window is later than usual: the person is away, or was, and the deadline waited for them."""
+    if window.base_deadline is None and window.away_until is None:
+        return None
+    back = local_day(window.away_until, window.time_zone) if window.away_until else None
+    return absence_note(language, deadline=local_day(window.deadline, window.time_zone), back=back)
 
 
 def explanation_request(
@@ -65,6 +74,6 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
         deadline_local=request.deadline_local,
         host_names=request.host_names,
         contact=ctx.teams.contact,
-        note=window.note,
+        note=joined(window.note, _absence_note(window, request.language)),
     )
     return html, explanation

@@ -15,6 +15,7 @@ import pytest
 
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.memory_calendar import MemoryCalendar
+from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.ports.calendar import (
     CalendarError,
     CalendarEvent,
@@ -40,6 +41,7 @@ class Side:
     add_event: Callable[[str, datetime, datetime, bool], None]  # (event id, start, end, transparent)
     act: Callable[[str, str, dict[str, Any] | None], None]  # (action, event id, body)
     expire_tokens: Callable[[], None]
+    add_typed: Callable[[str, datetime, datetime, str], None]  # (event id, start, end, eventType)
 
 
 def _at(hours: float) -> datetime:
@@ -97,6 +99,12 @@ def _script(side: Side) -> dict[str, Any]:
     side.act("decline", "cccc0004", None)
     seen["busy"] = calendar.busy([ALICE], _at(0), _at(24))[ALICE]
     seen["recent"] = _listed(calendar.recent_events(ALICE, _at(0), _at(24)))
+    side.add_typed("dddd0001", _at(10), _at(20), "outOfOffice")
+    side.add_typed("dddd0002", _at(20), _at(21), "focusTime")
+    side.add_typed("dddd0003", _at(22), _at(23), "workingLocation")
+    side.add_typed("dddd0004", _at(-30), _at(-26), "outOfOffice")  # before the range
+    seen["away"] = calendar.out_of_office([ALICE], _at(0), _at(24))[ALICE]
+    seen["busy_typed"] = calendar.busy([ALICE], _at(9.5), _at(24))[ALICE]
     side.act("all-day", "aaaa0001", None)
     seen["all_day"] = _seen(calendar.get_event(ALICE, "aaaa0001"))
     seen["busy_all_day"] = calendar.busy([ALICE], _at(-24), _at(48))[ALICE]
@@ -131,7 +139,12 @@ def _stand_in(adapter: GoogleCalendarAdapter, admin: Admin) -> Side:
     def act(action: str, event_id: str, body: dict[str, Any] | None) -> None:
         admin.call("POST", f"users/{ALICE}/events/{event_id}/{action}", body or {})
 
-    return Side(adapter, add_event, act, lambda: admin.call("POST", "sync-tokens/expire", {"email": ALICE}))
+    def add_typed(event_id: str, start: datetime, end: datetime, event_type: str) -> None:
+        admin.events({"user": ALICE, "id": event_id, "summary": event_type, "eventType": event_type,
+                      "start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}})  # fmt: skip
+
+    expire = lambda: admin.call("POST", "sync-tokens/expire", {"email": ALICE})  # noqa: E731
+    return Side(adapter, add_event, act, expire, add_typed)
 
 
 def _memory() -> Side:
@@ -151,7 +164,10 @@ def _memory() -> Side:
         else:
             calendar.user_makes_all_day(ALICE, event_id)
 
-    return Side(calendar, add_event, act, lambda: calendar.expire_sync_tokens(ALICE))
+    def add_typed(event_id: str, start: datetime, end: datetime, event_type: str) -> None:
+        calendar.add_event(ALICE, event_id, start, end, summary=event_type, event_type=event_type)
+
+    return Side(calendar, add_event, act, lambda: calendar.expire_sync_tokens(ALICE), add_typed)
 
 
 def test_the_memory_calendar_answers_like_the_adapter_on_the_stand_in(
@@ -163,3 +179,7 @@ def test_the_memory_calendar_answers_like_the_adapter_on_the_stand_in(
         assert in_memory[key] == on_stand_in[key], key
     assert on_stand_in["reinserted"] == [("aaaa0001", False)] and on_stand_in["reinsert_deleted"] == [False]
     assert on_stand_in["deleted"] == (True, False) and on_stand_in["expired"] == (410, "fullSyncRequired")
+    # Out of office is read by type; free/busy shows it and focus time, never a working location.
+    assert on_stand_in["away"].away == (Interval(_at(10), _at(20)),) and on_stand_in["away"].error is None
+    assert Interval(_at(10), _at(21)) in on_stand_in["busy_typed"].busy
+    assert not any(block.overlaps(Interval(_at(22), _at(23))) for block in on_stand_in["busy_typed"].busy)
