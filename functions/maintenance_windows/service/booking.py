@@ -111,7 +111,7 @@ def assign_slots(
         zone = zones.get(window.user_email, FALLBACK_ZONE)
         rules = ctx.teams.rules_for(window.team_id).slots
         hours = usual_hours(ctx, window.user_email, zone, rules, now)
-        absences = _absences(window, absent.away, zone, rules, hours)
+        absences = absences_of(window, absent.away, zone, rules, hours)
         blocks = list(result.busy)
         if absences.deadline + BUSY_PAST_DEADLINE > horizon:
             # A long absence moved the deadline past what free/busy was read for: read this person's further.
@@ -168,7 +168,7 @@ def out_of_office(
         return {email: AwayResult(error=problem.reason or str(problem)) for email in asked}
 
 
-def _absences(
+def absences_of(
     window: Window, away: Sequence[Interval], zone: str, rules: SlotRules, hours: Mapping[Weekday, DailyHours] | None
 ) -> AbsencePlan:
     """The window's deadline paused for time away since it opened, and the time not to book."""

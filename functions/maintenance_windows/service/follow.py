@@ -36,7 +36,7 @@ from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.planning import leases
-from maintenance_windows.ports.calendar import CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
+from maintenance_windows.ports.calendar import AwayResult, CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
@@ -223,7 +223,12 @@ def _enforced(ctx: PlanningContext, moved: Window, now: datetime) -> tuple[Windo
     mine = Interval(moved.start, moved.end) if moved.start and moved.end else None
     # The event itself sits at the user's (late) time; it will move, so it does not count as busy.
     others = [interval for interval in busy.busy if mine is None or interval != mine]
-    choice = find_slot(others, moved.time_zone, now, rules, deadline=moved.deadline)
+    absent = booking.out_of_office(ctx, [moved], {moved.user_email: busy}, now, moved.deadline + timedelta(days=1))
+    away = absent.get(moved.user_email, AwayResult())
+    if away.error:
+        return None
+    blocked = booking.absences_of(moved, away.away, moved.time_zone, rules, None).blocked
+    choice = find_slot(others, moved.time_zone, now, rules, deadline=moved.deadline, away=blocked)
     if isinstance(choice, NoSlot) or choice.late:
         return None
     assert moved.start is not None
