@@ -202,7 +202,7 @@ class GoogleCalendarAdapter:
         batch_size: int = MAX_BATCH_SIZE,
         concurrency: int = 4,
         page_size: int = 250,
-        time_zone_ttl: timedelta = timedelta(hours=24),
+        time_zone_ttl: timedelta = timedelta(hours=1),  # shorter than booking.TIME_ZONE_MAX_AGE: travellers
         credentials_cache_size: int = 4096,
         http_timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,

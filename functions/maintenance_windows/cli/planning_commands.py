@@ -139,7 +139,7 @@ def preview_slot(args: argparse.Namespace) -> int:
         ZoneInfo(args.tz)
     except (ConfigurationError, OSError, ValueError, KeyError, TypeError) as problem:
         return fail(f"cannot preview: {problem}")
-    rules = teams.rules_for(args.team).slots
+    rules = teams.slot_rules_for(args.team, args.tz)
     absences = plan_absences(away, now, now + timedelta(days=rules.deadline_days), args.tz, rules.working_hours,
                              rules.holidays, return_grace_hours=rules.return_grace_hours)  # fmt: skip
     choice = find_slot(busy, args.tz, now, rules, deadline=absences.deadline, away=absences.blocked)

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maintenance_windows.config.settings import ConfigurationError
-from maintenance_windows.domain.rules import TeamRules
+from maintenance_windows.domain.rules import SlotRules, TeamRules
 
 
 class TeamsConfig(BaseModel):
@@ -38,6 +38,10 @@ class TeamsConfig(BaseModel):
         if team_id is not None and team_id in self.teams:
             return self.teams[team_id]
         return self.defaults
+
+    def slot_rules_for(self, team_id: int | None, zone: str) -> SlotRules:
+        """A team's slot rules for a person in ``zone``: its matching region's hours, lunch and holidays."""
+        return self.rules_for(team_id).slots.for_zone(zone)
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -78,6 +80,39 @@ class Preferences(StrictModel):
     sooner_critical: float = Field(default=12.0, ge=0)
 
 
+#: What a calendar reports when its owner never chose a zone (Google answers Etc/GMT); with a team's
+#: `fallback_time_zone` set, these count as "no zone".
+UNSET_ZONES = frozenset({"Etc/GMT", "Etc/UTC", "UTC", "GMT"})
+
+
+def _known_zone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
+    return zone
+
+
+class RegionRules(StrictModel):
+    """The rules for those of a team who work in some zones: their day, their lunch, their holidays."""
+
+    name: str = ""
+    #: IANA zones, or patterns of them: "Asia/Kolkata", "Europe/*". The first region that matches applies.
+    zones: list[str] = Field(min_length=1)
+    working_hours: dict[Weekday, DailyHours] | None = None
+    lunch: DailyHours | None = None
+    #: Added to the team's holidays (the person's local date).
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_exist(cls, zones: list[str]) -> list[str]:
+        return [zone if any(mark in zone for mark in "*?[") else _known_zone(zone) for zone in zones]
+
+    def matches(self, zone: str) -> bool:
+        return any(fnmatchcase(zone, pattern) for pattern in self.zones)
+
+
 class SlotRules(StrictModel):
     working_hours: dict[Weekday, DailyHours] = Field(default_factory=_office_hours)
     holidays: list[date] = Field(default_factory=list)
@@ -93,6 +128,35 @@ class SlotRules(StrictModel):
     infer_working_hours: bool = False
     #: Working hours after an out-of-office period in which nothing is booked (domain/absence.py).
     return_grace_hours: float = Field(default=4.0, ge=0, le=40)
+    #: Per-zone differences inside the team; the first region whose zones match the person's applies.
+    regions: list[RegionRules] = Field(default_factory=list)
+    #: The zone of a person whose calendar has none (or only Google's unset Etc/GMT); unset: UTC.
+    fallback_time_zone: str | None = None
+
+    @field_validator("fallback_time_zone")
+    @classmethod
+    def _fallback_zone_exists(cls, zone: str | None) -> str | None:
+        return None if zone is None else _known_zone(zone)
+
+    def zone_of(self, calendar_zone: str | None) -> str:
+        """The zone to book a person in: their calendar's, else the team's fallback, else UTC."""
+        if calendar_zone and (self.fallback_time_zone is None or calendar_zone not in UNSET_ZONES):
+            return calendar_zone
+        return self.fallback_time_zone or "UTC"
+
+    def for_zone(self, zone: str) -> SlotRules:
+        """These rules as they apply to a person in ``zone``: the first matching region's day, lunch and
+        holidays laid over the team's."""
+        region = next((region for region in self.regions if region.matches(zone)), None)
+        if region is None:
+            return self
+        return self.model_copy(
+            update={
+                "working_hours": region.working_hours if region.working_hours is not None else self.working_hours,
+                "lunch": region.lunch or self.lunch,
+                "holidays": sorted({*self.holidays, *region.holidays}),
+            }
+        )
 
 
 class EventStyle(StrictModel):

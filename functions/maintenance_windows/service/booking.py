@@ -35,9 +35,9 @@ from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, render
 
 logger = get_logger(__name__)
-TIME_ZONE_MIN_AGE = timedelta(days=5)
-TIME_ZONE_SPREAD_HOURS = 96
-FALLBACK_ZONE = "UTC"
+#: A zone read longer ago than this is read again before booking: people who travel change their calendar's
+#: zone, and a traveller must not be booked in their home zone's hours.
+TIME_ZONE_MAX_AGE = timedelta(hours=12)
 WORKING_HOURS_HISTORY = timedelta(weeks=4)
 #: A free/busy block this long may be time out of office: its owner's out-of-office events are read.
 OUT_OF_OFFICE_HINT = timedelta(hours=3)
@@ -52,7 +52,8 @@ class Unplaced:
 
 
 def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str]:
-    """Each user's zone: cached in the users collection, refreshed weekly, looked up in batches."""
+    """Each user's zone, as booking needs it: cached in the users collection, read again (in batches) when
+    older than TIME_ZONE_MAX_AGE; a failed lookup keeps the cached zone rather than none."""
     keys = {email: user_key(email) for email in emails}
     cached = window_records.users(ctx.store, list(keys.values()))
     zones: dict[str, str] = {}
@@ -60,12 +61,15 @@ def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> di
     for email, key in keys.items():
         document = cached.get(key, {})
         checked = document.get("time_zone_checked_at")
-        if document.get("time_zone") and checked and now - checked < time_zone_max_age(key):
+        if document.get("time_zone") and checked and now - checked < TIME_ZONE_MAX_AGE:
             zones[email] = document["time_zone"]
         else:
             stale.append(email)
     if stale:
         fresh = ctx.calendar.time_zones(stale)
+        zones.update(
+            {email: cached[keys[email]]["time_zone"] for email in stale if cached.get(keys[email], {}).get("time_zone")}
+        )
         zones.update(fresh)
         ctx.store.commit(
             [
@@ -74,11 +78,6 @@ def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> di
             ]
         )
     return zones
-
-
-def time_zone_max_age(key: str) -> timedelta:
-    """5 to 9 days, fixed per user: refreshes spread over the week instead of all landing on one run."""
-    return TIME_ZONE_MIN_AGE + timedelta(hours=int(key[:8], 16) % TIME_ZONE_SPREAD_HOURS)
 
 
 def assign_slots(
@@ -108,8 +107,8 @@ def assign_slots(
             problem = absent.error or (result.error if result else "no answer")
             unplaced.append(Unplaced(window, f"calendar not readable: {problem}"))
             continue
-        zone = zones.get(window.user_email, FALLBACK_ZONE)
-        rules = ctx.teams.rules_for(window.team_id).slots
+        zone = ctx.teams.rules_for(window.team_id).slots.zone_of(zones.get(window.user_email))
+        rules = ctx.teams.slot_rules_for(window.team_id, zone)
         hours = usual_hours(ctx, window.user_email, zone, rules, now)
         absences = absences_of(window, absent.away, zone, rules, hours)
         blocks = list(result.busy)
@@ -130,6 +129,7 @@ def assign_slots(
             capacity,
             lead,
             (not_before or {}).get(window.window_id),
+            rules=rules,
             hours=hours,
             absences=absences,
             critical=any(policies.get(policy, {}).get("critical") for policy in window.policy_ids),
@@ -193,11 +193,11 @@ def _choose(
     lead: timedelta | None,
     not_before: datetime | None,
     *,
+    rules: SlotRules,
     hours: Mapping[Weekday, DailyHours] | None,
     absences: AbsencePlan,
     critical: bool = False,
 ) -> Slot | NoSlot:
-    rules = ctx.teams.rules_for(window.team_id).slots
     choice = find_slot(
         busy,
         zone,

@@ -216,7 +216,7 @@ def _moved(
 
 def _enforced(ctx: PlanningContext, moved: Window, now: datetime) -> tuple[Window, str] | None:
     """The best slot before the deadline, and the note that explains the change; None when there is none."""
-    rules = ctx.teams.rules_for(moved.team_id).slots
+    rules = ctx.teams.slot_rules_for(moved.team_id, moved.time_zone)
     busy = ctx.calendar.busy([moved.user_email], now, moved.deadline + timedelta(days=1)).get(moved.user_email)
     if busy is None or busy.error:
         return None
