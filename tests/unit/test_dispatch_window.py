@@ -22,7 +22,7 @@ from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import CLAIMS, DispatchContext
+from maintenance_windows.handlers.dispatch_context import CLAIM_RETENTION, CLAIMS, Claims, DispatchContext
 from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
@@ -37,6 +37,7 @@ from maintenance_windows.ports.fleet import (
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import ClaimBook, ClaimState
 
 START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 END = START + timedelta(minutes=30)
@@ -238,7 +239,8 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     restart = planned[1]
     # Another instance sent the restart and died before recording it.
     setup.fleet.commands.add(restart.command_uuid)
-    setup.store.create(CLAIMS, restart.claim_id, {"status": "claimed", "claimed_at": START, "generation": 0})
+    crashed = Claims(setup.store, setup.ctx.options.claim_lease).acquire(restart.claim_id, START, {"kind": "action"})
+    assert crashed.state is ClaimState.ACQUIRED
     busy = setup.deliver()
     assert busy.status == 503 and busy.body["claims"] == [restart.key]
     setup.clock.now = START + timedelta(minutes=11)
@@ -247,7 +249,11 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     # Fleet's 409 for the known CommandUUID counts as sent: the restart is queued exactly once.
     assert [kind for kind, _ in setup.fleet.sent] == ["script"]
     claim = setup.store.get(CLAIMS, restart.claim_id)
-    assert claim is not None and claim["status"] == "sent" and claim["generation"] == 1
+    assert claim is not None and (claim["status"], claim["result"], claim["generation"]) == ("finished", "sent", 1)
+    # The crashed instance, should it come back, can no longer touch its successor's claim.
+    assert crashed.holder is not None and not ClaimBook(setup.store, CLAIMS, retention=CLAIM_RETENTION).finish(
+        crashed.holder, result="failed"
+    )
 
 
 def test_stale_revision_and_wrong_state_do_nothing() -> None:

@@ -19,7 +19,7 @@ from maintenance_windows.domain.rules import DeadlineBehaviour, FollowRules, Tea
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.planning import booking, leases
+from maintenance_windows.planning import booking
 from maintenance_windows.planning.channels import ChannelKeeper
 from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.planning.planner import PlanReport
@@ -36,6 +36,7 @@ from maintenance_windows.ports.calendar import (
 )
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.repository import channels as channel_records
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelState
 

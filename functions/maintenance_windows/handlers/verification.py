@@ -25,7 +25,6 @@ from maintenance_windows.domain.task_schedule import verify_task
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.dispatch_context import (
     Claims,
-    ClaimState,
     DispatchContext,
     TaskBody,
     current_window,
@@ -38,6 +37,7 @@ from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnava
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import ClaimState
 
 logger = get_logger(__name__)
 
