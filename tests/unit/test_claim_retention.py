@@ -16,6 +16,7 @@ def test_claims_and_takeovers_expire_long_after_any_retry_and_the_head_outlives_
     claims = Claims(store, lease=timedelta(minutes=10))
     claims.acquire("c1", NOW, {"kind": "action"})
     claims.acquire("c1", LATER, {"kind": "action"})  # the first holder died: taken over
+    claims.finish("c1", "sent")
     documents = dict(store.query(CLAIMS))
     assert documents["c1.g0"]["expires_at"] == NOW + CLAIM_RETENTION
     assert documents["c1.g1"]["expires_at"] == LATER + CLAIM_RETENTION

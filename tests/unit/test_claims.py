@@ -204,6 +204,29 @@ def test_a_generation_number_reused_after_ttl_removed_it_is_safe_from_its_old_ho
     assert claims.release(new) is True
 
 
+def test_generation_numbers_only_grow_even_after_ttl_removed_the_newest() -> None:
+    store = MemoryStore()
+    claims = book(store)
+    for _ in range(3):
+        holder = claims.acquire("c", T0, T0 + LEASE).holder
+        assert holder is not None and claims.release(holder)
+    store.commit([Write("delete", "claims", generation_id("c", n)) for n in range(3)])  # TTL, a day later
+    again = claims.acquire("c", LATE, LATE + LEASE).holder
+    assert again is not None and again.generation == 3
+
+
+def test_a_finished_claim_seen_again_costs_one_read() -> None:
+    store = MemoryStore()
+    claims = Claims(store, LEASE)
+    claims.acquire("c", T0, {"kind": "action"})
+    claims.finish("c", "sent", reference="r")
+    before = store.stats.snapshot()
+    retry = Claims(store, LEASE)
+    claim = retry.acquire("c", LATE, {"kind": "action"}, retry.lookup(["c"]).get("c"))
+    assert claim.state is ClaimState.FINISHED and claim.document["reference"] == "r"
+    assert store.stats.rpcs - before["rpcs"] == 1
+
+
 def test_every_claim_document_carries_expires_at_and_lease_heads_are_kept() -> None:
     store = MemoryStore()
     claims = book(store)

@@ -12,8 +12,9 @@ newest generation is the claim's state:
 - `finished`: the work is done, and no later generation is ever held.
 
 A head document `<id>` carries a hint, the newest generation its writer knew, so that a contender need not
-read the chain from the start, and a copy of the result once the claim is finished. Its writes are
-unconditional, so the hint can lag (a holder died before writing it) or even step back (a slow writer):
+read the chain from the start, and a copy of the result once the claim is finished. Holders write it when
+they release or finish. Its writes are unconditional, so the hint lags (while a claim is held; for good
+when its holder died) and can even step back (a slow writer):
 readers probe forward from it, a few generations per read, to the end of the chain. A probe that runs
 long moves the hint forward before answering BUSY, so a stale hint costs reads, never a claim stuck BUSY.
 
@@ -243,7 +244,8 @@ class ClaimBook:
         if newest is None:
             # The head names a generation that existed (only holders and probes write it), since removed
             # by TTL: never reuse its number.
-            return self._take_over(claim_id, chain.start + 1 if chain.head else 0, None, now, held_until, fields)
+            first = chain.start + 1 if chain.head is not None else 0
+            return self._take_over(claim_id, first, None, now, held_until, fields)
         current = chain.generations[newest]
         if current.get("status") == ClaimStatus.CLAIMED and _held(current, now):
             return Claim(claim_id, ClaimState.BUSY, current)
@@ -269,7 +271,7 @@ class ClaimBook:
             if done is not None:
                 self._adopt(holder, done)
                 return Claim(claim_id, ClaimState.FINISHED, done)
-        self._store.commit([self._head_write(holder)])
+        # The head's hint stays one generation behind until our release or finish: probes read past it.
         return Claim(claim_id, ClaimState.ACQUIRED, document, holder)
 
     def _adopt(self, holder: Holder, done: Document) -> None:
