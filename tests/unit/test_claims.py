@@ -54,10 +54,12 @@ def test_two_deliveries_for_new_work_every_schedule(looked_up: bool) -> None:
 
 
 @pytest.mark.parametrize("late", LATE_CALLS)
-def test_a_former_holder_and_its_successor_every_schedule(late: LateCall) -> None:
+def test_an_expired_claim_every_schedule_of_two_contenders(late: LateCall) -> None:
+    """The former holder finishing or releasing late beside its successor; or, the holder dead, two successors."""
+    contenders = 3 if late == "crash" else 2  # a dead holder makes no store call: two successors race
     schedules = Exhaustive(ALL_SCHEDULES)
     for chooser in schedules:
-        expired_takeover(MemoryStore(), "c", chooser, 2, late)
+        expired_takeover(MemoryStore(), "c", chooser, contenders, late)
     assert schedules.complete, f"only {schedules.runs} schedules run"
 
 
