@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from maintenance_windows.adapters.memory_store import MemoryStore
-from maintenance_windows.handlers.dispatch_context import CLAIMS, Claims
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import leases
 from maintenance_windows.repository.claims import (
@@ -24,6 +23,7 @@ from maintenance_windows.repository.claims import (
     ClaimStatus,
     generation_id,
 )
+from maintenance_windows.service.dispatch_context import CLAIMS, Claims
 from tests.support.claim_races import (
     LATE,
     LATE_CALLS,
