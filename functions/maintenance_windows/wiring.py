@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
+    from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
@@ -152,15 +153,24 @@ def notifications() -> PlanningContext:
 def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
     from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
+    from maintenance_windows.adapters.lazy import LazyCalendar
     from maintenance_windows.handlers.dispatch_window import dispatch_verifier
     from maintenance_windows.service.dispatch_context import DispatchContext
 
     current = settings()
+
+    def calendar() -> CalendarPort:
+        from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+
+        return GoogleCalendarAdapter.from_settings(current)
+
     ctx = DispatchContext(
         store=store(),
         fleet=FleetHttpClient.from_settings(current),
         tasks=CloudTasksQueue.from_settings(current),
         teams=teams(),
+        # Only verification writes to the calendar (how the window ended): built on its first use.
+        calendar=cast("CalendarPort", LazyCalendar(calendar)),
     )
     # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
     return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))

@@ -73,7 +73,7 @@ class World:
 
     @property
     def dispatch_ctx(self) -> DispatchContext:
-        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock)
+        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock, calendar=self.calendar)
 
     # ---- Fleet's side ------------------------------------------------------------------------------
 

@@ -269,6 +269,7 @@ def test_deleted_twice_is_rebooked_then_declined(ctx: PlanningContext, calendar:
     assert (rebooked.booking, rebooked.deletions) == (1, 1)
     new_event = calendar.stored(ALICE, rebooked.event_id or "")
     assert rebooked.event_id != window.event_id and new_event is not None and new_event.status == "confirmed"
+    assert "This is a new time" in new_event.description_html
 
     calendar.user_deletes(ALICE, rebooked.event_id or "")
     assert _notify(ctx, channel_id, token, 3) == 200

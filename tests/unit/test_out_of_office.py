@@ -121,8 +121,8 @@ def test_a_person_back_from_a_week_away_is_booked_after_the_grace_with_a_paused_
     assert window.deadline == back + timedelta(days=7)
     assert window.away_until == back
     assert "deadline_paused" in [entry.kind for entry in window.history]
-    assert "You are out of office until Monday 10 March" in window.event_html
-    assert "it moved to Monday 17 March" in window.event_html
+    assert "You are out of office until Monday, March 10" in window.event_html
+    assert "it moved to Monday, March 17" in window.event_html
     assert world.calendar.calls["out_of_office"] == 1
 
 

@@ -259,11 +259,11 @@ def test_briefs_follow_the_hosts_platforms_and_put_restarts_last() -> None:
     policies = [PolicyBrief(policy_id=2, name="firewall"), PolicyBrief(policy_id=1, name="os")]
     assert briefs_for(policies, ["darwin"], configured.actions) == [
         ActionBrief(kind="os_update", summary="download the macOS update 15.1"),
-        ActionBrief(kind="script", summary="turn on the firewall"),
+        ActionBrief(kind="script", summary="turn on the firewall", configured=True),
         ActionBrief(kind="mdm_command", summary="restart", restarts_device=True),
     ]
     windows = briefs_for(policies, ["windows"], configured.actions)
-    assert windows == [ActionBrief(kind="script", summary="turn on the firewall"),
+    assert windows == [ActionBrief(kind="script", summary="turn on the firewall", configured=True),
                        ActionBrief(kind="mdm_command", summary="restart", restarts_device=True)]  # fmt: skip
 
 

@@ -85,13 +85,42 @@ def test_no_actions_and_no_resolution_points_to_the_it_team() -> None:
     assert "contact them" in explain(actions=[], policies=[policy]).what_you_need_to_do
 
 
-def test_why_names_the_checks_and_flags_critical_ones() -> None:
+def test_why_names_the_checks_in_plain_words_and_says_which_is_urgent() -> None:
     why = explain(policies=[FILEVAULT, MACOS]).why_it_matters
-    assert why.startswith("Your Mac does not pass 2 checks: “macOS up to date” and “Disk encryption enabled”.")
-    assert "“Disk encryption enabled” is marked critical" in why
+    assert why.startswith(
+        "Your Mac needs 2 fixes to meet the security rules of Acme: “macOS up to date” and “Disk encryption enabled”."
+    )
+    assert "“Disk encryption enabled” is urgent" in why
     assert "Checks that FileVault encrypts the disk. A lost laptop then leaks nothing." in why
     assert "Run nightly" not in why  # descriptions are cut to their opening sentences
-    assert "Acme requires these checks" in why
+    assert "does not pass" not in why and "critical" not in why.lower()
+
+
+def test_a_raw_policy_name_is_never_shown_and_a_display_name_wins() -> None:
+    raw = PolicyBrief(policy_id=9, name="policy1", description="", critical=True, platform="darwin")
+    why = explain(policies=[raw]).why_it_matters
+    assert "policy1" not in why and "critical" not in why.lower() and "does not pass" not in why
+    assert why.startswith("Your Mac needs a fix to meet the security rules of Acme.")
+    assert "This fix is urgent" in why
+    named = raw.model_copy(update={"display_name": "Disk encryption is off"})
+    assert "“Disk encryption is off”" in explain(policies=[named]).why_it_matters
+
+
+def test_several_devices_are_named_each_and_take_the_plural() -> None:
+    text = explain(host_names=["Alice's MacBook Pro", "Alice's iMac"])
+    assert text.why_it_matters.startswith("Your Macs “Alice's MacBook Pro” and “Alice's iMac” need a fix")
+    assert "each of your Macs will" in text.what_will_happen
+    assert "Leave your Macs switched on" in text.what_you_need_to_do
+    assert "Your Mac " not in text.why_it_matters
+
+
+def test_german_text_for_a_german_team() -> None:
+    text = explain(language="de", policies=[FILEVAULT, MACOS], host_names=["MacBook", "iMac"])
+    assert text.fallback_reason is None
+    assert text.why_it_matters.startswith("Ihre Macs „MacBook“ und „iMac“ brauchen 2 Korrekturen")
+    assert "dringend" in text.why_it_matters
+    assert text.what_will_happen.startswith("Wenn das Zeitfenster beginnt, werden Ihre Macs")
+    assert "neu" in text.what_will_happen and "Speichern Sie Ihre Arbeit" in text.what_you_need_to_do
 
 
 @pytest.mark.parametrize(
@@ -108,8 +137,10 @@ def test_policy_platform_names_the_device_when_hosts_do_not() -> None:
 
 
 def test_other_languages_get_english_and_say_so() -> None:
-    assert explain(language="de").fallback_reason == FallbackReason.ENGLISH_ONLY
+    assert explain(language="it").fallback_reason == FallbackReason.ENGLISH_ONLY
+    assert explain(language="it").why_it_matters == explain().why_it_matters
     assert explain(language="en-GB").fallback_reason is None
+    assert explain(language="de-AT").fallback_reason is None
     fallback = TemplateExplainer().fallback(request(language="fr"), FallbackReason.TIMEOUT)
     assert fallback.fallback_reason == "ai_timeout;template_english_only"
 

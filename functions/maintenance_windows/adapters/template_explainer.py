@@ -1,15 +1,23 @@
-"""The deterministic explainer: plain English built from the policies and actions. It cannot fail.
+"""The deterministic explainer: plain words built from the policies and actions, in English or German.
 
 It is the text people get when AI is off, and the text every AI failure falls back to. It only ever
 repeats what the policy records and actions say, so it cannot promise work that will not happen; when no
 action runs automatically it says so plainly, because Fleet users found "What we'll do" misleading when
 they had to act themselves.
+
+Written for a reader who is not technical: a policy is named by the team's `display_name` for it, or by
+its Fleet name when that reads as words, never by an identifier such as "policy1"; "critical" becomes
+"urgent"; and a person with several devices reads about each of them, by name. Other languages than
+English and German get English, and the fallback reason says so.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from maintenance_windows.domain.event_phrases import base_language, has_language
 from maintenance_windows.domain.event_text import truncate_section
 from maintenance_windows.domain.explanation import (
     ActionBrief,
@@ -22,26 +30,64 @@ from maintenance_windows.domain.explanation import (
     estimate_duration_minutes,
 )
 
-#: Fleet platform names (and a few spellings people configure) to the word a person uses for the device.
-_DEVICE_NOUNS: dict[str, str] = {
-    "darwin": "Mac",
-    "macos": "Mac",
-    "windows": "Windows PC",
-    "linux": "Linux computer",
-    "ubuntu": "Linux computer",
-    "debian": "Linux computer",
-    "rhel": "Linux computer",
-    "fedora": "Linux computer",
-    "chrome": "Chromebook",
-    "chromeos": "Chromebook",
-    "ios": "iPhone",
-    "ipados": "iPad",
-}
-_GENERIC_DEVICE = "device"
 _MAX_POLICIES_DESCRIBED = 3
+_MAX_NAMED_DEVICES = 3
 _MAX_DESCRIPTION_CHARS = 260
 _MAX_DESCRIPTION_SENTENCES = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+#: A name that is one token of letters, digits and _.:- ("policy1", "disk_encryption") is an identifier.
+_IDENTIFIER = re.compile(r"^[\w.:-]+$")
+
+
+@dataclass(frozen=True)
+class _Noun:
+    one: str
+    many: str
+
+
+#: Fleet platform names (and a few spellings people configure) to the word a person uses for the device.
+_PLATFORMS: dict[str, str] = {
+    "darwin": "mac",
+    "macos": "mac",
+    "windows": "windows",
+    "linux": "linux",
+    "ubuntu": "linux",
+    "debian": "linux",
+    "rhel": "linux",
+    "fedora": "linux",
+    "chrome": "chromebook",
+    "chromeos": "chromebook",
+    "ios": "iphone",
+    "ipados": "ipad",
+}
+_NOUNS: dict[str, dict[str, _Noun]] = {
+    "en": {
+        "mac": _Noun("Mac", "Macs"),
+        "windows": _Noun("Windows PC", "Windows PCs"),
+        "linux": _Noun("Linux computer", "Linux computers"),
+        "chromebook": _Noun("Chromebook", "Chromebooks"),
+        "iphone": _Noun("iPhone", "iPhones"),
+        "ipad": _Noun("iPad", "iPads"),
+        "device": _Noun("device", "devices"),
+    },
+    "de": {
+        "mac": _Noun("Mac", "Macs"),
+        "windows": _Noun("Windows-PC", "Windows-PCs"),
+        "linux": _Noun("Linux-Computer", "Linux-Computer"),
+        "chromebook": _Noun("Chromebook", "Chromebooks"),
+        "iphone": _Noun("iPhone", "iPhones"),
+        "ipad": _Noun("iPad", "iPads"),
+        "device": _Noun("Gerät", "Geräte"),
+    },
+}
+#: German words for what an action does, by kind, for actions without a summary of the team's own.
+_GERMAN_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("os_update", "das Betriebssystem-Update installieren"),
+    ("software", "die benötigte Software installieren"),
+    ("script", "eine Korrektur Ihrer IT ausführen"),
+    ("refetch", "die Einstellungen erneut an die IT melden"),
+    ("mdm", "eine Einstellung Ihrer IT übernehmen"),
+)
 
 
 class TemplateExplainer:
@@ -55,11 +101,11 @@ class TemplateExplainer:
         return self._build(request, reason=reason)
 
     def _build(self, request: ExplanationRequest, reason: str | None) -> Explanation:
-        device = _device_noun(request)
+        writer = _German(request) if base_language(request.language) == "de" else _English(request)
         return Explanation(
-            why_it_matters=truncate_section(_why_it_matters(request, device)),
-            what_will_happen=truncate_section(_what_will_happen(request.actions, device)),
-            what_you_need_to_do=truncate_section(_what_you_need_to_do(request, device)),
+            why_it_matters=truncate_section(writer.why_it_matters()),
+            what_will_happen=truncate_section(writer.what_will_happen()),
+            what_you_need_to_do=truncate_section(writer.what_you_need_to_do()),
             expected_duration_minutes=estimate_duration_minutes(request.actions),
             source=ExplanationSource.TEMPLATE,
             fallback_reason=_reason_with_language(reason, request.language),
@@ -67,45 +113,72 @@ class TemplateExplainer:
 
 
 def _reason_with_language(reason: str | None, language: str) -> str | None:
-    if language.lower().split("-")[0] == "en":
+    if has_language(language):
         return reason
     return f"{reason};{FallbackReason.ENGLISH_ONLY}" if reason else str(FallbackReason.ENGLISH_ONLY)
 
 
-def _device_noun(request: ExplanationRequest) -> str:
+# --- Shared ------------------------------------------------------------------------------------------------
+
+
+class _Writer:
+    """What both languages need: the devices, the policies' plain names, the organisation."""
+
+    language = "en"
+    quotes = ("“", "”")
+    and_word = "and"
+    then_word = ", then "
+
+    def __init__(self, request: ExplanationRequest) -> None:
+        self.request = request
+        self.policies = sorted(request.policies, key=lambda p: p.policy_id)
+        self.names = [name for name in (" ".join(h.split()) for h in request.host_names) if name]
+        self.noun = _NOUNS[self.language][_device_kind(request)]
+        self.several = len(self.names) > 1
+
+    def devices(self, possessive: str) -> str:
+        """'Your Mac'; 'your Macs “A” and “B”' for several, each named."""
+        if not self.several:
+            return f"{possessive} {self.noun.one}"
+        shown = [self.quoted(name) for name in self.names[:_MAX_NAMED_DEVICES]]
+        hidden = len(self.names) - len(shown)
+        named = self.join(shown + ([self.more(hidden)] if hidden else []))
+        return f"{possessive} {self.noun.many} {named}"
+
+    def more(self, count: int) -> str:
+        return f"{count} more"
+
+    def label(self, policy: PolicyBrief) -> str | None:
+        """The policy in words a person reads: its display name, or its name when that is not an identifier."""
+        if policy.display_name.strip():
+            return self.quoted(" ".join(policy.display_name.split()))
+        name = " ".join(policy.name.split())
+        if not name or _IDENTIFIER.fullmatch(name) or not re.search(r"[^\W\d_]{3}", name):
+            return None
+        return self.quoted(name)
+
+    def quoted(self, text: str) -> str:
+        return f"{self.quotes[0]}{text}{self.quotes[1]}"
+
+    def organization(self, fallback: str) -> str:
+        return self.request.organization.strip() or fallback
+
+    def join(self, items: Sequence[str]) -> str:
+        if len(items) <= 1:
+            return "".join(items)
+        return f"{', '.join(items[:-1])} {self.and_word} {items[-1]}"
+
+    def steps(self, actions: Sequence[ActionBrief]) -> list[str]:
+        return [_verb_phrase(action.summary or action.kind.replace("_", " ")) for action in actions]
+
+
+def _device_kind(request: ExplanationRequest) -> str:
     platforms = {p.strip().lower() for p in request.platforms if p.strip()}
     if not platforms:
         # A Fleet policy's platform may list several ("darwin,windows"); only a single one names the device.
         platforms = {p.strip().lower() for policy in request.policies for p in policy.platform.split(",") if p}
-    nouns = {_DEVICE_NOUNS.get(platform, _GENERIC_DEVICE) for platform in platforms}
-    return nouns.pop() if len(nouns) == 1 else _GENERIC_DEVICE
-
-
-# --- Why it matters ----------------------------------------------------------------------------------------
-
-
-def _why_it_matters(request: ExplanationRequest, device: str) -> str:
-    policies = sorted(request.policies, key=lambda p: p.policy_id)
-    if not policies:
-        return f"Your {device} needs maintenance that {_organization(request)} requires for every device."
-    names = _join([f"“{policy.name}”" for policy in policies])
-    opening = (
-        f"Your {device} does not pass the check {names}."
-        if len(policies) == 1
-        else f"Your {device} does not pass {len(policies)} checks: {names}."
-    )
-    details = [_policy_detail(policy, several=len(policies) > 1) for policy in policies[:_MAX_POLICIES_DESCRIBED]]
-    closing = f"{_organization(request)} requires these checks to keep company data and your {device} safe."
-    return " ".join([opening, *filter(None, details), closing])
-
-
-def _policy_detail(policy: PolicyBrief, *, several: bool) -> str:
-    about = _first_sentences(policy.description)
-    parts = [f"About {f'“{policy.name}”' if several else 'this check'}: {about}" if about else ""]
-    if policy.critical:
-        subject = f"“{policy.name}”" if several else "This check"
-        parts.append(f"{subject} is marked critical, so it must be fixed before the deadline.")
-    return " ".join(part for part in parts if part)
+    kinds = {_PLATFORMS.get(platform, "device") for platform in platforms}
+    return kinds.pop() if len(kinds) == 1 else "device"
 
 
 def _first_sentences(text: str) -> str:
@@ -123,22 +196,6 @@ def _first_sentences(text: str) -> str:
     return kept if kept.endswith((".", "!", "?", "…")) else f"{kept}."
 
 
-# --- What will happen --------------------------------------------------------------------------------------
-
-
-def _what_will_happen(actions: list[ActionBrief], device: str) -> str:
-    if not actions:
-        return (
-            "Nothing is installed or changed automatically in this window. It is time set aside for you to "
-            "fix this yourself, with the steps below."
-        )
-    steps = [_verb_phrase(action.summary or action.kind.replace("_", " ")) for action in actions]
-    mentions_restart = any(word in " ".join(steps).lower() for word in ("restart", "reboot"))
-    if device_restarts(actions) and not mentions_restart:
-        steps.append("restart")
-    return f"When the window starts, your {device} will {_join(steps, conjunction='then')}."
-
-
 def _verb_phrase(summary: str) -> str:
     """'Install the macOS update.' -> 'install the macOS update' (keeps 'macOS', 'OS' and the like)."""
     phrase = " ".join(summary.split()).rstrip(".!;:, ")
@@ -147,50 +204,182 @@ def _verb_phrase(summary: str) -> str:
     return phrase
 
 
-# --- What you need to do -----------------------------------------------------------------------------------
-
-
-def _what_you_need_to_do(request: ExplanationRequest, device: str) -> str:
-    if not request.actions:
-        return _manual_steps(request.policies)
-    keep_on = f"Leave your {device} switched on, plugged in and connected to the internet during the window."
-    if device_restarts(request.actions):
-        return (
-            f"{keep_on} Save your work and close your apps before it starts, because your {device} will "
-            "restart. Nothing else is needed from you."
-        )
-    return f"{keep_on} You can keep working while it runs; nothing else is needed from you."
-
-
-def _manual_steps(policies: list[PolicyBrief]) -> str:
-    with_steps = [policy for policy in sorted(policies, key=lambda p: p.policy_id) if policy.resolution.strip()]
-    if not with_steps:
-        return (
-            "Your IT team has not written the steps for this yet. Please contact them (see below) before "
-            "the window so they can help you fix it."
-        )
-    if len(with_steps) == 1:
-        return f"During the window, please do this: {_as_sentence(with_steps[0].resolution)}"
-    steps = " ".join(f"For “{policy.name}”: {_as_sentence(policy.resolution)}" for policy in with_steps)
-    return f"During the window, please do the following. {steps}"
-
-
 def _as_sentence(text: str) -> str:
     text = " ".join(text.split())
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-# --- Shared ------------------------------------------------------------------------------------------------
+# --- English -----------------------------------------------------------------------------------------------
 
 
-def _organization(request: ExplanationRequest) -> str:
-    return request.organization.strip() or "Your IT team"
+class _English(_Writer):
+    def why_it_matters(self) -> str:
+        subject = self.devices("Your")
+        need = "need" if self.several else "needs"
+        organization = self.organization("your IT team")
+        if not self.policies:
+            return f"{subject} {need} maintenance that {organization} requires for every device."
+        labels = [self.label(policy) for policy in self.policies]
+        named = [label for label in labels if label]
+        unnamed = len(labels) - len(named)
+        if unnamed:
+            named.append("one more setting" if unnamed == 1 else f"{unnamed} more settings")
+        rules = f"the security rules of {organization}"
+        if len(self.policies) == 1:
+            opening = f"{subject} {need} a fix to meet {rules}" + (f": {named[0]}." if labels[0] else ".")
+        else:
+            opening = f"{subject} {need} {len(self.policies)} fixes to meet {rules}: {self.join(named)}."
+        return " ".join([opening, *self._details(labels), self._urgency(labels), self._closing()]).replace("  ", " ")
+
+    def _details(self, labels: list[str | None]) -> list[str]:
+        details = []
+        for policy, label in list(zip(self.policies, labels, strict=True))[:_MAX_POLICIES_DESCRIBED]:
+            about = _first_sentences(policy.description)
+            if about:
+                details.append(f"{label}: {about}" if len(self.policies) > 1 and label else about)
+        return details
+
+    def _urgency(self, labels: list[str | None]) -> str:
+        urgent = [
+            label or "One of them" for policy, label in zip(self.policies, labels, strict=True) if policy.critical
+        ]
+        if not urgent:
+            return ""
+        if len(self.policies) == 1:
+            return "This fix is urgent, so please keep this time or move it only a little."
+        return f"{self.join(urgent)} {'are' if len(urgent) > 1 else 'is'} urgent, so please keep this time."
+
+    def _closing(self) -> str:
+        return f"These rules keep company data and your {self.noun.many if self.several else self.noun.one} safe."
+
+    def what_will_happen(self) -> str:
+        actions = self.request.actions
+        if not actions:
+            return (
+                "Nothing is installed or changed automatically in this window. It is time set aside for you to "
+                "fix this yourself, with the steps below."
+            )
+        steps = self.steps(actions)
+        mentions_restart = any(word in " ".join(steps).lower() for word in ("restart", "reboot"))
+        if device_restarts(actions) and not mentions_restart:
+            steps.append("restart")
+        subject = f"each of your {self.noun.many}" if self.several else f"your {self.noun.one}"
+        return f"When the window starts, {subject} will {self.then_word.join(steps)}."
+
+    def what_you_need_to_do(self) -> str:
+        actions = self.request.actions
+        if not actions:
+            return self._manual_steps()
+        yours = f"your {self.noun.many}" if self.several else f"your {self.noun.one}"
+        keep_on = f"Leave {yours} switched on, plugged in and connected to the internet during the window."
+        if device_restarts(actions):
+            return (
+                f"{keep_on} Save your work and close your apps before it starts, because {yours} will restart. "
+                "Nothing else is needed from you."
+            )
+        return f"{keep_on} You can keep working while it runs; nothing else is needed from you."
+
+    def _manual_steps(self) -> str:
+        with_steps = [policy for policy in self.policies if policy.resolution.strip()]
+        if not with_steps:
+            return (
+                "Your IT team has not written the steps for this yet. Please contact them (see below) before "
+                "the window so they can help you fix it."
+            )
+        if len(with_steps) == 1:
+            return f"During the window, please do this: {_as_sentence(with_steps[0].resolution)}"
+        steps = " ".join(
+            f"For {self.label(policy) or 'the next fix'}: {_as_sentence(policy.resolution)}" for policy in with_steps
+        )
+        return f"During the window, please do the following. {steps}"
 
 
-def _join(items: list[str], conjunction: str = "and") -> str:
-    """'a and b', 'a, b and c'; with 'then', each step follows the last: 'a, then b, then c'."""
-    if len(items) <= 1:
-        return "".join(items)
-    if conjunction == "then":
-        return ", then ".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+# --- German ------------------------------------------------------------------------------------------------
+
+
+class _German(_Writer):
+    language = "de"
+    quotes = ("„", "“")
+    and_word = "und"
+
+    def more(self, count: int) -> str:
+        return f"{count} weitere"
+
+    def why_it_matters(self) -> str:
+        subject = self.devices("Ihre" if self.several else "Ihr")
+        need = "brauchen" if self.several else "braucht"
+        organization = self.organization("Ihre IT")
+        if not self.policies:
+            return f"{subject} {need} eine Wartung, die {organization} für jedes Gerät vorschreibt."
+        labels = [self.label(policy) for policy in self.policies]
+        named = [label for label in labels if label]
+        unnamed = len(labels) - len(named)
+        if unnamed:
+            named.append("eine weitere Einstellung" if unnamed == 1 else f"{unnamed} weitere Einstellungen")
+        rules = f"um die Sicherheitsregeln von {organization} zu erfüllen"
+        if len(self.policies) == 1:
+            opening = f"{subject} {need} eine Korrektur, {rules}" + (f": {named[0]}." if labels[0] else ".")
+        else:
+            opening = f"{subject} {need} {len(self.policies)} Korrekturen, {rules}: {self.join(named)}."
+        details = []
+        for policy, label in list(zip(self.policies, labels, strict=True))[:_MAX_POLICIES_DESCRIBED]:
+            about = _first_sentences(policy.description)
+            if about:
+                details.append(f"{label}: {about}" if len(self.policies) > 1 and label else about)
+        urgent = any(policy.critical for policy in self.policies)
+        urgency = (
+            "Das ist dringend: Bitte behalten Sie diese Zeit oder verschieben Sie sie nur wenig." if urgent else ""
+        )
+        closing = "Diese Regeln schützen Firmendaten und Ihre Geräte."
+        return " ".join(part for part in [opening, *details, urgency, closing] if part)
+
+    def what_will_happen(self) -> str:
+        actions = self.request.actions
+        if not actions:
+            return (
+                "In diesem Zeitfenster wird nichts automatisch installiert oder geändert. Es ist Zeit, die für "
+                "Sie reserviert ist, um das Problem mit den Schritten unten selbst zu beheben."
+            )
+        steps = [self._german_step(action) for action in actions]
+        if device_restarts(actions) and not any("neu starten" in step for step in steps):
+            steps.append("neu starten")
+        subject = f"werden Ihre {self.noun.many}" if self.several else f"wird Ihr {self.noun.one}"
+        done = steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} und dann {steps[-1]}"
+        return f"Wenn das Zeitfenster beginnt, {subject} {done}."
+
+    def _german_step(self, action: ActionBrief) -> str:
+        if action.configured:
+            return _verb_phrase(action.summary)
+        kind = action.kind.lower()
+        if "restart" in kind or "reboot" in kind or "restart" in action.summary.lower():
+            return "neu starten"
+        return next((words for key, words in _GERMAN_ACTIONS if key in kind), "eine Korrektur Ihrer IT ausführen")
+
+    def what_you_need_to_do(self) -> str:
+        actions = self.request.actions
+        if not actions:
+            return self._manual_steps()
+        yours = "Ihre Geräte" if self.several else "Ihr Gerät"
+        keep_on = f"Lassen Sie {yours} während des Zeitfensters eingeschaltet, am Strom und mit dem Internet verbunden."
+        if device_restarts(actions):
+            restarts = "starten neu" if self.several else "startet neu"
+            return (
+                f"{keep_on} Speichern Sie Ihre Arbeit und schließen Sie Ihre Apps vorher, denn {yours} {restarts}. "
+                "Sonst müssen Sie nichts tun."
+            )
+        return f"{keep_on} Sie können währenddessen weiterarbeiten; sonst müssen Sie nichts tun."
+
+    def _manual_steps(self) -> str:
+        with_steps = [policy for policy in self.policies if policy.resolution.strip()]
+        if not with_steps:
+            return (
+                "Ihre IT hat die Schritte dafür noch nicht beschrieben. Bitte wenden Sie sich vor dem Zeitfenster "
+                "an sie (siehe unten), damit sie Ihnen helfen kann."
+            )
+        if len(with_steps) == 1:
+            return f"Bitte gehen Sie im Zeitfenster so vor: {_as_sentence(with_steps[0].resolution)}"
+        steps = " ".join(
+            f"Für {self.label(policy) or 'die nächste Korrektur'}: {_as_sentence(policy.resolution)}"
+            for policy in with_steps
+        )
+        return f"Bitte gehen Sie im Zeitfenster so vor. {steps}"

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from maintenance_windows.domain.event_phrases import DEFAULT_LANGUAGE, Phrases, deletion_text, phrases
 from maintenance_windows.domain.explanation import (
     MAX_DURATION_MINUTES,
     ActionBrief,
@@ -39,17 +40,18 @@ _WHITESPACE_RUN = re.compile(r"[ \t]+")
 # --- Title -------------------------------------------------------------------------------------------------
 
 
-def event_title(organization: str, title_override: str | None) -> str:
+def event_title(organization: str, title_override: str | None, language: str = DEFAULT_LANGUAGE) -> str:
     """The event's summary: the team's own title when set, else one naming the organisation."""
     override = _single_line(title_override or "")
     if override:
         return _truncate(override, MAX_TITLE_CHARS)
+    words = phrases(language)
     organization = _single_line(organization)
     if not organization:
-        return "Device maintenance"
+        return words.fallback_title
     # "Acme IT" is how people usually name the sender; don't write "Acme IT IT".
     sender = organization if re.search(r"\bIT$", organization) else f"{organization} IT"
-    return _truncate(f"{sender}: device maintenance", MAX_TITLE_CHARS)
+    return _truncate(words.title.format(sender=sender), MAX_TITLE_CHARS)
 
 
 # --- Description -------------------------------------------------------------------------------------------
@@ -75,9 +77,16 @@ def event_description_html(
     host_names: Iterable[str],
     contact: str,
     note: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
+    window_minutes: int | None = None,
+    max_deletions: int | None = None,
 ) -> str:
-    """HTML that Google Calendar renders (<b>, <i>, <br>, <ul><li>); every dynamic string is escaped."""
+    """HTML that Google Calendar renders (<b>, <i>, <br>, <ul><li>); every dynamic string is escaped.
+
+    The fixed words are in ``language`` (event_phrases). The duration never contradicts the booked
+    ``window_minutes``; with ``max_deletions`` the text says what deleting the event does."""
     hosts = [name for name in (_single_line(host) for host in host_names) if name]
+    words = phrases(language)
 
     def render(scale: float) -> str:
         def limit(field: str) -> Callable[[str], str]:
@@ -87,12 +96,17 @@ def event_description_html(
         return "".join(
             _description_blocks(
                 explanation,
+                words,
                 section=limit("section"),
                 note=note and limit("note")(note),
                 window=limit("window")(window_local),
                 deadline=limit("deadline")(deadline_local),
                 hosts=[limit("host")(host) for host in hosts],
                 contact=limit("contact")(contact),
+                window_minutes=window_minutes,
+                deleting=limit("note")(deletion_text(language, max_deletions, contact or "your IT team"))
+                if max_deletions
+                else None,
             )
         )
 
@@ -105,6 +119,7 @@ def event_description_html(
 
 def _description_blocks(
     explanation: Explanation,
+    words: Phrases,
     *,
     section: Callable[[str], str],
     note: str | None,
@@ -112,36 +127,79 @@ def _description_blocks(
     deadline: str,
     hosts: list[str],
     contact: str,
+    window_minutes: int | None,
+    deleting: str | None,
 ) -> Iterable[str]:
     if note:
-        yield f"<b>Please note:</b> {note}<br><br>"
-    yield _block("Why it matters", section(explanation.why_it_matters))
-    yield _block("What will happen", section(explanation.what_will_happen))
-    yield _block("What you need to do", section(explanation.what_you_need_to_do))
-    yield _block("When", f"{window}. It takes about {explanation.expected_duration_minutes} minutes.")
+        yield f"<b>{words.please_note}</b> {note}<br><br>"
+    yield _block(words.why_it_matters, section(explanation.why_it_matters))
+    yield _block(words.what_will_happen, section(explanation.what_will_happen))
+    yield _block(words.what_you_need_to_do, section(explanation.what_you_need_to_do))
+    yield _block(words.when, f"{window}. {_duration(words, explanation.expected_duration_minutes, window_minutes)}")
     if hosts:
-        yield f"<b>{'Device' if len(hosts) == 1 else 'Devices'}</b>{_host_list(hosts)}"
-    yield _block(
-        "Need a different time?",
-        f"Drag this event to a time that suits you better, before {deadline}. "
-        "The work follows the event: it starts when the event starts.",
-    )
+        yield f"<b>{words.device if len(hosts) == 1 else words.devices}</b>{_host_list(hosts, words)}"
+    moving = _escape(words.move_it.format(deadline=deadline))
+    yield _block(words.different_time, f"{moving} {deleting}" if deleting else moving)
     if contact:
-        yield _block("Questions?", f"Contact {contact}.")
+        yield _block(words.questions, _escape(words.contact_line.format(contact=contact)))
     if explanation.source is ExplanationSource.AI:
-        yield "<i>This summary was written with AI from your IT team's policy descriptions.</i>"
+        yield f"<i>{_escape(words.ai_note)}</i>"
+
+
+def _duration(words: Phrases, estimate: int, window_minutes: int | None) -> str:
+    """The work's length in words, never longer than the window the calendar shows."""
+    if window_minutes is not None and estimate > window_minutes:
+        return _escape(words.may_take_longer.format(minutes=window_minutes))
+    return _escape(words.takes_about.format(minutes=estimate))
+
+
+def outcome_description_html(
+    language: str,
+    *,
+    verified: bool,
+    host_names: Iterable[str],
+    contact: str,
+    rebook_after_local: str | None = None,
+    escalated: bool = False,
+) -> str:
+    """The event's description once the window is over: how it ended and, when it failed, what comes next."""
+    words = phrases(language)
+    hosts = [_escape(_truncate(name, _LIMITS["host"])) for name in (_single_line(h) for h in host_names) if name]
+    device_words = _join_names(hosts, words) or _escape(words.your_devices)
+    if verified:
+        # The static text is escaped first; the names in it are escaped already.
+        body = words.done_one if len(hosts) == 1 else words.done_many
+        text = _block(words.done_heading, _escape(body).replace("{devices}", device_words))
+    else:
+        steps = []
+        if rebook_after_local:
+            steps.append(_escape(words.failed_rebook.format(when=_truncate(_clean(rebook_after_local), 120))))
+        if escalated or not rebook_after_local:
+            steps.append(_escape(words.failed_escalated.format(contact=_truncate(_clean(contact), 200))))
+        text = _block(words.failed_heading, " ".join(steps))
+    if contact:
+        text += _block(words.questions, _escape(words.contact_line.format(contact=_truncate(_clean(contact), 200))))
+    return text
+
+
+def _join_names(names: list[str], words: Phrases) -> str:
+    if not names:
+        return ""
+    joiner = " und " if words is phrases("de") else " and "
+    quoted = [f"“{name}”" for name in names[:MAX_HOSTS_LISTED]]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}{joiner}{quoted[-1]}"
 
 
 def _block(heading: str, body: str) -> str:
     return f"<b>{heading}</b><br>{body}<br><br>"
 
 
-def _host_list(hosts: list[str]) -> str:
+def _host_list(hosts: list[str], words: Phrases) -> str:
     shown = hosts[:MAX_HOSTS_LISTED]
     items = "".join(f"<li>{host}</li>" for host in shown)
     hidden = len(hosts) - len(shown)
     if hidden:
-        items += f"<li>and {hidden} more</li>"
+        items += f"<li>{_escape(words.and_more.format(count=hidden))}</li>"
     return f"<ul>{items}</ul>"
 
 

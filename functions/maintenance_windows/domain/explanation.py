@@ -16,6 +16,8 @@ class Frozen(BaseModel):
 class PolicyBrief(Frozen):
     policy_id: int
     name: str
+    #: The team's plain name for the policy (TeamRules.policies), "" when none is configured.
+    display_name: str = ""
     description: str = ""
     resolution: str = ""
     platform: str = ""
@@ -28,6 +30,8 @@ class ActionBrief(Frozen):
     kind: str
     summary: str
     restarts_device: bool = False
+    #: The summary is the team's own words (`summary:` in the file), not the built-in English default.
+    configured: bool = False
 
 
 class ExplanationRequest(Frozen):
@@ -62,7 +66,7 @@ class Explanation(Frozen):
 
 #: Version of the text contract: the prompt, the response schema and the validation rules. Bump it when any
 #: of them changes so that cached explanations written under the old contract are not served again.
-PROMPT_VERSION = "event-text-v1"
+PROMPT_VERSION = "event-text-v2"
 
 
 class FallbackReason(StrEnum):
@@ -90,7 +94,8 @@ class FallbackReason(StrEnum):
 def model_facts(request: ExplanationRequest) -> dict[str, object]:
     """The only part of a request that may reach the model, in a canonical order.
 
-    Window time, deadline, host names and contact are left out on purpose: event_text renders them around
+    Window time, deadline, host names and contact are left out on purpose (only whether there are one or
+    several devices is kept): event_text renders them around
     the explanation, so every user with the same policies and actions shares one model answer (and one
     cache entry). Policies are sorted because their order carries no meaning; actions keep their order
     because it is the order in which they run.
@@ -98,6 +103,9 @@ def model_facts(request: ExplanationRequest) -> dict[str, object]:
     return {
         "organization": request.organization,
         "language": request.language,
+        # One device or several (2 stands for any number above one): the text's grammar depends on it, and two
+        # buckets keep one cache entry per policy set for nearly everyone.
+        "device_count": 2 if len(request.host_names) > 1 else 1,
         "platforms": sorted({platform.lower() for platform in request.platforms}),
         "policies": [policy.model_dump(mode="json") for policy in sorted(request.policies, key=lambda p: p.policy_id)],
         "actions": [action.model_dump(mode="json") for action in request.actions],

@@ -245,7 +245,10 @@ MdmAction = MdmCommandAction | OsUpdateAction
 
 def brief_of(action: RemediationAction) -> ActionBrief:
     return ActionBrief(
-        kind=action.type, summary=action.summary or action.default_summary(), restarts_device=action.will_restart()
+        kind=action.type,
+        summary=action.summary or action.default_summary(),
+        restarts_device=action.will_restart(),
+        configured=action.summary is not None,
     )
 
 

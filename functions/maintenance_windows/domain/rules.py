@@ -180,6 +180,26 @@ class VerifyRules(StrictModel):
     escalate_after_failed_windows: int = Field(default=3, ge=1, le=20)
 
 
+class PolicyWording(StrictModel):
+    """How the event names a policy: the words a person understands, instead of its name in Fleet."""
+
+    policy_id: int | None = Field(default=None, gt=0)
+    policy_name_pattern: str | None = Field(default=None, min_length=1, max_length=300)
+    #: E.g. "disk encryption (FileVault) is off"; used in the event text and given to the explanation writer.
+    display_name: str = Field(min_length=1, max_length=120)
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> PolicyWording:
+        if (self.policy_id is None) == (self.policy_name_pattern is None):
+            raise ValueError("give exactly one of policy_id and policy_name_pattern")
+        return self
+
+    def selects(self, policy_id: int, policy_name: str) -> bool:
+        if self.policy_id is not None:
+            return self.policy_id == policy_id
+        return fnmatchcase(policy_name.casefold(), (self.policy_name_pattern or "").casefold())
+
+
 class TeamRules(StrictModel):
     """Everything a team decides. Unset fields take the configuration's defaults, then these defaults."""
 
@@ -191,8 +211,17 @@ class TeamRules(StrictModel):
     follow: FollowRules = Field(default_factory=FollowRules)
     verify: VerifyRules = Field(default_factory=VerifyRules)
     actions: list[PolicyActions] = Field(default_factory=list)
+    #: Plain names for policies in the event text (an id entry beats a pattern entry, as for actions).
+    policies: list[PolicyWording] = Field(default_factory=list)
     #: POSTs Fleet's own calendar-webhook payload here at window start, for flows built on it.
     compatible_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    def display_name_for(self, policy_id: int, policy_name: str) -> str:
+        """The configured plain name of a policy, or "" when there is none."""
+        by_id = [entry for entry in self.policies if entry.policy_id is not None and entry.selects(policy_id, "")]
+        by_name = [entry for entry in self.policies if entry.policy_id is None and entry.selects(0, policy_name)]
+        chosen = next(iter([*by_id, *by_name]), None)
+        return chosen.display_name if chosen else ""
 
     @field_validator("domains")
     @classmethod

@@ -364,7 +364,7 @@ def _event_spec(ctx: PlanningContext, window: Window) -> EventSpec:
         start=window.start,
         end=window.end,
         time_zone=window.time_zone,
-        summary=event_title(ctx.teams.organization, rules.event.title),
+        summary=event_title(ctx.teams.organization, rules.event.title, rules.language),
         description_html=window.event_html,
         private_properties=event_properties(window),
         color_id=rules.event.color_id,

@@ -22,6 +22,7 @@ from maintenance_windows.clock import utc_now
 from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.calendar import CalendarPort
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
@@ -65,6 +66,8 @@ class DispatchContext:
     teams: TeamsConfig
     clock: Callable[[], datetime] = field(default=utc_now)
     options: DispatchOptions = field(default_factory=DispatchOptions)
+    #: To tell the person, in the event, how the window ended; None: the event is left as it was.
+    calendar: CalendarPort | None = None
 
 
 class Claims:

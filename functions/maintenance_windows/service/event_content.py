@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from maintenance_windows.domain.event_text import event_description_html
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
 from maintenance_windows.domain.remediation import briefs_for
-from maintenance_windows.domain.window_notes import absence_note, joined
+from maintenance_windows.domain.window_notes import absence_note, joined, rebooked_note
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.local_time import local_day, local_range
 
-
-def local_range(start: datetime, end: datetime, zone: str) -> str:
-    tz = ZoneInfo(zone)
-    first, last = start.astimezone(tz), end.astimezone(tz)
-    return f"{first:%A %-d %B, %H:%M}–{last:%H:%M} ({zone})"
-
-
-def local_day(moment: datetime, zone: str) -> str:
-    return f"{moment.astimezone(ZoneInfo(zone)):%A %-d %B}"
+__all__ = ["explanation_request", "local_day", "local_range", "render"]
 
 
 def _absence_note(window: Window, language: str) -> str | None:
     """Why the window is later than usual: the person is away, or was, and the deadline waited for them."""
     if window.base_deadline is None and window.away_until is None:
         return None
-    back = local_day(window.away_until, window.time_zone) if window.away_until else None
-    return absence_note(language, deadline=local_day(window.deadline, window.time_zone), back=back)
+    back = local_day(window.away_until, window.time_zone, language) if window.away_until else None
+    return absence_note(language, deadline=local_day(window.deadline, window.time_zone, language), back=back)
 
 
 def explanation_request(
@@ -44,6 +35,7 @@ def explanation_request(
         PolicyBrief(
             policy_id=policy_id,
             name=str(policies.get(policy_id, {}).get("name", f"policy {policy_id}")),
+            display_name=rules.display_name_for(policy_id, str(policies.get(policy_id, {}).get("name", ""))),
             description=str(policies.get(policy_id, {}).get("description", "")),
             resolution=str(policies.get(policy_id, {}).get("resolution", "")),
             platform=str(policies.get(policy_id, {}).get("platform", "")),
@@ -55,8 +47,10 @@ def explanation_request(
     return ExplanationRequest(
         organization=ctx.teams.organization,
         language=rules.language,
-        window_local=local_range(window.start, window.end, window.time_zone) if window.start and window.end else "",
-        deadline_local=local_day(window.deadline, window.time_zone),
+        window_local=local_range(window.start, window.end, window.time_zone, rules.language)
+        if window.start and window.end
+        else "",
+        deadline_local=local_day(window.deadline, window.time_zone, rules.language),
         host_names=[str(host.get("display_name", "")) for host in hosts],
         platforms=platforms,
         policies=briefs,
@@ -68,12 +62,21 @@ def explanation_request(
 def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, Explanation]:
     """(description html, explanation) for the window's event; the title comes from booking._event_spec."""
     explanation = ctx.explainer.explain(request)
+    rules = ctx.teams.rules_for(window.team_id)
+    minutes = int((window.end - window.start).total_seconds() // 60) if window.start and window.end else None
     html = event_description_html(
         explanation,
         window_local=request.window_local,
         deadline_local=request.deadline_local,
         host_names=request.host_names,
         contact=ctx.teams.contact,
-        note=joined(window.note, _absence_note(window, request.language)),
+        note=joined(
+            rebooked_note(request.language) if window.booking > 0 else None,
+            window.note,
+            _absence_note(window, request.language),
+        ),
+        language=request.language,
+        window_minutes=minutes,
+        max_deletions=rules.follow.max_user_deletions,
     )
     return html, explanation

@@ -33,6 +33,7 @@ from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.domain.rules import DeadlineBehaviour
 from maintenance_windows.domain.slots import NoSlot, find_slot
+from maintenance_windows.domain.window_notes import enforced_note
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import AwayResult, CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
@@ -233,12 +234,9 @@ def _enforced(ctx: PlanningContext, moved: Window, now: datetime) -> tuple[Windo
     if isinstance(choice, NoSlot) or choice.late:
         return None
     assert moved.start is not None
-    wanted = local_range(moved.start, moved.end or moved.start, moved.time_zone)
-    deadline = local_day(moved.deadline, moved.time_zone)
-    note = (
-        f"This window was moved back before the deadline ({deadline}): {wanted} is too late to fix your "
-        "device in time. If this time does not suit you, drag it to another time before the deadline."
-    )
+    language = ctx.teams.rules_for(moved.team_id).language
+    wanted = local_range(moved.start, moved.end or moved.start, moved.time_zone, language)
+    note = enforced_note(language, wanted=wanted, deadline=local_day(moved.deadline, moved.time_zone, language))
     detail = f"moved back to {choice.start.isoformat()}, before the deadline {moved.deadline.isoformat()}"
     enforced = replace(moved, start=choice.start, end=choice.end, late=False, reason=choice.reason)
     return window_states.note(enforced, now, "enforced", detail), note
