@@ -8,7 +8,10 @@ verification closes the windows.
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
-window's end plus the grace period.
+window's end plus the grace period. So that a minute ahead is a believable time for everyone, each person
+lives where it is late morning or early afternoon when the demo runs (their calendar's zone is chosen at
+start from real cities), and the demo's team works every day of the week, so a weekend run books inside
+working hours too. After verification the demo shows what each event says: how the window ended.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,8 +31,52 @@ from infra.client import LOCAL, LocalStack
 
 PROFILE = "demo"
 STARTED = time.monotonic()
-PEOPLE = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York"}
+PEOPLE = ("alice@acme.example", "bob@acme.example")
+#: Cities to place the people in, one per UTC offset or so: whatever the hour, two of them are mid-day.
+CITIES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Asia/Tokyo",
+          "Europe/London", "America/Sao_Paulo", "Australia/Sydney", "Asia/Dubai", "America/Chicago",
+          "Asia/Singapore", "Pacific/Auckland", "America/Denver", "Europe/Athens", "Asia/Dhaka",
+          "Pacific/Honolulu", "Asia/Bangkok", "America/Anchorage", "Atlantic/Azores", "Asia/Karachi",
+          "America/Halifax", "Pacific/Noumea", "Asia/Kamchatka", "Atlantic/Cape_Verde", "Pacific/Pago_Pago",
+          "Pacific/Kiritimati")  # fmt: skip
+WORKING_DAY = ("09:00", "17:00")
+#: Local time of booking that leaves the 30-minute window, the move and the verification inside the day.
+MIDDAY = (clock_time(10, 0), clock_time(15, 30))
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fleet" / "failing_policies_webhook.json"
+
+
+def zones_at_midday(now: datetime, count: int = len(PEOPLE)) -> list[str]:
+    """The first `count` cities where `now` falls between MIDDAY's bounds, on distinct offsets."""
+    chosen: list[str] = []
+    offsets: set[timedelta | None] = set()
+    for city in CITIES:
+        local = now.astimezone(ZoneInfo(city))
+        if MIDDAY[0] <= local.time() < MIDDAY[1] and local.utcoffset() not in offsets:
+            chosen.append(city)
+            offsets.add(local.utcoffset())
+        if len(chosen) == count:
+            return chosen
+    raise SystemExit(f"demo: fewer than {count} cities are at mid-day at {now:%H:%M} UTC")  # pragma: no cover
+
+
+def demo_team_file(path: Path) -> Path:
+    """The local team file, with a working day on every day of the week (a weekend run stays believable)."""
+    import yaml
+
+    rules = yaml.safe_load((LOCAL / "teams.yaml").read_text())
+    start, end = WORKING_DAY
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    rules["defaults"].setdefault("slots", {})["working_hours"] = {day: {"start": start, "end": end} for day in days}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return path
+
+
+def inside_working_hours(start: datetime, end: datetime, zone: str) -> bool:
+    tz = ZoneInfo(zone)
+    opens, closes = (clock_time.fromisoformat(clock) for clock in WORKING_DAY)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    return local_start.date() == local_end.date() and opens <= local_start.time() and local_end.time() <= closes
 
 
 def say(message: str) -> None:
@@ -121,10 +169,11 @@ def _plain(html: str) -> str:
 def story(demo: LocalStack) -> None:
     heading("1. Fleet and the calendars")
     demo.seed_fleet()
-    demo.reset_calendar([{"email": e, "timeZone": z} for e, z in PEOPLE.items()])
-    for email, zone in PEOPLE.items():
+    people = dict(zip(PEOPLE, zones_at_midday(datetime.now(UTC) + timedelta(minutes=2)), strict=True))
+    demo.reset_calendar([{"email": e, "timeZone": z} for e, z in people.items()])
+    for email, zone in people.items():
         demo.calendar("POST", "events", {"events": busy_week(email, zone)})
-        say(f"{email}: a busy week seeded in {zone}")
+        say(f"{email}: a busy week seeded in {zone}, where it is {datetime.now(ZoneInfo(zone)):%A %H:%M}")
     say("Fleet knows 3 Macs: Alice's MacBook Pro and iMac, Bob's MacBook Air; 2 policies fail")
 
     heading("2. Fleet's webhooks arrive")
@@ -142,6 +191,12 @@ def story(demo: LocalStack) -> None:
     say(f"plan_windows: {report['windows_opened']} windows opened, {report['windows_booked']} booked, "
         f"{report.get('channels_opened', 0)} push channels opened")  # fmt: skip
     booked = show_events(demo)
+    for email, row in booked.items():
+        start, end = (datetime.fromisoformat(row[key]) for key in ("start_utc", "end_utc"))
+        inside = inside_working_hours(start, end, row["time_zone"])
+        say(f"{email}: booked {'inside' if inside else 'OUTSIDE'} their working hours ({'–'.join(WORKING_DAY)})")
+        if not inside:
+            raise SystemExit(f"demo: {email} was booked outside working hours")
 
     heading("4. Alice drags her event 30 seconds later")
     alice = booked["alice@acme.example"]
@@ -203,6 +258,13 @@ def story(demo: LocalStack) -> None:
     for row in verified:
         say(f"{row['user']}: {row['state']}")
 
+    heading("7. What the events say now")
+    for row in verified:
+        (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
+        print(f"\n  {row['user']} — “{event['summary']}”")
+        for line in _plain(event.get("description", "")).splitlines():
+            print(f"            {line}")
+
     heading("Timeline (UTC)")
     entries = sorted((e["at"], row["user"].split("@")[0], e["kind"], e["detail"]) for row in verified
                      for e in row["history"])  # fmt: skip
@@ -245,6 +307,7 @@ def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
 def main() -> int:
     say("starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Gemini, "
         "OIDC issuer, and the four functions)")  # fmt: skip
+    os.environ["MW_TEAM_CONFIG"] = str(demo_team_file(local_stack.state_dir(PROFILE) / "teams.yaml"))
     info = local_stack.up(PROFILE)
     os.environ["MW_STACK_FILE"] = str(local_stack.stack_file(PROFILE))
     os.environ["FIRESTORE_EMULATOR_HOST"] = info["firestore_emulator_host"]

@@ -115,17 +115,20 @@ def _faithful_answer(facts: dict[str, Any]) -> dict[str, Any]:
     """What a well-behaved model writes: only the facts' own policies and actions."""
     policies = [p for p in facts.get("policies", []) if isinstance(p, dict)]
     actions = [a for a in facts.get("actions", []) if isinstance(a, dict)]
-    names = ", ".join(f"“{p.get('name', '')}”" for p in policies) or "a device check"
-    critical = [p.get("name", "") for p in policies if p.get("critical")]
-    why = f"Your device does not pass {names}. These checks help keep company data safe."
-    if critical:
-        why += f" {' and '.join(critical)} {'is' if len(critical) == 1 else 'are'} critical."
+    # As the prompt asks: a display name, else a name that reads as words; urgent, not "critical".
+    labels = [f"“{_label(p)}”" for p in policies if _label(p)]
+    device = "devices" if facts.get("device_count", 1) > 1 else "device"
+    needs = "need" if device == "devices" else "needs"
+    names = f": {', '.join(labels)}" if labels else ""
+    why = f"Your {device} {needs} a fix to meet your company's security rules{names}. They keep company data safe."
+    if any(p.get("critical") for p in policies):
+        why += " This fix is urgent."
     restarts = any(a.get("restarts_device") for a in actions)
     if actions:
         steps = ", then ".join(_lower_first(str(a.get("summary") or a.get("kind", ""))) for a in actions)
-        happen = f"Your device will {steps}" + (", then restart." if restarts and "restart" not in steps else ".")
-        todo = "Keep your device switched on, plugged in and connected to the internet."
-        todo += " Save your work before the window because your device will restart." if restarts else ""
+        happen = f"Your {device} will {steps}" + (", then restart." if restarts and "restart" not in steps else ".")
+        todo = f"Keep your {device} switched on, plugged in and connected to the internet."
+        todo += f" Save your work before the window because your {device} will restart." if restarts else ""
         minutes = 10 * len(actions) + (10 if restarts else 0)
     else:
         happen = "Nothing happens by itself in this window: it is time for you to fix this yourself."
@@ -138,6 +141,11 @@ def _faithful_answer(facts: dict[str, Any]) -> dict[str, Any]:
         "what_you_need_to_do": todo,
         "expected_duration_minutes": minutes,
     }
+
+
+def _label(policy: dict[str, Any]) -> str:
+    name = str(policy.get("display_name") or policy.get("name") or "").strip()
+    return "" if not name or re.fullmatch(r"[\w.:-]+", name) else name
 
 
 def _lower_first(text: str) -> str:

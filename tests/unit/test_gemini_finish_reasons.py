@@ -12,7 +12,7 @@ from maintenance_windows.domain.explanation import ExplanationRequest, FallbackR
 
 ANSWER = json.dumps(
     {
-        "why_it_matters": "Your device does not pass “Firewall on”. These checks help keep company data safe.",
+        "why_it_matters": "Your device needs a fix: “Firewall on”. These checks help keep company data safe.",
         "what_will_happen": "Nothing happens by itself in this window: it is time for you to fix this yourself.",
         "what_you_need_to_do": "Please follow these steps: turn the firewall on in System Settings.",
         "expected_duration_minutes": 15,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from maintenance_windows.domain.event_phrases import base_language, has_language
-from maintenance_windows.domain.event_text import truncate_section
+from maintenance_windows.domain.event_text import looks_like_identifier, truncate_section
 from maintenance_windows.domain.explanation import (
     ActionBrief,
     Explanation,
@@ -35,8 +35,6 @@ _MAX_NAMED_DEVICES = 3
 _MAX_DESCRIPTION_CHARS = 260
 _MAX_DESCRIPTION_SENTENCES = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-#: A name that is one token of letters, digits and _.:- ("policy1", "disk_encryption") is an identifier.
-_IDENTIFIER = re.compile(r"^[\w.:-]+$")
 
 
 @dataclass(frozen=True)
@@ -153,9 +151,7 @@ class _Writer:
         if policy.display_name.strip():
             return self.quoted(" ".join(policy.display_name.split()))
         name = " ".join(policy.name.split())
-        if not name or _IDENTIFIER.fullmatch(name) or not re.search(r"[^\W\d_]{3}", name):
-            return None
-        return self.quoted(name)
+        return None if looks_like_identifier(name) else self.quoted(name)
 
     def quoted(self, text: str) -> str:
         return f"{self.quotes[0]}{text}{self.quotes[1]}"

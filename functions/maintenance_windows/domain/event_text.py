@@ -336,9 +336,30 @@ def ai_text_problems(
     problems.extend(_instruction_problems(everything, allowed))
     if not request.actions and _AUTOMATIC_CLAIM.search(sections.get("what_will_happen", "")):
         problems.append("claims_automatic_fix")
+    problems.extend(_jargon_problems(everything, request))
     if not _duration_in_bounds(duration_minutes, request.actions):
         problems.append("duration_out_of_bounds")
     return tuple(dict.fromkeys(problems))
+
+
+#: Admin words a person should not read: Fleet's verdict and flag, said plainly instead ("needs a fix", "urgent").
+_JARGON = re.compile(r"\b(?:critical|(?:does|do)(?:n't| not) pass)\b", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"^[\w.:-]+$")
+
+
+def looks_like_identifier(name: str) -> bool:
+    """A policy name written for machines ("policy1", "disk_encryption"), never shown to a person."""
+    name = " ".join(name.split())
+    return not name or bool(_IDENTIFIER.fullmatch(name)) or not re.search(r"[^\W\d_]{3}", name)
+
+
+def _jargon_problems(text: str, request: ExplanationRequest) -> list[str]:
+    problems = ["jargon"] if _is_english(request.language) and _JARGON.search(text) else []
+    for policy in request.policies:
+        name = " ".join(policy.name.split())
+        if name and looks_like_identifier(name) and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
+            problems.append("raw_policy_name")
+    return problems
 
 
 def _section_problems(text: str) -> list[str]:
