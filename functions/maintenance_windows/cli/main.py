@@ -9,7 +9,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from maintenance_windows.cli import channel_commands, commands, planning_commands  # noqa: F401  (registers subcommands)
+from maintenance_windows.cli import (  # noqa: F401  (registers subcommands)
+    channel_commands,
+    check_commands,
+    commands,
+    planning_commands,
+)
 from maintenance_windows.cli.stack_info import StackNotRunning
 
 

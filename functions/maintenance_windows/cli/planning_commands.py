@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ def list_windows(args: argparse.Namespace) -> int:
 
 
 def preview_slot(args: argparse.Namespace) -> int:
+    from maintenance_windows.config.check import time_zone_problem
     from maintenance_windows.config.settings import ConfigurationError
     from maintenance_windows.config.teams import TeamsConfig, load_teams
     from maintenance_windows.domain.intervals import Interval, parse_rfc3339
@@ -127,9 +129,13 @@ def preview_slot(args: argparse.Namespace) -> int:
         raw = json.loads(Path(args.busy).read_text())
         busy = [Interval(parse_rfc3339(item["start"]), parse_rfc3339(item["end"])) for item in raw]
         now = parse_rfc3339(args.now) if args.now else datetime.now(UTC)
-        ZoneInfo(args.tz)
     except (ConfigurationError, OSError, ValueError, KeyError, TypeError) as problem:
         return fail(f"cannot preview: {problem}")
+    zone_problem = time_zone_problem(args.tz)
+    if zone_problem:
+        return fail(f"cannot preview: --tz {zone_problem}")
+    if args.team is not None and args.team not in teams.teams:
+        print(f"mw: team {args.team} is not in the configuration; it uses the defaults", file=sys.stderr)
     choice = find_slot(busy, args.tz, now, teams.rules_for(args.team).slots)
     if isinstance(choice, NoSlot):
         if args.json:
