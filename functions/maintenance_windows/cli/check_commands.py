@@ -7,6 +7,7 @@ MW_FLEET_API_TOKEN, MW_TEAM_CONFIG, MW_GEMINI_MODEL...), as the deployed functio
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,8 @@ def register(sub: Any) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
+    with contextlib.suppress(StackNotRunning):  # deployed: the environment holds the settings
         use_stack_environment(load_stack())
-    except StackNotRunning:
-        pass  # deployed: the environment holds the settings
     try:
         settings = Settings.from_env()
     except ConfigurationError as problem:

@@ -111,7 +111,7 @@ def time_zone_problem(name: str) -> str | None:
 # -- schema ---------------------------------------------------------------------------------------
 
 
-def _schema_findings(raw: Mapping[str, Any], root: yaml.Node) -> list[Finding]:
+def _schema_findings(raw: Mapping[str, Any], root: yaml.Node | None) -> list[Finding]:
     defaults = raw.get("defaults") or {}
     teams = raw.get("teams") or {}
     top = {key: value for key, value in raw.items() if key not in ("defaults", "teams")}
@@ -144,7 +144,9 @@ def _is_team_id(key: object) -> bool:
     return isinstance(key, int) or (isinstance(key, str) and key.strip().isdigit())
 
 
-def _validate(model: type[BaseModel], value: Any, prefix: tuple[PathPart, ...], root: yaml.Node) -> list[Finding]:
+def _validate(
+    model: type[BaseModel], value: Any, prefix: tuple[PathPart, ...], root: yaml.Node | None
+) -> list[Finding]:
     try:
         model.model_validate(value)
     except ValidationError as invalid:
@@ -152,7 +154,7 @@ def _validate(model: type[BaseModel], value: Any, prefix: tuple[PathPart, ...], 
     return []
 
 
-def _finding_of(issue: Any, model: type[BaseModel], prefix: tuple[PathPart, ...], root: yaml.Node) -> Finding:
+def _finding_of(issue: Any, model: type[BaseModel], prefix: tuple[PathPart, ...], root: yaml.Node | None) -> Finding:
     parts, parent = _yaml_path(model, issue["loc"])
     full = (*prefix, *parts)
     message = str(issue["msg"]).removeprefix("Value error, ")
@@ -270,7 +272,7 @@ def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
 # -- platforms ------------------------------------------------------------------------------------
 
 
-def _platform_findings(raw: Mapping[str, Any], root: yaml.Node) -> list[Finding]:
+def _platform_findings(raw: Mapping[str, Any], root: yaml.Node | None) -> list[Finding]:
     """Lists are replaced, not merged, so each `actions:` is checked where it is written."""
     findings = []
     for prefix, rules in _written_rules(raw):
@@ -290,7 +292,7 @@ def _written_rules(raw: Mapping[str, Any]) -> Iterator[tuple[tuple[PathPart, ...
     if isinstance(raw.get("defaults"), Mapping):
         yield ("defaults",), raw["defaults"]
     teams = raw.get("teams")
-    for key, rules in (teams.items() if isinstance(teams, Mapping) else ()):
+    for key, rules in teams.items() if isinstance(teams, Mapping) else ():
         if isinstance(rules, Mapping):
             yield ("teams", str(key)), rules
 
@@ -304,7 +306,7 @@ def impossible_rules(checked: CheckedConfig, raw: Mapping[str, Any]) -> list[Fin
         return []
     inherited = set(_rule_problems(config.defaults))
     findings = [_at(checked, ("defaults",), key, severity, text) for key, severity, text in inherited]
-    for key, rules in (raw.get("teams") or {}).items():
+    for key in raw.get("teams") or {}:
         for problem in _rule_problems(config.teams[int(key)]):
             if problem not in inherited:
                 findings.append(_at(checked, ("teams", str(key)), *problem))

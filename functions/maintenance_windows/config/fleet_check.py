@@ -44,15 +44,17 @@ def fleet_findings(checked: CheckedConfig, raw: Mapping[str, Any], fleet: FleetC
         findings.append(Finding("error", format_path(path), f"Fleet has no team {team_id} (it has: {known})",
                                 checked.line_of(path)))  # fmt: skip
     for team_id in sorted(set(fleet_teams) - configured):
-        findings.append(Finding("warning", "teams",
-                                f"Fleet team {team_id} ({fleet_teams[team_id]}) has no rules here: it uses the defaults"))  # fmt: skip
+        name = fleet_teams[team_id]
+        message = f"Fleet team {team_id} ({name}) has no rules here: it uses the defaults"
+        findings.append(Finding("warning", "teams", message))
     for team_id in sorted(configured & set(fleet_teams)) if fleet_teams else sorted(configured):
         origin = _origin_of_actions(raw, team_id)
         label = f"team {team_id} ({fleet_teams.get(team_id, '?')})"
         findings += _checked_against(fleet, team_id, label, config.teams[team_id].actions, origin, checked)
-    for team_id in [None, *sorted(set(fleet_teams) - configured)]:
-        label = "hosts in no team" if team_id is None else f"team {team_id} ({fleet_teams[team_id]})"
-        findings += _checked_against(fleet, team_id, label, config.defaults.actions, ("defaults",), checked)
+    uses_defaults: list[int | None] = [None, *sorted(set(fleet_teams) - configured)]
+    for default_team in uses_defaults:
+        label = "hosts in no team" if default_team is None else f"team {default_team} ({fleet_teams[default_team]})"
+        findings += _checked_against(fleet, default_team, label, config.defaults.actions, ("defaults",), checked)
     return list(dict.fromkeys(findings))
 
 

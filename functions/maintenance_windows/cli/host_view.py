@@ -1,0 +1,105 @@
+"""What `mw hosts`, `mw host` and `mw user` show: each host with its window, or why it has none.
+
+A person who declined twice, a host without an email, a fix Fleet refused: none of them has an open
+window, and each must stay visible with the reason rather than vanish from the listings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from maintenance_windows.domain.host_cases import HostCase, HostStatus
+from maintenance_windows.domain.windows import Window, WindowState
+from maintenance_windows.ports.store import DocumentStore, Filter
+from maintenance_windows.repository.hosts import all_hosts
+from maintenance_windows.repository.windows import all_windows
+
+CLAIMS = "claims"  # service/dispatch_context.CLAIMS; read here without importing the dispatch side
+#: Host fields a later change sets to hold a host back; shown as the reason when present.
+HOLD_FIELDS = (("paused", "paused"), ("excluded", "excluded"), ("not_in_pilot", "not in pilot"))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    hosts: list[HostCase]
+    windows: list[Window]
+    refusals: Mapping[str, str]  # window id -> what Fleet answered when it refused an action for good
+
+    def windows_of(self, host_id: int) -> list[Window]:
+        return sorted((w for w in self.windows if host_id in w.host_ids), key=lambda w: w.created_at)
+
+
+def read_snapshot(store: DocumentStore) -> Snapshot:
+    refusals: dict[str, str] = {}
+    for _, claim in store.query(CLAIMS, [Filter("status", "==", "failed")]):
+        if claim.get("window_id"):
+            refusals.setdefault(str(claim["window_id"]), str(claim.get("problem") or "refused"))
+    return Snapshot(all_hosts(store), all_windows(store), refusals)
+
+
+def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mapping[str, str]) -> tuple[str, str]:
+    """(the open window's state, or "none"; why, in a few words)."""
+    latest = windows[-1] if windows else None
+    if latest is not None and latest.is_open:
+        return latest.state.value, latest.reason
+    if case.status is not HostStatus.FAILING:
+        return "none", "no failing policy"
+    extra = case.extra
+    for name, label in HOLD_FIELDS:
+        if extra.get(name):
+            return "none", label
+    if extra.get("email_problem") or (extra.get("owner_checked_at") and not extra.get("user_email")):
+        return "none", f"no email: {extra.get('email_problem') or 'no owner found'}"
+    if latest is not None and latest.state is WindowState.DECLINED:
+        return "none", f"declined ({latest.deletions} deletions)"
+    if latest is not None and latest.window_id in refusals:
+        return "none", f"permanent Fleet error: {refusals[latest.window_id]}"
+    if extra.get("needs_attention"):
+        return "none", f"needs attention after {extra.get('failed_windows', '?')} failed windows"
+    rebook = extra.get("rebook_after")
+    if isinstance(rebook, datetime) and rebook > datetime.now(UTC):
+        return "none", f"rebooks after {rebook.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+    return "none", "waiting for the next plan"
+
+
+def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
+    windows = snapshot.windows_of(case.host_id)
+    state, why = window_or_reason(case, windows, snapshot.refusals)
+    return {
+        "host_id": case.host_id,
+        "display_name": case.display_name,
+        "status": case.status.value,
+        "failing_policies": list(case.failing_policy_ids),
+        "team_id": case.extra.get("team_id", case.reported_team_id),
+        "user": case.extra.get("user_email"),
+        "window": state,
+        "why": why,
+        "window_ids": [w.window_id for w in windows],
+        "first_seen": case.first_seen.isoformat(),
+        "last_seen": case.last_seen.isoformat(),
+        "details": {key: _plain(value) for key, value in sorted(case.extra.items())},
+    }
+
+
+def people_without_windows(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """Failing hosts with no open window, by user (None: no email), for `mw windows`."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for case in snapshot.hosts:
+        row = host_row(case, snapshot)
+        if row["status"] == HostStatus.FAILING.value and row["window"] == "none":
+            grouped[row["user"] or "-"].append(row)
+    return dict(grouped)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
