@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from maintenance_windows.cli.stack_info import StackNotRunning, load_stack, use_stack_environment
-from maintenance_windows.cli.tables import print_json, print_table
+from maintenance_windows.cli.tables import print_detail, print_json, print_table
 
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
@@ -74,7 +74,7 @@ def register(sub: Any) -> None:
     replay_parser = sub.add_parser("replay", help="POST a Fleet webhook payload to fleet_webhook")
     replay_parser.add_argument(
         "file", help="a JSON payload, e.g. ../shared/fixtures/fleet/failing_policies_webhook.json"
-    )  # noqa: E501
+    )
     replay_parser.add_argument("--url", help="webhook URL (default: the local stack's); asks before a deployed one")
     replay_parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     replay_parser.add_argument("--json", action="store_true")
@@ -137,9 +137,9 @@ def host(args: argparse.Namespace) -> int:
         return 0
     for key in ("host_id", "display_name", "status", "failing_policies", "team_id", "user", "window", "why",
                 "first_seen", "last_seen"):  # fmt: skip
-        print(f"{key:17} {_text(detail[key])}")
+        print_detail(key, detail[key])
     for key, value in detail["details"].items():
-        print(f"{key:17} {_text(value)}")
+        print_detail(key, value)
     print_history(detail["windows"])
     return 0
 
@@ -165,16 +165,11 @@ def user(args: argparse.Namespace) -> int:
 
 def print_history(windows: list[dict[str, Any]]) -> None:
     for window in windows:
-        print(f"\nwindow {window['window_id']}  {window['state']}  {window['start_local'] or '-'} "
-              f"{window['time_zone']}  hosts {_text(window['hosts'])}")  # fmt: skip
+        print()
+        print_detail("window " + window["window_id"], f"{window['state']} {window['start_local'] or '-'} "
+                     f"{window['time_zone']} hosts {','.join(str(h) for h in window['hosts'])}", 0)  # fmt: skip
         for entry in window["history"]:
-            print(f"  {entry['at'][:19]}  {entry['kind']:12} {entry['detail']}")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "-"
-    return "-" if value is None else str(value)
+            print_detail(f"{entry['at'][:19]}  {entry['kind']:12}", entry["detail"], 0, "  ")
 
 
 def replay(args: argparse.Namespace) -> int:

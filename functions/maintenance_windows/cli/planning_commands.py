@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from maintenance_windows.cli.commands import EXTRA_COMMANDS, add_filters, fail, store_from_stack
 from maintenance_windows.cli.stack_info import load_stack
-from maintenance_windows.cli.tables import print_json, print_table
+from maintenance_windows.cli.tables import print_detail, print_json, print_table
 
 if TYPE_CHECKING:
     from maintenance_windows.domain.windows import Window
@@ -174,12 +174,11 @@ def show_window(args: argparse.Namespace) -> int:
         return 0
     for key, value in row.items():
         if key not in ("history", "event_text"):
-            print(f"{key:12} {'-' if value is None else value}")
+            print_detail(key, value, 12)
     print("history:")
     for entry in row["history"]:
-        print(f"  {entry['at'][:19]}  {entry['kind']:12} {entry['detail']}")
-    print("event text:")
-    print(row["event_text"] or "-")
+        print_detail(f"{entry['at'][:19]}  {entry['kind']:12}", entry["detail"], 0, "  ")
+    print_detail("event text:", row["event_text"], 12)
     return 0
 
 

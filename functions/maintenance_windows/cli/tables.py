@@ -7,6 +7,7 @@ dozen lines do not justify another deployed dependency.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,16 @@ def _shrink(widths: list[int], budget: int) -> None:
 
 def _fit(value: str, size: int) -> str:
     return (value[: size - 1] + "…" if len(value) > size else value).ljust(size)
+
+
+def print_detail(label: str, value: Any, label_width: int = 17, indent: str = "") -> None:
+    """`label  value`, the value wrapped under itself so that no line passes MAX_WIDTH."""
+    head = f"{indent}{label:{label_width}} "
+    text = _cell(value)
+    lines = textwrap.wrap(text, MAX_WIDTH - len(head), break_long_words=True, break_on_hyphens=False) or ["-"]
+    print(head + lines[0])
+    for line in lines[1:]:
+        print(" " * len(head) + line)
 
 
 def print_json(value: Any) -> None:
