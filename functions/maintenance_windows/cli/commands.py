@@ -124,8 +124,7 @@ def hosts(args: argparse.Namespace) -> int:
 
 
 def host(args: argparse.Namespace) -> int:
-    from maintenance_windows.cli.host_view import host_row, read_snapshot
-    from maintenance_windows.cli.planning_commands import window_row
+    from maintenance_windows.cli.host_view import host_row, read_snapshot, window_row
 
     snapshot = read_snapshot(store_from_stack())
     case = next((c for c in snapshot.hosts if c.host_id == args.host_id), None)
@@ -145,8 +144,7 @@ def host(args: argparse.Namespace) -> int:
 
 
 def user(args: argparse.Namespace) -> int:
-    from maintenance_windows.cli.host_view import host_row, read_snapshot
-    from maintenance_windows.cli.planning_commands import window_row
+    from maintenance_windows.cli.host_view import host_row, read_snapshot, window_row
 
     snapshot = read_snapshot(store_from_stack())
     email = args.email.lower()

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from maintenance_windows.domain.host_cases import HostCase, HostStatus
 from maintenance_windows.domain.windows import Window, WindowState
@@ -82,6 +83,38 @@ def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
         "first_seen": case.first_seen.isoformat(),
         "last_seen": case.last_seen.isoformat(),
         "details": {key: _plain(value) for key, value in sorted(case.extra.items())},
+    }
+
+
+def window_row(window: Window) -> dict[str, Any]:
+    zone = ZoneInfo(window.time_zone)
+    return {
+        "window_id": window.window_id,
+        "state": window.state.value,
+        "user": window.user_email,
+        "team_id": window.team_id,
+        "hosts": list(window.host_ids),
+        "policies": list(window.policy_ids),
+        "created_at": window.created_at.astimezone(UTC).isoformat(),
+        "deadline": window.deadline.astimezone(UTC).isoformat(),
+        "start_utc": window.start.astimezone(UTC).isoformat() if window.start else None,
+        "end_utc": window.end.astimezone(UTC).isoformat() if window.end else None,
+        "start_local": window.start.astimezone(zone).isoformat() if window.start else None,
+        "end_local": window.end.astimezone(zone).isoformat() if window.end else None,
+        "time_zone": window.time_zone,
+        "revision": window.revision,
+        "event_id": window.event_id,
+        "task": window.task_name,
+        "reason": window.reason,
+        "fallback": window.fallback,
+        "late": window.late,
+        "deletions": window.deletions,
+        "note": window.note,
+        "text_source": window.explanation_source,
+        "event_text": window.event_html,
+        "history": [
+            {"at": entry.at.isoformat(), "kind": entry.kind, "detail": entry.detail} for entry in window.history
+        ],
     }
 
 

@@ -7,15 +7,12 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from maintenance_windows.cli.commands import EXTRA_COMMANDS, add_filters, fail, store_from_stack
+from maintenance_windows.cli.host_view import window_row
 from maintenance_windows.cli.stack_info import load_stack
 from maintenance_windows.cli.tables import print_detail, print_json, print_table
-
-if TYPE_CHECKING:
-    from maintenance_windows.domain.windows import Window
 
 _CLOSED = ("verified", "cancelled", "failed", "declined")
 
@@ -71,38 +68,6 @@ def plan_now(args: argparse.Namespace) -> int:
         for key, value in answer.items():
             print(f"  {key:22} {value}")
     return 0 if response.ok else 1
-
-
-def window_row(window: Window) -> dict[str, Any]:
-    zone = ZoneInfo(window.time_zone)
-    return {
-        "window_id": window.window_id,
-        "state": window.state.value,
-        "user": window.user_email,
-        "team_id": window.team_id,
-        "hosts": list(window.host_ids),
-        "policies": list(window.policy_ids),
-        "created_at": window.created_at.astimezone(UTC).isoformat(),
-        "deadline": window.deadline.astimezone(UTC).isoformat(),
-        "start_utc": window.start.astimezone(UTC).isoformat() if window.start else None,
-        "end_utc": window.end.astimezone(UTC).isoformat() if window.end else None,
-        "start_local": window.start.astimezone(zone).isoformat() if window.start else None,
-        "end_local": window.end.astimezone(zone).isoformat() if window.end else None,
-        "time_zone": window.time_zone,
-        "revision": window.revision,
-        "event_id": window.event_id,
-        "task": window.task_name,
-        "reason": window.reason,
-        "fallback": window.fallback,
-        "late": window.late,
-        "deletions": window.deletions,
-        "note": window.note,
-        "text_source": window.explanation_source,
-        "event_text": window.event_html,
-        "history": [
-            {"at": entry.at.isoformat(), "kind": entry.kind, "detail": entry.detail} for entry in window.history
-        ],
-    }
 
 
 def window_rows(include_closed: bool = True) -> list[dict[str, Any]]:
