@@ -42,7 +42,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
     )
     window_records.save(world.store, [refused])
     world.store.commit([
-        Write("set", "claims", "c1", {"status": "failed", "window_id": refused.window_id,
+        Write("set", "claims", "c1", {"status": "finished", "result": "failed", "window_id": refused.window_id,
                                       "problem": "422 No script exists for the provided name."}),
         Write("set", CHANNELS, "ch1", channel_to_document(ChannelRecord(
             "ch-" + LONG, "key", BOOKED, "digest", ChannelState.CURRENT, world.clock(),

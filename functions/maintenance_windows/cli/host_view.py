@@ -36,7 +36,8 @@ class Snapshot:
 
 def read_snapshot(store: DocumentStore) -> Snapshot:
     refusals: dict[str, str] = {}
-    for _, claim in store.query(CLAIMS, [Filter("status", "==", "failed")]):
+    # A finished dispatch claim records the outcome as `result` (repository/claims.py, service/dispatch.py).
+    for _, claim in store.query(CLAIMS, [Filter("result", "==", "failed")]):
         if claim.get("window_id"):
             refusals.setdefault(str(claim["window_id"]), str(claim.get("problem") or "refused"))
     return Snapshot(all_hosts(store), all_windows(store), refusals)
