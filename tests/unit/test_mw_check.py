@@ -151,3 +151,15 @@ def test_plan_windows_refuses_rules_that_fail_the_checks(tmp_path: Path) -> None
     assert load_checked_teams(str(EXAMPLE)).organization
     with pytest.raises(ConfigurationError, match="not found"):
         load_checked_teams(str(tmp_path / "missing.yaml"))
+
+
+def test_mw_slot_names_an_unconfigured_team_and_points_at_iana_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    busy = tmp_path / "busy.json"
+    busy.write_text("[]")
+    base = ["slot", "--busy", str(busy), "--now", "2031-03-03T07:00:00Z", "--config", str(EXAMPLE)]
+    assert mw([*base, "--tz", "Europe/Berlin", "--team", "9"]) == 0
+    assert "team 9 is not in the configuration; it uses the defaults" in capsys.readouterr().err
+    assert mw([*base, "--tz", "PST"]) == 1
+    assert "America/Los_Angeles" in capsys.readouterr().err
