@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -376,6 +377,10 @@ def parse_host(body: Mapping[str, Any]) -> FleetHost:
             team_id=None if host.get("team_id") is None else int(host["team_id"]),
             display_name=_display_name(host),
             policies=policies,
+            os_version=str(host.get("os_version") or ""),
+            status=str(host.get("status") or ""),
+            refetch_requested=bool(host.get("refetch_requested")),
+            policy_updated_at=_optional_time(host.get("policy_updated_at")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FleetError(f"unexpected host payload from Fleet: {error!r}") from error
@@ -543,6 +548,14 @@ def _display_name(host: Mapping[str, Any]) -> str:
         if host.get(key):
             return str(host[key])
     return ""
+
+
+def _optional_time(value: object) -> datetime | None:
+    """Fleet's RFC 3339 times ("2026-03-02T10:00:00Z"); null or "" is None."""
+    if value is None or value == "":
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _optional_str(value: object) -> str | None:

@@ -40,6 +40,8 @@ def hosts(args: argparse.Namespace) -> int:
             "user": case.extra.get("user_email"),
             "email_problem": case.extra.get("email_problem"),
             "needs_attention": bool(case.extra.get("needs_attention")),
+            "attention_reason": case.extra.get("attention_reason"),
+            "blocked_policies": sorted(int(p) for p in case.extra.get("blocked_policies") or {}),
             "first_seen": case.first_seen.isoformat(),
             "last_seen": case.last_seen.isoformat(),
         }
@@ -58,6 +60,7 @@ def hosts(args: argparse.Namespace) -> int:
                 "user",
                 "email_problem",
                 "needs_attention",
+                "attention_reason",
                 "last_seen",
             ],
             empty="no hosts stored",

@@ -19,7 +19,7 @@ from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.event_text import event_title
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
-from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
+from maintenance_windows.domain.rules import DailyHours, Preferences, SlotRules, Weekday
 from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
@@ -30,7 +30,8 @@ from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.event_content import explanation_request, planned_updates, render
+from maintenance_windows.service.os_updates import PlannedUpdate, local_moment, observed_deadline
 
 logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)
@@ -91,6 +92,7 @@ def assign_slots(
     zones = time_zones(ctx, emails, now)
     horizon = max(window.deadline for window in windows) + timedelta(days=15)
     busy = ctx.calendar.busy(emails, now, horizon)
+    policies, hosts = _window_records(ctx, windows)
     planned: list[Window] = []
     unplaced: list[Unplaced] = []
     for window in windows:
@@ -100,7 +102,7 @@ def assign_slots(
             unplaced.append(Unplaced(window, reason))
             continue
         zone = zones.get(window.user_email, FALLBACK_ZONE)
-        slot = _choose(
+        slot, window = _choose_before_os_deadline(
             ctx,
             window,
             list(result.busy),
@@ -109,6 +111,7 @@ def assign_slots(
             capacity,
             lead,
             (not_before or {}).get(window.window_id),
+            planned_updates(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids]),
         )
         if isinstance(slot, NoSlot):
             unplaced.append(Unplaced(window, slot.reason))
@@ -116,7 +119,46 @@ def assign_slots(
         planned_window = window_states.plan(window, slot, zone, now)
         capacity.add(planned_window)
         planned.append(planned_window)
-    return _with_text(ctx, planned), unplaced
+    return _with_text(ctx, planned, policies, hosts), unplaced
+
+
+def _window_records(
+    ctx: PlanningContext, windows: Sequence[Window]
+) -> tuple[dict[int, dict[str, object]], dict[int, dict[str, object]]]:
+    """(policies by id, host cases by id) for the windows' text and OS-update deadlines, in two reads."""
+    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
+    policies = host_records.policies_by_id(ctx.store, policy_ids)
+    host_ids = sorted({host for window in windows for host in window.host_ids})
+    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
+    return policies, hosts
+
+
+def _choose_before_os_deadline(
+    ctx: PlanningContext,
+    window: Window,
+    busy: list[Interval],
+    zone: str,
+    now: datetime,
+    capacity: Capacity,
+    lead: timedelta | None,
+    not_before: datetime | None,
+    updates: Sequence[PlannedUpdate],
+) -> tuple[Slot | NoSlot, Window]:
+    """observe: an OS-update window comes before Fleet installs the update by itself. When that moment is
+    sooner than any free slot, the earliest free slot is booked and its reason says so."""
+    fleet_deadline = observed_deadline(ctx.teams, updates, zone)
+    if fleet_deadline is None or fleet_deadline >= window.deadline:
+        return _choose(ctx, window, busy, zone, now, capacity, lead, not_before), window
+    capped = replace(window, deadline=fleet_deadline)
+    slot = _choose(ctx, capped, busy, zone, now, capacity, lead, not_before)
+    if isinstance(slot, Slot) and slot.fallback is None:
+        return slot, capped
+    earliest = _choose(ctx, window, busy, zone, now, capacity, lead, not_before, earliest=True)
+    if isinstance(earliest, NoSlot):
+        return earliest, window
+    reason = (f"Fleet installs the update by itself on {local_moment(fleet_deadline, zone)}, sooner than any "
+              f"free slot; this is the earliest free slot ({earliest.reason})")  # fmt: skip
+    return replace(earliest, reason=reason, fallback=earliest.fallback or "before_fleet_deadline"), window
 
 
 def _choose(
@@ -128,8 +170,12 @@ def _choose(
     capacity: Capacity,
     lead: timedelta | None,
     not_before: datetime | None,
+    *,
+    earliest: bool = False,
 ) -> Slot | NoSlot:
     rules = ctx.teams.rules_for(window.team_id).slots
+    if earliest:  # only "sooner" counts: the best slot is the first free one
+        rules = rules.model_copy(update={"preferences": Preferences(lunch=0, day_start=0, day_end=0, lighter_days=0)})
     choice = find_slot(
         busy,
         zone,
@@ -184,13 +230,12 @@ def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice:
     return Slot(start, start + timedelta(minutes=minutes), f"short-lead local run; the team rules would pick {would}")
 
 
-def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
-    if not windows:
-        return []
-    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
-    policies = host_records.policies_by_id(ctx.store, policy_ids)
-    host_ids = sorted({host for window in windows for host in window.host_ids})
-    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
+def _with_text(
+    ctx: PlanningContext,
+    windows: list[Window],
+    policies: Mapping[int, Mapping[str, object]],
+    hosts: Mapping[int, Mapping[str, object]],
+) -> list[Window]:
     texted: list[Window] = []
     for window in windows:
         request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])

@@ -7,6 +7,7 @@ time, guarded by a lease claimed with create().
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -16,9 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.attention import BLOCKED, bookable_policies, fix_fingerprint
 from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
+from maintenance_windows.domain.remediation import PolicyActions
+from maintenance_windows.domain.rules import OsUpdateRole
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.planning import leases
@@ -28,7 +32,8 @@ from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service import booking
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.event_content import explanation_request, planned_updates, render
+from maintenance_windows.service.os_updates import SettingChange, sync_managed
 from maintenance_windows.service.owners import Owner, resolve_owners
 from maintenance_windows.service.reconcile import reconcile
 
@@ -96,12 +101,53 @@ def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     owner_deadline = ctx.clock() + timedelta(seconds=max(0.0, budget_ends - time.monotonic()) / 2)
     owners = resolve_owners(ctx, reconciled.still_failing, owner_deadline)
     report.hosts_without_email = sum(1 for owner in owners.values() if owner.email is None)
+    bookable = _bookable(ctx, reconciled.still_failing)
+    report.extra["hosts_blocked"] = len(reconciled.still_failing) - len(bookable)
     open_windows = window_records.open_windows(ctx.store)
-    rescoped = _rescope(ctx, reconciled.still_failing, owners, open_windows, reconciled.windows_changed)
+    rescoped = _rescope(ctx, bookable, owners, open_windows, reconciled.windows_changed)
     report.windows_rescoped = len(rescoped)
-    opened = _open_windows(ctx, reconciled.still_failing, owners, open_windows)
+    opened = _open_windows(ctx, bookable, owners, open_windows)
     report.windows_opened = len(opened)
+    report.extra["os_update_settings_changed"] = len(_sync_os_updates(ctx))
     _book(ctx, options, report, budget_ends)
+
+
+def _bookable(ctx: PlanningContext, cases: Sequence[HostCase]) -> list[HostCase]:
+    """Cases with the policies whose configured fix Fleet refused for good left out (domain/attention.py);
+    a case with nothing left gets no window until its fix changes."""
+    if not any(case.extra.get(BLOCKED) for case in cases):
+        return list(cases)
+    policy_ids = sorted({p for case in cases for p in case.failing_policy_ids})
+    names = {p: str(doc.get("name", "")) for p, doc in host_records.policies_by_id(ctx.store, policy_ids).items()}
+    bookable: list[HostCase] = []
+    for case in cases:
+        blocked = case.extra.get(BLOCKED)
+        if not blocked:
+            bookable.append(case)
+            continue
+        entries = ctx.teams.rules_for(case.extra.get("team_id", case.reported_team_id)).actions
+        platform = case.extra.get("platform")
+        kept = bookable_policies(case.failing_policy_ids, blocked, functools.partial(_fix, entries, names, platform))
+        if kept:
+            bookable.append(replace(case, failing_policy_ids=kept))
+    return bookable
+
+
+def _fix(entries: Sequence[PolicyActions], names: Mapping[int, str], platform: str | None, policy_id: int) -> str:
+    return fix_fingerprint(entries, policy_id, names.get(policy_id, ""), platform)
+
+
+def _sync_os_updates(ctx: PlanningContext) -> list[SettingChange]:
+    """manage: Fleet's OS-update deadline after each managed team's last open window (before booking, so
+    the new windows' texts show the date Fleet will enforce)."""
+    managed = [ctx.teams.defaults, *ctx.teams.teams.values()]
+    if not any(rules.os_updates.role is OsUpdateRole.MANAGE for rules in managed):
+        return []
+    windows = window_records.open_windows(ctx.store)
+    policies = host_records.policies_by_id(ctx.store, sorted({p for w in windows for p in w.policy_ids}))
+    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in sorted({h for w in windows for h in w.host_ids})])
+    pairs = [(w, planned_updates(ctx, w, policies, [hosts.get(str(h), {}) for h in w.host_ids])) for w in windows]
+    return sync_managed(ctx.teams, ctx.os_updates, pairs)
 
 
 def _owners_cases(cases: Sequence[HostCase], owners: Mapping[int, Owner]) -> dict[str, list[HostCase]]:
