@@ -118,6 +118,13 @@ class MemoryFleet:
 
     # ---- test controls -----------------------------------------------------------------------------
 
+    def follow_clock(self, clock: Callable[[], datetime], checkin_interval: timedelta) -> None:
+        """From now on hosts check in by themselves every `checkin_interval` of `clock`."""
+        with self._lock:
+            self._clock, self._interval = clock, checkin_interval
+            for device in self._devices.values():
+                device.last_check_in = clock()
+
     def add_host(self, host: FleetHost, emails: Sequence[DeviceEmail] = ()) -> None:
         with self._lock:
             self._add(host)
