@@ -52,7 +52,9 @@ def text_of(world: World, window: Window) -> str:
 
 
 def deliver(world: World, window: Window, purpose: str = "dispatch", attempt: int = 0) -> Any:
-    body = TaskBody(window_id=window.window_id, revision=window.revision, purpose=purpose, attempt=attempt)
+    body = TaskBody.model_validate(
+        {"window_id": window.window_id, "revision": window.revision, "purpose": purpose, "attempt": attempt}
+    )
     return run_task(world.dispatch_ctx, body)
 
 
