@@ -166,6 +166,7 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
     first = ctx.store.create("claims", claim_id("dispatch", window.window_id, window.revision),
                              {"kind": "dispatch", "window_id": window.window_id, "claimed_at": now})  # fmt: skip
+    ctx.os_updates.begin()
     try:
         _read_hosts(run)
         _send_actions(run, _route_os_updates(run, plan_actions(window, run.failing_hosts, run.rules.actions)))

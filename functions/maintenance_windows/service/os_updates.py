@@ -2,8 +2,8 @@
 update" notices, the booking deadline (observe) and what `manage` writes to Fleet.
 
 The rules are in domain/os_updates.py; this module reads what they need. Team settings come from Fleet
-(GET /api/v1/fleet/teams/:id) and are kept in `fleet_teams` for `max_age`, so a planning run reads each
-team once and calendar_notifications, which has no Fleet token, writes its texts from the stored copy.
+(GET /api/v1/fleet/teams/:id), read once per planning run or dispatch, and are kept in `fleet_teams`, so
+that calendar_notifications, which has no Fleet token, writes its texts from the stored copy.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class OsUpdates:
         catalog: FleetCatalogPort | None = None,
         releases: OsReleasesPort | None = None,
         clock: Callable[[], datetime] = utc_now,
-        max_age: timedelta = timedelta(minutes=10),
+        max_age: timedelta = timedelta(minutes=1),
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -103,8 +103,15 @@ class OsUpdates:
     def reads_fleet(self) -> bool:
         return self._catalog is not None
 
+    def begin(self) -> None:
+        """A new planning run or dispatch: read each team from Fleet again (once)."""
+        self._teams.clear()
+
     def team_settings(self, team_id: int | None) -> TeamOSUpdates | None:
-        """The team's OS-update settings in Fleet; None for no team, Fleet Free, or nothing known."""
+        """The team's OS-update settings in Fleet; None for no team, Fleet Free, or nothing known.
+
+        With a Fleet client: read once per run (begin()) and kept in `fleet_teams`; without one
+        (calendar_notifications): the stored copy."""
         if not team_id:
             return None
         now = self._clock()
@@ -112,11 +119,8 @@ class OsUpdates:
         if cached is not None and now - cached[0] < self._max_age:
             return cached[1]
         stored = fleet_teams.load(self._store, team_id) if self._store is not None else None
-        if stored is not None and (self._catalog is None or now - stored[1] < self._max_age):
-            self._teams[team_id] = (stored[1], stored[0])
-            return stored[0]
         if self._catalog is None:
-            return None
+            return stored[0] if stored else None
         return self._read(team_id, now, stored[0] if stored else None)
 
     def _read(self, team_id: int, now: datetime, stale: TeamOSUpdates | None) -> TeamOSUpdates | None:

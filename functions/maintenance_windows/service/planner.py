@@ -93,6 +93,7 @@ def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[Aft
 
 
 def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float) -> None:
+    ctx.os_updates.begin()
     cases = host_records.failing_hosts(ctx.store)
     open_windows = window_records.open_windows(ctx.store)
     reconciled = reconcile(ctx, cases, open_windows)

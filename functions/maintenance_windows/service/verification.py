@@ -157,12 +157,14 @@ def _report(window: Window, host: FleetHost, document: Mapping[str, Any] | None)
 
 
 def fixed_at(window: Window, document: Mapping[str, Any] | None) -> datetime:
-    """When this window's last action for the host reached Fleet; the window's start without one."""
+    """When this window's last action for the host reached Fleet; when the window was dispatched (its
+    start, as Cloud Tasks delivers it) for a host that was sent nothing."""
     assert window.start is not None, "a dispatched window has a start"
+    dispatched = next((entry.at for entry in reversed(window.history) if entry.kind == "dispatched"), window.start)
     if document and document.get(LAST_ACTION_WINDOW) == window.window_id and document.get(LAST_ACTION_AT):
         moment: datetime = document[LAST_ACTION_AT]
-        return max(moment, window.start)
-    return window.start
+        return max(moment, dispatched)
+    return dispatched
 
 
 def os_targets(window: Window, document: Mapping[str, Any] | None) -> dict[int, str]:
