@@ -28,17 +28,8 @@ from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.repository import hosts as host_records
-from maintenance_windows.service.dispatch_context import (
-    CLAIM_RETENTION,
-    CLAIMS,
-    FINISHED_STATUSES,
-    Claims,
-    ClaimState,
-    DispatchContext,
-    TaskBody,
-    current_window,
-    no_op,
-)
+from maintenance_windows.repository.claims import ClaimState
+from maintenance_windows.service.dispatch_context import Claims, DispatchContext, TaskBody, current_window, no_op
 from maintenance_windows.service.errors import RetryLater
 
 logger = get_logger(__name__)
@@ -76,9 +67,9 @@ def start(ctx: DispatchContext, window: Window, rules: TeamRules, failing: Seque
     hosts = [host for host in failing if host.team_id]
     if not rules.compatible_webhook_url or not hosts:
         return 0
-    ctx.store.create(CLAIMS, _hosts_claim(window), {"kind": "webhook_hosts", "window_id": window.window_id,
-                                                    "host_ids": [h.host_id for h in hosts],
-                                                    "expires_at": now + CLAIM_RETENTION})  # fmt: skip
+    claims = Claims(ctx.store, ctx.options.claim_lease)
+    claims.mark_first(_hosts_claim(window), now, {"kind": "webhook_hosts", "window_id": window.window_id,
+                                                  "host_ids": [h.host_id for h in hosts]})  # fmt: skip
     for host in hosts:
         if not host.refetch_requested:
             ctx.fleet.refetch(host.host_id)
@@ -89,20 +80,20 @@ def start(ctx: DispatchContext, window: Window, rules: TeamRules, failing: Seque
 def poll(ctx: DispatchContext, body: TaskBody) -> WebhookPolled:
     window = current_window(ctx, body, WindowState.DISPATCHED)
     url = ctx.teams.rules_for(window.team_id).compatible_webhook_url
-    awaited = ctx.store.get(CLAIMS, _hosts_claim(window))
+    claims = Claims(ctx.store, ctx.options.claim_lease)
+    awaited = claims.lookup([_hosts_claim(window)]).get(_hosts_claim(window))
     if not url or not awaited:
         raise no_op("ignored", body, "no compatible webhook awaited for this window")
-    claims = Claims(ctx.store, ctx.options.claim_lease)
     ids = {int(h): claim_id("webhook", window.window_id, window.revision, int(h)) for h in awaited["host_ids"]}
     known = claims.lookup(list(ids.values()))
     now = ctx.clock()
-    counts = {"sent": 0, "waiting": 0, "finished": 0}
+    counts = {"sent": 0, "waiting": 0, "finished": 0, "done": 0}
     calendar: dict[int | None, set[int]] = {}
     try:
         for host_id, claim in ids.items():
-            if (known.get(claim) or {}).get("status") in FINISHED_STATUSES:
-                continue
-            counts[_one_host(ctx, window, url, host_id, claim, known.get(claim), calendar, now)] += 1
+            if (known.get(claim) or {}).get("result") is not None:
+                continue  # finished: a claim's head carries its result once it is done
+            counts[_one_host(ctx, claims, window, url, host_id, claim, known.get(claim), calendar, now)] += 1
     except FleetUnavailable as outage:
         raise RetryLater(f"Fleet is unavailable; the retry looks again: {outage}") from outage
     if counts["waiting"]:
@@ -112,6 +103,7 @@ def poll(ctx: DispatchContext, body: TaskBody) -> WebhookPolled:
 
 def _one_host(
     ctx: DispatchContext,
+    claims: Claims,
     window: Window,
     url: str,
     host_id: int,
@@ -121,8 +113,7 @@ def _one_host(
     now: datetime,
 ) -> str:
     """sent, waiting (no report yet, or a 429 to retry) or finished (no webhook: Fleet would send none)."""
-    claims = Claims(ctx.store, ctx.options.claim_lease)
-    fields = {"kind": "webhook", "window_id": window.window_id, "host_id": host_id, "first_attempt_at": now}
+    fields = {"kind": "webhook", "window_id": window.window_id, "host_id": host_id}
     try:
         host = ctx.fleet.get_host(host_id)
     except FleetNotFound:
@@ -140,18 +131,21 @@ def _one_host(
     if not failing:
         return _finish_without(claims, claim, now, fields, known, "no failing calendar policy in the report")
     taken = claims.acquire(claim, now, fields, known)
-    if taken.state is not ClaimState.ACQUIRED:
-        return "waiting" if taken.state is ClaimState.BUSY else "finished"
-    return _post(ctx, claims, window, url, host, failing, taken.document, now)
+    if taken.state is ClaimState.FINISHED:
+        return "done"
+    if taken.state is ClaimState.BUSY:
+        return "waiting"
+    return _post(ctx, claims, window, url, host, failing, now)
 
 
 def _post(ctx: DispatchContext, claims: Claims, window: Window, url: str, host: FleetHost, failing: list[int],
-          document: Mapping[str, Any], now: datetime) -> str:  # fmt: skip
+          now: datetime) -> str:  # fmt: skip
     claim = claim_id("webhook", window.window_id, window.revision, host.host_id)
     try:
         ctx.fleet.post_calendar_webhook(url, payload(host, failing, now))
     except FleetError as refused:
-        first = document.get("first_attempt_at") or now
+        # Fleet's first attempt is at the report itself: its 30 minutes run from the report.
+        first = host.policy_updated_at or now
         if refused.status == _TOO_MANY_REQUESTS and now - first < RATE_LIMIT_PATIENCE:
             claims.release(claim, ctx.clock(), str(refused))
             return "waiting"
@@ -170,7 +164,8 @@ def _finish_without(claims: Claims, claim: str, now: datetime, fields: Mapping[s
     taken = claims.acquire(claim, now, fields, known)
     if taken.state is ClaimState.ACQUIRED:
         claims.finish(claim, "done", finished_at=now, webhook=None, why=why)
-    return "finished"
+        return "finished"
+    return "waiting" if taken.state is ClaimState.BUSY else "done"
 
 
 def calendar_policy_ids(ctx: DispatchContext, team_id: int | None) -> set[int]:

@@ -38,12 +38,11 @@ from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotF
 from maintenance_windows.ports.store import Document, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import Claim, ClaimState
 from maintenance_windows.service import calendar_webhook
 from maintenance_windows.service.calendar_webhook import WebhookPolled
 from maintenance_windows.service.dispatch_context import (
-    Claim,
     Claims,
-    ClaimState,
     DispatchContext,
     TaskBody,
     current_window,
@@ -164,8 +163,8 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     window = current_window(ctx, body, WindowState.SCHEDULED)
     now = ctx.clock()
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
-    first = ctx.store.create("claims", claim_id("dispatch", window.window_id, window.revision),
-                             {"kind": "dispatch", "window_id": window.window_id, "claimed_at": now})  # fmt: skip
+    first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
+                                  {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
     ctx.os_updates.begin()
     try:
         _read_hosts(run)
@@ -298,8 +297,7 @@ def _call_fleet(run: DispatchRun, planned: PlannedAction) -> ActionReceipt:
 
 
 def _earlier_result(run: DispatchRun, action: PlannedAction, claim: Claim) -> ActionResult:
-    status = claim.document.get("status")
-    if status == "failed":
+    if claim.document.get("result") == "failed":
         problem = str(claim.document.get("problem") or "")
         _block(run, action, claim.document.get("http_status"), problem, claim.document.get("failed_at") or run.now)
         return ActionResult(action, "failed", problem=problem)
