@@ -14,6 +14,7 @@ claims and host cases in the Firestore emulator: Fleet's answers and reports rea
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -172,10 +173,12 @@ def test_an_unknown_script_is_permanent_and_mw_hosts_shows_fleets_message(
     with pytest.raises(NothingToDo, match="dispatched"):
         deliver(ctx, window)  # the task is done: no loop of resends
     assert [r["status"] for r in admin.requests(method="POST", path="/api/v1/fleet/scripts/run")] == [422]
-    monkeypatch.setattr(commands, "store_from_stack", lambda: store)
-    assert mw(["hosts"]) == 0
-    shown = capsys.readouterr().out
-    assert "ATTENTION_REASON" in shown and "Script 'Missing script' doesn’t exist." in shown
+    monkeypatch.setattr(commands, "store_from_stack", functools.cache(lambda: store))
+    assert mw(["hosts", "--host", "1"]) == 0
+    assert "needs attention: Fleet refused the fix" in capsys.readouterr().out  # the table's why column
+    assert mw(["host", "1"]) == 0
+    detail = " ".join(capsys.readouterr().out.split())  # wrapped to 120 columns
+    assert "Script 'Missing script' doesn’t exist." in detail and "needs_attention true" in detail.lower()
 
 
 def test_the_first_read_after_a_refetch_is_not_trusted_and_the_fix_is_verified_once_reported(

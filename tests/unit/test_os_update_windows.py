@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from maintenance_windows.cli.host_view import host_row, read_snapshot
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.fleet import AppleOSUpdates, WindowsOSUpdates
@@ -206,6 +207,10 @@ def test_an_unknown_script_is_not_rebooked_until_its_fix_changes(caplog: pytest.
         report = world.plan()
         assert (report.windows_opened, report.extra["hosts_blocked"]) == (0, 1)
     assert [getattr(r, "event", "") for r in caplog.records].count("host_needs_attention") == 1
+    snapshot = read_snapshot(world.store)
+    row = host_row(next(case for case in snapshot.hosts if case.host_id == 1), snapshot)  # what `mw hosts` shows
+    assert row["needs_attention"] is True and row["blocked_policies"] == [2]
+    assert row["why"].startswith("needs attention: Fleet refused the fix for “Policy 2”")
     fixed = parse_teams({"defaults": {"domains": [DOMAIN], "actions": [
         {"policy_id": 2, "actions": [{"type": "script", "script_id": 11}]}]}})  # fmt: skip
     world.teams = world.ctx.teams = fixed

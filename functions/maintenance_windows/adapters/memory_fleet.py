@@ -46,6 +46,7 @@ from maintenance_windows.ports.fleet import (
     FleetNotFound,
     FleetPolicy,
     FleetScript,
+    FleetTeam,
     InstallableSoftware,
     TeamOSUpdates,
     WindowsOSUpdates,
@@ -316,6 +317,13 @@ class MemoryFleet:
     def installable_software(self, team_id: int) -> list[InstallableSoftware]:
         with self._lock:
             return [title for title, teams in self.titles.values() if not teams or team_id in teams]
+
+    def list_teams(self) -> list[FleetTeam]:
+        """The teams the double knows: those with settings, hosts or policies."""
+        with self._lock:
+            ids = set(self.teams) | {h.team_id for h in self.hosts.values() if h.team_id}
+            ids |= {p.team_id for p in self.policies.values() if p.team_id}
+            return [FleetTeam(team_id, f"Team {team_id}") for team_id in sorted(ids)]
 
     def team_os_updates(self, team_id: int) -> TeamOSUpdates:
         with self._lock:
