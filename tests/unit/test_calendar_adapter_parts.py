@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import google.auth.exceptions
 import httplib2
 import limits.storage.memory
 import pytest
 import tenacity
+from google.oauth2 import credentials as oauth2_credentials
 from googleapiclient.errors import HttpError
 
 from maintenance_windows.adapters.calendar_credentials import (
+    TOKEN_CREATOR_ROLE,
     CredentialsConfigurationError,
     credentials_factory,
+    keyless_credentials,
     local_credentials,
+    signing_problem,
 )
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, bodies, resources
-from maintenance_windows.adapters.google_calendar.adapter import MAX_BATCH_SIZE
+from maintenance_windows.adapters.google_calendar.adapter import DEFAULT_BATCH_SIZE, GOOGLE_MAX_BATCH_CALLS
 from maintenance_windows.adapters.google_calendar.failures import classify, to_port_error
 from maintenance_windows.adapters.google_calendar.transport import GOOGLE_API_ENDPOINT, GOOGLE_BATCH_URI, batch_uri_for
 from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.config.settings import Settings
-from maintenance_windows.ports.calendar import CalendarUnavailable, SyncTokenExpired
+from maintenance_windows.ports.calendar import (
+    ACCESS_REFUSED_REASONS,
+    CalendarAccessRefused,
+    CalendarDeploymentError,
+    CalendarUnavailable,
+    SyncTokenExpired,
+)
 
 
 class FakeClock:
@@ -145,10 +157,13 @@ def test_error_classification(status: int, reason: str | None, transient: bool) 
     assert "calendar.events.insert" in str(error)
 
 
-def test_gone_sync_token_maps_to_its_own_error() -> None:
-    failure = classify(_http_error(410, "fullSyncRequired"))
+@pytest.mark.parametrize("reason", ["fullSyncRequired", "deleted", None])
+def test_any_gone_sync_token_maps_to_its_own_error(reason: str | None) -> None:
+    failure = classify(_http_error(410, reason))
     assert failure is not None
     assert isinstance(to_port_error(failure, "calendar.events.list"), SyncTokenExpired)
+    # A 410 elsewhere (a deleted event) is not about sync at all.
+    assert not isinstance(to_port_error(failure, "calendar.events.get"), SyncTokenExpired)
 
 
 def test_transport_errors_are_transient_and_bugs_are_not_swallowed() -> None:
@@ -206,9 +221,11 @@ def test_credentials_modes() -> None:
         credentials_factory("/nonexistent/key.json", None)
 
 
-def test_batch_size_is_bounded_by_googles_advice() -> None:
+def test_batch_size_is_bounded_by_googles_limit() -> None:
+    assert GOOGLE_MAX_BATCH_CALLS == 1000 and DEFAULT_BATCH_SIZE == 50
+    GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS)
     with pytest.raises(ValueError, match="batch_size"):
-        GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=MAX_BATCH_SIZE + 1)
+        GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS + 1)
 
 
 def test_from_settings_points_batches_beside_the_endpoint() -> None:
@@ -218,3 +235,122 @@ def test_from_settings_points_batches_beside_the_endpoint() -> None:
     adapter = GoogleCalendarAdapter.from_settings(settings)
     assert adapter._batch_uri == "http://127.0.0.1:9/batch/calendar/v3"
     assert adapter.credentials.credentials_of("a@x.com").token == "local:a@x.com"
+
+
+def _refresh_error(*args: object, retryable: bool = False) -> google.auth.exceptions.RefreshError:
+    return google.auth.exceptions.RefreshError(*args, retryable=retryable)  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "reason"),
+    [
+        ("invalid_grant", "Invalid email or User ID", "unknown"),
+        ("invalid_grant", "Not a valid email.", "unknown"),
+        ("invalid_grant", "The account has been deleted", "unknown"),
+        ("unauthorized_client", "Client is unauthorized to retrieve access tokens using this method.", "not_delegated"),
+        ("unauthorized_client", "Unauthorized client or scope in request.", "not_delegated"),
+        ("access_denied", "Requested client not authorized.", "not_delegated"),
+        ("admin_policy_enforced", "", "not_delegated"),
+        ("org_internal", "This client is restricted to users within its organization.", "not_delegated"),
+        ("access_denied", "Account restricted", "suspended"),
+        ("invalid_grant", "The user account is suspended", "suspended"),
+    ],
+)
+def test_a_refused_token_is_that_users_failure_with_a_reason(code: str, description: str, reason: str) -> None:
+    refused = _refresh_error(f"{code}: {description}", {"error": code, "error_description": description})
+    failure = classify(refused)
+    assert failure is not None
+    assert (failure.reason, failure.transient, failure.credentials_refused) == (reason, False, True)
+    assert reason in ACCESS_REFUSED_REASONS
+    error = to_port_error(failure, "calendar.settings.get")
+    assert isinstance(error, CalendarAccessRefused) and error.reason == reason
+
+
+def test_a_token_endpoint_outage_is_transient() -> None:
+    busy = _refresh_error("internal_failure: Backend Error", {"error": "internal_failure"},
+                                               retryable=True)  # fmt: skip
+    failure = classify(busy)
+    assert failure is not None and failure.transient and not failure.credentials_refused
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        ("invalid_client", "The OAuth client was not found."),
+        ("disabled_client", "The OAuth client was disabled."),
+        ("invalid_grant", "Invalid JWT Signature."),
+        ("invalid_scope", "Invalid OAuth scope or ID token audience provided."),
+    ],
+)
+def test_a_refused_service_account_is_a_deployment_error(code: str, description: str) -> None:
+    answer = {"error": code, "error_description": description}
+    refused = _refresh_error(f"{code}: {description}", answer)
+    with pytest.raises(CalendarDeploymentError, match=code):
+        classify(refused)
+
+
+def _sign_blob_denied(status: int, body: dict[str, object]) -> google.auth.exceptions.TransportError:
+    """What google-auth's iam.Signer raises for a non-200 signBlob answer (the body as bytes)."""
+    body_bytes = json.dumps({"error": {"code": status, **body}}, indent=2).encode()
+    return google.auth.exceptions.TransportError(f"Error calling the IAM signBlob API: {body_bytes!r}")  # type: ignore[no-untyped-call]
+
+
+def test_signing_problems_name_what_to_fix() -> None:
+    denied = _sign_blob_denied(
+        403,
+        {"message": "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).",
+         "status": "PERMISSION_DENIED"},
+    )  # fmt: skip
+    problem = signing_problem(str(denied), "mw@p.iam.gserviceaccount.com")
+    assert problem is not None and TOKEN_CREATOR_ROLE in problem and "mw@p.iam.gserviceaccount.com" in problem
+    disabled = _sign_blob_denied(403, {"message": "IAM Service Account Credentials API has not been used in project"
+                                       " 1 before or it is disabled.", "status": "PERMISSION_DENIED",
+                                       "details": [{"reason": "SERVICE_DISABLED"}]})  # fmt: skip
+    assert "iamcredentials.googleapis.com" in (signing_problem(str(disabled), "mw@p") or "")
+    assert signing_problem(str(_sign_blob_denied(400, {"status": "INVALID_ARGUMENT"})), "mw@p") is None
+    assert signing_problem("exhausted signBlob endpoint retries", "mw@p") is None  # 5xx: transient
+    assert signing_problem("connection reset", "mw@p") is None
+
+
+class FakeIam:
+    """IAM Credentials as google-auth's Signer calls it: answers every signBlob with one canned response."""
+
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        self.status, self.body = status, body
+        self.calls: list[str] = []
+
+    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: object = None,
+                 **kwargs: object) -> SimpleNamespace:  # fmt: skip
+        self.calls.append(url)
+        return SimpleNamespace(status=self.status, data=json.dumps(self.body).encode(), headers={})
+
+
+def test_a_missing_token_creator_role_is_one_clear_deployment_error_not_retried() -> None:
+    denied = "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist)."
+    iam = FakeIam(403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": denied}})
+    factory = keyless_credentials(
+        "mw@p.iam.gserviceaccount.com",
+        source_credentials=oauth2_credentials.Credentials(token="runtime-token"),  # type: ignore[no-untyped-call]
+        http_request=iam,
+    )
+    slept: list[float] = []
+    adapter = GoogleCalendarAdapter(credentials_for=factory, api_endpoint="http://127.0.0.1:9/calendar/v3/",
+                                    sleep=slept.append, concurrency=1)  # fmt: skip
+    users = [f"user{index}@example.com" for index in range(120)]
+    with pytest.raises(CalendarDeploymentError) as raised:
+        adapter.time_zones(users)
+    assert TOKEN_CREATOR_ROLE in str(raised.value) and "mw@p.iam.gserviceaccount.com" in str(raised.value)
+    assert len(iam.calls) == 1 and ":signBlob" in iam.calls[0]  # asked once, for the first user only
+    assert slept == []  # no retries: the same answer would come for everyone
+    with pytest.raises(CalendarDeploymentError):
+        adapter.busy(users, datetime(2031, 3, 4, tzinfo=UTC), datetime(2031, 3, 5, tzinfo=UTC))
+    assert len(iam.calls) == 1  # remembered, not asked again within the minute
+    assert adapter.stats.snapshot()["total_calls"] == 0
+
+
+def test_syncs_list_series_as_one_item_and_agree_with_each_other() -> None:
+    now = datetime(2031, 3, 4, tzinfo=UTC)
+    full, incremental = bodies.full_sync_query(now), bodies.incremental_sync_query("token")
+    assert full["singleEvents"] is False and full["timeMin"] == "2031-03-04T00:00:00Z"
+    assert (incremental["singleEvents"], incremental["showDeleted"]) == (full["singleEvents"], full["showDeleted"])
+    assert "timeMin" not in incremental  # Google refuses timeMin beside a syncToken

@@ -68,7 +68,7 @@ class FakeCalendar:
         return stored
 
     # CalendarPort
-    def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
+    def time_zones(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
         return {email: "UTC" for email in emails}
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:

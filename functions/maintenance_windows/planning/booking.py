@@ -35,7 +35,6 @@ from maintenance_windows.repository import windows as window_records
 logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)
 TIME_ZONE_SPREAD_HOURS = 96
-FALLBACK_ZONE = "UTC"
 WORKING_HOURS_HISTORY = timedelta(weeks=4)
 
 
@@ -68,11 +67,12 @@ class Unplaced:
     reason: str
 
 
-def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str]:
-    """Each user's zone: cached in the users collection, refreshed weekly, looked up in batches."""
+def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str | CalendarError]:
+    """Each user's zone: cached in the users collection, refreshed weekly, looked up in batches; or the
+    error that kept a user's zone from us (nobody is booked in a guessed zone)."""
     keys = {email: user_key(email) for email in emails}
     cached = window_records.users(ctx.store, list(keys.values()))
-    zones: dict[str, str] = {}
+    zones: dict[str, str | CalendarError] = {}
     stale: list[str] = []
     for email, key in keys.items():
         document = cached.get(key, {})
@@ -88,6 +88,7 @@ def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> di
             [
                 window_records.user_write(keys[email], email=email, time_zone=zone, time_zone_checked_at=now)
                 for email, zone in fresh.items()
+                if isinstance(zone, str)
             ]
         )
     return zones
@@ -122,7 +123,10 @@ def assign_slots(
             reason = f"calendar not readable: {result.error if result else 'no answer'}"
             unplaced.append(Unplaced(window, reason))
             continue
-        zone = zones.get(window.user_email, FALLBACK_ZONE)
+        zone = zones.get(window.user_email)
+        if not isinstance(zone, str):
+            unplaced.append(Unplaced(window, f"time zone unknown: {zone.reason if zone else 'no answer'}"))
+            continue
         slot = _choose(
             ctx,
             window,

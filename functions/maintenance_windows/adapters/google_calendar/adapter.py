@@ -8,6 +8,22 @@ Shape of the traffic:
 - Every call passes a client-side limiter holding the project quota (`rate_limit.py`), and transient
   failures (429, 403 rate/quota reasons, 5xx, transport errors) are retried with exponential backoff and
   full jitter (`http_retry.py`); inside a batch only the failed parts are sent again.
+- A user whose delegated credentials are refused fails alone (a per-user CalendarAccessRefused, or a
+  BusyResult error), and free/busy for a group is asked as a member whose credentials work; a deployment
+  fault that would refuse everybody (e.g. IAM signBlob denied) raises CalendarDeploymentError once.
+
+Batch size: Google takes up to 1,000 calls per batch request
+(https://developers.google.com/workspace/calendar/api/guides/batch). 50 was chosen by measurement
+(`python -m infra.bench batch_size`, figures in docs/performance.md): beyond 50 a run is bound by the
+quota, not by round trips, while a failed envelope would fail, and a retry resend, more parts at once.
+
+Quota (https://developers.google.com/workspace/calendar/api/guides/quota, which applies to projects
+created on or after 1 May 2026): 10,000 requests per minute per project and 600 per minute per user per
+project, both sliding windows, and a daily billing threshold of 1,000,000 requests per project. The
+limiter holds the per-project minute. The per-user minute is left to the server (answered 403
+userRateLimitExceeded, retried): a run makes a handful of calls per user, and one moving window per user
+would cost the limiter 10,000 windows to sweep. The daily threshold is a billing line, not a rate; an
+instance cannot count a project's day, and a 10,000-user run costs ~10,300 calls.
 """
 
 from __future__ import annotations
@@ -51,7 +67,9 @@ from maintenance_windows.ports.calendar import (
     WatchRequest,
 )
 
-MAX_BATCH_SIZE = 50  # Google's advice for Calendar batches
+GOOGLE_MAX_BATCH_CALLS = 1000
+DEFAULT_BATCH_SIZE = 50  # chosen by measurement: see the module docstring
+GOOGLE_QUOTA_PER_MINUTE = 10_000
 MAX_FREEBUSY_CALENDARS = 50
 _GONE = frozenset({404, 410})
 
@@ -65,9 +83,9 @@ class GoogleCalendarAdapter:
         credentials_for: CredentialsFactory,
         api_endpoint: str | None = None,
         batch_uri: str | None = None,
-        quota_per_minute: int = 10_000,
+        quota_per_minute: int = GOOGLE_QUOTA_PER_MINUTE,
         retry: RetryPolicy | None = None,
-        batch_size: int = MAX_BATCH_SIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         concurrency: int = 4,
         page_size: int = 250,
         time_zone_ttl: timedelta = timedelta(hours=24),
@@ -75,8 +93,8 @@ class GoogleCalendarAdapter:
         http_timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            raise ValueError(f"batch_size must be within 1..{MAX_BATCH_SIZE}")
+        if not 1 <= batch_size <= GOOGLE_MAX_BATCH_CALLS:
+            raise ValueError(f"batch_size must be within 1..{GOOGLE_MAX_BATCH_CALLS}")
         endpoint = api_endpoint or GOOGLE_API_ENDPOINT
         self._batch_uri = batch_uri or batch_uri_for(endpoint)
         self._page_size = page_size
@@ -121,9 +139,9 @@ class GoogleCalendarAdapter:
 
     # ---- CalendarPort: many users at once ----------------------------------------------------------------
 
-    def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
+    def time_zones(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
         now = time.monotonic()
-        zones: dict[str, str] = {}
+        zones: dict[str, str | CalendarError] = {}
         missing: list[str] = []
         with self._lock:
             for email in dict.fromkeys(emails):
@@ -143,21 +161,30 @@ class GoogleCalendarAdapter:
             outcome = outcomes[str(index)]
             if isinstance(outcome, Failure):
                 self._log_failure("time zone lookup failed", email, outcome)
+                zones[email] = to_port_error(outcome, "settings.get")  # never guessed: the caller decides
                 continue
             zones[email] = outcome["value"]
         with self._lock:
             expiry = now + self._time_zone_ttl.total_seconds()
             for email in missing:
-                if email in zones:
-                    self._time_zones[email] = (zones[email], expiry)
+                zone = zones[email]
+                if isinstance(zone, str):
+                    self._time_zones[email] = (zone, expiry)
         return zones
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
         unique = list(dict.fromkeys(emails))
         groups = list(chunks(unique, MAX_FREEBUSY_CALENDARS))
         calls = [
-            # Anyone in the Workspace domain may read colleagues' free/busy: ask as the group's first user.
-            Call(str(index), group[0], "calendar.freebusy.query", self._free_busy_builder(group, time_min, time_max))
+            # Anyone in the Workspace domain may read colleagues' free/busy: ask as the group's first user,
+            # or as the next one whose credentials work, so one refused member does not blind the group.
+            Call(
+                str(index),
+                group[0],
+                "calendar.freebusy.query",
+                self._free_busy_builder(group, time_min, time_max),
+                alternates=tuple(group[1:]),
+            )
             for index, group in enumerate(groups)
         ]
         outcomes = self._transport.run(calls)

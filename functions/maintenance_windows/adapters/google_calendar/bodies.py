@@ -1,4 +1,10 @@
-"""What the adapter sends: event bodies, watch and free/busy requests, and the events.list queries."""
+"""What the adapter sends: event bodies, watch and free/busy requests, and the events.list queries.
+
+Our events are single events. Listing with singleEvents=true would expand every recurring series on the
+calendar into its instances (a weekly meeting with no end date is one item per week for years); we list
+with singleEvents=false, so a series is one item, and the same value on the full and the incremental
+syncs, as Google asks of a sync.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +22,19 @@ PRIMARY = "primary"
 def full_sync_query(now: datetime | None = None) -> dict[str, Any]:
     return {
         "calendarId": PRIMARY,
-        "singleEvents": True,
+        "singleEvents": False,
         "showDeleted": True,
         "timeMin": to_rfc3339(now or datetime.now(UTC)),
     }
 
 
 def incremental_sync_query(sync_token: str) -> dict[str, Any]:
-    # The same singleEvents/showDeleted on full and incremental syncs, as Google asks.
-    return {"calendarId": PRIMARY, "singleEvents": True, "showDeleted": True, "syncToken": sync_token}
+    return {"calendarId": PRIMARY, "singleEvents": False, "showDeleted": True, "syncToken": sync_token}
 
 
 def recent_events_query(time_min: datetime, time_max: datetime) -> dict[str, Any]:
+    # Bounded on both sides, so expanding series into instances is what we want here: a working day is
+    # made of the meetings that happened, recurring or not.
     return {
         "calendarId": PRIMARY,
         "singleEvents": True,
