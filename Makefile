@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/firestore/node_modules/.installed
 
-.PHONY: setup up down demo test lint typecheck terraform-checks bench reliability lock clean
+.PHONY: setup up down demo soak test unit lint typecheck terraform-checks bench reliability lock clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -37,6 +37,10 @@ down:
 demo: setup
 	$(BIN)/python -m infra.demo
 
+# 20 × make up/down and 5 × make demo on fresh secrets; nothing may fail or be left behind (docs/reliability.md).
+soak: setup
+	$(BIN)/python -m infra.soak --cycles=20 --demos=5
+
 lint: setup
 	$(BIN)/ruff check functions infra tests
 	$(BIN)/ruff format --check functions infra tests
@@ -46,6 +50,12 @@ typecheck: setup
 
 terraform-checks: setup
 	$(BIN)/python -m infra.terraform_checks
+
+# Unit tests alone: no stack, no lint. Also reports the line coverage the unit tests give the service layer and
+# the handlers ([tool.coverage] in pyproject.toml), and fails under its floor.
+unit: setup
+	$(BIN)/coverage run -m pytest -q -p no:cacheprovider tests/unit
+	$(BIN)/coverage report
 
 # The test run owns its own stack on its own ports, so it never touches one started by `make up`.
 test: setup lint typecheck

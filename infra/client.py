@@ -4,6 +4,7 @@ the user in their calendar. Used by the demo, the benchmarks and the integration
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from infra.fleet_server import FleetAdmin
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "infra" / "local"
+TASK_TOKEN_REUSE_SECONDS = 300.0
 
 
 class LocalStack:
@@ -22,6 +24,7 @@ class LocalStack:
         self.timeout = timeout
         self.http = requests.Session()
         self.fleet = FleetAdmin(self.urls["fleet"])
+        self._task_token: tuple[str, float] | None = None
 
     # --- Fleet's side -----------------------------------------------------------------------------------
 
@@ -57,6 +60,19 @@ class LocalStack:
             headers["Authorization"] = f"Bearer {token}"
         body = {"lead_minutes": lead_minutes} if lead_minutes is not None else {}
         return self.http.post(self.urls["plan_windows"], json=body, headers=headers, timeout=self.timeout)
+
+    # --- Cloud Tasks' side -----------------------------------------------------------------------------
+
+    def deliver_task(self, body: dict[str, Any] | bytes, *, timeout: float | None = None) -> requests.Response:
+        """POST a task body to dispatch_window as Cloud Tasks does: with the task invoker's ID token for the
+        dispatch URL (one token is reused for a few minutes; the issuer's last an hour)."""
+        dispatch_url = self.urls["dispatch_window"]
+        if self._task_token is None or time.monotonic() - self._task_token[1] > TASK_TOKEN_REUSE_SECONDS:
+            invoker = self.stack["service_accounts"]["task_invoker"]
+            self._task_token = (self.token(dispatch_url, invoker), time.monotonic())
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._task_token[0]}"}
+        return self.http.post(dispatch_url, data=data, headers=headers, timeout=timeout or self.timeout)
 
     # --- The user's calendar ----------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Fleet reports two failing policies on three Macs owned by two people in different time zones. The planner
 books one window per person in their own calendar, with a reason and a plain-language text. Alice drags her
 event to another time; the push notification reschedules it. The windows start, the dispatcher sends the
-configured fixes through Fleet's API, the Macs report passing, and verification closes the windows.
+configured fixes through Fleet's API, the Macs run them and report passing at their next check-in, and
+verification closes the windows.
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
@@ -162,7 +163,7 @@ def story(demo: LocalStack) -> None:
     heading("5. The windows start")
     for host, policy, kind in ((1, 1, "mdm_command"), (2, 1, "mdm_command"), (1, 2, "script"), (3, 2, "script")):
         demo.fleet.pass_on_action(host, policy, kind)
-    say("the local Fleet will report each policy passing once its fix has arrived and the Mac refetches")
+    say("the local Fleet runs each fix when its Mac next checks in (every few seconds), like Fleet does")
     last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows(demo))
     say(f"waiting for the last window to start at {last_start:%H:%M:%S} UTC …")
     dispatched = wait_for(
@@ -183,9 +184,19 @@ def story(demo: LocalStack) -> None:
         say(f"the old {entry['purpose']} task for revision 0 fired: {entry['status']}, {entry['why']}; nothing sent")
 
     heading("6. Verification (delivered now instead of at the window's end + grace)")
+    first = {}
     for row in dispatched:
-        demo.http.post(demo.urls["dispatch_window"], timeout=60, json={
-            "window_id": row["window_id"], "revision": row["revision"], "purpose": "verify", "attempt": 0})  # fmt: skip
+        answer = first[row["window_id"]] = _verify(demo, row, attempt=0)
+        say(f"{row['user']}: {answer.get('status')} — verification asked the Macs to refetch; "
+            "Fleet only flags them, they report at their next check-in")  # fmt: skip
+    hosts = sorted({host for row in dispatched for host in row["hosts"]})
+    waited = time.monotonic()
+    wait_for("the Macs to check in and report", lambda: not any(demo.fleet.host(h)["refetch_requested"] for h in hosts),
+             60)  # fmt: skip
+    say(f"the Macs checked in and reported {time.monotonic() - waited:.1f} s later; the re-check is delivered now")
+    for row in dispatched:
+        if first[row["window_id"]].get("status") == "recheck":
+            _verify(demo, row, attempt=1)
     verified = wait_for(
         "verification", lambda: (rows := windows(demo)) and all(row["state"] == "verified" for row in rows) and rows, 30
     )
@@ -203,6 +214,12 @@ def story(demo: LocalStack) -> None:
           f"{sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
+
+
+def _verify(demo: LocalStack, row: dict[str, Any], attempt: int) -> dict[str, Any]:
+    body = {"window_id": row["window_id"], "revision": row["revision"], "purpose": "verify", "attempt": attempt}
+    answer: dict[str, Any] = demo.deliver_task(body, timeout=60).json()
+    return answer
 
 
 def _log_events(demo: LocalStack, event: str) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ COMPONENT_OFFSETS = {
     "fleet": 3,
     "calendar": 4,
     "gemini": 5,
+    "tasks_relay": 6,
     "fleet_webhook": 10,
     "plan_windows": 11,
     "calendar_notifications": 12,
@@ -35,7 +36,9 @@ def port_for(profile: str, component: str) -> int:
 
 
 def ensure_free(port: int, component: str) -> None:
-    # The emulators bind every interface, so check the wildcard address, not only loopback.
+    # Everything the stack starts listens on 127.0.0.1 only (the emulators too: infra/firestore/server.js,
+    # infra/tasks_emulator.py). The probe binds the wildcard address all the same, so it also sees a
+    # listener on 0.0.0.0 or [::] (an emulator started by hand, say), which holds the port on loopback too.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -48,14 +51,19 @@ def ensure_free(port: int, component: str) -> None:
             ) from None
 
 
+def port_answers(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_for_port(port: int, timeout: float) -> bool:
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
+        if port_answers(port):
+            return True
         time.sleep(0.05)
     return False

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.ports import PROFILE_BASES, PortInUse, ensure_free, port_for, wait_for_port
+from infra.ports import PROFILE_BASES, PortInUse, ensure_free, port_answers, port_for
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -33,6 +33,7 @@ QUEUE = "maintenance-windows"
 FUNCTIONS = ("fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window")
 SCHEDULER_SA = "scheduler@local-project.iam.gserviceaccount.com"
 TASK_INVOKER_SA = "task-invoker@local-project.iam.gserviceaccount.com"
+LOG_TAIL_LINES = 15
 
 
 def state_dir(profile: str) -> Path:
@@ -57,24 +58,45 @@ def _py(*args: str) -> list[str]:
     return [str(VENV_BIN / "python"), *args]
 
 
+def generate_secrets() -> dict[str, str]:
+    """Fresh random secrets for one stack. Any value may start with `-`: none is ever put on a command line."""
+    return {"webhook": secrets.token_urlsafe(24), "fleet_api_token": secrets.token_urlsafe(24)}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from the first byte on (no window with the umask's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)  # the file may have existed with a wider mode
+        file.write(text)
+
+
+def write_secrets(profile: str, values: dict[str, str]) -> None:
+    write_private(state_dir(profile) / "secrets.json", json.dumps(values))
+
+
 def _local_secrets(profile: str) -> dict[str, str]:
     """Random per-stack secrets, kept across restarts of one profile so `mw` keeps working."""
     path = state_dir(profile) / "secrets.json"
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
-    values = {"webhook": secrets.token_urlsafe(24), "fleet_api_token": secrets.token_urlsafe(24)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
+    values = generate_secrets()
+    write_secrets(profile, values)
     return values
+
+
+def option(name: str, value: object) -> str:
+    """`--name=value`: one argv word, so a value that starts with `-` is never read as an option."""
+    return f"--{name}={value}"
 
 
 def describe(profile: str) -> dict[str, Any]:
     """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
     port = {
         name: port_for(profile, name)
-        for name in (*FUNCTIONS, "firestore", "tasks", "oidc", "fleet", "calendar", "gemini")
+        for name in (*FUNCTIONS, "firestore", "tasks", "tasks_relay", "oidc", "fleet", "calendar", "gemini")
     }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
@@ -95,11 +117,11 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_TASKS_QUEUE": queue,
         "MW_TASKS_EMULATOR_HOST": f"127.0.0.1:{port['tasks']}",
         "MW_DISPATCH_URL": url["dispatch_window"],
+        "MW_LOCAL_TASKS_RELAY_URL": url["tasks_relay"] + "/",
         "MW_TASK_INVOKER_SA": TASK_INVOKER_SA,
         "MW_PLAN_URL": url["plan_windows"],
         "MW_SCHEDULER_SA": SCHEDULER_SA,
         "MW_OIDC_CERTS_URL": f"{url['oidc']}/oauth2/v1/certs",
-        "MW_LOCAL_UNAUTHENTICATED_TASKS": "true",
         "MW_GEMINI_BASE_URL": url["gemini"] + "/",
         "MW_ALLOW_SHORT_LEAD": "true",
     }
@@ -120,46 +142,57 @@ def describe(profile: str) -> dict[str, Any]:
 
 
 def components(profile: str, info: dict[str, Any]) -> list[Component]:
+    """What to start. Secrets go to a process through its environment (readable by its owner only, in
+    /proc/PID/environ), never on its command line, which every local user can read with `ps`."""
     port, env = info["ports"], info["function_env"]
     folder = state_dir(profile)
     seed = ROOT / "infra" / "local" / "fleet-seed.json"
     found = [
         Component(
-            "firestore", ["node", str(ROOT / "infra/firestore/server.js"), str(port["firestore"])], port["firestore"]
+            "firestore",
+            ["node", str(ROOT / "infra/firestore/server.js"), option("port", port["firestore"])],
+            port["firestore"],
         ),
         Component(
             "tasks",
-            [
-                str(VENV_BIN / "gcloud-tasks-emulator"),
-                "start",
-                f"--port={port['tasks']}",
-                "-r",
-                "25",
-                "-d",
-                info["tasks_queue"],
-            ],
+            _py(
+                "-m",
+                "infra.tasks_emulator",
+                option("port", port["tasks"]),
+                option("max-retries", 25),
+                option("queue", info["tasks_queue"]),
+            ),
             port["tasks"],
         ),
         Component(
             "oidc",
-            _py("-m", "infra.oidc_issuer", "--port", str(port["oidc"]), "--key-dir", str(folder / "oidc")),
+            _py("-m", "infra.oidc_issuer", option("port", port["oidc"]), option("key-dir", folder / "oidc")),
             port["oidc"],
+        ),
+        Component(
+            "tasks_relay",
+            _py(
+                "-m",
+                "infra.tasks_relay",
+                option("port", port["tasks_relay"]),
+                option("target", info["urls"]["dispatch_window"]),
+                option("issuer", info["urls"]["oidc"]),
+            ),
+            port["tasks_relay"],
         ),
         Component(
             "fleet",
             _py(
                 "-m",
                 "infra.fleet_server",
-                "--port",
-                str(port["fleet"]),
-                "--token",
-                info["secrets"]["fleet_api_token"],
-                *(["--seed", str(seed)] if seed.exists() else []),
+                option("port", port["fleet"]),
+                *([option("seed", seed)] if seed.exists() else []),
             ),
             port["fleet"],
+            env={"FLEET_SERVER_TOKEN": info["secrets"]["fleet_api_token"]},
         ),
-        Component("calendar", _py("-m", "infra.calendar_server", "--port", str(port["calendar"])), port["calendar"]),
-        Component("gemini", _py("-m", "infra.gemini_server", "--port", str(port["gemini"])), port["gemini"]),
+        Component("calendar", _py("-m", "infra.calendar_server", option("port", port["calendar"])), port["calendar"]),
+        Component("gemini", _py("-m", "infra.gemini_server", option("port", port["gemini"])), port["gemini"]),
     ]
     for name in FUNCTIONS:
         found.append(
@@ -167,10 +200,10 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
                 name,
                 [
                     str(VENV_BIN / "functions-framework"),
-                    f"--target={name}",
-                    "--host=127.0.0.1",
-                    f"--port={port[name]}",
-                    f"--source={ROOT / 'functions' / 'main.py'}",
+                    option("target", name),
+                    option("host", "127.0.0.1"),
+                    option("port", port[name]),
+                    option("source", ROOT / "functions" / "main.py"),
                 ],
                 port[name],
                 env=env,
@@ -179,26 +212,41 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
     return found
 
 
-def _scheduler(profile: str, info: dict[str, Any]) -> list[str]:
+def scheduler_command(info: dict[str, Any]) -> list[str]:
     interval = os.environ.get("MW_SCHEDULE_SECONDS", "300")
     return _py(
         "-m",
         "infra.scheduler",
-        "--url",
-        info["urls"]["plan_windows"],
-        "--issuer",
-        info["urls"]["oidc"],
-        "--audience",
-        info["urls"]["plan_windows"],
-        "--email",
-        SCHEDULER_SA,
-        "--interval-seconds",
-        interval,
+        option("url", info["urls"]["plan_windows"]),
+        option("issuer", info["urls"]["oidc"]),
+        option("audience", info["urls"]["plan_windows"]),
+        option("email", SCHEDULER_SA),
+        option("interval-seconds", interval),
     )
 
 
+class StartFailed(RuntimeError):
+    """A component did not come up: names it, its port and the end of its log."""
+
+    def __init__(self, component: str, port: int, what: str, log_path: Path) -> None:
+        tail = "\n".join(f"    {line}" for line in log_tail(log_path))
+        super().__init__(
+            f"{component} {what} (port {port}); last lines of {log_path}:\n{tail or '    (the log is empty)'}"
+        )
+        self.component = component
+        self.port = port
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    return text.splitlines()[-lines:]
+
+
 def _spawn(name: str, command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
-    logs.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(logs / f"{name}.log", "wb") as log_file:  # one run per log: old lines would mislead
         return subprocess.Popen(
             command,
@@ -209,6 +257,22 @@ def _spawn(name: str, command: list[str], env: dict[str, str], logs: Path) -> su
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so `down` can stop it and its workers
         )
+
+
+def wait_ready(component: Component, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the component answers on its port; raise StartFailed as soon as it exits or times out."""
+    deadline = time.monotonic() + component.ready_timeout
+    while True:
+        if port_answers(component.port):
+            return
+        status = process.poll()
+        if status is not None:
+            raise StartFailed(component.name, component.port, f"exited with status {status} before answering", log_path)
+        if time.monotonic() > deadline:
+            raise StartFailed(
+                component.name, component.port, f"did not answer within {component.ready_timeout:.0f} s", log_path
+            )
+        time.sleep(0.05)
 
 
 def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False) -> dict[str, Any]:
@@ -222,24 +286,21 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
     logs = state_dir(profile) / "logs"
     started: list[dict[str, Any]] = []
     info["processes"] = started
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        running = []
         for component in wanted:
             process = _spawn(component.name, component.command, component.env, logs)
+            running.append((component, process))
             started.append({"name": component.name, "pid": process.pid, "port": component.port})
-            target.write_text(json.dumps(info, indent=2))  # written early so `down` can clean a failed start
-        for component in wanted:
-            if not wait_for_port(component.port, component.ready_timeout):
-                raise RuntimeError(
-                    f"{component.name} did not answer on port {component.port}; see {logs / (component.name + '.log')}"
-                )
+            write_private(target, json.dumps(info, indent=2))  # written early so `down` can clean a failed start
+        for component, process in running:
+            wait_ready(component, process, logs / f"{component.name}.log")
         if "calendar" in {component.name for component in wanted}:
             seed_calendar(info)
         if with_scheduler:
-            process = _spawn("scheduler", _scheduler(profile, info), {}, logs)
+            process = _spawn("scheduler", scheduler_command(info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
-        target.write_text(json.dumps(info, indent=2))
-        target.chmod(0o600)
+        write_private(target, json.dumps(info, indent=2))
     except BaseException:
         down(profile)
         raise
@@ -255,9 +316,10 @@ def seed_calendar(info: dict[str, Any]) -> None:
     response.raise_for_status()
 
 
-def _alive(pid: int) -> bool:
+def _group_alive(pgid: int) -> bool:
+    """Any process left in the group (each component leads its own, workers included)."""
     try:
-        os.kill(pid, 0)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -265,23 +327,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):  # our own child (under `run`): no zombie left behind
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _stop_groups(pgids: list[int], sig: signal.Signals, wait_seconds: float) -> list[int]:
+    """Signal every group, wait for them to empty; return the groups still alive."""
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+    deadline = time.monotonic() + wait_seconds
+    alive = list(pgids)
+    while alive and time.monotonic() < deadline:
+        for pgid in alive:
+            _reap(pgid)
+        alive = [pgid for pgid in alive if _group_alive(pgid)]
+        if alive:
+            time.sleep(0.05)
+    return alive
+
+
 def down(profile: str) -> int:
     target = stack_file(profile)
     if not target.exists():
         return 0
     processes = json.loads(target.read_text()).get("processes", [])
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    for process in processes:
-        while _alive(process["pid"]) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):  # reap our own children: no zombies
-                os.waitpid(process["pid"], os.WNOHANG)
-            time.sleep(0.05)
-        if _alive(process["pid"]):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process["pid"], signal.SIGKILL)
+    groups = [process["pid"] for process in processes]
+    remaining = _stop_groups(groups, signal.SIGTERM, 5.0)
+    if remaining:
+        _stop_groups(remaining, signal.SIGKILL, 2.0)
     target.unlink()
     return len(processes)
 

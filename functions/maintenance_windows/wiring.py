@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     from maintenance_windows.auth import CallerVerifier
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
-    from maintenance_windows.handlers.dispatch_context import DispatchContext
     from maintenance_windows.handlers.plan_windows import PlanSettings
-    from maintenance_windows.planning.context import PlanningContext
-    from maintenance_windows.planning.planner import AfterPlanHook
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
+    from maintenance_windows.service.context import PlanningContext
+    from maintenance_windows.service.dispatch_context import DispatchContext
+    from maintenance_windows.service.planner import AfterPlanHook
 
 
 @functools.cache
@@ -109,7 +109,7 @@ def planning_context() -> PlanningContext:
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
     from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
     from maintenance_windows.adapters.lazy import LazyFleet
-    from maintenance_windows.planning.context import PlanningContext
+    from maintenance_windows.service.context import PlanningContext
 
     current = settings()
     return PlanningContext(
@@ -137,7 +137,7 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 
 @functools.cache
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
-    from maintenance_windows.planning.channels import ChannelKeeper
+    from maintenance_windows.service.channels import ChannelKeeper
 
     return (ChannelKeeper(),)
 
@@ -152,8 +152,8 @@ def notifications() -> PlanningContext:
 def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
     from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.handlers.dispatch_context import DispatchContext
     from maintenance_windows.handlers.dispatch_window import dispatch_verifier
+    from maintenance_windows.service.dispatch_context import DispatchContext
 
     current = settings()
     ctx = DispatchContext(

@@ -27,10 +27,10 @@ from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.ids import user_key
-from maintenance_windows.planning.channels import ChannelKeeper
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.planner import PlanOptions, plan_windows
 from maintenance_windows.ports.store import Write
+from maintenance_windows.service.channels import ChannelKeeper
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.planner import PlanOptions, plan_windows
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Australia/Sydney", "UTC"]
 DOMAIN = "bench.example"
@@ -104,11 +104,10 @@ def run_planner(users: int, *, warm_time_zones: bool = True, with_channels: bool
     now = datetime.now(UTC)
     seed_file = _write_seed(users)
     calendar_server = python("-m", "infra.calendar_server", "--port", str(calendar_port))
-    fleet_server = python("-m", "infra.fleet_server", "--port", str(fleet_port), "--token", TOKEN, "--seed", seed_file,
-                          "--quiet")  # fmt: skip
+    fleet_server = python("-m", "infra.fleet_server", f"--port={fleet_port}", f"--seed={seed_file}", "--quiet")
     with (
         serving(calendar_server, calendar_port, "calendar") as cal,
-        serving(fleet_server, fleet_port, "fleet") as fleet,
+        serving(fleet_server, fleet_port, "fleet", env={"FLEET_SERVER_TOKEN": TOKEN}) as fleet,
     ):
         progress(f"seeding {users:,} users and {users * 5:,} meetings")
         _seed_calendar(cal, users, now)

@@ -1,4 +1,4 @@
-"""`python -m infra.calendar_server --port P [--host 127.0.0.1] [--latency-ms N]`; serves until SIGTERM."""
+"""`python -m infra.calendar_server --port=P [--host=127.0.0.1] [--latency-ms=N]`; serves until SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from infra.calendar_server.app import create_app
 from infra.calendar_server.server import RunningServer
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.calendar_server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
     parser.add_argument("--latency-ms", type=int, default=0, help="injected latency per round trip")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
 
     stopping = threading.Event()
 

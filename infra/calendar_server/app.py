@@ -1,13 +1,17 @@
-"""The WSGI app: Calendar v3 under /calendar/v3/, HTTP batch under /batch/calendar/v3, admin under /_admin/.
+"""The WSGI app: Calendar v3 under /calendar/v3/, HTTP batch under /batch/calendar/v3, OAuth token endpoint
+at /token, admin under /_admin/.
 
-Identity: `Authorization: Bearer local:<email>` is the impersonated user, exactly what the adapter's
-"local" credentials send. Users exist only once seeded through the admin API (unknown → 404).
+Identity: `Authorization: Bearer local:<email>` is the impersonated user, the access token the /token endpoint
+mints for a delegated user (and what static local credentials send). Users exist only once seeded through the
+admin API (unknown → 404); a seeded user whose delegation is refused gets no token, and a static token for
+them is refused with 401.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -21,8 +25,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from infra.calendar_server import events as ev
+from infra.calendar_server import oauth
 from infra.calendar_server.batch import PartResponse, parse_batch, render_batch
-from infra.calendar_server.errors import ApiError, auth_error, invalid, not_found
+from infra.calendar_server.errors import ApiError, auth_error, bad_request, invalid, not_found
 from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
 from infra.calendar_server.push import Notifier, PushSettings
 from infra.calendar_server.store import CalendarStore
@@ -33,6 +38,9 @@ BATCH_PATH = "/batch/calendar/v3"
 BEARER_PREFIX = "Bearer local:"
 JSON_TYPE = "application/json; charset=UTF-8"
 _SETTING_DEFAULTS = {"locale": "en", "weekStart": "0", "format24HourTime": "false", "hideWeekends": "false"}
+_WRITES = ("calendar.events.insert", "calendar.events.update", "calendar.events.patch")
+#: Admin config keys that belong to the store rather than the call gate or the notifier.
+_STORE_SETTINGS = ("channel_max_ttl_seconds", "recurrence_horizon_days")
 
 Handler = Callable[[MatchedCall, str, dict[str, Any], Any, Request], tuple[int, Any]]
 
@@ -64,6 +72,7 @@ class CalendarApp:
             "calendar.channels.stop": self._stop,
         }
         self._admin = _AdminApi(self)
+        self.token_answers: Counter[str] = Counter()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -78,6 +87,8 @@ class CalendarApp:
             return self._admin.dispatch(request)
         if path == "/healthz":
             return _json(200, {"status": "ok"})
+        if path == oauth.TOKEN_PATH and request.method == "POST":
+            return self._token(request)
         if path == BATCH_PATH and request.method == "POST":
             self.gate.round_trip(batch=True)
             return self._batch(request)
@@ -97,10 +108,15 @@ class CalendarApp:
                 raise not_found()
             method_id = matched.method.method_id
             caller = _caller(request)
+            state = self.store.delegation(caller)
+            if state is not None and oauth.refusal(state) is not None:
+                raise auth_error()  # Google never issued this user a token
             self.gate.admit(method_id, caller)
-            status, payload = self._run(matched, caller, request)
+            status, payload = self._run(matched, caller, request, batched=batched)
             response = _json(status, payload) if payload is not None else Response(status=status)
         except ApiError as error:
+            if self.gate.config.error_details:
+                error.with_error_info(method_id)
             response = _error_response(error)
         self.gate.record(
             {
@@ -115,16 +131,36 @@ class CalendarApp:
         )
         return response
 
-    def _run(self, matched: MatchedCall, caller: str, request: Request) -> tuple[int, Any]:
+    def _run(self, matched: MatchedCall, caller: str, request: Request, *, batched: bool) -> tuple[int, Any]:
         params = self.discovery.validate_query(matched.method, request.args.to_dict(flat=False))
         body: Any = None
         if matched.method.request_schema is not None:
             body = _json_body(request)
             self.discovery.validate_body(matched.method, body)
+        if batched and matched.method.method_id in _WRITES and self._writes_working_location(matched, caller, body):
+            # Calendar's working-location guide: creating and updating them through batch isn't supported.
+            raise bad_request("Working location events cannot be created or updated in a batch request.")
         handler = self._handlers.get(matched.method.method_id)
         if handler is None:
             raise ApiError(501, "notImplemented", f"{matched.method.method_id} is not served by the stand-in.")
         return handler(matched, caller, params, body, request)
+
+    def _writes_working_location(self, matched: MatchedCall, caller: str, body: Any) -> bool:
+        if isinstance(body, dict) and body.get("eventType") == "workingLocation":
+            return True
+        event_id = matched.path_params.get("eventId")
+        if event_id is None:
+            return False
+        try:
+            existing = self.store.get(caller, matched.path_params["calendarId"], event_id)
+        except ApiError:
+            return False  # the call itself will answer the 404
+        return existing.get("eventType") == "workingLocation"
+
+    def _token(self, request: Request) -> Response:
+        answer = oauth.grant(request.form.to_dict(), self.store.delegation)
+        self.token_answers["granted" if answer.granted else str(answer.body["error"])] += 1
+        return _json(answer.status, answer.body)
 
     def _insert(
         self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
@@ -285,12 +321,13 @@ class _AdminApi:
         self._app.store.reset()
         self._app.gate.reset()
         self._app.notifier.settings = PushSettings()
+        self._app.token_answers.clear()
         return {"reset": True}
 
     def _seed_users(self, request: Request) -> dict[str, Any]:
         users = _body(request)["users"]
         for user in users:
-            self._app.store.add_user(user["email"], user.get("timeZone"))
+            self._app.store.add_user(user["email"], user.get("timeZone"), user.get("delegation"))
         return {"users": len(users), "total": self._app.store.user_count()}
 
     def _seed_events(self, request: Request) -> dict[str, Any]:
@@ -314,14 +351,22 @@ class _AdminApi:
 
     def _expire_tokens(self, request: Request) -> dict[str, Any]:
         body = _body(request) if request.get_data() else {}
-        return {"users": self._app.store.expire_sync_tokens(body.get("email"))}
+        answer = None
+        if body.get("reason") not in (None, "fullSyncRequired"):
+            answer = (str(body["reason"]), str(body.get("message", "Gone")), str(body.get("domain", "calendar")))
+        return {"users": self._app.store.expire_sync_tokens(body.get("email"), answer)}
 
     def _config(self, request: Request) -> dict[str, Any]:
         notifier = self._app.notifier
         if request.method == "PUT":
             changes = _body(request)
             push = {key: changes.pop(key) for key in ("push_duplicates", "push_delay_ms") if key in changes}
+            store = {key: changes.pop(key) for key in _STORE_SETTINGS if key in changes}
             self._app.gate.configure(changes)
+            for key, value in store.items():
+                if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                    raise ValueError(f"{key} must be a positive whole number")
+                setattr(self._app.store, key.replace("channel_max_ttl", "max_channel_ttl"), value)
             notifier.settings = PushSettings(
                 duplicates=int(push.get("push_duplicates", notifier.settings.duplicates)),
                 delay_ms=int(push.get("push_delay_ms", notifier.settings.delay_ms)),
@@ -331,12 +376,21 @@ class _AdminApi:
             **vars(config),
             "push_duplicates": notifier.settings.duplicates,
             "push_delay_ms": notifier.settings.delay_ms,
+            "channel_max_ttl_seconds": self._app.store.max_channel_ttl_seconds,
+            "recurrence_horizon_days": self._app.store.recurrence_horizon_days,
         }
 
     def _faults(self, request: Request) -> dict[str, Any]:
         faults: list[ScriptedFault] = []
         for item in _body(request)["faults"]:
-            fault = ScriptedFault(int(item["status"]), item.get("reason"), item.get("method"), item.get("user"))
+            fault = ScriptedFault(
+                int(item["status"]),
+                item.get("reason"),
+                item.get("method"),
+                item.get("user"),
+                bool(item.get("details", False)),
+                item.get("message"),
+            )
             faults.extend([fault] * int(item.get("count", 1)))
         self._app.gate.script_faults(faults)
         return {"scripted": len(faults)}
@@ -349,6 +403,8 @@ class _AdminApi:
             "notifications_failed": push.failed,
             "notifications_by_state": dict(push.by_state),
             "users": self._app.store.user_count(),
+            "token_grants": self._app.token_answers["granted"],
+            "token_refusals": {key: count for key, count in self._app.token_answers.items() if key != "granted"},
         }
 
     def _reset_counters(self, request: Request) -> dict[str, Any]:

@@ -3,11 +3,16 @@
     {"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND",
                "errors": [{"domain": "global", "reason": "notFound", "message": "Not Found"}]}}
 
-googleapiclient turns these into HttpError and exposes `error_details` from `errors`.
+googleapiclient turns these into HttpError and exposes `error_details` from `details` when the body has
+one, else from `errors`. Google's newer error format carries both: `errors` (the legacy list) and `details`
+(google.rpc.ErrorInfo and friends, https://cloud.google.com/apis/design/errors#error_details). The stand-in
+adds `details` when asked to (PUT /_admin/config {"error_details": true}, or per scripted fault), so clients are
+tested against both shapes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _CANONICAL_STATUS = {
@@ -35,6 +40,7 @@ class ApiError(Exception):
         domain: str = "global",
         location: str | None = None,
         location_type: str | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -43,6 +49,7 @@ class ApiError(Exception):
         self.domain = domain
         self.location = location
         self.location_type = location_type
+        self.details = details
 
     def body(self) -> dict[str, Any]:
         detail: dict[str, Any] = {"domain": self.domain, "reason": self.reason, "message": self.message}
@@ -53,7 +60,40 @@ class ApiError(Exception):
         status = _CANONICAL_STATUS.get(self.code)
         if status is not None:
             error["status"] = status
+        if self.details is not None:
+            error["details"] = self.details
         return {"error": error}
+
+    def with_error_info(self, method_id: str | None) -> ApiError:
+        """Add google.rpc.ErrorInfo details (the newer format) unless the error has details already."""
+        if self.details is None:
+            self.details = [error_info(self.reason, self.domain, method_id)]
+        return self
+
+
+def error_info(reason: str, domain: str, method_id: str | None) -> dict[str, Any]:
+    """google.rpc.ErrorInfo as Google APIs add it: an UPPER_SNAKE reason, the service, the method."""
+    metadata = {"service": "calendar-json.googleapis.com"}
+    if method_id is not None:
+        metadata["method"] = method_id
+    if domain == "usageLimits":
+        metadata["quota_location"] = "global"
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": _UPPER_SNAKE.get(reason) or re.sub(r"(?<!^)(?=[A-Z])", "_", reason).upper(),
+        "domain": "googleapis.com",
+        "metadata": metadata,
+    }
+
+
+# The ErrorInfo reasons Google uses for these legacy reasons (google.api.ErrorReason).
+_UPPER_SNAKE = {
+    "rateLimitExceeded": "RATE_LIMIT_EXCEEDED",
+    "userRateLimitExceeded": "RATE_LIMIT_EXCEEDED",
+    "quotaExceeded": "RATE_LIMIT_EXCEEDED",
+    "authError": "ACCESS_TOKEN_EXPIRED",
+    "backendError": "BACKEND_ERROR",
+}
 
 
 def bad_request(message: str, *, reason: str = "badRequest", location: str | None = None) -> ApiError:
@@ -95,6 +135,11 @@ def full_sync_required() -> ApiError:
     return ApiError(
         410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.", domain="calendar"
     )
+
+
+def gone(reason: str, message: str, domain: str) -> ApiError:
+    """A 410 with another reason: the discovery document promises the status, not the reason string."""
+    return ApiError(410, reason, message, domain=domain)
 
 
 def condition_not_met() -> ApiError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 from dataclasses import dataclass
@@ -20,6 +21,22 @@ _TRANSPARENCY = {"opaque", "transparent"}
 _VISIBILITY = {"default", "public", "private", "confidential"}
 _EVENT_TYPES = {"default", "outOfOffice", "focusTime", "workingLocation", "fromGmail", "birthday"}
 _TIMED_ONLY_TYPES = {"outOfOffice", "focusTime"}
+#: The properties object each status event type must carry (Calendar's status-events guides).
+_TYPE_PROPERTIES = {
+    "outOfOffice": "outOfOfficeProperties",
+    "focusTime": "focusTimeProperties",
+    "workingLocation": "workingLocationProperties",
+}
+#: What the Calendar UI fills in when a user makes such an event (admin seeding acts as the user).
+_UI_DEFAULTS: dict[str, dict[str, Any]] = {
+    "outOfOffice": {"outOfOfficeProperties": {"autoDeclineMode": "declineOnlyNewConflictingInvitations"}},
+    "focusTime": {"focusTimeProperties": {"chatStatus": "doNotDisturb"}},
+    "workingLocation": {
+        "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
+        "visibility": "public",
+        "transparency": "transparent",
+    },
+}
 _RESPONSE_STATUSES = {"needsAction", "declined", "tentative", "accepted"}
 _MAX_REMINDER_MINUTES = 40320
 _MAX_REMINDER_OVERRIDES = 5
@@ -90,8 +107,10 @@ def normalize_times(resource: dict[str, Any], times: EventTimes) -> None:
 
 
 def minimal_cancelled(resource: dict[str, Any]) -> dict[str, Any]:
-    """How a deleted one-off event appears in list results: only its identity and status."""
-    return {key: resource[key] for key in ("kind", "etag", "id", "status", "updated") if key in resource}
+    """How a deleted event appears in list results: its identity and status; a cancelled instance of a
+    series also keeps recurringEventId and originalStartTime (the discovery document's `status` text)."""
+    keys = ("kind", "etag", "id", "status", "updated", "recurringEventId", "originalStartTime")
+    return {key: resource[key] for key in keys if key in resource}
 
 
 def check_event_fields(resource: dict[str, Any], times: EventTimes) -> None:
@@ -103,11 +122,41 @@ def check_event_fields(resource: dict[str, Any], times: EventTimes) -> None:
     _check_choice(resource, "colorId", _COLOR_IDS)
     if resource.get("eventType") in _TIMED_ONLY_TYPES and times.all_day:
         raise invalid(f"A {resource['eventType']} event cannot be an all-day event.", location="eventType")
+    _check_status_event(resource, times)
     _check_reminders(resource.get("reminders"))
     for index, attendee in enumerate(resource.get("attendees") or []):
         if not attendee.get("email") and not attendee.get("id"):
             raise required("Missing attendee email.", location=f"attendees[{index}].email")
         _check_choice(attendee, "responseStatus", _RESPONSE_STATUSES)
+
+
+def _check_status_event(resource: dict[str, Any], times: EventTimes) -> None:
+    """Focus time, out of office and working location: the required fields their guides list."""
+    kind = resource.get("eventType", "default")
+    properties = _TYPE_PROPERTIES.get(kind)
+    if properties is None:
+        return
+    if resource.get(properties) is None:
+        raise required(f"Missing {properties} for a {kind} event.", location=properties)
+    if kind != "workingLocation":
+        return
+    if resource.get("visibility") != "public":
+        raise invalid("A working location event must have visibility public.", location="visibility")
+    if resource.get("transparency") != "transparent":
+        raise invalid("A working location event must have transparency transparent.", location="transparency")
+    if not resource[properties].get("type"):
+        raise required("Missing workingLocationProperties.type.", location="workingLocationProperties.type")
+    if times.all_day:
+        days = date.fromisoformat(resource["end"]["date"]) - date.fromisoformat(resource["start"]["date"])
+        if days != timedelta(days=1):
+            raise invalid("An all-day working location event must span exactly one day.", location="end")
+
+
+def with_ui_defaults(resource: dict[str, Any]) -> dict[str, Any]:
+    """The event as the Calendar UI would save it: status events get their type's required fields."""
+    for key, value in _UI_DEFAULTS.get(resource.get("eventType", "default"), {}).items():
+        resource.setdefault(key, copy.deepcopy(value))
+    return resource
 
 
 def _check_choice(resource: dict[str, Any], key: str, allowed: set[str]) -> None:

@@ -28,6 +28,8 @@ class GateConfig:
     fault_rate: float = 0.0
     fault_statuses: list[int] = field(default_factory=lambda: [429, 500])
     seed: int | None = None
+    #: Google's newer error format: `details` (google.rpc.ErrorInfo) next to the legacy `errors` list.
+    error_details: bool = False
 
     def updated(self, changes: dict[str, Any]) -> GateConfig:
         known = {item.name for item in fields(self)}
@@ -50,6 +52,8 @@ class ScriptedFault:
     reason: str | None = None
     method: str | None = None
     user: str | None = None
+    details: bool = False
+    message: str | None = None
 
 
 class CallGate:
@@ -135,7 +139,8 @@ class CallGate:
             if fault.method not in (None, method_id) or fault.user not in (None, user):
                 continue
             del self._scripted[index]
-            return fault_error(fault.status, fault.reason)
+            error = fault_error(fault.status, fault.reason, fault.message)
+            return error.with_error_info(method_id) if fault.details else error
         return None
 
     def _quota_error(self, user: str | None) -> ApiError | None:
@@ -162,13 +167,14 @@ def _full(window: deque[float], limit: int | None, now: float) -> bool:
     return limit is not None and len(window) >= limit
 
 
-def fault_error(status: int, reason: str | None) -> ApiError:
-    if status == 429:
-        return rate_limited(429, reason or "rateLimitExceeded")
-    if status == 403:
-        return rate_limited(403, reason or "rateLimitExceeded")
-    if status == 500:
+def fault_error(status: int, reason: str | None, message: str | None = None) -> ApiError:
+    if status in (403, 429) and message is None:
+        return rate_limited(status, reason or "rateLimitExceeded")
+    if status == 500 and reason is None and message is None:
         return backend_error()
     if status == 503:
-        return ApiError(503, reason or "backendError", "The service is currently unavailable.")
-    return ApiError(status, reason or "badRequest", "Injected fault")
+        return ApiError(503, reason or "backendError", message or "The service is currently unavailable.")
+    if status == 410:
+        # 410 carries fullSyncRequired on an expired sync token, deleted on a deleted event, or another reason.
+        return ApiError(410, reason or "fullSyncRequired", message or "Gone", domain="calendar")
+    return ApiError(status, reason or "badRequest", message or "Injected fault")

@@ -39,6 +39,11 @@ class RunningServer:
         """What the adapter takes as api_endpoint (MW_CALENDAR_API_ENDPOINT)."""
         return f"{self.url}/calendar/v3/"
 
+    @property
+    def token_uri(self) -> str:
+        """The OAuth token endpoint the local delegated credentials refresh at."""
+        return f"{self.url}/token"
+
     def start(self) -> RunningServer:
         self._thread.start()
         return self

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,11 +27,23 @@ from infra.calendar_server.errors import (
     deleted,
     duplicate,
     full_sync_required,
+    gone,
     invalid,
     not_found,
     required,
     time_range_empty,
 )
+from infra.calendar_server.instances import (
+    Horizon,
+    Row,
+    StoredEvent,
+    busy_spans,
+    changed_rows,
+    exception_from,
+    listing_rows,
+    resolve,
+)
+from infra.calendar_server.recurrence import Series
 from infra.calendar_server.validation import parse_date_time
 
 DEFAULT_TIME_ZONE = "Etc/GMT"  # what settings.get("timezone") answers for a user who never chose one
@@ -39,7 +52,16 @@ MAX_PAGE_SIZE = 2500
 MAX_FREEBUSY_ITEMS = 50
 MAX_FREEBUSY_RANGE = timedelta(days=90)
 DEFAULT_CHANNEL_TTL_SECONDS = 604800
+#: Google documents the default TTL, not a maximum; a longer TTL gets a capped expiration. The real cap is
+#: unconfirmed (third-party code comments say 7 days), so the stand-in caps at 7 days unless configured.
+DEFAULT_MAX_CHANNEL_TTL_SECONDS = 604800
 MAX_CHANNEL_ID_LENGTH = 64
+MAX_CHANNEL_TOKEN_LENGTH = 256
+#: How far an endless series is expanded when a listing has no timeMax (Google's own limit is unpublished).
+DEFAULT_RECURRENCE_HORIZON_DAYS = 730
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9\-_+/=]+")
+#: How a seeded user fares at the token endpoint (domain-wide delegation); see oauth.py.
+DELEGATION_STATES = ("active", "suspended", "unknown", "deleted", "not_delegated")
 _NOT_WITH_SYNC_TOKEN = (
     "iCalUID",
     "orderBy",
@@ -53,13 +75,6 @@ _NOT_WITH_SYNC_TOKEN = (
 
 
 @dataclass
-class StoredEvent:
-    resource: dict[str, Any]
-    times: ev.EventTimes
-    change_seq: int
-
-
-@dataclass
 class UserCalendar:
     email: str
     time_zone: str
@@ -67,6 +82,9 @@ class UserCalendar:
     events: dict[str, StoredEvent] = field(default_factory=dict)
     change_seq: int = 0
     sync_epoch: int = 0
+    delegation: str = "active"
+    #: (reason, message, domain) of the 410 that expired sync tokens answer, when not fullSyncRequired.
+    gone: tuple[str, str, str] | None = None
 
 
 @dataclass
@@ -107,6 +125,8 @@ class CalendarStore:
         self._channels: dict[str, ChannelState] = {}
         self._generation = 0
         self._etags = itertools.count(1)
+        self.max_channel_ttl_seconds = DEFAULT_MAX_CHANNEL_TTL_SECONDS
+        self.recurrence_horizon_days = DEFAULT_RECURRENCE_HORIZON_DAYS
 
     # ---- users and admin -------------------------------------------------------------------------
 
@@ -115,17 +135,28 @@ class CalendarStore:
             self._users.clear()
             self._channels.clear()
             self._generation += 1  # every sync and page token handed out so far becomes invalid
+            self.max_channel_ttl_seconds = DEFAULT_MAX_CHANNEL_TTL_SECONDS
+            self.recurrence_horizon_days = DEFAULT_RECURRENCE_HORIZON_DAYS
 
-    def add_user(self, email: str, time_zone: str | None) -> None:
+    def add_user(self, email: str, time_zone: str | None, delegation: str | None = None) -> None:
         zone_name = time_zone or DEFAULT_TIME_ZONE
         ev.zone(zone_name, "timeZone")
+        if delegation is not None and delegation not in DELEGATION_STATES:
+            raise ValueError(f"delegation must be one of {', '.join(DELEGATION_STATES)}")
         with self._lock:
             existing = self._users.get(email)
             if existing is not None:
                 existing.time_zone = zone_name
+                existing.delegation = delegation or existing.delegation
                 return
             resource_id = hashlib.sha256(f"calendar:{email}".encode()).hexdigest()[:27]
-            self._users[email] = UserCalendar(email, zone_name, resource_id)
+            self._users[email] = UserCalendar(email, zone_name, resource_id, delegation=delegation or "active")
+
+    def delegation(self, email: str) -> str | None:
+        """The user's delegation state, None for an address never seeded."""
+        with self._lock:
+            user = self._users.get(email)
+            return None if user is None else user.delegation
 
     def user_count(self) -> int:
         with self._lock:
@@ -135,11 +166,13 @@ class CalendarStore:
         with self._lock:
             return self._user(caller).time_zone
 
-    def expire_sync_tokens(self, email: str | None) -> int:
+    def expire_sync_tokens(self, email: str | None, answer: tuple[str, str, str] | None = None) -> int:
+        """Tokens handed out so far answer 410: fullSyncRequired, or `answer` (reason, message, domain)."""
         with self._lock:
             users = [self._user(email)] if email else list(self._users.values())
             for user in users:
                 user.sync_epoch += 1
+                user.gone = answer
             return len(users)
 
     def all_events(self, email: str) -> list[dict[str, Any]]:
@@ -147,8 +180,9 @@ class CalendarStore:
             return [copy.deepcopy(stored.resource) for stored in self._user(email).events.values()]
 
     def seed_event(self, email: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An event the user made in the Calendar UI (which fills a status event's required fields)."""
         with self._lock:
-            return self._insert(self._user(email), body)
+            return self._insert(self._user(email), ev.with_ui_defaults(copy.deepcopy(body)))
 
     def act_as_user(self, email: str, event_id: str, change: Callable[[dict[str, Any], str], None]) -> dict[str, Any]:
         """Apply a change the user makes in their own calendar UI (move, decline, delete, all-day)."""
@@ -157,7 +191,7 @@ class CalendarStore:
             stored = self._existing(user, event_id)
             resource = copy.deepcopy(stored.resource)
             change(resource, user.time_zone)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def channels(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -193,8 +227,9 @@ class CalendarStore:
             stored = self._existing(user, event_id)
             _check_etag(stored, if_match)
             resource = _merge_patch(stored.resource, body)
+            _check_immutable(resource, stored.resource)
             _bump_sequence_if_moved(resource, stored.resource)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def update(
         self, caller: str, calendar_id: str, event_id: str, body: dict[str, Any], if_match: str | None
@@ -207,8 +242,9 @@ class CalendarStore:
             resource["id"] = event_id
             for kept in ("created", "sequence"):
                 resource.setdefault(kept, stored.resource.get(kept))
+            _check_immutable(resource, stored.resource)
             _bump_sequence_if_moved(resource, stored.resource)
-            return self._store(user, resource, previous=stored)
+            return self._store(user, _as_stored(stored, resource))
 
     def delete(self, caller: str, calendar_id: str, event_id: str, if_match: str | None) -> None:
         with self._lock:
@@ -219,7 +255,7 @@ class CalendarStore:
             _check_etag(stored, if_match)
             resource = copy.deepcopy(stored.resource)
             resource["status"] = "cancelled"
-            self._store(user, resource, previous=stored)
+            self._store(user, _as_stored(stored, resource))
 
     def list_events(self, caller: str, calendar_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -237,7 +273,7 @@ class CalendarStore:
                 ordered = [(key, stored) for key, stored in ordered if key > tuple(cursor)]
             size = min(params.get("maxResults", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
             shown = ordered[:size]
-            answer = self._events_envelope(user, [stored.resource for _, stored in shown])
+            answer = self._events_envelope(user, [row.resource for _, row in shown])
             if len(ordered) > size:
                 last_key = list(shown[-1][0])
                 state = {"u": _user_key(user.email), "since": since, "snap": snapshot, "after": last_key}
@@ -282,6 +318,7 @@ class CalendarStore:
 
     def watch(self, caller: str, calendar_id: str, body: Mapping[str, Any], resource_uri: str) -> dict[str, Any]:
         channel_id, address, ttl = _channel_request(body)
+        ttl = min(ttl, self.max_channel_ttl_seconds)
         with self._lock:
             user = self._calendar(caller, calendar_id)
             existing = self._channels.get(channel_id)
@@ -332,7 +369,8 @@ class CalendarStore:
         return self._user(caller)
 
     def _existing(self, user: UserCalendar, event_id: str) -> StoredEvent:
-        stored = user.events.get(event_id)
+        """A stored event, or an instance of a stored series (changing it stores an exception)."""
+        stored = resolve(user.events, event_id)
         if stored is None:
             raise not_found()
         return stored
@@ -346,16 +384,21 @@ class CalendarStore:
             raise duplicate()  # also for a deleted event: Google never reuses ids
         for read_only in ("etag", "updated", "created", "htmlLink", "iCalUID", "creator", "kind"):
             resource.pop(read_only, None)
-        return self._store(user, resource, previous=None)
+        if resource.get("eventType") == "fromGmail":
+            raise invalid("Events of type fromGmail cannot be created.", location="eventType")
+        return self._store(user, resource)
 
-    def _store(self, user: UserCalendar, resource: dict[str, Any], previous: StoredEvent | None) -> dict[str, Any]:
+    def _store(self, user: UserCalendar, resource: dict[str, Any]) -> dict[str, Any]:
         times = ev.event_times(resource, user.time_zone)
         ev.check_event_fields(resource, times)
+        series = None
+        if resource.get("recurrence") and not resource.get("recurringEventId"):
+            series = Series(resource, times.start, times.end, times.all_day, user.time_zone)
         ev.normalize_times(resource, times)
         now = ev.timestamp(datetime.now(UTC))
         ev.decorate(resource, user.email, etag=self._next_etag(), updated=now)
         user.change_seq += 1
-        user.events[resource["id"]] = StoredEvent(resource, times, user.change_seq)
+        user.events[resource["id"]] = StoredEvent(resource, times, user.change_seq, series)
         self._notify_change(user)
         return copy.deepcopy(resource)
 
@@ -397,7 +440,7 @@ class CalendarStore:
         if state.get("g") != self._generation or state.get("u") != _user_key(user.email):
             raise full_sync_required()
         if state.get("e") != user.sync_epoch:
-            raise full_sync_required()
+            raise gone(*user.gone) if user.gone is not None else full_sync_required()
         return int(state["seq"])
 
     def _sync_token(self, user: UserCalendar, snapshot: int) -> str:
@@ -406,20 +449,21 @@ class CalendarStore:
 
     def _listing(
         self, user: UserCalendar, params: Mapping[str, Any], since: int | None
-    ) -> list[tuple[tuple[Any, ...], StoredEvent]]:
+    ) -> list[tuple[tuple[Any, ...], Row]]:
+        horizon = Horizon(timedelta(days=self.recurrence_horizon_days), datetime.now(UTC))
         if since is not None:
             # Incremental: every change after the token, deletions included, in change order.
-            changed = [stored for stored in user.events.values() if stored.change_seq > since]
-            return sorted(((stored.change_seq,), stored) for stored in changed)
-        matching = [stored for stored in user.events.values() if _matches(stored, params)]
+            changed = changed_rows(user.events, since, bool(params.get("singleEvents")), horizon)
+            return sorted(((row.change_seq, row.resource["id"]), row) for row in changed)
+        matching = [row for row in listing_rows(user.events, params, horizon) if _matches(row, params)]
         order = params.get("orderBy")
-        keyed: list[tuple[tuple[Any, ...], StoredEvent]]
+        keyed: list[tuple[tuple[Any, ...], Row]]
         if order == "startTime":
-            keyed = [((stored.times.start.timestamp(), stored.resource["id"]), stored) for stored in matching]
+            keyed = [((row.start.timestamp(), row.resource["id"]), row) for row in matching]
         elif order == "updated":
-            keyed = [((stored.resource["updated"], stored.resource["id"]), stored) for stored in matching]
+            keyed = [((row.resource["updated"], row.resource["id"]), row) for row in matching]
         else:
-            keyed = [((stored.resource["id"],), stored) for stored in matching]
+            keyed = [((row.resource["id"],), row) for row in matching]
         return sorted(keyed, key=lambda pair: pair[0])
 
     def _events_envelope(self, user: UserCalendar, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -463,17 +507,25 @@ def _bump_sequence_if_moved(resource: dict[str, Any], previous: Mapping[str, Any
         resource["sequence"] = int(previous.get("sequence") or 0) + 1
 
 
-def _matches(stored: StoredEvent, params: Mapping[str, Any]) -> bool:
-    resource = stored.resource
+def _as_stored(stored: StoredEvent, resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource to store: a changed instance of a series becomes an exception under its instance id."""
+    return exception_from(stored, resource) if stored.virtual else resource
+
+
+def _check_immutable(resource: Mapping[str, Any], previous: Mapping[str, Any]) -> None:
+    # The discovery document: eventType "cannot be modified after the event is created".
+    if resource.get("eventType", "default") != previous.get("eventType", "default"):
+        raise invalid("The event type cannot be changed.", location="eventType")
+
+
+def _matches(row: Row, params: Mapping[str, Any]) -> bool:
+    """The filters other than time (listing_rows applied timeMin/timeMax, instances included)."""
+    resource = row.resource
     updated_min = params.get("updatedMin")
     if updated_min is not None:
         if parse_date_time(resource["updated"], location="updated") < updated_min:
             return False
-    elif resource.get("status") == "cancelled" and not params.get("showDeleted"):
-        return False
-    if "timeMin" in params and stored.times.end <= params["timeMin"]:
-        return False
-    if "timeMax" in params and stored.times.start >= params["timeMax"]:
+    elif resource.get("status") == "cancelled" and not params.get("showDeleted") and not row.cancelled_exception:
         return False
     if "iCalUID" in params and resource.get("iCalUID") != params["iCalUID"]:
         return False
@@ -518,9 +570,7 @@ def _free_busy_range(body: Mapping[str, Any]) -> tuple[datetime, datetime]:
 
 def _busy_blocks(user: UserCalendar, time_min: datetime, time_max: datetime) -> list[dict[str, str]]:
     spans = sorted(
-        (max(stored.times.start, time_min), min(stored.times.end, time_max))
-        for stored in user.events.values()
-        if ev.is_busy(stored.resource) and stored.times.start < time_max and stored.times.end > time_min
+        (max(start, time_min), min(end, time_max)) for start, end in busy_spans(user.events, time_min, time_max)
     )
     merged: list[list[datetime]] = []
     for start, end in spans:
@@ -532,23 +582,43 @@ def _busy_blocks(user: UserCalendar, time_min: datetime, time_max: datetime) -> 
 
 
 def _channel_request(body: Mapping[str, Any]) -> tuple[str, str, int]:
-    channel_id, address = body.get("id"), body.get("address")
+    """The push guide's rules: id ≤ 64 chars of [A-Za-z0-9-_+/=], token ≤ 256 chars, a positive TTL."""
+    channel_id, address, token = body.get("id"), body.get("address"), body.get("token")
     if not channel_id:
         raise required("Missing channel id.", location="id")
     if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
         raise invalid("Channel id must be at most 64 characters.", location="id")
+    if not _CHANNEL_ID.fullmatch(channel_id):
+        # Google's wording, as reported by clients that sent a dot.
+        raise bad_request("Channel id must match [A-Za-z0-9\\-_\\+/=]+", location="id")
+    if token is not None and len(token) > MAX_CHANNEL_TOKEN_LENGTH:
+        raise invalid("Channel token must be at most 256 characters.", location="token")
     if body.get("type") not in ("web_hook", "webhook"):
         raise invalid("Invalid channel type; expected web_hook.", location="type")
     if not address or not str(address).startswith(("https://", "http://")):
         raise invalid("Invalid channel address.", location="address")
-    ttl_text = (body.get("params") or {}).get("ttl", str(DEFAULT_CHANNEL_TTL_SECONDS))
-    try:
-        ttl = int(ttl_text)
-    except ValueError:
-        raise invalid(f"Invalid value for ttl: {ttl_text}", location="params.ttl") from None
+    return str(channel_id), str(address), _channel_ttl(body)
+
+
+def _channel_ttl(body: Mapping[str, Any]) -> int:
+    params = body.get("params") or {}
+    if "ttl" in params:
+        try:
+            ttl = int(params["ttl"])
+        except ValueError:
+            raise _invalid_ttl(params["ttl"]) from None
+    elif body.get("expiration"):
+        ttl = (int(body["expiration"]) - int(time.time() * 1000)) // 1000
+    else:
+        ttl = DEFAULT_CHANNEL_TTL_SECONDS
     if ttl <= 0:
-        raise invalid(f"Invalid value for ttl: {ttl_text}", location="params.ttl")
-    return str(channel_id), str(address), ttl
+        raise _invalid_ttl(ttl)
+    return ttl
+
+
+def _invalid_ttl(ttl: object) -> ApiError:
+    # Google's reason and wording for a TTL it cannot use (as reported by clients).
+    return ApiError(400, "pushInvalidTtl", f"Invalid ttl value for channel {ttl}", location="params.ttl")
 
 
 def _user_key(email: str) -> str:

@@ -23,12 +23,21 @@ class FleetAdmin:
     def state(self) -> dict[str, Any]:
         return self._call("GET", "/state")
 
-    def set_policy(self, host_id: int, policy_id: int, response: str) -> None:
-        self._call("PUT", f"/hosts/{host_id}/policies/{policy_id}", json={"response": response})
+    def set_policy(self, host_id: int, policy_id: int, response: str, *, on_device_only: bool = False) -> None:
+        """Set what Fleet holds (and the device would report); on_device_only: the device changes, Fleet
+        learns it when policies next run."""
+        body = {"response": response, "on_device_only": on_device_only}
+        self._call("PUT", f"/hosts/{host_id}/policies/{policy_id}", json=body)
 
     def policy_response(self, host_id: int, policy_id: int) -> str | None:
-        policies: dict[str, str] = self.state()["hosts"][str(host_id)]["policies"]
+        """What Fleet currently reports for the policy on the host."""
+        policies: dict[str, str] = self.host(host_id)["policies"]
         return policies.get(str(policy_id))
+
+    def host(self, host_id: int) -> dict[str, Any]:
+        """The simulated host: online, seen_time, next_check_in, refetch_requested, policies, queue, ..."""
+        host: dict[str, Any] = self.state()["hosts"][str(host_id)]
+        return host
 
     def pass_on_action(
         self,
@@ -36,12 +45,29 @@ class FleetAdmin:
         policy_id: int,
         kind: str,
         reference: str | int | None = None,
-        apply: str = "refetch",
+        takes_effect: str = "same_check_in",
     ) -> dict[str, Any]:
-        rule = {"host_id": host_id, "policy_id": policy_id, "kind": kind, "apply": apply}
+        """When an action of `kind` matching `reference` RUNS on the host (at a check-in), the policy is
+        fixed on the device at that check-in or, with takes_effect="next_check_in", at the next one."""
+        rule: dict[str, Any] = {"host_id": host_id, "policy_id": policy_id, "kind": kind, "takes_effect": takes_effect}
         if reference is not None:
             rule["reference"] = str(reference)
         return self._call("POST", "/pass_on_action", json=rule)
+
+    def set_online(self, host_id: int, online: bool) -> dict[str, Any]:
+        return self._call("PUT", f"/hosts/{host_id}/online", json={"online": online})
+
+    def check_in(self, host_id: int) -> dict[str, Any]:
+        """The host checks in now (as a push would wake it) instead of at its next interval."""
+        return self._call("POST", f"/hosts/{host_id}/check_in")
+
+    def update_now(self, host_id: int, version: str | None = None) -> dict[str, Any]:
+        """The user clicked "Update Now": the host installs at its next check-in."""
+        return self._call("POST", f"/hosts/{host_id}/update_now", json={} if version is None else {"version": version})
+
+    def set_device(self, host_id: int, **changes: bool | None) -> dict[str, Any]:
+        """push_fails, fleetd, scripts_enabled."""
+        return self._call("PUT", f"/hosts/{host_id}/device", json=changes)
 
     def faults(self, **config: Any) -> dict[str, Any]:
         return self._call("PUT", "/faults", json=config)

@@ -15,7 +15,15 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from infra.fleet_server.errors import ApiError, auth_header_required, auth_required, bad_request, base_error
+from infra.fleet_server.clock import Clock
+from infra.fleet_server.errors import (
+    ApiError,
+    auth_header_required,
+    auth_required,
+    bad_request,
+    base_error,
+    expected_json_body,
+)
 from infra.fleet_server.faults import Fault, FaultInjector
 from infra.fleet_server.recording import HookReceivers, RequestLog
 from infra.fleet_server.seed import Seed, SeedError, parse_seed
@@ -44,11 +52,18 @@ class FleetServer:
         self.hooks.clear()
 
 
-def create_app(seed: dict[str, Any] | Seed | None = None, *, token: str = DEFAULT_TOKEN) -> Flask:
+def create_app(
+    seed: dict[str, Any] | Seed | None = None,
+    *,
+    token: str = DEFAULT_TOKEN,
+    clock: Clock | None = None,
+    checkin_interval: float | None = None,
+) -> Flask:
+    """`checkin_interval` (seconds) overrides every seed's settings.checkin_interval_seconds, reseeds included."""
     if not token:
         raise ValueError("the stand-in Fleet needs a non-empty API token")
     parsed = seed if isinstance(seed, Seed) else parse_seed(seed)
-    server = FleetServer(state=FleetState(parsed), token=token)
+    server = FleetServer(state=FleetState(parsed, clock, checkin_interval=checkin_interval), token=token)
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Fleet's key order
     app.extensions[_EXTENSION] = server
@@ -157,10 +172,20 @@ def _json_or_none() -> Any:
 
 
 def _json_body() -> dict[str, Any]:
-    """The body as a JSON object; Go's decoder error becomes Fleet's 400."""
+    """The body as a JSON object. No body at all is Fleet's 400 "Expected JSON Body" (endpoint_utils.go
+    MakeDecoder, for every request type with JSON fields); Go's decoder error becomes Fleet's 400."""
     data = request.get_data(cache=True)
-    if not data.strip():
-        return {}
+    if not data:
+        raise expected_json_body()
+    return _parsed_object(data)
+
+
+def _admin_body() -> dict[str, Any]:
+    data = request.get_data(cache=True)
+    return _parsed_object(data) if data.strip() else {}
+
+
+def _parsed_object(data: bytes) -> dict[str, Any]:
     try:
         body = json.loads(data)
     except ValueError as error:
@@ -174,6 +199,12 @@ def _json_body() -> dict[str, Any]:
 
 
 def _register_fleet_routes(app: Flask, state: FleetState) -> None:
+    _register_host_routes(app, state)
+    _register_action_routes(app, state)
+    _register_catalogue_routes(app, state)
+
+
+def _register_host_routes(app: Flask, state: FleetState) -> None:
     @app.get(f"{API}/hosts/<int:host_id>")
     def get_host(version: str, host_id: int) -> Response:
         return jsonify(state.host_detail(host_id))
@@ -186,6 +217,12 @@ def _register_fleet_routes(app: Flask, state: FleetState) -> None:
     def list_hosts(version: str) -> Response:
         return jsonify(state.list_hosts(request.args.to_dict()))
 
+    @app.post(f"{API}/hosts/<int:host_id>/refetch")
+    def refetch(version: str, host_id: int) -> Response:
+        return jsonify(state.refetch(host_id))
+
+
+def _register_action_routes(app: Flask, state: FleetState) -> None:
     @app.post(f"{API}/commands/run")
     def run_command(version: str) -> Response:
         return jsonify(state.run_mdm_command(_json_body()))
@@ -206,9 +243,49 @@ def _register_fleet_routes(app: Flask, state: FleetState) -> None:
     def install_software(version: str, host_id: int, title_id: int) -> tuple[Response, int]:
         return jsonify(state.install_software(host_id, title_id)), 202
 
-    @app.post(f"{API}/hosts/<int:host_id>/refetch")
-    def refetch(version: str, host_id: int) -> Response:
-        return jsonify(state.refetch(host_id))
+    @app.post(f"{API}/configuration_profiles")
+    def new_configuration_profile(version: str) -> Response:
+        upload = request.files.get("profile")
+        if upload is None:
+            raise bad_request("no file headers for profile")
+        team = request.form.get("team_id") or request.form.get("fleet_id") or "0"
+        if not team.isdigit():
+            raise bad_request(f"failed to decode team_id in multipart form: {team!r} is not a number")
+        return jsonify(state.new_configuration_profile(int(team), upload.filename or "", upload.read()))
+
+
+def _register_catalogue_routes(app: Flask, state: FleetState) -> None:
+    @app.get(f"{API}/global/policies")
+    def global_policies(version: str) -> Response:
+        return jsonify(state.list_policies(None))
+
+    @app.get(f"{API}/global/policies/<int:policy_id>")
+    def global_policy(version: str, policy_id: int) -> Response:
+        return jsonify(state.get_policy(None, policy_id))
+
+    @app.get(f"{API}/teams/<int:team_id>/policies")
+    def team_policies(version: str, team_id: int) -> Response:
+        return jsonify(state.list_policies(team_id))
+
+    @app.get(f"{API}/teams/<int:team_id>/policies/<int:policy_id>")
+    def team_policy(version: str, team_id: int, policy_id: int) -> Response:
+        return jsonify(state.get_policy(team_id, policy_id))
+
+    @app.get(f"{API}/scripts")
+    def list_scripts(version: str) -> Response:
+        return jsonify(state.list_scripts(request.args.to_dict()))
+
+    @app.get(f"{API}/software/titles")
+    def software_titles(version: str) -> Response:
+        return jsonify(state.list_software_titles(request.args.to_dict()))
+
+    @app.get(f"{API}/teams/<int:team_id>")
+    def get_team(version: str, team_id: int) -> Response:
+        return jsonify(state.get_team(team_id))
+
+    @app.patch(f"{API}/teams/<int:team_id>")
+    def modify_team(version: str, team_id: int) -> Response:
+        return jsonify(state.modify_team(team_id, _json_body()))
 
 
 # -- admin API ------------------------------------------------------------------------------------
@@ -220,15 +297,15 @@ def _register_admin_routes(app: Flask, server: FleetServer) -> None:
     @app.post("/_admin/seed")
     def seed() -> Response:
         try:
-            server.reset(parse_seed(_json_body()))
+            server.reset(parse_seed(_admin_body()))
         except SeedError as error:
             raise bad_request(str(error)) from None
-        return jsonify({"hosts": len(state.hosts)})
+        return jsonify({"hosts": len(state.devices)})
 
     @app.post("/_admin/reset")
     def reset() -> Response:
         server.reset()
-        return jsonify({"hosts": len(state.hosts)})
+        return jsonify({"hosts": len(state.devices)})
 
     @app.get("/_admin/state")
     def snapshot() -> Response:
@@ -236,12 +313,16 @@ def _register_admin_routes(app: Flask, server: FleetServer) -> None:
 
     @app.put("/_admin/hosts/<int:host_id>/policies/<int:policy_id>")
     def set_policy(host_id: int, policy_id: int) -> Response:
-        state.set_policy_response(host_id, policy_id, str(_json_body().get("response")))
+        body = _admin_body()
+        state.set_policy_response(host_id, policy_id, str(body.get("response")),
+                                  on_device_only=bool(body.get("on_device_only", False)))  # fmt: skip
         return jsonify({"host_id": host_id, "policy_id": policy_id})
 
     @app.post("/_admin/pass_on_action")
     def add_rule() -> tuple[Response, int]:
-        return jsonify(asdict(state.add_rule(_json_body()))), 201
+        return jsonify(asdict(state.add_rule(_admin_body()))), 201
+
+    _register_device_routes(app, state)
 
     @app.get("/_admin/actions")
     def actions() -> Response:
@@ -255,7 +336,7 @@ def _register_admin_routes(app: Flask, server: FleetServer) -> None:
     @app.put("/_admin/faults")
     def set_faults() -> Response:
         try:
-            config = server.faults.configure(_json_body())
+            config = server.faults.configure(_admin_body())
         except (TypeError, ValueError) as error:
             raise bad_request(f"invalid fault configuration: {error}") from None
         return jsonify(asdict(config))
@@ -280,6 +361,32 @@ def _register_admin_routes(app: Flask, server: FleetServer) -> None:
     _register_hook_routes(app, server.hooks)
 
 
+def _register_device_routes(app: Flask, state: FleetState) -> None:
+    """Acting as the hosts and their users: online/offline, check in now, "Update Now", device facts."""
+
+    @app.put("/_admin/hosts/<int:host_id>/online")
+    def set_online(host_id: int) -> Response:
+        online = _admin_body().get("online")
+        if not isinstance(online, bool):
+            raise bad_request('body must be {"online": true|false}')
+        return jsonify(state.set_online(host_id, online))
+
+    @app.post("/_admin/hosts/<int:host_id>/check_in")
+    def check_in(host_id: int) -> Response:
+        return jsonify(state.check_in_now(host_id))
+
+    @app.post("/_admin/hosts/<int:host_id>/update_now")
+    def update_now(host_id: int) -> Response:
+        version = _admin_body().get("version")
+        if version is not None and not (isinstance(version, str) and version.strip()):
+            raise bad_request('version must be a non-empty string such as "26.1"')
+        return jsonify(state.update_now(host_id, version))
+
+    @app.put("/_admin/hosts/<int:host_id>/device")
+    def set_device(host_id: int) -> Response:
+        return jsonify(state.set_device(host_id, _admin_body()))
+
+
 def _register_hook_routes(app: Flask, hooks: HookReceivers) -> None:
     @app.post("/_admin/hooks/<name>")
     def receive_hook(name: str) -> Response:
@@ -301,7 +408,7 @@ def _register_hook_routes(app: Flask, hooks: HookReceivers) -> None:
 
     @app.put("/_admin/hooks/<name>/faults")
     def hook_faults(name: str) -> Response:
-        body = _json_body()
+        body = _admin_body()
         try:
             hooks.configure(
                 name,

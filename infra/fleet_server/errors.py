@@ -8,6 +8,7 @@ not-found errors are 404 "Resource Not Found", request-decoding errors are 400 "
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 
@@ -47,3 +48,23 @@ def auth_header_required() -> ApiError:
 
 def auth_required() -> ApiError:
     return base_error(401, "Authentication required")
+
+
+def missing_license() -> ApiError:
+    """fleet.ErrMissingLicense (server/fleet/errors.go): a StatusCoder error, so message and reason match."""
+    return base_error(402, "Requires Fleet Premium license")
+
+
+def user_message(status: int, reason: str) -> ApiError:
+    """platform_http.UserMessageError: the message is the HTTP status text, the reason the user message."""
+    return base_error(status, HTTPStatus(status).phrase, reason)
+
+
+def bad_gateway(message: str, cause: str) -> ApiError:
+    """fleet.NewBadGatewayError: "<message>: <cause>" as both message and reason."""
+    return base_error(502, f"{message}: {cause}")
+
+
+def expected_json_body() -> ApiError:
+    """endpointer.MakeDecoder: a request type with JSON fields and an empty body."""
+    return bad_request("Expected JSON Body")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import plistlib
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from typing import Any
 
-from infra.fleet_server.errors import ApiError, invalid_argument
+from infra.fleet_server.errors import ApiError, bad_request, invalid_argument
 
 APPLE_PLATFORMS = frozenset({"darwin", "ios", "ipados"})
 WINDOWS_PLATFORM = "windows"
@@ -81,3 +83,112 @@ def platform_error(platforms: set[str]) -> ApiError | None:
             "host_uuids", "Invalid platform. You can only run MDM commands on Windows or Apple hosts."
         )
     return None
+
+
+# -- what a device answers when the command reaches it ---------------------------------------------------
+
+#: Apple's device-management reference (apple/device-management, mdm/commands/system.update.*.yaml) marks
+#: these deprecated in the 26 releases; they are removed in the 27 releases.
+REMOVED_IN_27 = frozenset({"ScheduleOSUpdate", "ScheduleOSUpdateScan", "OSUpdateStatus", "AvailableOSUpdates"})
+#: Install actions after which a Mac installs the update on its own (the others wait for the user).
+INSTALLING_ACTIONS = frozenset({"InstallASAP", "InstallForceRestart", "Default"})
+
+
+@dataclass(frozen=True)
+class DeviceAnswer:
+    status: str
+    body: bytes
+    succeeded: bool
+
+
+def apple_answer(command_uuid: str, udid: str, extra: dict[str, Any] | None = None) -> DeviceAnswer:
+    body = {"CommandUUID": command_uuid, "Status": "Acknowledged", "UDID": udid, **(extra or {})}
+    return DeviceAnswer("Acknowledged", plistlib.dumps(body), True)
+
+
+def apple_error(command_uuid: str, udid: str, code: int, description: str) -> DeviceAnswer:
+    """Status Error with an ErrorChain, in the shape a device sends (seen in micromdm/micromdm#970)."""
+    chain = [
+        {
+            "ErrorCode": code,
+            "ErrorDomain": "MCMDMErrorDomain",
+            "LocalizedDescription": description,
+            "USEnglishDescription": description,
+        }
+    ]
+    body = {"CommandUUID": command_uuid, "ErrorChain": chain, "Status": "Error", "UDID": udid}
+    return DeviceAnswer("Error", plistlib.dumps(body), False)
+
+
+def not_a_valid_request_type(command_uuid: str, udid: str, request_type: str) -> DeviceAnswer:
+    return apple_error(command_uuid, udid, 12021, f"“{request_type}” is not a valid request type.")
+
+
+def windows_answer(command_id: str) -> DeviceAnswer:
+    body = f"<Status><CmdID>{command_id}</CmdID><Cmd>Exec</Cmd><Data>200</Data></Status>".encode()
+    return DeviceAnswer("200", body, True)
+
+
+@dataclass(frozen=True)
+class OSUpdateRequest:
+    install_action: str
+    product_version: str | None
+
+
+def os_update_request(payload: bytes) -> OSUpdateRequest | None:
+    """The first Updates entry of a ScheduleOSUpdate plist (None when it has none)."""
+    try:
+        command = plistlib.loads(payload).get("Command", {})
+        update = (command.get("Updates") or [None])[0]
+    except Exception:  # decoded once already at queueing; anything odd here means "no update asked"
+        return None
+    if not isinstance(update, dict):
+        return None
+    version = update.get("ProductVersion")
+    return OSUpdateRequest(str(update.get("InstallAction") or "Default"), str(version) if version else None)
+
+
+# -- custom declarations (POST /configuration_profiles with a .json file) --------------------------------
+
+SOFTWARE_UPDATE_DECLARATION = "com.apple.configuration.softwareupdate.enforcement.specific"
+#: Part of fleet.ForbiddenDeclTypes (server/fleet/apple_mdm.go): declarations that need an asset.
+FORBIDDEN_DECLARATION_TYPES = frozenset(
+    {
+        "com.apple.configuration.account.google",
+        "com.apple.configuration.account.ldap",
+        "com.apple.configuration.account.mail",
+        "com.apple.configuration.screensharing.connection",
+        "com.apple.configuration.security.certificate",
+        "com.apple.configuration.security.identity",
+        "com.apple.configuration.security.passkey.attestation",
+        "com.apple.configuration.services.configuration-files",
+        "com.apple.configuration.watch.enrollment",
+    }
+)
+
+
+def validate_declaration(content: bytes) -> None:
+    """MDMAppleRawDeclaration.ValidateUserProvided: same checks, same messages, same order."""
+    try:
+        declaration = json.loads(content)
+    except ValueError:
+        raise bad_request("Couldn't add. The file should include valid JSON.") from None
+    kind = declaration.get("Type") if isinstance(declaration, dict) else None
+    if not isinstance(kind, str) or not kind:
+        raise bad_request('Couldn\'t add. The declaration must include a "Type".')
+    if kind == SOFTWARE_UPDATE_DECLARATION:
+        raise invalid_argument(
+            kind, "Declaration profile can’t include OS updates settings. To control these settings, go to OS updates."
+        )
+    if kind in FORBIDDEN_DECLARATION_TYPES:
+        raise invalid_argument(
+            kind, "Only configuration declarations that don’t require an asset reference are supported."
+        )
+    if kind == "com.apple.configuration.management.status-subscriptions":
+        raise invalid_argument(
+            kind,
+            "Declaration profile can’t include status subscription type. To get host’s vitals, please use queries "
+            "and policies.",
+        )
+    if not kind.startswith("com.apple.configuration"):
+        raise invalid_argument(kind, "Only configuration declarations (com.apple.configuration) are supported.")

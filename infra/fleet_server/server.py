@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra.fleet_server.app import DEFAULT_TOKEN, FleetServer, create_app, server_of
+from infra.fleet_server.clock import Clock
 from infra.fleet_server.seed import Seed
 
 
@@ -41,10 +42,15 @@ def bind(app: Flask, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
 
 @contextmanager
 def serve_in_thread(
-    seed: dict[str, Any] | Seed | None = None, *, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1"
+    seed: dict[str, Any] | Seed | None = None,
+    *,
+    token: str = DEFAULT_TOKEN,
+    host: str = "127.0.0.1",
+    clock: Clock | None = None,
+    checkin_interval: float | None = None,
 ) -> Iterator[RunningFleet]:
     """Start the stand-in on a free loopback port for the duration of the block."""
-    app = create_app(seed, token=token)
+    app = create_app(seed, token=token, clock=clock, checkin_interval=checkin_interval)
     httpd = bind(app, host, 0, quiet=True)
     thread = threading.Thread(target=httpd.serve_forever, name="fleet-server", daemon=True)
     thread.start()

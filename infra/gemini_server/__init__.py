@@ -1,8 +1,9 @@
-"""Local stand-in for Gemini on Vertex AI (generateContent). `python -m infra.gemini_server --port P`."""
+"""Local stand-in for Gemini on Vertex AI (generateContent, models.get). `python -m infra.gemini_server --port P`."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -30,9 +31,14 @@ class RunningGeminiServer:
         self.thread.join(timeout=5)
 
 
-def serve_in_thread(port: int = 0, mode: str = "normal", host: str = "127.0.0.1") -> RunningGeminiServer:
-    """Starts the stand-in on a background thread (port 0 picks a free port); call shutdown() when done."""
-    app = GeminiStandIn(mode=mode)
+def serve_in_thread(
+    port: int = 0, mode: str = "normal", host: str = "127.0.0.1", models: Sequence[str] = ()
+) -> RunningGeminiServer:
+    """Starts the stand-in on a background thread (port 0 picks a free port); call shutdown() when done.
+
+    `models` adds model ids to the ones the stand-in knows (catalog.KNOWN_MODELS); any other id answers 404.
+    """
+    app = GeminiStandIn(mode=mode, models=models)
     server = make_server(host, port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="gemini-stand-in", daemon=True)
     thread.start()

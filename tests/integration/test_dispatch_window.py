@@ -30,11 +30,11 @@ from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWind
 from maintenance_windows.domain.ids import task_name
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.flask_bridge import to_request, to_response
-from maintenance_windows.handlers.dispatch_context import DispatchContext
 from maintenance_windows.handlers.dispatch_window import handle_dispatch_window
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import DispatchContext, DispatchOptions
 
 pytestmark = pytest.mark.stack
 
@@ -54,6 +54,8 @@ HOSTS = 4
 
 def seed(hosts: int = HOSTS) -> dict[str, Any]:
     return {
+        # Hosts report at their next check-in after a refetch (every second here, as in Fleet every 10 s).
+        "settings": {"checkin_interval_seconds": 1},
         "hosts": [{"id": i, "uuid": f"uuid-{i}", "hardware_serial": f"SN{i}", "platform": "darwin", "team_id": 3,
                    "display_name": f"Mac {i}", "policies": {"1": "fail", "2": "fail"}} for i in range(1, hosts + 1)],
         "policies": [{"id": 1, "name": "Firewall on", "team_id": 3},
@@ -138,7 +140,9 @@ def context_factory(
         fast = replace(FLEET_RETRY, base_delay_seconds=0.02, max_delay_seconds=0.2)
         client = FleetHttpClient(fleet.url, fleet.token, retry=fast)
         tasks = CloudTasksQueue(tasks_client(stack["tasks_emulator_host"]), stack["tasks_queue"], url, None, None)
-        return DispatchContext(store, client, tasks, parse_teams(TEAMS))
+        # Verification re-checks after the hosts' next check-in: 2 s here instead of 5 minutes.
+        return DispatchContext(store, client, tasks, parse_teams(TEAMS),
+                               options=DispatchOptions(recheck_delay=timedelta(seconds=2)))  # fmt: skip
 
     return build
 

@@ -26,21 +26,22 @@ from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, 
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import TeamsConfig
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.rules import DeadlineBehaviour, FollowRules, TeamRules
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.planning import booking, planner
-from maintenance_windows.planning.channels import ChannelKeeper
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import local_range
-from maintenance_windows.planning.planner import PlanReport
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelState
+from maintenance_windows.service import booking, planner
+from maintenance_windows.service.channels import ChannelKeeper
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import local_range
+from maintenance_windows.service.planner import PlanReport
 from tests.integration.calendar.conftest import Admin
 
 pytestmark = pytest.mark.stack
@@ -157,7 +158,7 @@ def _book(ctx: PlanningContext, deadline_days: float = 7) -> Window:
         created_at=now,
     )
     ctx.store.commit([window_records.user_write(key, email=ALICE, open_window_id=window.window_id)])
-    planned, _ = booking.assign_slots(ctx, [window], booking.Capacity(), lead=timedelta(hours=2))
+    planned, _ = booking.assign_slots(ctx, [window], Capacity(), lead=timedelta(hours=2))
     scheduled = booking.finish(ctx, planned)[0]
     ChannelKeeper()(ctx, window_records.open_windows(ctx.store), PlanReport())
     return scheduled

@@ -28,7 +28,7 @@ from maintenance_windows.domain.explanation import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL = "gemini-test-flash"
+MODEL = "gemini-3.6-flash"
 WINDOWS = 1000
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from maintenance_windows import wiring
-from maintenance_windows.planning.planner import PlanOptions, plan_windows
+from maintenance_windows.service.planner import PlanOptions, plan_windows
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """Every function refuses unauthenticated and wrongly authenticated calls (401/403) and writes nothing.
 
 fleet_webhook, plan_windows and calendar_notifications are called on the local stack. dispatch_window
-on the local stack accepts tokenless tasks by design (the Tasks emulator sends no OIDC token; the setting
-MW_LOCAL_UNAUTHENTICATED_TASKS is refused on Cloud Run), so its token checks are exercised on the same
-handler served here behind the OIDC verifier Cloud Run uses, with keys from the stack's issuer.
+refuses a tokenless call on the local stack too (its tasks arrive through infra/tasks_relay, which adds
+the token the emulator cannot); its full set of token checks is exercised on the same handler served here
+behind the OIDC verifier Cloud Run uses, with keys from the stack's issuer, so each token is minted for
+that handler's own URL.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from maintenance_windows.config.teams import load_teams
 from maintenance_windows.domain.ids import task_name
 from maintenance_windows.domain.windows import WindowState
 from maintenance_windows.flask_bridge import to_request, to_response
-from maintenance_windows.handlers.dispatch_context import DispatchContext
 from maintenance_windows.handlers.dispatch_window import MAX_BODY_BYTES, handle_dispatch_window
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import DispatchContext
 from tests.reliability.support import Population, Rig, settle_notifications
 
 pytestmark = pytest.mark.stack
@@ -206,9 +207,8 @@ def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
     (window, *_) = window_records.all_windows(rig.store)
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     invoker = rig.stack["service_accounts"]["task_invoker"]
-    on_the_stack = requests.post(rig.stack["urls"]["dispatch_window"], timeout=30,
-                                 json={**body, "window_id": "no-such-window"})  # fmt: skip
-    assert on_the_stack.json()["status"] == "ignored"  # tokenless, by design on the local stack only
+    on_the_stack = requests.post(rig.stack["urls"]["dispatch_window"], timeout=30, json=body)
+    assert on_the_stack.status_code == 401  # no token: refused on the local stack as in the cloud
 
     audience: list[str] = []
 

@@ -20,9 +20,9 @@ import pytest
 
 from maintenance_windows.domain.intervals import parse_rfc3339
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.planning.planner import PLANNER_LEASE
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.planner import PLANNER_LEASE
 from tests.reliability.support import (
     EXPECTED_ACTIONS,
     FIGURES_DIR,

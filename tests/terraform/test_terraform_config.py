@@ -21,7 +21,7 @@ MAIN_PY = Path(__file__).resolve().parents[2] / "functions" / "main.py"
 
 # Settings that exist for the local stack only, each with the reason it must stay out of the cloud.
 LOCAL_ONLY_SETTINGS = {
-    "MW_LOCAL_*": "switches for the local stack (MW_LOCAL_UNAUTHENTICATED_TASKS is refused on Cloud Run)",
+    "MW_LOCAL_*": "settings for the local stack (MW_LOCAL_TASKS_RELAY_URL is refused on Cloud Run)",
     "MW_*EMULATOR*": "addresses of local emulators; on Google Cloud the client libraries find the real APIs",
     "MW_CALENDAR_API_ENDPOINT": "points the Calendar client at the local stand-in server",
     "MW_GEMINI_BASE_URL": "points the Gemini client at the local stand-in server",

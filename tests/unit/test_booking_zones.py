@@ -2,55 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
-
-from maintenance_windows.domain.ids import user_key, window_id
-from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.planning import booking
-from maintenance_windows.ports.calendar import CalendarAccessRefused, CalendarError
+from maintenance_windows.domain.ids import user_key
+from maintenance_windows.domain.windows import WindowState
 from maintenance_windows.repository import windows as window_records
-from tests.unit.test_follow_flow import NOW, Clock, FakeCalendar, _context
+from tests.support.world import DOMAIN, World
 
-ALICE = "alice@example.com"
-BOB = "bob@example.com"
-
-
-class ZoneRefusingCalendar(FakeCalendar):
-    """Bob's delegation is refused: his zone comes back as an error, as the Google adapter reports it."""
-
-    def time_zones(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
-        return {
-            email: CalendarAccessRefused("settings.get: suspended", status=401, reason="suspended")
-            if email == BOB
-            else "Europe/Paris"
-            for email in emails
-        }
-
-
-def _new_window(email: str) -> Window:
-    key = user_key(email)
-    return Window(
-        window_id=window_id(key, 1),
-        user_key=key,
-        user_email=email,
-        team_id=None,
-        host_ids=(1,),
-        policy_ids=(7,),
-        deadline=NOW + timedelta(days=7),
-        created_at=NOW,
-        state=WindowState.NEW,
-    )
+ALICE = f"alice@{DOMAIN}"
+BOB = f"bob@{DOMAIN}"
 
 
 def test_a_user_whose_zone_failed_is_skipped_and_reported_not_booked_in_utc() -> None:
-    clock = Clock(NOW)
-    ctx = _context(ZoneRefusingCalendar(clock), clock)
-    planned, unplaced = booking.assign_slots(ctx, [_new_window(ALICE), _new_window(BOB)], booking.Capacity())
+    world = World()
+    world.host(1, ALICE)
+    world.host(2, BOB)
+    world.calendar.set_time_zone(ALICE, "Europe/Paris")
+    world.calendar.refuse_delegation(BOB, "suspended")
+    report = world.plan()
 
-    assert [window.user_email for window in planned] == [ALICE]
-    assert planned[0].time_zone == "Europe/Paris"
-    assert [(item.window.user_email, item.reason) for item in unplaced] == [(BOB, "time zone unknown: suspended")]
-    stored = window_records.users(ctx.store, [user_key(ALICE), user_key(BOB)])
-    assert stored[user_key(ALICE)]["time_zone"] == "Europe/Paris"
-    assert "time_zone" not in stored.get(user_key(BOB), {})  # a failure is not cached as a zone
+    assert (report.windows_opened, report.windows_booked, report.windows_unplaced) == (2, 1, 1)
+    alice, bob = sorted(world.windows(), key=lambda window: window.user_email)
+    assert alice.state is WindowState.SCHEDULED and alice.time_zone == "Europe/Paris"
+    assert bob.state is WindowState.NEW and world.calendar.events_of(BOB) == []
+    stored = world.store.get(window_records.WINDOWS, bob.window_id)
+    assert stored is not None and stored["unplaced_reason"] == "time zone unknown: suspended"
+    users = window_records.users(world.store, [user_key(ALICE), user_key(BOB)])
+    assert users[user_key(ALICE)]["time_zone"] == "Europe/Paris"
+    assert "time_zone" not in users.get(user_key(BOB), {})  # a failure is not cached as a zone

@@ -12,6 +12,7 @@ import limits.storage.memory
 import pytest
 import tenacity
 from google.oauth2 import credentials as oauth2_credentials
+from google.oauth2 import service_account
 from googleapiclient.errors import HttpError
 
 from maintenance_windows.adapters.calendar_credentials import (
@@ -157,6 +158,29 @@ def test_error_classification(status: int, reason: str | None, transient: bool) 
     assert "calendar.events.insert" in str(error)
 
 
+def _error_info(reason: str) -> dict[str, object]:
+    return {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "transient"),
+    [
+        # Google's newer format: the legacy list and google.rpc details side by side (googleapiclient exposes
+        # only `details` as error_details), so the legacy reason must still be the one read.
+        ({"errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}],
+          "details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "userRateLimitExceeded", True),
+        ({"errors": [{"domain": "global", "reason": "notFound"}], "details": [_error_info("NOT_FOUND")]},
+         "notFound", False),
+        ({"details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "RATE_LIMIT_EXCEEDED", True),  # details alone
+        ({"details": [{"@type": "type.googleapis.com/google.rpc.Help", "links": []}]}, "unknown", False),
+    ],
+)  # fmt: skip
+def test_the_reason_is_read_from_errors_or_details(error: dict[str, object], reason: str, transient: bool) -> None:
+    content = json.dumps({"error": {"code": 403, "message": "m", **error}}).encode()
+    failure = classify(HttpError(httplib2.Response({"status": 403}), content, uri="http://x"))
+    assert failure is not None and (failure.reason, failure.transient) == (reason, transient)
+
+
 @pytest.mark.parametrize("reason", ["fullSyncRequired", "deleted", None])
 def test_any_gone_sync_token_maps_to_its_own_error(reason: str | None) -> None:
     failure = classify(_http_error(410, reason))
@@ -234,7 +258,10 @@ def test_from_settings_points_batches_beside_the_endpoint() -> None:
     )
     adapter = GoogleCalendarAdapter.from_settings(settings)
     assert adapter._batch_uri == "http://127.0.0.1:9/batch/calendar/v3"
-    assert adapter.credentials.credentials_of("a@x.com").token == "local:a@x.com"
+    # Local credentials mint each user's token at the stand-in's token endpoint, as production does at Google's.
+    credentials = adapter.credentials.credentials_of("a@x.com")
+    assert isinstance(credentials, service_account.Credentials)
+    assert (credentials._token_uri, credentials._subject) == ("http://127.0.0.1:9/token", "a@x.com")
 
 
 def _refresh_error(*args: object, retryable: bool = False) -> google.auth.exceptions.RefreshError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from maintenance_windows.adapters.memory_store import MemoryStore
-from maintenance_windows.handlers.dispatch_context import CLAIM_RETENTION, CLAIMS, Claims
+from maintenance_windows.service.dispatch_context import CLAIM_RETENTION, CLAIMS, Claims
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -271,12 +271,17 @@ def test_local_stack_column_matches_the_stack(alias: str) -> None:
     assert documented == assigned, f"{alias}: the page says the local stack sets it: {documented}"
 
 
-def test_local_only_settings_are_never_set_by_terraform_and_the_flag_is_refused_on_cloud_run() -> None:
+def test_local_only_settings_are_never_set_by_terraform_and_the_relay_is_refused_on_cloud_run() -> None:
     local_only = [alias for alias, row in setting_rows().items() if is_yes_cell(row["local only"])]
-    assert "MW_LOCAL_UNAUTHENTICATED_TASKS" in local_only
+    assert "MW_LOCAL_TASKS_RELAY_URL" in local_only
     assert all(setting_rows()[alias]["terraform"].startswith(NOT_SET) for alias in local_only)
-    with pytest.raises(ConfigurationError, match="MW_LOCAL_UNAUTHENTICATED_TASKS"):
-        Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true", "K_SERVICE": "mw-dispatch-window"})
+    with pytest.raises(ConfigurationError, match="MW_LOCAL_TASKS_RELAY_URL"):
+        Settings.from_env({"MW_LOCAL_TASKS_RELAY_URL": "http://127.0.0.1:8506/", "K_SERVICE": "mw-dispatch-window"})
+
+
+def test_no_setting_switches_dispatch_authentication_off() -> None:
+    assert not any("UNAUTHENTICATED" in alias for alias in SETTING_FIELDS)
+    assert "MW_LOCAL_UNAUTHENTICATED_TASKS" not in doc()
 
 
 # -- the team configuration file ---------------------------------------------------------------------------

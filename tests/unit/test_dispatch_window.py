@@ -1,42 +1,37 @@
-"""dispatch_window's use cases on in-process fakes: exactly-once sends, resumes, stale tasks, verification."""
+"""dispatch_window's use cases on the memory doubles: exactly-once sends, resumes, stale tasks, verification."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import plistlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from maintenance_windows.adapters.memory_fleet import FleetAction, MemoryFleet
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import CLAIMS, DispatchContext
 from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
-    ActionReceipt,
-    DeviceEmail,
     FleetError,
-    FleetHost,
-    FleetNotFound,
     FleetUnavailable,
-    HostPolicy,
 )
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import CLAIMS, DispatchContext
 
 START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 END = START + timedelta(minutes=30)
@@ -61,71 +56,20 @@ class Clock:
         return self.now
 
 
-@dataclass
-class FakeFleet:
-    """FleetPort in memory: hosts, every successful action, and queued errors per method."""
-
-    hosts: dict[int, FleetHost]
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-    errors: dict[str, list[Exception]] = field(default_factory=dict)
-    fixes: set[int] = field(default_factory=set)  # hosts whose policies pass at the next refetch
-    refetches: list[int] = field(default_factory=list)
-    webhooks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    commands: set[str] = field(default_factory=set)
-
-    def _maybe_fail(self, method: str) -> None:
-        queued = self.errors.get(method)
-        if queued:
-            raise queued.pop(0)
-
-    def get_host(self, host_id: int) -> FleetHost:
-        self._maybe_fail("get_host")
-        if host_id not in self.hosts:
-            raise FleetNotFound(f"host {host_id}", status=404)
-        return self.hosts[host_id]
-
-    def device_mapping(self, host_id: int) -> list[DeviceEmail]:
-        return []
-
-    def failing_host_ids(self, policy_id: int, team_id: int | None = None) -> set[int]:
-        return set()
-
-    def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
-        self._maybe_fail("run_mdm_command")
-        command_uuid = plistlib.loads(base64.b64decode(command_base64))["CommandUUID"]
-        if command_uuid in self.commands:
-            raise FleetError("command already exists", status=409)
-        self.commands.add(command_uuid)
-        self.sent.append(("mdm_command", (command_uuid, tuple(host_uuids))))
-        return ActionReceipt("mdm_command", command_uuid)
-
-    def run_script(self, host_id: int, *, script_id: int | None = None, script_name: str | None = None,
-                   team_id: int | None = None) -> ActionReceipt:  # fmt: skip
-        self._maybe_fail("run_script")
-        self.sent.append(("script", (host_id, script_id)))
-        return ActionReceipt("script", f"exec-{len(self.sent)}")
-
-    def install_software(self, host_id: int, software_title_id: int) -> ActionReceipt:
-        self._maybe_fail("install_software")
-        self.sent.append(("software_install", (host_id, software_title_id)))
-        return ActionReceipt("software_install", None)
-
-    def refetch(self, host_id: int) -> None:
-        self._maybe_fail("refetch")
-        self.refetches.append(host_id)
-        if host_id in self.fixes:
-            host = self.hosts[host_id]
-            self.hosts[host_id] = replace(host, policies=tuple(replace(p, response="pass") for p in host.policies))
-
-    def post_calendar_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
-        self._maybe_fail("post_calendar_webhook")
-        self.webhooks.append((url, dict(payload)))
+def sent(fleet: MemoryFleet) -> list[tuple[str, Any]]:
+    """What Fleet accepted, in order: scripts and installs as (host, id), MDM commands as (uuid, host uuids)."""
+    shapes: dict[str, Callable[[FleetAction], Any]] = {
+        "script": lambda action: (action.host_ids[0], action.detail["script_id"]),
+        "software_install": lambda action: (action.host_ids[0], action.detail["title_id"]),
+        "mdm_command": lambda action: (action.reference, action.detail["host_uuids"]),
+    }
+    return [(action.kind, shapes[action.kind](action)) for action in fleet.actions]
 
 
 @dataclass
 class Setup:
     ctx: DispatchContext
-    fleet: FakeFleet
+    fleet: MemoryFleet
     store: MemoryStore
     tasks: MemoryTaskQueue
     clock: Clock
@@ -161,7 +105,7 @@ def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[
 def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams: TeamsConfig | None = None,
           state: WindowState = WindowState.SCHEDULED) -> Setup:  # fmt: skip
     store, tasks, clock = MemoryStore(), MemoryTaskQueue(), Clock(START)
-    fleet = FakeFleet({host.host_id: host for host in hosts})
+    fleet = MemoryFleet(hosts)
     window = Window(
         window_id=WINDOW_ID, user_key="abc", user_email="ada@example.com", team_id=3,
         host_ids=tuple(h.host_id for h in hosts), policy_ids=policy_ids, deadline=START + timedelta(days=5),
@@ -188,9 +132,9 @@ def test_dispatch_sends_the_configured_actions_and_schedules_verification() -> N
     response = setup.deliver()
     assert response.status == 200, response.body
     assert response.body["status"] == "dispatched" and response.body["actions_sent"] == 5
-    kinds = [(kind, detail) for kind, detail in setup.fleet.sent if kind != "mdm_command"]
+    kinds = [(kind, detail) for kind, detail in sent(setup.fleet) if kind != "mdm_command"]
     assert kinds == [("script", (1, 7)), ("script", (2, 7)), ("software_install", (2, 9))]
-    assert [detail[1] for kind, detail in setup.fleet.sent if kind == "mdm_command"] == [("uuid-1",), ("uuid-2",)]
+    assert [detail[1] for kind, detail in sent(setup.fleet) if kind == "mdm_command"] == [("uuid-1",), ("uuid-2",)]
     window = setup.window()
     assert window.state is WindowState.DISPATCHED
     assert [entry.kind for entry in window.history].count("action_sent") == 5
@@ -205,39 +149,40 @@ def test_three_deliveries_send_one_set_of_actions() -> None:
     answers = [setup.deliver() for _ in range(3)]
     assert [a.status for a in answers] == [200, 200, 200]
     assert [a.body["status"] for a in answers] == ["dispatched", "ignored", "ignored"]
-    assert [kind for kind, _ in setup.fleet.sent] == ["script", "mdm_command"]
+    assert [kind for kind, _ in sent(setup.fleet)] == ["script", "mdm_command"]
     assert len(setup.tasks.created) == 1
 
 
 def test_fleet_outage_mid_dispatch_then_retry_sends_only_the_rest() -> None:
     setup = build([fleet_host(1), fleet_host(2)])
-    setup.fleet.errors["run_mdm_command"] = [FleetUnavailable("Fleet answered 502", status=502)]
+    setup.fleet.fail_next("run_mdm_command", FleetUnavailable("Fleet answered 502", status=502))
     first = setup.deliver()
     assert first.status == 503
     assert setup.window().state is WindowState.SCHEDULED
-    assert [kind for kind, _ in setup.fleet.sent] == ["script"]  # host 1's restart failed; host 2 not reached
+    assert [kind for kind, _ in sent(setup.fleet)] == ["script"]  # host 1's restart failed; host 2 not reached
     second = setup.deliver()
     assert second.status == 200 and second.body["actions_sent"] == 3 and second.body["actions_already_sent"] == 1
-    assert sorted(setup.fleet.sent) == sorted([("script", (1, 7)), ("script", (2, 7)),
-                                               *[s for s in setup.fleet.sent if s[0] == "mdm_command"]])  # fmt: skip
-    assert len([s for s in setup.fleet.sent if s[0] == "mdm_command"]) == 2
+    assert sorted(sent(setup.fleet)) == sorted([("script", (1, 7)), ("script", (2, 7)),
+                                               *[s for s in sent(setup.fleet) if s[0] == "mdm_command"]])  # fmt: skip
+    assert len([s for s in sent(setup.fleet) if s[0] == "mdm_command"]) == 2
     assert [e.kind for e in setup.window().history].count("action_already_sent") == 1
 
 
 def test_get_host_outage_answers_503_and_sends_nothing() -> None:
     setup = build([fleet_host(1)])
-    setup.fleet.errors["get_host"] = [FleetUnavailable("timeout")]
+    setup.fleet.fail_next("get_host", FleetUnavailable("timeout"))
     assert setup.deliver().status == 503
-    assert setup.fleet.sent == []
+    assert sent(setup.fleet) == []
     assert setup.deliver().status == 200
 
 
 def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over() -> None:
     setup = build([fleet_host(1)])
-    planned = plan_actions(setup.window(), [fleet_host(1)], setup.ctx.teams.defaults)
+    planned = plan_actions(setup.window(), [fleet_host(1)], setup.ctx.teams.defaults.actions)
     restart = planned[1]
     # Another instance sent the restart and died before recording it.
-    setup.fleet.commands.add(restart.command_uuid)
+    setup.fleet.run_mdm_command(restart.command_base64(), [restart.host_uuid])
+    sent_before = len(setup.fleet.actions)
     setup.store.create(CLAIMS, restart.claim_id, {"status": "claimed", "claimed_at": START, "generation": 0})
     busy = setup.deliver()
     assert busy.status == 503 and busy.body["claims"] == [restart.key]
@@ -245,7 +190,7 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     done = setup.deliver()
     assert done.status == 200
     # Fleet's 409 for the known CommandUUID counts as sent: the restart is queued exactly once.
-    assert [kind for kind, _ in setup.fleet.sent] == ["script"]
+    assert [kind for kind, _ in sent(setup.fleet)[sent_before:]] == ["script"]
     claim = setup.store.get(CLAIMS, restart.claim_id)
     assert claim is not None and claim["status"] == "sent" and claim["generation"] == 1
 
@@ -261,8 +206,8 @@ def test_stale_revision_and_wrong_state_do_nothing() -> None:
                                      setup.ctx, None)  # fmt: skip
     assert missing.body["status"] == "ignored"
     assert (
-        setup.fleet.sent == []
-        and cancelled.fleet.sent == []
+        sent(setup.fleet) == []
+        and sent(cancelled.fleet) == []
         and setup.store.stats.writes == cancelled.store.stats.writes
     )
 
@@ -271,7 +216,7 @@ def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
     setup = build([fleet_host(1), fleet_host(2, failing=(), passing=(1,))])
     response = setup.deliver()
     assert response.body["hosts_passing"] == 1
-    assert {detail[0] for kind, detail in setup.fleet.sent if kind == "script"} == {1}
+    assert {detail[0] for kind, detail in sent(setup.fleet) if kind == "script"} == {1}
     assert setup.host_doc(2)["status"] == "closed" and setup.host_doc(1)["status"] == "failing"
 
 
@@ -279,24 +224,24 @@ def test_every_host_passing_verifies_the_window_at_once_and_frees_the_user() -> 
     setup = build([fleet_host(1, failing=(), passing=(1,))])
     response = setup.deliver()
     assert response.body["status"] == "verified"
-    assert setup.fleet.sent == [] and setup.tasks.pending() == []
+    assert sent(setup.fleet) == [] and setup.tasks.pending() == []
     assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
 
 
 def test_permanent_refusal_is_recorded_and_does_not_block_the_window() -> None:
     setup = build([fleet_host(1)])
-    setup.fleet.errors["run_script"] = [FleetError("Fleet answered 422: script not found", status=422)]
+    setup.fleet.fail_next("run_script", FleetError("Fleet answered 422: script not found", status=422))
     response = setup.deliver()
     assert response.status == 200 and response.body["actions_failed"] == 1 and response.body["actions_sent"] == 1
     assert [e.kind for e in setup.window().history].count("action_failed") == 1
     setup.deliver()  # a duplicate delivery does not retry a refused action
-    assert [kind for kind, _ in setup.fleet.sent] == ["mdm_command"]
+    assert [kind for kind, _ in sent(setup.fleet)] == ["mdm_command"]
 
 
 def test_compatible_webhook_is_posted_once_per_failing_host_in_fleets_shape(fleet_fixtures: str) -> None:
     teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
     setup = build([fleet_host(1, failing=(1,), passing=(2,)), fleet_host(2, failing=(), passing=(1,))], teams=teams)
-    setup.fleet.errors["post_calendar_webhook"] = [FleetUnavailable("429")]
+    setup.fleet.fail_next("post_calendar_webhook", FleetUnavailable("429"))
     assert setup.deliver().status == 503
     assert setup.deliver().status == 200
     setup.deliver()
@@ -344,7 +289,7 @@ def dispatched(setup: Setup) -> None:
 def test_verify_passes_closes_cases_and_frees_the_user() -> None:
     setup = build([fleet_host(1)])
     dispatched(setup)
-    setup.fleet.fixes.add(1)
+    setup.fleet.pass_at_next_refetch(1)
     response = setup.deliver("verify", attempt=0)
     assert response.body["status"] == "verified"
     assert setup.fleet.refetches == [1]
@@ -391,9 +336,9 @@ def test_first_failed_window_does_not_escalate() -> None:
 def test_verify_outage_is_retried() -> None:
     setup = build([fleet_host(1)])
     dispatched(setup)
-    setup.fleet.errors["refetch"] = [FleetUnavailable("503")]
+    setup.fleet.fail_next("refetch", FleetUnavailable("503"))
     assert setup.deliver("verify", attempt=0).status == 503
-    setup.fleet.fixes.add(1)
+    setup.fleet.pass_at_next_refetch(1)
     assert setup.deliver("verify", attempt=0).body["status"] == "verified"
 
 
@@ -432,14 +377,14 @@ def test_refused_callers_get_their_status_and_nothing_runs() -> None:
     body = {"window_id": WINDOW_ID, "revision": 1, "purpose": "dispatch"}
     response = handle_dispatch_window(_request(body, {"authorization": "Bearer x"}), setup.ctx, verifier)
     assert (response.status, response.body) == (403, {"error": "caller not allowed"})
-    assert verifier.headers == ["Bearer x"] and setup.fleet.sent == []
+    assert verifier.headers == ["Bearer x"] and sent(setup.fleet) == []
     assert handle_dispatch_window(_request(body, method="GET"), setup.ctx, None).status == 405
 
 
-def test_verifier_is_skipped_only_on_the_local_stack(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
-        assert dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"})) is None
-    assert [getattr(r, "event", None) for r in caplog.records] == ["task_auth_skipped"]
+def test_the_verifier_is_always_built_and_cannot_be_switched_off() -> None:
+    # The former local switch is no setting any more: it is ignored, and the token check stays.
+    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
+        dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}))
     with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
         dispatch_verifier(Settings.from_env({"MW_DISPATCH_URL": "https://d.example"}))
     built = dispatch_verifier(

@@ -1,4 +1,4 @@
-"""What a calendar change means for a window (planning.follow.classify): pure, no I/O."""
+"""What a calendar change means for a window (domain/calendar_changes.classify): pure, no I/O."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from maintenance_windows.domain.calendar_changes import ChangeKind, classify
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.planning.follow import ChangeKind, classify
 from maintenance_windows.ports.calendar import CalendarEvent
 
 NOW = datetime(2031, 3, 3, 8, 0, tzinfo=UTC)

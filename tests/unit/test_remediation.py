@@ -16,6 +16,7 @@ from maintenance_windows.config.settings import ConfigurationError
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain import mdm_commands
 from maintenance_windows.domain.explanation import ActionBrief, PolicyBrief
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.remediation import (
     PlannedAction,
     briefs_for,
@@ -25,7 +26,6 @@ from maintenance_windows.domain.remediation import (
 )
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.ports.fleet import FleetHost, HostPolicy
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -149,7 +149,7 @@ def test_plan_covers_only_failing_window_policies_and_fitting_platforms() -> Non
         {"policy_id": 3, "actions": [{"type": "refetch"}]},
     )
     hosts = [host(1, "darwin", failing=(1, 3), passing=(2,)), host(2, "windows", failing=(1, 2)), host(3, passing=(1,))]
-    planned = plan_actions(window(policy_ids=(1, 2), host_ids=(1, 2, 3)), hosts, configured)
+    planned = plan_actions(window(policy_ids=(1, 2), host_ids=(1, 2, 3)), hosts, configured.actions)
     described = [(p.host_id, p.policy_id, p.index, p.action.type) for p in planned]
     # Policy 3 is not the window's; host 3 passes; the Apple restart is left out on Windows and vice versa;
     # restarts go last on each host.
@@ -164,15 +164,15 @@ def test_plan_covers_only_failing_window_policies_and_fitting_platforms() -> Non
 
 def test_an_action_asked_for_by_two_policies_is_sent_once() -> None:
     configured = rules({"policy_id": 1, "actions": [RESTART]}, {"policy_id": 2, "actions": [SCRIPT, RESTART]})
-    planned = plan_actions(window(policy_ids=(1, 2)), [host(1, failing=(1, 2))], configured)
+    planned = plan_actions(window(policy_ids=(1, 2)), [host(1, failing=(1, 2))], configured.actions)
     assert [(p.policy_id, p.action.type) for p in planned] == [(2, "script"), (1, "mdm_command")]
 
 
 def test_action_keys_are_stable_and_distinct() -> None:
     configured = rules({"policy_id": 1, "actions": [SCRIPT, RESTART]})
-    first = plan_actions(window(), [host(1, failing=(1,))], configured)
-    again = plan_actions(window(), [host(1, failing=(1,))], configured)
-    next_revision = plan_actions(window(revision=3), [host(1, failing=(1,))], configured)
+    first = plan_actions(window(), [host(1, failing=(1,))], configured.actions)
+    again = plan_actions(window(), [host(1, failing=(1,))], configured.actions)
+    next_revision = plan_actions(window(revision=3), [host(1, failing=(1,))], configured.actions)
     assert [p.claim_id for p in first] == [p.claim_id for p in again]
     assert len({p.claim_id for p in first} | {p.claim_id for p in next_revision}) == 4
     assert first[1].key == "user-0001/r2/h1/p1/a1"
@@ -181,7 +181,7 @@ def test_action_keys_are_stable_and_distinct() -> None:
 
 def test_names_from_fleet_are_matched_by_pattern() -> None:
     configured = rules({"policy_name_pattern": "*firewall*", "actions": [SCRIPT]})
-    planned = plan_actions(window(), [host(1, failing=(1,), names={1: "macOS - Firewall enabled"})], configured)
+    planned = plan_actions(window(), [host(1, failing=(1,), names={1: "macOS - Firewall enabled"})], configured.actions)
     assert [p.action.type for p in planned] == ["script"]
 
 
@@ -190,7 +190,7 @@ def test_names_from_fleet_are_matched_by_pattern() -> None:
 
 def _planned(action: dict[str, Any], platform: str = "darwin") -> PlannedAction:
     configured = rules({"policy_id": 1, "actions": [action]})
-    (planned,) = plan_actions(window(), [host(1, platform, failing=(1,))], configured)
+    (planned,) = plan_actions(window(), [host(1, platform, failing=(1,))], configured.actions)
     return planned
 
 
@@ -257,18 +257,18 @@ def test_briefs_follow_the_hosts_platforms_and_put_restarts_last() -> None:
         {"policy_id": 2, "actions": [REBOOT_WINDOWS, {**SCRIPT, "summary": "turn on the firewall"}]},
     )
     policies = [PolicyBrief(policy_id=2, name="firewall"), PolicyBrief(policy_id=1, name="os")]
-    assert briefs_for(policies, ["darwin"], configured) == [
+    assert briefs_for(policies, ["darwin"], configured.actions) == [
         ActionBrief(kind="os_update", summary="download the macOS update 15.1"),
         ActionBrief(kind="script", summary="turn on the firewall"),
         ActionBrief(kind="mdm_command", summary="restart", restarts_device=True),
     ]
-    windows = briefs_for(policies, ["windows"], configured)
+    windows = briefs_for(policies, ["windows"], configured.actions)
     assert windows == [ActionBrief(kind="script", summary="turn on the firewall"),
                        ActionBrief(kind="mdm_command", summary="restart", restarts_device=True)]  # fmt: skip
 
 
 def test_no_configured_action_means_no_brief() -> None:
-    assert briefs_for([PolicyBrief(policy_id=9, name="x")], ["darwin"], rules()) == []
+    assert briefs_for([PolicyBrief(policy_id=9, name="x")], ["darwin"], rules().actions) == []
 
 
 def test_the_documented_example_is_valid_configuration() -> None:

@@ -1,1 +1,1 @@
-"""One adapter per port and technology. Heavy client libraries are imported inside these modules only."""
+"""One adapter per port and technology, and memory_* doubles. Imports ports, domain, config, observability."""

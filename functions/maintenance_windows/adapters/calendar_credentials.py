@@ -4,16 +4,21 @@ Three modes, chosen by MW_CALENDAR_CREDENTIALS:
 - "keyless" (production): the runtime's own identity asks the IAM Credentials API to sign the
   delegation JWT (signBlob, through google-auth's iam.Signer), so no service-account key exists anywhere.
 - a path to a service-account JSON key: the classic set-up, for environments that still use keys.
-- "local": a static bearer token `local:<email>` that the local Calendar stand-in reads as the user.
+- "local": for the local Calendar stand-in. With its token endpoint (`local_token_uri(api_endpoint)`), the
+  same service-account credentials as production mint each user's token there, so a user whose delegation is
+  refused fails alone with google-auth's RefreshError, as on Google. Without it, a static bearer token
+  `local:<email>` that the stand-in reads as the user.
 
 google-auth ships without annotations on these constructors, hence the targeted type-ignores.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import google.auth
 import google.auth.credentials
@@ -31,6 +36,8 @@ CALENDAR_SETTINGS_SCOPE = "https://www.googleapis.com/auth/calendar.settings.rea
 CALENDAR_SCOPES: tuple[str, ...] = (CALENDAR_EVENTS_SCOPE, CALENDAR_FREEBUSY_SCOPE, CALENDAR_SETTINGS_SCOPE)
 TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
 LOCAL_TOKEN_PREFIX = "local:"  # noqa: S105 - the stand-in's identity scheme, not a secret
+#: The service account the local token path claims to be (the stand-in checks the claims, not a signature).
+LOCAL_DELEGATOR = "local-delegator@maintenance-windows.iam.gserviceaccount.com"
 _CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"  # noqa: S105 - an IAM role name, not a secret
 _IAM_CREDENTIALS_API = "iamcredentials.googleapis.com"
@@ -51,11 +58,43 @@ class DelegationSetupError(Exception):
     """
 
 
-def local_credentials() -> CredentialsFactory:
-    """Static tokens for the local stand-in; they never expire and are never refreshed."""
+class _UnsignedLocalSigner(google.auth.crypt.Signer):
+    """Stands in for a key: the local token endpoint reads the JWT's claims and verifies no signature."""
+
+    @property
+    def key_id(self) -> str | None:
+        return None
+
+    def sign(self, message: str | bytes) -> bytes:
+        return hashlib.sha256(message.encode() if isinstance(message, str) else message).digest()
+
+
+def local_token_uri(api_endpoint: str) -> str:
+    """The stand-in's token endpoint beside its API, e.g. http://127.0.0.1:P/calendar/v3/ → http://127.0.0.1:P/token."""
+    parts = urlsplit(api_endpoint)
+    return f"{parts.scheme}://{parts.netloc}/token"
+
+
+def local_credentials(token_uri: str | None = None, scopes: Sequence[str] = CALENDAR_SCOPES) -> CredentialsFactory:
+    """Credentials for the local stand-in.
+
+    With `token_uri`, delegated service-account credentials that refresh at the stand-in's token endpoint: the
+    code path production uses (a JWT-bearer grant per user), so refusals surface as RefreshError. Without it,
+    static tokens that never expire and are never refreshed.
+    """
+    if token_uri is None:
+
+        def static_for_user(email: str) -> google.auth.credentials.Credentials:
+            return oauth2_credentials.Credentials(token=f"{LOCAL_TOKEN_PREFIX}{email}")  # type: ignore[no-untyped-call]
+
+        return static_for_user
+    signer = _UnsignedLocalSigner()
 
     def for_user(email: str) -> google.auth.credentials.Credentials:
-        return oauth2_credentials.Credentials(token=f"{LOCAL_TOKEN_PREFIX}{email}")  # type: ignore[no-untyped-call]
+        delegated: google.auth.credentials.Credentials = service_account.Credentials(  # type: ignore[no-untyped-call]
+            signer, LOCAL_DELEGATOR, token_uri, scopes=list(scopes), subject=email
+        )
+        return delegated
 
     return for_user
 
@@ -164,10 +203,15 @@ def _json_field(text: str, name: str) -> str | None:
     return found.group(1) if found else None
 
 
-def credentials_factory(mode: str, service_account_email: str | None) -> CredentialsFactory:
-    """The factory for MW_CALENDAR_CREDENTIALS: "keyless", "local" or a path to a JSON key."""
+def credentials_factory(
+    mode: str, service_account_email: str | None, *, api_endpoint: str | None = None
+) -> CredentialsFactory:
+    """The factory for MW_CALENDAR_CREDENTIALS: "keyless", "local" or a path to a JSON key.
+
+    In "local" mode an `api_endpoint` (the stand-in's) makes tokens come from the stand-in's token endpoint.
+    """
     if mode == "local":
-        return local_credentials()
+        return local_credentials(local_token_uri(api_endpoint) if api_endpoint else None)
     if mode == "keyless":
         return keyless_credentials(service_account_email)
     return key_file_credentials(mode)

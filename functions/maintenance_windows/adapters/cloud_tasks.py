@@ -73,9 +73,9 @@ class CloudTasksQueue:
         return cls(
             tasks_client(settings.tasks_emulator_host),
             settings.tasks_queue,
-            settings.dispatch_url,
+            settings.tasks_relay_url or settings.dispatch_url,
             settings.task_invoker_service_account,
-            settings.dispatch_url,
+            settings.dispatch_url,  # the token is for dispatch_window, even when a local relay carries it
         )
 
     def schedule(self, name: str, at: datetime, payload: Mapping[str, Any]) -> bool:

@@ -34,15 +34,20 @@ from requests.adapters import HTTPAdapter
 
 from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.config.settings import ConfigurationError, Settings
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import (
     ActionReceipt,
+    AppleOSUpdates,
     DeviceEmail,
     FleetError,
-    FleetHost,
     FleetNotFound,
+    FleetPolicy,
+    FleetScript,
     FleetUnavailable,
-    HostPolicy,
+    InstallableSoftware,
+    TeamOSUpdates,
+    WindowsOSUpdates,
 )
 
 _logger = get_logger(__name__)
@@ -166,6 +171,64 @@ class FleetHttpClient:
             # A server that ignores paging would repeat a full page forever; no new id means done.
             if len(ids) < self._per_page or len(found) == before:
                 return found
+            page += 1
+
+    # -- what Fleet defines (FleetCatalogPort) ------------------------------------------------------
+
+    def list_policies(self, team_id: int | None = None) -> list[FleetPolicy]:
+        if team_id is None:
+            body = self._call("GET", "/global/policies", endpoint="GET /global/policies")
+            return [parse_policy(p) for p in body.get("policies") or ()]
+        body = self._call("GET", f"/teams/{int(team_id)}/policies", endpoint="GET /teams/{id}/policies")
+        rows = [*(body.get("policies") or ()), *(body.get("inherited_policies") or ())]
+        return [parse_policy(p) for p in rows]
+
+    def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy:
+        if team_id is None:
+            path, endpoint = f"/global/policies/{int(policy_id)}", "GET /global/policies/{id}"
+        else:
+            path, endpoint = f"/teams/{int(team_id)}/policies/{int(policy_id)}", "GET /teams/{id}/policies/{id}"
+        return parse_policy(self._call("GET", path, endpoint=endpoint).get("policy") or {})
+
+    def list_scripts(self, team_id: int | None = None) -> list[FleetScript]:
+        params: dict[str, str | int] = {"per_page": self._per_page}
+        if team_id:
+            params["team_id"] = int(team_id)
+        return [parse_script(s) for s in self._pages("/scripts", "GET /scripts", params, "scripts")]
+
+    def installable_software(self, team_id: int) -> list[InstallableSoftware]:
+        params: dict[str, str | int] = {"team_id": int(team_id), "available_for_install": "true",
+                                        "per_page": self._per_page}  # fmt: skip
+        rows = self._pages("/software/titles", "GET /software/titles", params, "software_titles")
+        return [parse_software_title(t) for t in rows]
+
+    def team_os_updates(self, team_id: int) -> TeamOSUpdates:
+        body = self._call("GET", f"/teams/{int(team_id)}", endpoint="GET /teams/{id}")
+        return parse_team_os_updates(body)
+
+    def set_team_os_updates(
+        self,
+        team_id: int,
+        *,
+        macos: AppleOSUpdates | None = None,
+        ios: AppleOSUpdates | None = None,
+        ipados: AppleOSUpdates | None = None,
+        windows: WindowsOSUpdates | None = None,
+    ) -> TeamOSUpdates:
+        mdm = team_os_updates_patch(macos=macos, ios=ios, ipados=ipados, windows=windows)
+        body = self._call("PATCH", f"/teams/{int(team_id)}", endpoint="PATCH /teams/{id}", json_body={"mdm": mdm})
+        return parse_team_os_updates(body)
+
+    def _pages(self, path: str, endpoint: str, params: Mapping[str, str | int], key: str) -> list[Mapping[str, Any]]:
+        """The `key` rows of page=0,1,... until meta.has_next_results is false or a page brings nothing."""
+        rows: list[Mapping[str, Any]] = []
+        page = 0
+        while True:
+            body = self._call("GET", path, endpoint=endpoint, params={**params, "page": page})
+            found = body.get(key) or []
+            rows.extend(found)
+            if not found or not (body.get("meta") or {}).get("has_next_results"):
+                return rows
             page += 1
 
     # -- actions -----------------------------------------------------------------------------------
@@ -360,6 +423,99 @@ def script_run_payload(
     if team_id:  # Fleet reads team_id 0 or absent as "no team".
         payload["team_id"] = int(team_id)
     return payload
+
+
+def parse_policy(policy: Mapping[str, Any]) -> FleetPolicy:
+    try:
+        return FleetPolicy(
+            policy_id=int(policy["id"]),
+            name=str(policy.get("name") or ""),
+            team_id=None if policy.get("team_id") is None else int(policy["team_id"]),
+            description=str(policy.get("description") or ""),
+            resolution=str(policy.get("resolution") or ""),
+            critical=bool(policy.get("critical")),
+            platform=str(policy.get("platform") or ""),
+            calendar_events_enabled=bool(policy.get("calendar_events_enabled")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected policy payload from Fleet: {error!r}") from error
+
+
+def parse_script(script: Mapping[str, Any]) -> FleetScript:
+    try:
+        team = script.get("team_id")
+        return FleetScript(int(script["id"]), str(script.get("name") or ""), None if team is None else int(team))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected script payload from Fleet: {error!r}") from error
+
+
+def parse_software_title(title: Mapping[str, Any]) -> InstallableSoftware:
+    try:
+        package, store_app = title.get("software_package"), title.get("app_store_app")
+        installer = package or store_app or {}
+        return InstallableSoftware(
+            title_id=int(title["id"]),
+            name=str(title.get("name") or ""),
+            version=str(installer.get("version") or ""),
+            app_store_app=bool(store_app) and not package,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected software title payload from Fleet: {error!r}") from error
+
+
+def parse_team_os_updates(body: Mapping[str, Any]) -> TeamOSUpdates:
+    """GET or PATCH /teams/:id → the team's mdm.*_updates settings."""
+    try:
+        team = body["team"]
+        mdm = team.get("mdm") or {}
+        windows = mdm.get("windows_updates") or {}
+        return TeamOSUpdates(
+            team_id=int(team["id"]),
+            macos=_apple_updates(mdm.get("macos_updates")),
+            ios=_apple_updates(mdm.get("ios_updates")),
+            ipados=_apple_updates(mdm.get("ipados_updates")),
+            windows=WindowsOSUpdates(
+                _optional_int(windows.get("deadline_days")), _optional_int(windows.get("grace_period_days"))
+            ),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected team payload from Fleet: {error!r}") from error
+
+
+def team_os_updates_patch(
+    *,
+    macos: AppleOSUpdates | None = None,
+    ios: AppleOSUpdates | None = None,
+    ipados: AppleOSUpdates | None = None,
+    windows: WindowsOSUpdates | None = None,
+) -> dict[str, Any]:
+    """The "mdm" object of PATCH /teams/:id (ee/server/service/teams.go ModifyTeam); unsent settings are kept."""
+    mdm: dict[str, Any] = {}
+    for key, apple in (("macos_updates", macos), ("ios_updates", ios), ("ipados_updates", ipados)):
+        if apple is not None:
+            mdm[key] = {"minimum_version": apple.minimum_version, "deadline": apple.deadline}
+    if windows is not None:
+        mdm["windows_updates"] = {
+            "deadline_days": windows.deadline_days,
+            "grace_period_days": windows.grace_period_days,
+        }
+    if not mdm:
+        raise ValueError("give at least one OS-update setting")
+    return mdm
+
+
+def _apple_updates(value: object) -> AppleOSUpdates:
+    if not isinstance(value, Mapping):
+        return AppleOSUpdates()
+    return AppleOSUpdates(str(value.get("minimum_version") or ""), str(value.get("deadline") or ""))
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, not {value!r}")
+    return value
 
 
 def fleet_error_message(content: bytes) -> str:

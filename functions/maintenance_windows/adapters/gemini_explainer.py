@@ -39,10 +39,17 @@ from maintenance_windows.observability import get_logger, log
 
 _logger = get_logger(__name__)
 
-#: Low temperature: the text should say the same thing every time; there is nothing creative to do.
-TEMPERATURE = 0.2
-#: Room for the JSON answer plus a little thinking; a truncated answer is malformed and falls back.
-MAX_OUTPUT_TOKENS = 2048
+#: No temperature is sent: Google's Gemini 3 guide says to keep the default 1.0, because lower values can make
+#: Gemini 3 loop or degrade, and Gemini 3.6 Flash ignores custom values anyway (its model page). Consistency
+#: comes from the rules, the response schema, the validation and the cache, not from sampling.
+#: Thinking is set deliberately: three short paragraphs from given facts need little reasoning, and LOW is a
+#: level every current Gemini 3 model accepts (3.6 and 3.5 Flash: MINIMAL to HIGH; 3.1 Pro: LOW to HIGH).
+THINKING_LEVEL = types.ThinkingLevel.LOW
+#: On Gemini 3 thought tokens come out of this same budget (python-genai#2062: 906 of 1,024 tokens went to
+#: thinking and the answer stopped with MAX_TOKENS). The answer is at most ~700 tokens (three sections of
+#: MAX_SECTION_CHARS - 200 characters, as JSON) and LOW thinking spends a few hundred: 8,192 leaves several
+#: times that in headroom. Only tokens actually generated are billed, so the headroom costs nothing unused.
+MAX_OUTPUT_TOKENS = 8192
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 SYSTEM_INSTRUCTION = f"""\
@@ -109,8 +116,8 @@ def build_prompt(request: ExplanationRequest) -> str:
 def generation_config() -> types.GenerateContentConfig:
     return types.GenerateContentConfig(
         system_instruction=SYSTEM_INSTRUCTION,
-        temperature=TEMPERATURE,
         max_output_tokens=MAX_OUTPUT_TOKENS,
+        thinking_config=types.ThinkingConfig(thinking_level=THINKING_LEVEL),
         response_mime_type="application/json",
         response_schema=AiExplanation,
         safety_settings=SAFETY_SETTINGS,
@@ -173,13 +180,37 @@ class CircuitBreaker:
                 self._open_until = self._clock() + self._cooldown
 
 
+class GeminiModelUnavailable(Exception):
+    """The configured model id does not exist on Vertex AI, or this project may not use it."""
+
+
+def verify_model(client: genai.Client, model: str) -> str:
+    """Ask Vertex AI for the model (publishers.models.get); its resource name, or GeminiModelUnavailable.
+
+    For a cold-start or `mw check` style check: a mistyped or retired id is found before the first event falls
+    back to the template with ai_api_error. Other API errors (permissions, outages) are raised as they are.
+    """
+    try:
+        found = client.models.get(model=model)
+    except genai_errors.ClientError as error:
+        if error.code == 404:
+            raise GeminiModelUnavailable(
+                f"Gemini model {model!r} is not served by Vertex AI to this project (404 from models.get)"
+            ) from None
+        raise
+    return found.name or model
+
+
 class _Rejection(Exception):
     """No usable answer: the reason code, and for validation the problem codes (both safe to log)."""
 
-    def __init__(self, reason: FallbackReason, problems: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, reason: FallbackReason, problems: tuple[str, ...] = (), finish_reason: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.problems = problems
+        self.finish_reason = finish_reason
 
 
 class GeminiExplainer:
@@ -211,6 +242,12 @@ class GeminiExplainer:
     def model_id(self) -> str:
         return self._model
 
+    def verify_model(self) -> str | None:
+        """The model's resource name, None when AI text is off; GeminiModelUnavailable if the id is unknown."""
+        if not self._enabled or self._client is None:
+            return None
+        return verify_model(self._client, self._model)
+
     def explain(self, request: ExplanationRequest) -> Explanation:
         if not self._enabled or self._client is None:
             # Off by configuration: not a failure, so no warning for every event.
@@ -229,7 +266,7 @@ class GeminiExplainer:
         try:
             explanation = _accept(response, request)
         except _Rejection as rejection:
-            return self._fall_back(request, rejection, _elapsed_ms(started))
+            return self._fall_back(request, rejection, _elapsed_ms(started), usage=response.usage_metadata)
         _log_success(self._model, response, _elapsed_ms(started))
         return explanation
 
@@ -239,6 +276,7 @@ class GeminiExplainer:
         rejection: _Rejection,
         latency_ms: int,
         error: BaseException | None = None,
+        usage: Any = None,
     ) -> Explanation:
         # Reason codes, model and error class only: the exception message may quote the prompt.
         log(
@@ -247,16 +285,20 @@ class GeminiExplainer:
             "ai event text unavailable; using the template",
             reason=str(rejection.reason),
             problems=list(rejection.problems),
+            finish_reason=rejection.finish_reason,
             error_type=type(error).__name__ if error else None,
             status_code=getattr(error, "code", None),
             model=self._model,
             latency_ms=latency_ms,
+            output_tokens=getattr(usage, "candidates_token_count", None),
+            thoughts_tokens=getattr(usage, "thoughts_token_count", None),
         )
         return self._template.fallback(request, str(rejection.reason))
 
 
 def _accept(response: types.GenerateContentResponse, request: ExplanationRequest) -> Explanation:
     """The model's answer as an Explanation, or a _Rejection saying why it cannot be used."""
+    _check_finished(response)
     text = _answer_text(response)
     try:
         data = json.loads(text)
@@ -282,6 +324,43 @@ def _accept(response: types.GenerateContentResponse, request: ExplanationRequest
         source=ExplanationSource.AI,
         fallback_reason=None,
     )
+
+
+#: Finish reasons that mean a filter stopped the answer (Vertex AI's Candidate.FinishReason).
+_FILTERED = frozenset(
+    {
+        types.FinishReason.SAFETY,
+        types.FinishReason.BLOCKLIST,
+        types.FinishReason.PROHIBITED_CONTENT,
+        types.FinishReason.SPII,
+        types.FinishReason.MODEL_ARMOR,
+    }
+)
+
+
+def _check_finished(response: types.GenerateContentResponse) -> None:
+    """Only an answer that finished with STOP is complete; any other finish reason is named, not guessed at.
+
+    A MAX_TOKENS answer may still hold text that parses (a cut-off JSON string can be valid up to the cut);
+    it is refused as what it is, so the log says the budget ran out rather than "malformed".
+    """
+    candidates = response.candidates or []
+    if not candidates:
+        feedback = response.prompt_feedback
+        block = feedback.block_reason if feedback is not None else None
+        name = block.value if isinstance(block, types.BlockedReason) else block
+        raise _Rejection(FallbackReason.BLOCKED, finish_reason=f"prompt_blocked:{name}" if block else "no_candidates")
+    finish = candidates[0].finish_reason
+    if finish is None or finish == types.FinishReason.STOP:
+        return
+    name = str(finish.value if isinstance(finish, types.FinishReason) else finish)
+    if finish == types.FinishReason.MAX_TOKENS:
+        raise _Rejection(FallbackReason.MAX_TOKENS, finish_reason=name)
+    if finish == types.FinishReason.RECITATION:
+        raise _Rejection(FallbackReason.RECITATION, finish_reason=name)
+    if finish in _FILTERED:
+        raise _Rejection(FallbackReason.BLOCKED, finish_reason=name)
+    raise _Rejection(FallbackReason.UNFINISHED, finish_reason=name)
 
 
 def _answer_text(response: types.GenerateContentResponse) -> str:
@@ -331,4 +410,5 @@ def _log_success(model: str, response: types.GenerateContentResponse, latency_ms
         latency_ms=latency_ms,
         prompt_tokens=getattr(usage, "prompt_token_count", None),
         output_tokens=getattr(usage, "candidates_token_count", None),
+        thoughts_tokens=getattr(usage, "thoughts_token_count", None),
     )

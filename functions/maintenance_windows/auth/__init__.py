@@ -1,4 +1,4 @@
-"""Who may call our functions.
+"""Who may call our functions: shared secret, OIDC, channel tokens. Imports only observability.
 
 - shared_secret: fleet_webhook (Fleet cannot sign requests; it embeds a secret in the webhook URL).
 - oidc: plan_windows and dispatch_window (Cloud Scheduler and Cloud Tasks send Google-signed ID tokens).

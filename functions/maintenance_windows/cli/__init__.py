@@ -1,1 +1,1 @@
-"""The `mw` admin command line."""
+"""The `mw` admin command line. Imports config, adapters, repository and domain."""

@@ -1,1 +1,1 @@
-"""Configuration: process settings from the environment, team rules from a YAML file."""
+"""Configuration: settings from the environment, team rules from a YAML file. Imports domain."""

@@ -44,13 +44,14 @@ class Settings(BaseModel):
     tasks_emulator_host: str | None = Field(None, alias="MW_TASKS_EMULATOR_HOST")
     dispatch_url: str | None = Field(None, alias="MW_DISPATCH_URL")
     task_invoker_service_account: str | None = Field(None, alias="MW_TASK_INVOKER_SA")
+    #: Local stack only: tasks are addressed here (infra/tasks_relay, which adds the OIDC token the emulator
+    #: cannot) instead of MW_DISPATCH_URL; the token's audience stays MW_DISPATCH_URL. Refused on Cloud Run.
+    tasks_relay_url: str | None = Field(None, alias="MW_LOCAL_TASKS_RELAY_URL")
 
     # Who may call the private functions (OIDC ID tokens from Cloud Scheduler and Cloud Tasks)
     plan_url: str | None = Field(None, alias="MW_PLAN_URL")
     scheduler_service_account: str | None = Field(None, alias="MW_SCHEDULER_SA")
     oidc_certs_url: str | None = Field(None, alias="MW_OIDC_CERTS_URL")
-    #: Local stack only: the Tasks emulator sends no token. Refused where K_SERVICE is set (Cloud Run).
-    local_unauthenticated_tasks: bool = Field(False, alias="MW_LOCAL_UNAUTHENTICATED_TASKS")
 
     # Gemini
     ai_enabled: bool = Field(True, alias="MW_AI_ENABLED")
@@ -82,8 +83,7 @@ class Settings(BaseModel):
                 f"{'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors()
             )
             raise ConfigurationError(f"invalid environment: {problems}") from None
-        if settings.local_unauthenticated_tasks and env.get("K_SERVICE"):
-            raise ConfigurationError(
-                "MW_LOCAL_UNAUTHENTICATED_TASKS is for the local stack only and is refused on Cloud Run"
-            )
+        if settings.tasks_relay_url and env.get("K_SERVICE"):
+            # In the cloud it would send every task, with its token, somewhere other than dispatch_window.
+            raise ConfigurationError("MW_LOCAL_TASKS_RELAY_URL is for the local stack only and is refused on Cloud Run")
         return settings

@@ -1,1 +1,1 @@
-"""Pure domain: no I/O, no clocks, no network. Everything here is a function of its arguments."""
+"""Pure domain rules: no I/O, no clock, no network. Imports nothing from outside domain/ (pydantic aside)."""

@@ -74,6 +74,12 @@ class FallbackReason(StrEnum):
     API_ERROR = "ai_api_error"
     TRANSPORT_ERROR = "ai_transport_error"
     BLOCKED = "ai_blocked_or_empty"
+    #: The answer stopped at max_output_tokens (on Gemini 3 thinking shares that budget).
+    MAX_TOKENS = "ai_max_tokens"
+    #: The answer stopped because it recited protected text (finish reason RECITATION).
+    RECITATION = "ai_recitation"
+    #: Any other finish reason than STOP; the reason itself is logged.
+    UNFINISHED = "ai_unfinished"
     MALFORMED_JSON = "ai_malformed_json"
     SCHEMA_VIOLATION = "ai_schema_violation"
     VALIDATION_FAILED = "ai_validation_failed"

@@ -24,11 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from maintenance_windows.domain import mdm_commands
 from maintenance_windows.domain.explanation import ActionBrief, PolicyBrief
+from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.ids import claim_id
-from maintenance_windows.ports.fleet import FleetHost
 
 if TYPE_CHECKING:
-    from maintenance_windows.domain.rules import TeamRules
     from maintenance_windows.domain.windows import Window
 
 APPLE_PLATFORMS = frozenset({"darwin", "ios", "ipados"})
@@ -355,21 +354,28 @@ def failing_window_policies(window: Window, host: FleetHost) -> list[int]:
 
 
 def plan_actions(
-    window: Window, hosts: Iterable[FleetHost], rules: TeamRules, policy_names: Mapping[int, str] | None = None
+    window: Window,
+    hosts: Iterable[FleetHost],
+    entries: Sequence[PolicyActions],
+    policy_names: Mapping[int, str] | None = None,
 ) -> list[PlannedAction]:
-    """Every action the window sends, host by host, for the window's policies each host fails now."""
+    """Every action the window sends, host by host, for the window's policies each host fails now.
+
+    `entries` is the team's `actions:` list (TeamRules.actions)."""
     planned: list[PlannedAction] = []
     for host in sorted(hosts, key=lambda h: h.host_id):
         names = {policy.policy_id: policy.name for policy in host.policies} | dict(policy_names or {})
-        planned.extend(_plan_host(window, host, rules, names))
+        planned.extend(_plan_host(window, host, entries, names))
     return planned
 
 
-def _plan_host(window: Window, host: FleetHost, rules: TeamRules, names: Mapping[int, str]) -> list[PlannedAction]:
+def _plan_host(
+    window: Window, host: FleetHost, entries: Sequence[PolicyActions], names: Mapping[int, str]
+) -> list[PlannedAction]:
     chosen: list[PlannedAction] = []
     seen: set[str] = set()
     for policy_id in failing_window_policies(window, host):
-        entry = entry_for(rules.actions, policy_id, names.get(policy_id, ""), host.platform)
+        entry = entry_for(entries, policy_id, names.get(policy_id, ""), host.platform)
         for index, action in enumerate(entry.actions if entry else ()):
             identity = action.model_dump_json()
             if not action.runs_on(host.platform) or identity in seen:
@@ -381,7 +387,9 @@ def _plan_host(window: Window, host: FleetHost, rules: TeamRules, names: Mapping
     return sorted(chosen, key=lambda planned: planned.action.will_restart())
 
 
-def briefs_for(policies: Sequence[PolicyBrief], platforms: Sequence[str], rules: TeamRules) -> list[ActionBrief]:
+def briefs_for(
+    policies: Sequence[PolicyBrief], platforms: Sequence[str], entries: Sequence[PolicyActions]
+) -> list[ActionBrief]:
     """What will happen in the window, in plain words, for the event text.
 
     Each policy is looked up per platform of the user's hosts (with no platform known, entries without a
@@ -391,7 +399,7 @@ def briefs_for(policies: Sequence[PolicyBrief], platforms: Sequence[str], rules:
     briefs: list[ActionBrief] = []
     for policy in sorted(policies, key=lambda p: p.policy_id):
         for platform in wanted:
-            entry = entry_for(rules.actions, policy.policy_id, policy.name, platform)
+            entry = entry_for(entries, policy.policy_id, policy.name, platform)
             for action in entry.actions if entry else ():
                 brief = brief_of(action)
                 if (platform is None or action.runs_on(platform)) and brief not in briefs:

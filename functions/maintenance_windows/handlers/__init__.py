@@ -1,1 +1,1 @@
-"""Use cases: take a request, call the domain through ports, return a result."""
+"""HTTP handlers: check the caller and input, run a use case, map its outcome. Imports service, domain, ports."""

@@ -1,9 +1,9 @@
 """calendar_notifications: Google Calendar push messages (public; authenticated by the channel token).
 
 Google sends no identity and no body, only X-Goog-* headers. A message is accepted when its channel id is
-one of ours and its X-Goog-Channel-Token matches the stored digest (constant-time). Then:
+one of ours and its X-Goog-Channel-Token matches the stored digest (service/channels.authenticate). Then:
 `sync` (sent right after events.watch) and `not_exists` need nothing; `exists` syncs the user's calendar
-and applies the changes (planning/follow.py).
+and applies the changes (service/follow.py).
 
 Answers: 401 unknown channel, 403 wrong token or resource, 200 handled or queued behind the user's lease,
 503 when the calendar is unavailable (Google retries 5xx with backoff; the message also stays pending).
@@ -14,15 +14,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from maintenance_windows.auth.channel_tokens import token_matches
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import follow
-from maintenance_windows.planning.channels import RETIRED_GRACE
-from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
-from maintenance_windows.repository import channels as channel_records
-from maintenance_windows.repository.channels import ChannelRecord, ChannelState
+from maintenance_windows.service import channels, follow
+from maintenance_windows.service.channels import RETIRED_GRACE
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.errors import Forbidden, NotAuthenticated
 
 logger = get_logger(__name__)
 _IGNORED_STATES = frozenset({"sync", "not_exists"})
@@ -33,9 +31,18 @@ def handle_calendar_notifications(
 ) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(405, {"error": "use POST"}, {"Allow": "POST"})
-    channel = _authenticate(request, ctx, retired_grace)
-    if isinstance(channel, HttpResponse):
-        return channel
+    try:
+        channel = channels.authenticate(
+            ctx,
+            request.header("X-Goog-Channel-ID"),
+            request.header("X-Goog-Channel-Token"),
+            request.header("X-Goog-Resource-ID"),
+            retired_grace,
+        )
+    except NotAuthenticated as unknown:
+        return error(401, unknown.problem)
+    except Forbidden as refused:
+        return error(403, refused.problem)
     state = request.header("X-Goog-Resource-State") or ""
     if state in _IGNORED_STATES:
         return HttpResponse(200, {"status": "ignored", "resource_state": state})
@@ -69,37 +76,6 @@ def handle_calendar_notifications(
         )
         return HttpResponse(200, {"status": "failed", "reason": problem.reason or "calendar error"})
     return HttpResponse(200, {"status": outcome.status, "rounds": outcome.rounds, "changes": outcome.changes})
-
-
-def _authenticate(request: HttpRequest, ctx: PlanningContext, retired_grace: timedelta) -> ChannelRecord | HttpResponse:
-    channel_id = request.header("X-Goog-Channel-ID")
-    record = channel_records.get(ctx.store, channel_id) if channel_id else None
-    if record is not None and record.state is ChannelState.RETIRED:
-        retired_at = record.retired_at
-        if retired_at is None or retired_at + retired_grace <= ctx.clock():
-            record = None
-    if record is None:
-        _refused("unknown channel", channel_id)
-        return error(401, "unknown channel")
-    if not token_matches(request.header("X-Goog-Channel-Token"), record.token_digest):
-        _refused("wrong channel token", channel_id)
-        return error(403, "wrong channel token")
-    resource_id = request.header("X-Goog-Resource-ID")
-    if record.resource_id is not None and resource_id != record.resource_id:
-        _refused("wrong resource id", channel_id)
-        return error(403, "wrong resource")
-    return record
-
-
-def _refused(why: str, channel_id: str | None) -> None:
-    # The channel id is not a secret (the token is); truncated so a hostile header cannot flood the log.
-    log(
-        logger,
-        logging.WARNING,
-        f"notification refused: {why}",
-        event="notification_refused",
-        channel_id=(channel_id or "")[:64],
-    )
 
 
 def _message_number(raw: str | None) -> int | None:

@@ -1,4 +1,4 @@
-"""fleet_webhook: accept Fleet's failing-policies webhook and store it, idempotently."""
+"""fleet_webhook: check Fleet's failing-policies webhook (secret, size, type, shape); service/ingestion stores it."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pydantic import SecretStr, ValidationError
 
 from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
-from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook, sightings_of, snapshot_of
+from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.store import DocumentStore
-from maintenance_windows.repository.hosts import record_failures
+from maintenance_windows.service.ingestion import ingest
 
 logger = get_logger(__name__)
 
@@ -42,27 +42,15 @@ def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: W
     payload = _parse(request.body)
     if isinstance(payload, HttpResponse):
         return payload
-    before = store.stats.commits
-    counts = record_failures(store, snapshot_of(payload), sightings_of(payload))
-    commits = store.stats.commits - before
-    log(
-        logger,
-        logging.INFO,
-        "failing-policy webhook stored",
-        event="webhook_stored",
-        policy_id=payload.policy.id,
-        hosts=len(payload.hosts),
-        commits=commits,
-        **counts.as_dict(),
-    )
+    ingested = ingest(store, payload)
     return HttpResponse(
         202,
         {
             "status": "accepted",
-            "policy_id": payload.policy.id,
-            "hosts": len(payload.hosts),
-            "commits": commits,
-            **counts.as_dict(),
+            "policy_id": ingested.policy_id,
+            "hosts": ingested.hosts,
+            "commits": ingested.commits,
+            **ingested.counts.as_dict(),
         },
     )
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 from maintenance_windows.auth import AuthError, CallerVerifier
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.planner import AfterPlanHook, PlanOptions, plan_windows
 from maintenance_windows.ports.calendar import CalendarUnavailable
 from maintenance_windows.ports.fleet import FleetUnavailable
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.planner import AfterPlanHook, PlanOptions, plan_windows
 
 logger = get_logger(__name__)
 

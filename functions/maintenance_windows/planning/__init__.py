@@ -1,1 +1,1 @@
-"""Planning: from failing hosts to booked windows (reconcile, resolve owners, book, follow up)."""
+"""Leases: exclusive, expiring ownership of a piece of work in the store. Imports domain and ports."""

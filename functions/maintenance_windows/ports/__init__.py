@@ -1,1 +1,1 @@
-"""Small interfaces between handlers and the outside world; each has one adapter per technology."""
+"""Interfaces to the outside world (typing.Protocol), one per dependency. Imports only domain/."""

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from maintenance_windows.domain.fleet_hosts import FleetHost
+
 
 class FleetError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -19,27 +21,6 @@ class FleetUnavailable(FleetError):
 
 class FleetNotFound(FleetError):
     pass
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    policy_id: int
-    name: str
-    response: str  # "pass" | "fail" | "" (not run yet)
-
-
-@dataclass(frozen=True)
-class FleetHost:
-    host_id: int
-    uuid: str
-    hardware_serial: str
-    platform: str
-    team_id: int | None
-    display_name: str
-    policies: tuple[HostPolicy, ...] = ()
-
-    def failing_policy_ids(self) -> set[int]:
-        return {p.policy_id for p in self.policies if p.response == "fail"}
 
 
 @dataclass(frozen=True)
@@ -83,4 +64,91 @@ class FleetPort(Protocol):
 
     def post_calendar_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
         """POST Fleet's own calendar-webhook payload to a compatible flow (e.g. Tines)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FleetPolicy:
+    """A policy as Fleet defines it (GET /global/policies, /teams/:id/policies)."""
+
+    policy_id: int
+    name: str
+    team_id: int | None
+    description: str = ""
+    resolution: str = ""
+    critical: bool = False
+    platform: str = ""
+    calendar_events_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class FleetScript:
+    script_id: int
+    name: str
+    team_id: int | None
+
+
+@dataclass(frozen=True)
+class InstallableSoftware:
+    title_id: int
+    name: str
+    version: str = ""
+    app_store_app: bool = False
+
+
+@dataclass(frozen=True)
+class AppleOSUpdates:
+    """A team's mdm.macos_updates / ios_updates / ipados_updates; empty strings mean "not enforced"."""
+
+    minimum_version: str = ""
+    deadline: str = ""  # YYYY-MM-DD; Fleet enforces at 12:00 device time that day
+
+    @property
+    def enforced(self) -> bool:
+        return bool(self.minimum_version and self.deadline)
+
+
+@dataclass(frozen=True)
+class WindowsOSUpdates:
+    """A team's mdm.windows_updates; None means "not enforced"."""
+
+    deadline_days: int | None = None
+    grace_period_days: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamOSUpdates:
+    team_id: int
+    macos: AppleOSUpdates = AppleOSUpdates()
+    ios: AppleOSUpdates = AppleOSUpdates()
+    ipados: AppleOSUpdates = AppleOSUpdates()
+    windows: WindowsOSUpdates = WindowsOSUpdates()
+
+
+class FleetCatalogPort(Protocol):
+    """What Fleet defines (policies, scripts, installable software, a team's OS-update settings), apart from
+    FleetPort so that implementations of the dispatch side need not grow with it."""
+
+    def list_policies(self, team_id: int | None = None) -> list[FleetPolicy]:
+        """Global policies (team_id None), or a team's own policies followed by the global ones it inherits."""
+        ...
+
+    def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy: ...
+
+    def list_scripts(self, team_id: int | None = None) -> list[FleetScript]: ...
+
+    def installable_software(self, team_id: int) -> list[InstallableSoftware]: ...
+
+    def team_os_updates(self, team_id: int) -> TeamOSUpdates: ...
+
+    def set_team_os_updates(
+        self,
+        team_id: int,
+        *,
+        macos: AppleOSUpdates | None = None,
+        ios: AppleOSUpdates | None = None,
+        ipados: AppleOSUpdates | None = None,
+        windows: WindowsOSUpdates | None = None,
+    ) -> TeamOSUpdates:
+        """PATCH the team's settings; only the ones given are sent (Fleet keeps the others)."""
         ...

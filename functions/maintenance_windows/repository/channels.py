@@ -5,7 +5,7 @@ the calendar's sync position (sync_token), so following a user's calendar surviv
 
 `follow_pending` holds one document per push message not yet covered by a sync, id `{channel}-{number}`:
 created before a notification tries to take the user's follow lease, deleted by whoever syncs after seeing
-it. That is how a notification that finds the lease held is never lost (see planning/follow.py).
+it. That is how a notification that finds the lease held is never lost (see service/follow.py).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from google.auth import _helpers
 
 from infra.calendar_server import RunningServer
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, RetryPolicy
+from maintenance_windows.config.settings import Settings
 from maintenance_windows.ports.calendar import (
     BusyResult,
     CalendarAccessRefused,
@@ -165,3 +166,27 @@ def test_a_410_with_any_reason_asks_for_a_full_sync(adapter: GoogleCalendarAdapt
         raise AssertionError(f"a 410 on a sync must mean a full sync, not {other!r}") from other
     else:
         raise AssertionError("the injected 410 was not reported")
+
+
+def test_the_stand_ins_token_endpoint_refuses_users_alone_through_the_local_settings(
+    calendar_server: RunningServer, admin: Admin
+) -> None:
+    """The local stack's own wiring: MW_CALENDAR_CREDENTIALS=local mints tokens at the stand-in's /token."""
+    states = {"active@example.com": None, "susp@example.com": "suspended", "nodel@example.com": "not_delegated",
+              "gone@example.com": "deleted"}  # fmt: skip
+    admin.call("POST", "users", {"users": [{"email": email, "timeZone": "Asia/Tokyo", **({"delegation": state}
+                                            if state else {})} for email, state in states.items()]})  # fmt: skip
+    settings = Settings.from_env(
+        {"MW_CALENDAR_CREDENTIALS": "local", "MW_CALENDAR_API_ENDPOINT": calendar_server.api_endpoint}
+    )
+    adapter = GoogleCalendarAdapter.from_settings(settings)
+
+    zones = adapter.time_zones(list(states))
+    assert zones["active@example.com"] == "Asia/Tokyo"
+    reasons = {email: zone.reason for email, zone in zones.items() if isinstance(zone, CalendarAccessRefused)}
+    # Google answers a suspended user like an unknown one (see docs/calendar-server.md): both read "unknown".
+    assert reasons == {"susp@example.com": "unknown", "nodel@example.com": "not_delegated",
+                       "gone@example.com": "unknown"}  # fmt: skip
+    counters = admin.counters()
+    assert counters["calls"] == {"calendar.settings.get": 1} and counters["token_grants"] == 1
+    assert counters["token_refusals"] == {"invalid_grant": 2, "unauthorized_client": 1}

@@ -6,12 +6,14 @@ import time
 from typing import Any
 
 import pytest
+import requests
+from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from googleapiclient.http import BatchHttpRequest
 
 from infra.calendar_server import RunningServer
-from maintenance_windows.adapters.calendar_credentials import local_credentials
+from infra.calendar_server.oauth import JWT_BEARER
+from maintenance_windows.adapters.calendar_credentials import local_credentials, local_token_uri
 from tests.integration.calendar.conftest import Admin, api
 
 ALICE = "alice@example.com"
@@ -189,21 +191,118 @@ def test_free_busy_limits(calendar_server: RunningServer, seeded: Admin) -> None
     assert answer["calendars"]["ghost@example.com"]["errors"] == [{"domain": "global", "reason": "notFound"}]
 
 
-def test_batch_of_more_than_fifty_calls_is_refused(calendar_server: RunningServer, seeded: Admin) -> None:
-    service = build(
+def _batch_body(parts: int) -> tuple[str, bytes]:
+    part = (
+        "--b\r\nContent-Type: application/http\r\nContent-ID: <x + {0}>\r\n\r\n"
+        "GET /calendar/v3/users/me/settings/timezone HTTP/1.1\r\nAuthorization: Bearer local:alice@example.com\r\n\r\n"
+    )
+    return 'multipart/mixed; boundary="b"', ("".join(part.format(i) for i in range(parts)) + "--b--\r\n").encode()
+
+
+def test_batches_take_up_to_a_thousand_calls(calendar_server: RunningServer, seeded: Admin) -> None:
+    content_type, body = _batch_body(1000)
+    answer = requests.post(
+        f"{calendar_server.url}/batch/calendar/v3", data=body, headers={"Content-Type": content_type}, timeout=30
+    )
+    assert answer.status_code == 200
+    assert answer.text.count("HTTP/1.1 200 OK") == 1000
+    content_type, body = _batch_body(1001)
+    refused = requests.post(
+        f"{calendar_server.url}/batch/calendar/v3", data=body, headers={"Content-Type": content_type}, timeout=30
+    )
+    _error(refused, 400, "badRequest")
+    assert seeded.counters()["calls"]["calendar.settings.get"] == 1000  # the refused batch ran nothing
+
+
+def _service(calendar_server: RunningServer, credentials: Any) -> Any:
+    return build(
         "calendar",
         "v3",
-        credentials=local_credentials()(ALICE),
+        credentials=credentials,
         static_discovery=True,
         cache_discovery=False,
         client_options={"api_endpoint": calendar_server.api_endpoint},
     )
-    batch = BatchHttpRequest(batch_uri=f"{calendar_server.url}/batch/calendar/v3")
-    for _ in range(51):
-        batch.add(service.settings().get(setting="timezone"))
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "description"),
+    [
+        ("suspended", "invalid_grant", "Invalid email or User ID"),
+        ("unknown", "invalid_grant", "Invalid email or User ID"),
+        ("deleted", "invalid_grant", "The account has been deleted"),
+        ("not_delegated", "unauthorized_client", "Client is unauthorized to retrieve access tokens"),
+    ],
+)
+def test_refused_delegation_fails_that_user_alone_with_refresh_error(
+    calendar_server: RunningServer, seeded: Admin, state: str, error: str, description: str
+) -> None:
+    seeded.call("POST", "users", {"users": [{"email": "carol@example.com", "delegation": state}]})
+    credentials_for = local_credentials(local_token_uri(calendar_server.api_endpoint))
+    with pytest.raises(RefreshError) as raised:
+        _service(calendar_server, credentials_for("carol@example.com")).settings().get(setting="timezone").execute()
+    assert raised.value.args[0].startswith(f"{error}: {description}")
+    assert raised.value.retryable is False
+    # The same credentials work for everyone else, through the token endpoint.
+    alice = _service(calendar_server, credentials_for(ALICE)).settings().get(setting="timezone").execute()
+    assert alice["value"] == "Europe/Paris"
+    counters = seeded.counters()
+    assert (counters["token_grants"], counters["token_refusals"]) == (1, {error: 1})
+    # A static token for the refused user is not accepted either: Google never issued one.
+    _error(api(calendar_server, "GET", "users/me/settings/timezone", user="carol@example.com"), 401, "authError")
+
+
+def test_token_endpoint_refuses_what_google_refuses(calendar_server: RunningServer, seeded: Admin) -> None:
+    credentials = local_credentials(local_token_uri(calendar_server.api_endpoint))(ALICE)
+    assertion = credentials._make_authorization_grant_assertion()  # type: ignore[attr-defined]
+    token_uri = local_token_uri(calendar_server.api_endpoint)
+    wrong_grant = requests.post(token_uri, data={"grant_type": "password", "assertion": assertion}, timeout=5)
+    assert (wrong_grant.status_code, wrong_grant.json()["error"]) == (400, "unsupported_grant_type")
+    garbage = requests.post(token_uri, data={"grant_type": JWT_BEARER, "assertion": "a.b.c"}, timeout=5)
+    assert (garbage.status_code, garbage.json()["error"]) == (400, "invalid_grant")
+    granted = requests.post(token_uri, data={"grant_type": JWT_BEARER, "assertion": assertion}, timeout=5).json()
+    assert granted == {"access_token": f"local:{ALICE}", "expires_in": 3599, "token_type": "Bearer"}
+
+
+def test_watch_follows_the_push_guide(calendar_server: RunningServer, seeded: Admin) -> None:
+    def watch(**body: Any) -> requests.Response:
+        channel = {"id": "chan-1", "type": "web_hook", "address": "https://example.com/push", **body}
+        return api(calendar_server, "POST", "calendars/primary/events/watch", json=channel)
+
+    _error(watch(id="chan.1"), 400, "badRequest")  # "." is not in [A-Za-z0-9-_+/=]
+    _error(watch(id="c" * 65), 400, "invalid")
+    _error(watch(token="t" * 257), 400, "invalid")
+    _error(watch(params={"ttl": "-5"}), 400, "pushInvalidTtl")
+    month = watch(id="A-b_c+d/e=1", token="t" * 256, params={"ttl": str(30 * 86400)})
+    assert month.status_code == 200, month.text
+    lifetime_ms = int(month.json()["expiration"]) - time.time() * 1000
+    assert 604_700_000 < lifetime_ms <= 604_800_000  # capped at the stand-in's maximum (7 days by default)
+    seeded.configure(channel_max_ttl_seconds=30 * 86400)
+    longer = watch(id="chan-2", params={"ttl": str(30 * 86400)})
+    assert int(longer.json()["expiration"]) - time.time() * 1000 > 29 * 86_400_000
+
+
+def test_a_410_may_carry_another_reason(calendar_server: RunningServer, seeded: Admin) -> None:
+    token = api(calendar_server, "GET", "calendars/primary/events").json()["nextSyncToken"]
+    seeded.call("POST", "sync-tokens/expire", {"email": ALICE, "reason": "updatedMinTooLongAgo", "message": "Gone"})
+    _error(api(calendar_server, "GET", f"calendars/primary/events?syncToken={token}"), 410, "updatedMinTooLongAgo")
+    seeded.faults({"status": 410, "reason": "deleted", "method": "calendar.events.list"})
+    _error(api(calendar_server, "GET", "calendars/primary/events"), 410, "deleted")
+
+
+def test_errors_can_carry_details_as_well_as_errors(calendar_server: RunningServer, seeded: Admin) -> None:
+    seeded.faults({"status": 429, "reason": "rateLimitExceeded", "details": True})
+    error = _error(api(calendar_server, "GET", "users/me/settings/timezone"), 429, "rateLimitExceeded")
+    [info] = error["details"]
+    assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+    assert (info["reason"], info["metadata"]["method"]) == ("RATE_LIMIT_EXCEEDED", "calendar.settings.get")
+    seeded.configure(error_details=True)
     with pytest.raises(HttpError) as raised:
-        batch.execute()
-    assert raised.value.status_code == 400
+        _service(calendar_server, local_credentials()(ALICE)).events().get(
+            calendarId="primary", eventId="nope1"
+        ).execute()
+    # googleapiclient prefers `details` when both are present: clients must not rely on `errors` alone.
+    assert raised.value.error_details[0]["reason"] == "NOT_FOUND"
 
 
 def test_quotas_answer_like_google(calendar_server: RunningServer, seeded: Admin) -> None:
@@ -233,3 +332,81 @@ def test_latency_is_paid_per_round_trip(calendar_server: RunningServer, seeded: 
     }
     seeded.call("GET", "counters")  # admin calls pay no latency and are not counted
     assert seeded.counters()["round_trips"] == 1
+
+
+def _series(event_id: str, rule: str = "RRULE:FREQ=DAILY;COUNT=5") -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "summary": "Daily stand-up",
+        "start": {"dateTime": "2031-03-03T09:30:00", "timeZone": "Europe/Paris"},
+        "end": {"dateTime": "2031-03-03T09:45:00", "timeZone": "Europe/Paris"},
+        "recurrence": [rule],
+    }
+
+
+def test_recurring_events_over_http(calendar_server: RunningServer, seeded: Admin) -> None:
+    assert api(calendar_server, "POST", "calendars/primary/events", json=_series("stand0001")).status_code == 200
+    service = _service(calendar_server, local_credentials()(ALICE))
+    events = service.events()
+    listed = events.list(calendarId="primary", singleEvents=True, orderBy="startTime", maxResults=2).execute()
+    assert [item["id"] for item in listed["items"]] == ["stand0001_20310303T083000Z", "stand0001_20310304T083000Z"]
+    rest = events.list(calendarId="primary", singleEvents=True, orderBy="startTime", pageToken=listed["nextPageToken"])
+    assert len(rest.execute()["items"]) == 3
+    # The user moves Wednesday's stand-up in the UI and deletes Thursday's through the API.
+    seeded.call(
+        "POST",
+        f"users/{ALICE}/events/stand0001_20310305T083000Z/move",
+        {"start": "2031-03-05T11:00:00+01:00", "end": "2031-03-05T11:15:00+01:00"},
+    )
+    events.delete(calendarId="primary", eventId="stand0001_20310306T083000Z").execute()
+    instances = events.list(calendarId="primary", singleEvents=True, orderBy="startTime").execute()["items"]
+    assert [item["start"]["dateTime"][:16] for item in instances] == [
+        "2031-03-03T09:30",
+        "2031-03-04T09:30",
+        "2031-03-05T11:00",
+        "2031-03-07T09:30",
+    ]
+    assert {item["recurringEventId"] for item in instances} == {"stand0001"}
+    master_view = events.list(calendarId="primary").execute()["items"]
+    assert sorted(item["id"] for item in master_view) == [
+        "stand0001",
+        "stand0001_20310305T083000Z",
+        "stand0001_20310306T083000Z",
+    ]
+    busy = (
+        service.freebusy()
+        .query(body={"timeMin": "2031-03-05T00:00:00Z", "timeMax": "2031-03-07T00:00:00Z", "items": [{"id": ALICE}]})
+        .execute()["calendars"][ALICE]["busy"]
+    )
+    assert busy == [{"start": "2031-03-05T10:00:00Z", "end": "2031-03-05T10:15:00Z"}]
+
+
+def test_status_events_over_http(calendar_server: RunningServer, seeded: Admin) -> None:
+    home = {
+        **_event("place0001"),
+        "eventType": "workingLocation",
+        "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
+        "visibility": "public",
+        "transparency": "transparent",
+    }
+    assert api(calendar_server, "POST", "calendars/primary/events", json=home).status_code == 200
+    ooo = {**_event("ooo000001", "2031-03-04T11:00:00Z", "2031-03-04T12:00:00Z"), "eventType": "outOfOffice"}
+    _error(api(calendar_server, "POST", "calendars/primary/events", json=ooo), 400, "required")
+    ooo["outOfOfficeProperties"] = {"autoDeclineMode": "declineNone"}
+    assert api(calendar_server, "POST", "calendars/primary/events", json=ooo).status_code == 200
+    only = api(calendar_server, "GET", "calendars/primary/events?eventTypes=outOfOffice").json()["items"]
+    assert [item["id"] for item in only] == ["ooo000001"]
+    _error(
+        api(calendar_server, "PATCH", "calendars/primary/events/ooo000001", json={"eventType": "default"}),
+        400,
+        "invalid",
+    )
+    # Working locations may not be written through the batch endpoint.
+    service = _service(calendar_server, local_credentials()(ALICE))
+    answers: list[Any] = []
+    batch = service.new_batch_http_request(callback=lambda _id, response, error: answers.append(error))
+    batch._batch_uri = f"{calendar_server.url}/batch/calendar/v3"
+    batch.add(service.events().insert(calendarId="primary", body={**home, "id": "place0002"}))
+    batch.add(service.events().patch(calendarId="primary", eventId="place0001", body={"summary": "Home"}))
+    batch.execute()
+    assert [error.status_code for error in answers] == [400, 400]

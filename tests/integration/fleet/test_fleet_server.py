@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import plistlib
 import subprocess
 import sys
 import time
@@ -12,19 +15,25 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.fleet_server import FleetAdmin, RunningFleet
+from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
 from maintenance_windows.adapters.fleet_http import FleetHttpClient
 from tests.integration.fleet.conftest import DISK_POLICY, FAST_RETRY, SEED, TOKEN
 
 REPO = Path(__file__).resolve().parents[3]
 
 
+def restart_command(command_uuid: str) -> str:
+    plist = {"Command": {"RequestType": "RestartDevice"}, "CommandUUID": command_uuid}
+    return base64.b64encode(plistlib.dumps(plist)).decode()
+
+
 @pytest.fixture
 def process_url(tmp_path: Path) -> Iterator[str]:
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(SEED), encoding="utf-8")
-    command = [sys.executable, "-m", "infra.fleet_server", "--port", "0", "--seed", str(seed_file)]
-    process = subprocess.Popen([*command, "--token", TOKEN, "--quiet"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
+    env = {**os.environ, "FLEET_SERVER_TOKEN": TOKEN}  # never on the command line
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
@@ -125,3 +134,67 @@ def test_random_fault_rates_are_seeded_and_counted(fleet: RunningFleet, admin: F
 def test_invalid_fault_configuration_is_refused(fleet: RunningFleet, admin: FleetAdmin) -> None:
     for bad in ({"rate_5xx": 2}, {"status_5xx": 404}, {"unknown": 1}):
         assert requests.put(f"{fleet.url}/_admin/faults", json=bad, timeout=5).status_code == 400
+
+
+# -- the simulated hosts over HTTP ------------------------------------------------------------------------
+
+
+def test_a_fix_counts_only_when_its_own_action_ran(client: FleetHttpClient, admin: FleetAdmin) -> None:
+    admin.pass_on_action(8, DISK_POLICY, "mdm_command", reference="EraseDevice")
+    client.run_mdm_command(restart_command("c-restart"), ["uuid-8"])
+    client.refetch(8)
+    admin.check_in(8)
+    assert admin.policy_response(8, DISK_POLICY) == "fail"  # RestartDevice is not the configured fix
+
+    admin.pass_on_action(8, DISK_POLICY, "mdm_command", reference="RestartDevice")
+    client.run_mdm_command(restart_command("c-restart-2"), ["uuid-8"])
+    client.refetch(8)
+    assert admin.policy_response(8, DISK_POLICY) == "fail"  # queued, not run
+    admin.check_in(8)
+    assert admin.policy_response(8, DISK_POLICY) == "pass"
+
+
+def test_admin_can_take_a_host_offline_and_back(client: FleetHttpClient, admin: FleetAdmin) -> None:
+    assert admin.set_online(2, False)["online"] is False
+    client.refetch(2)
+    assert admin.host(2)["refetch_requested"] is True
+    with pytest.raises(requests.HTTPError):
+        admin.check_in(2)
+    back = admin.set_online(2, True)  # checks in at once
+    assert (back["online"], back["refetch_requested"]) == (True, False)
+
+
+def test_update_now_reports_the_new_os_version(client: FleetHttpClient, admin: FleetAdmin) -> None:
+    admin.update_now(3, "15.4")
+    assert admin.host(3)["os_version"] != "macOS 15.4"
+    admin.check_in(3)
+    assert admin.host(3)["os_version"] == "macOS 15.4"
+
+
+def test_hosts_check_in_on_their_own_interval() -> None:
+    with serve_in_thread(SEED, token=TOKEN, checkin_interval=0.2) as running:
+        client = FleetHttpClient(running.url, TOKEN, retry=FAST_RETRY)
+        admin = FleetAdmin(running.url)
+        client.refetch(1)
+        deadline = time.monotonic() + 5
+        while admin.host(1)["refetch_requested"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert admin.host(1)["refetch_requested"] is False
+        client.close()
+        admin.close()
+
+
+def test_cli_takes_the_check_in_interval(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(SEED), encoding="utf-8")
+    command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
+    process = subprocess.Popen([*command, "--checkin-interval=7.5"], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "FLEET_SERVER_TOKEN": TOKEN})  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().rsplit(" ", 1)[1]
+        host = requests.get(f"{url}/api/v1/fleet/hosts/1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert host.json()["host"]["distributed_interval"] == 8  # Fleet shows whole seconds
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

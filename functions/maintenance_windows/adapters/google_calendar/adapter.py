@@ -132,7 +132,13 @@ class GoogleCalendarAdapter:
     @classmethod
     def from_settings(cls, settings: Settings) -> GoogleCalendarAdapter:
         return cls(
-            credentials_for=credentials_factory(settings.calendar_credentials, settings.calendar_service_account),
+            # In local mode the endpoint is the stand-in's: tokens then come from its token endpoint, so a
+            # refused user fails at the token request as on Google.
+            credentials_for=credentials_factory(
+                settings.calendar_credentials,
+                settings.calendar_service_account,
+                api_endpoint=settings.calendar_api_endpoint,
+            ),
             api_endpoint=settings.calendar_api_endpoint,
             quota_per_minute=settings.calendar_quota_per_minute,
         )

@@ -16,6 +16,7 @@ or restricted account (GAM's list of token errors has "access_denied: Account re
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import Mapping
@@ -35,7 +36,9 @@ from maintenance_windows.ports.calendar import (
     SyncTokenExpired,
 )
 
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "usageLimits"})
+RATE_LIMIT_REASONS = frozenset(
+    {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "usageLimits", "RATE_LIMIT_EXCEEDED"}
+)
 SERVICE_ACCOUNT_ERRORS_URL = "https://developers.google.com/identity/protocols/oauth2/service-account#error-codes"
 _NOT_DELEGATED = frozenset({"unauthorized_client", "access_denied", "admin_policy_enforced", "org_internal"})
 _SERVICE_ACCOUNT_BROKEN = frozenset({"invalid_client", "deleted_client", "disabled_client", "invalid_scope"})
@@ -50,10 +53,8 @@ def classify(error: Exception) -> Failure | None:
     Raises CalendarDeploymentError for answers that say nobody's calendar can be used.
     """
     if isinstance(error, HttpError):
-        details = error.error_details if isinstance(error.error_details, list) else []
-        reasons = [detail.get("reason") for detail in details if isinstance(detail, dict) and detail.get("reason")]
         status = error.status_code
-        reason = str(reasons[0]) if reasons else "unknown"
+        reason = error_reason(error)
         return Failure(status, reason, error.reason or "", transient=_transient(status, reason))
     if isinstance(error, DelegationSetupError):
         raise deployment_error(str(error)) from error
@@ -62,6 +63,33 @@ def classify(error: Exception) -> Failure | None:
     if isinstance(error, google.auth.exceptions.TransportError | httplib2.HttpLib2Error | socket.timeout | OSError):
         return Failure(None, "transportError", str(error), transient=True)
     return None
+
+
+def error_reason(error: HttpError) -> str:
+    """The legacy `errors[].reason` (e.g. "rateLimitExceeded"), else a google.rpc.ErrorInfo `details` reason.
+
+    Google's newer error bodies carry both lists (https://cloud.google.com/apis/design/errors#error_details);
+    googleapiclient then exposes only `details` as error_details, whose ErrorInfo reasons are UPPER_SNAKE
+    (RATE_LIMIT_EXCEEDED for all three rate reasons), so the body itself is read, legacy list first.
+    """
+    try:
+        body = json.loads(error.content.decode("utf-8"))
+    except (AttributeError, UnicodeDecodeError, ValueError):
+        body = None
+    problem = body.get("error") if isinstance(body, dict) else None
+    if isinstance(problem, dict):
+        for key in ("errors", "details"):
+            reason = _first_reason(problem.get(key))
+            if reason:
+                return reason
+    return _first_reason(error.error_details) or "unknown"
+
+
+def _first_reason(entries: object) -> str | None:
+    if not isinstance(entries, list):
+        return None
+    reasons = [str(entry["reason"]) for entry in entries if isinstance(entry, dict) and entry.get("reason")]
+    return reasons[0] if reasons else None
 
 
 def credentials_failure(error: google.auth.exceptions.RefreshError) -> Failure:

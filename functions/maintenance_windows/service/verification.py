@@ -1,9 +1,7 @@
-"""Verification after a window: did the fix work? Verified, re-checked a little later, or failed.
+"""Verification after a window: refetch its hosts, decide (domain/verification.py), and record the outcome.
 
-A host reports its policies only after it checked in, so a refetch is asked first and a host that still
-fails is looked at again (at most `max_rechecks` times) before the window counts as failed. A failed
-window frees the user for a new one, after `rebook_after_hours`, with a note saying why; hosts that
-failed `escalate_after_failed_windows` windows are flagged for a person to look at.
+A verified or failed window frees the user for a new one; a failure is written on each host's case
+(rebook_after, a note for the next window's text, needs_attention after repeated failures).
 
 Each attempt holds a claim, and every outcome is one atomic commit (hosts, window, user), so a repeated
 delivery can neither count a failure twice nor half-apply one.
@@ -13,17 +11,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.host_cases import close_policies
 from maintenance_windows.domain.ids import claim_id
-from maintenance_windows.domain.remediation import failing_window_policies
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
+from maintenance_windows.domain.verification import Verdict, decide, host_failure, newly_passing
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_context import (
+from maintenance_windows.observability import get_logger, log
+from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
+from maintenance_windows.ports.store import Document, DocumentStore, Write
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.dispatch_context import (
     Claims,
     ClaimState,
     DispatchContext,
@@ -32,37 +37,57 @@ from maintenance_windows.handlers.dispatch_context import (
     no_op,
     window_write,
 )
-from maintenance_windows.handlers.http import HttpResponse, error
-from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import FleetHost, FleetNotFound, FleetUnavailable
-from maintenance_windows.ports.store import Document, DocumentStore, Write
-from maintenance_windows.repository import hosts as host_records
-from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.errors import RetryLater
 
 logger = get_logger(__name__)
 
 
-def verify(ctx: DispatchContext, body: TaskBody) -> HttpResponse:
+@dataclass(frozen=True)
+class Verified:
+    window_id: str
+    hosts: int
+    status: str = "verified"
+
+
+@dataclass(frozen=True)
+class RecheckScheduled:
+    window_id: str
+    attempt: int
+    failing_hosts: list[int]
+    status: str = "recheck"
+
+
+@dataclass(frozen=True)
+class VerificationFailed:
+    window_id: str
+    failing_hosts: list[int]
+    escalated_hosts: list[int]
+    status: str = "failed"
+
+
+VerifyOutcome = Verified | RecheckScheduled | VerificationFailed
+
+
+def verify(ctx: DispatchContext, body: TaskBody) -> VerifyOutcome:
+    """One verification attempt. Raises NothingToDo (it ran before) or RetryLater (busy, Fleet outage)."""
     window = current_window(ctx, body, WindowState.DISPATCHED)
-    if isinstance(window, HttpResponse):
-        return window
     claims = Claims(ctx.store, ctx.options.claim_lease)
     fields = {"kind": "verify", "window_id": window.window_id, "attempt": body.attempt}
     claim = claims.acquire(claim_id("verify", window.window_id, window.revision, body.attempt), ctx.clock(), fields)
     if claim.state is ClaimState.FINISHED:
-        return no_op("ignored", body, f"verification attempt {body.attempt} already ran")
+        raise no_op("ignored", body, f"verification attempt {body.attempt} already ran")
     if claim.state is ClaimState.BUSY:
-        return error(503, "another delivery is verifying this window")
+        raise RetryLater("another delivery is verifying this window")
     try:
         hosts = refetched_hosts(ctx, window)
     except FleetUnavailable as outage:
         claims.release(claim.claim_id, ctx.clock(), str(outage))
         log(logger, logging.ERROR, "verification interrupted by a Fleet outage; Cloud Tasks retries",
             event="verify_interrupted", window_id=window.window_id, error=str(outage))  # fmt: skip
-        return error(503, f"Fleet is unavailable: {outage}")
+        raise RetryLater(f"Fleet is unavailable: {outage}") from outage
     outcome = _decide(ctx, window, hosts, body.attempt)
-    claims.finish(claim.claim_id, "done", outcome=outcome["status"], finished_at=ctx.clock())
-    return HttpResponse(200, outcome)
+    claims.finish(claim.claim_id, "done", outcome=outcome.status, finished_at=ctx.clock())
+    return outcome
 
 
 def refetched_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
@@ -77,45 +102,55 @@ def refetched_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
     return hosts
 
 
-def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], attempt: int) -> dict[str, Any]:
+def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], attempt: int) -> VerifyOutcome:
     now = ctx.clock()
     rules = ctx.teams.rules_for(window.team_id)
-    still_failing = [host for host in hosts if failing_window_policies(window, host)]
-    if not still_failing:
+    decision = decide(window, hosts, attempt, ctx.options.max_rechecks)
+    if decision.verdict is Verdict.VERIFIED:
         return _verified(ctx, window, hosts, now)
-    if attempt < ctx.options.max_rechecks:
-        return _recheck_later(ctx, window, hosts, rules, attempt, now)
-    return _failed(ctx, window, hosts, rules, now)
+    if decision.verdict is Verdict.RECHECK:
+        return _recheck_later(ctx, window, hosts, decision.still_failing, rules, attempt, now)
+    return _failed(ctx, window, hosts, decision.still_failing, rules, now)
 
 
-def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> dict[str, Any]:
+def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> Verified:
     done = window_states.verified(window, now, f"all {len(hosts)} hosts pass the window's policies")
     _, updates = host_case_updates(ctx.store, window, hosts, now)
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
     log(logger, logging.INFO, "window verified", event="window_verified", window_id=window.window_id,
         user_key=window.user_key, hosts=len(hosts))  # fmt: skip
-    return {"status": "verified", "window_id": window.window_id, "hosts": len(hosts)}
+    return Verified(window.window_id, len(hosts))
 
 
 def _recheck_later(
-    ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, attempt: int, now: datetime
-) -> dict[str, Any]:
+    ctx: DispatchContext,
+    window: Window,
+    hosts: Sequence[FleetHost],
+    still_failing: Sequence[FleetHost],
+    rules: TeamRules,
+    attempt: int,
+    now: datetime,
+) -> RecheckScheduled:
     spec = verify_task(window, timedelta(minutes=rules.verify.grace_minutes), attempt + 1)
     at = now + ctx.options.recheck_delay
     ctx.tasks.schedule(spec.name, at, spec.payload)
-    failing = [host.host_id for host in hosts if failing_window_policies(window, host)]
+    failing = [host.host_id for host in still_failing]
     noted = window_states.note(window, now, "verify_recheck",
                                f"hosts {failing} still fail; re-check {attempt + 1} at {at.isoformat()}",
                                verify_task_name=spec.name)  # fmt: skip
     _, updates = host_case_updates(ctx.store, window, hosts, now)
     ctx.store.commit([*_as_writes(updates), window_write(noted)])
-    return {"status": "recheck", "window_id": window.window_id, "attempt": attempt + 1, "failing_hosts": failing}
+    return RecheckScheduled(window.window_id, attempt + 1, failing)
 
 
 def _failed(
-    ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], rules: TeamRules, now: datetime
-) -> dict[str, Any]:
-    failing = [host for host in hosts if failing_window_policies(window, host)]
+    ctx: DispatchContext,
+    window: Window,
+    hosts: Sequence[FleetHost],
+    failing: Sequence[FleetHost],
+    rules: TeamRules,
+    now: datetime,
+) -> VerificationFailed:
     documents, updates = host_case_updates(ctx.store, window, hosts, now)
     escalated: list[int] = []
     for host in failing:
@@ -134,24 +169,21 @@ def _failed(
     for host_id in escalated:
         log(logger, logging.WARNING, "host needs attention after repeated failed windows", event="host_escalated",
             host_id=host_id, window_id=window.window_id)  # fmt: skip
-    return {"status": "failed", "window_id": window.window_id, "failing_hosts": [h.host_id for h in failing],
-            "escalated_hosts": escalated}  # fmt: skip
+    return VerificationFailed(window.window_id, [host.host_id for host in failing], escalated)
 
 
 def failure_fields(
     document: Mapping[str, Any], window: Window, host: FleetHost, rules: TeamRules, now: datetime
 ) -> dict[str, Any]:
-    """What a failed window leaves on the host's case, for the planner's next booking."""
-    failed_windows = int(document.get("failed_windows") or 0) + 1
-    names = {policy.policy_id: policy.name for policy in host.policies}
-    unfixed = " and ".join(f"“{names.get(p) or f'policy {p}'}”" for p in failing_window_policies(window, host))
+    """The host case's fields for a failed window (merged into its document)."""
+    failure = host_failure(int(document.get("failed_windows") or 0), window, host, rules.verify, now)
     fields: dict[str, Any] = {
-        "failed_windows": failed_windows,
-        "rebook_after": now + timedelta(hours=rules.verify.rebook_after_hours),
-        "last_failed_window_id": window.window_id,
-        "last_failure_note": f"Your last maintenance window did not fix {unfixed}, so this is a new attempt.",
+        "failed_windows": failure.failed_windows,
+        "rebook_after": failure.rebook_after,
+        "last_failed_window_id": failure.window_id,
+        "last_failure_note": failure.note,
     }
-    if failed_windows >= rules.verify.escalate_after_failed_windows:
+    if failure.needs_attention:
         fields["needs_attention"] = True
     return fields
 
@@ -167,8 +199,7 @@ def host_case_updates(
         if document is None:
             continue
         before = host_records.host_from_document(document)
-        passing = {p.policy_id for p in host.policies if p.response == "pass"} & set(window.policy_ids)
-        passing &= set(before.failing_policy_ids)
+        passing = newly_passing(window, host, before.failing_policy_ids)
         if not passing:
             continue
         after = close_policies(before, passing, now)

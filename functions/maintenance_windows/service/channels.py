@@ -22,16 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest
+from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest, token_matches
 from maintenance_windows.domain.windows import BOOKED_STATES, Window
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.planner import PlanReport
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable, WatchRequest
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, ChannelState
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.errors import Forbidden, NotAuthenticated
+from maintenance_windows.service.planner import PlanReport
 
 logger = get_logger(__name__)
 
@@ -292,3 +293,43 @@ def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
     if writes:
         writes.append(window_records.user_write(user_key, channel_id=None))
         ctx.store.commit(writes)
+
+
+def authenticate(
+    ctx: PlanningContext,
+    channel_id: str | None,
+    token: str | None,
+    resource_id: str | None,
+    retired_grace: timedelta = RETIRED_GRACE,
+) -> ChannelRecord:
+    """The channel a push message came from, checked against its stored token digest (constant time).
+
+    A retired channel is still accepted for `retired_grace`: messages sent just before its stop arrive late.
+    Raises NotAuthenticated for a channel we do not know, Forbidden for a wrong token or resource.
+    """
+    record = channel_records.get(ctx.store, channel_id) if channel_id else None
+    if record is not None and record.state is ChannelState.RETIRED:
+        retired_at = record.retired_at
+        if retired_at is None or retired_at + retired_grace <= ctx.clock():
+            record = None
+    if record is None:
+        _refused("unknown channel", channel_id)
+        raise NotAuthenticated("unknown channel")
+    if not token_matches(token, record.token_digest):
+        _refused("wrong channel token", channel_id)
+        raise Forbidden("wrong channel token")
+    if record.resource_id is not None and resource_id != record.resource_id:
+        _refused("wrong resource id", channel_id)
+        raise Forbidden("wrong resource")
+    return record
+
+
+def _refused(why: str, channel_id: str | None) -> None:
+    # The channel id is not a secret (the token is); truncated so a hostile header cannot flood the log.
+    log(
+        logger,
+        logging.WARNING,
+        f"notification refused: {why}",
+        event="notification_refused",
+        channel_id=(channel_id or "")[:64],
+    )

@@ -12,10 +12,10 @@ from maintenance_windows.domain.emails import choose_email
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.fleet import FleetNotFound
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.service.context import PlanningContext
 
 logger = get_logger(__name__)
 #: A host without a usable email is looked up again after this long (someone may fix its mapping).

@@ -26,23 +26,25 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.calendar_changes import Change, ChangeKind, classify
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.domain.rules import DeadlineBehaviour
 from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import booking, channels, leases
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, local_day, local_range, render
+from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, PendingMessage
+from maintenance_windows.service import booking, channels
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, local_day, local_range, render
 
 logger = get_logger(__name__)
 
@@ -51,43 +53,6 @@ LEASE_TTL = timedelta(minutes=2)
 MAX_ROUNDS = 5
 #: A patch answered with yet another time means the user moved again meanwhile; follow at most this often.
 MAX_CHASES = 3
-
-
-# ---- what a change means (pure) ----------------------------------------------------------------------
-
-
-class ChangeKind(StrEnum):
-    IGNORED = "ignored"
-    MOVED = "moved"
-    REMOVED = "removed"
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: ChangeKind
-    why: str
-    start: datetime | None = None
-    end: datetime | None = None
-    late: bool = False
-
-
-def classify(window: Window, event: CalendarEvent, now: datetime) -> Change:
-    """What the event's current state means for the window that booked it."""
-    if event.status == "cancelled":
-        return Change(ChangeKind.REMOVED, "the event was deleted")
-    revision = event.private_properties.get("mw_revision", "")
-    if revision.isdigit() and int(revision) < window.revision:
-        return Change(ChangeKind.IGNORED, f"stale revision {revision} < {window.revision}")
-    if event.declined_by_owner:
-        return Change(ChangeKind.REMOVED, "the user declined the event")
-    if event.all_day or event.start is None or event.end is None:
-        return Change(ChangeKind.REMOVED, "the event was made an all-day event")
-    if event.start == window.start and event.end == window.end:
-        own = event.etag is not None and event.etag == window.event_etag
-        return Change(ChangeKind.IGNORED, "our own write" if own else "the time did not change")
-    if event.start < now:
-        return Change(ChangeKind.REMOVED, "the event was moved into the past")
-    return Change(ChangeKind.MOVED, "moved by the user", event.start, event.end, late=event.end > window.deadline)
 
 
 # ---- notifications -------------------------------------------------------------------------------------
@@ -314,7 +279,7 @@ def _rebook(ctx: PlanningContext, window: Window, change: Change) -> Window:
     now = ctx.clock()
     rebooked = window_states.rebook_after_deletion(window, now, change.why)
     # A lone rebooking does not load every open window for the team's capacity: one more is tolerable.
-    planned, unplaced = booking.assign_slots(ctx, [rebooked], booking.Capacity())
+    planned, unplaced = booking.assign_slots(ctx, [rebooked], Capacity())
     if unplaced:
         window_records.save(ctx.store, [rebooked])
         booking.record_unplaced(ctx, unplaced)
@@ -373,11 +338,8 @@ def _delete_event(ctx: PlanningContext, window: Window, event_id: str) -> None:
 
 
 __all__ = [
-    "Change",
-    "ChangeKind",
     "FollowOutcome",
     "apply_changes",
-    "classify",
     "on_notification",
     "sync_user",
 ]

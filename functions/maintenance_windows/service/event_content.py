@@ -11,7 +11,7 @@ from maintenance_windows.domain.event_text import event_description_html
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.windows import Window
-from maintenance_windows.planning.context import PlanningContext
+from maintenance_windows.service.context import PlanningContext
 
 
 def local_range(start: datetime, end: datetime, zone: str) -> str:
@@ -51,7 +51,7 @@ def explanation_request(
         host_names=[str(host.get("display_name", "")) for host in hosts],
         platforms=platforms,
         policies=briefs,
-        actions=briefs_for(briefs, platforms, rules),
+        actions=briefs_for(briefs, platforms, rules.actions),
         contact=ctx.teams.contact,
     )
 

@@ -10,12 +10,12 @@ The planner and the follow-up (rebooking after a deletion) share both.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.event_text import event_title
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
@@ -25,40 +25,17 @@ from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.domain.working_hours import infer_working_hours
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, render
 from maintenance_windows.ports.calendar import CalendarError, EventSpec
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, render
 
 logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)
 TIME_ZONE_SPREAD_HOURS = 96
 WORKING_HOURS_HISTORY = timedelta(weeks=4)
-
-
-@dataclass
-class Capacity:
-    """Windows already starting at each instant, per team (the slot rules cap it)."""
-
-    counts: dict[int | None, dict[datetime, int]] = field(default_factory=lambda: defaultdict(dict))
-
-    @classmethod
-    def of(cls, windows: Iterable[Window]) -> Capacity:
-        capacity = cls()
-        for window in windows:
-            if window.start is not None and window.state in window_states.BOOKED_STATES:
-                capacity.add(window)
-        return capacity
-
-    def taken(self, team_id: int | None) -> dict[datetime, int]:
-        return self.counts[team_id]
-
-    def add(self, window: Window) -> None:
-        if window.start is not None:
-            team = self.counts[window.team_id]
-            team[window.start] = team.get(window.start, 0) + 1
 
 
 @dataclass(frozen=True)
@@ -114,18 +91,19 @@ def assign_slots(
     emails = sorted({window.user_email for window in windows})
     zones = time_zones(ctx, emails, now)
     horizon = max(window.deadline for window in windows) + timedelta(days=15)
-    busy = ctx.calendar.busy(emails, now, horizon)
+    # A user whose zone failed cannot be booked this run: their free/busy is not asked for.
+    busy = ctx.calendar.busy([email for email in emails if isinstance(zones.get(email), str)], now, horizon)
     planned: list[Window] = []
     unplaced: list[Unplaced] = []
     for window in windows:
+        zone = zones.get(window.user_email)
+        if not isinstance(zone, str):
+            unplaced.append(Unplaced(window, f"time zone unknown: {zone.reason if zone else 'no answer'}"))
+            continue
         result = busy.get(window.user_email)
         if result is None or result.error:
             reason = f"calendar not readable: {result.error if result else 'no answer'}"
             unplaced.append(Unplaced(window, reason))
-            continue
-        zone = zones.get(window.user_email)
-        if not isinstance(zone, str):
-            unplaced.append(Unplaced(window, f"time zone unknown: {zone.reason if zone else 'no answer'}"))
             continue
         slot = _choose(
             ctx,

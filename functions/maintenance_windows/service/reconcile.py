@@ -12,10 +12,10 @@ from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, close_policies
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning.context import PlanningContext
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.context import PlanningContext
 
 logger = get_logger(__name__)
 

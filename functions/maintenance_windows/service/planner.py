@@ -16,19 +16,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import booking, leases
-from maintenance_windows.planning.context import PlanningContext
-from maintenance_windows.planning.event_content import explanation_request, render
-from maintenance_windows.planning.owners import Owner, resolve_owners
-from maintenance_windows.planning.reconcile import reconcile
+from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service import booking
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.owners import Owner, resolve_owners
+from maintenance_windows.service.reconcile import reconcile
 
 logger = get_logger(__name__)
 CHUNK = 500
@@ -238,7 +240,7 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
         if window.state is WindowState.NEW or (window.state is WindowState.PLANNED and window.task_name is None)
     ]
     pending.sort(key=lambda window: window.created_at)
-    capacity = booking.Capacity.of(window_records.open_windows(ctx.store))
+    capacity = Capacity.of(window_records.open_windows(ctx.store))
     not_before = _rebook_after(ctx, pending)
     for start in range(0, len(pending), CHUNK):
         if time.monotonic() > budget_ends:

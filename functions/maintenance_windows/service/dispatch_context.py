@@ -22,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from maintenance_windows.clock import utc_now
 from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.http import HttpResponse
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.errors import NothingToDo
 
 logger = get_logger(__name__)
 #: Firestore's TTL policy deletes claims after this. Far longer than any task's retries, so a claim is never
@@ -133,22 +133,22 @@ class Claims:
         return Claim(claim_id, ClaimState.ACQUIRED, {**current, **taken})
 
 
-def current_window(ctx: DispatchContext, body: TaskBody, expected: WindowState) -> Window | HttpResponse:
-    """The window, or a 200 no-op answer when the task no longer applies (so Cloud Tasks stops)."""
+def current_window(ctx: DispatchContext, body: TaskBody, expected: WindowState) -> Window:
+    """The window the task is for; NothingToDo when the task no longer applies (so Cloud Tasks stops)."""
     window = window_records.load(ctx.store, body.window_id)
     if window is None:
-        return no_op("ignored", body, "no such window")
+        raise no_op("ignored", body, "no such window")
     if window.revision != body.revision:
-        return no_op("stale", body, f"the window is at revision {window.revision}")
+        raise no_op("stale", body, f"the window is at revision {window.revision}")
     if window.state is not expected:
-        return no_op("ignored", body, f"the window is {window.state.value}, not {expected.value}")
+        raise no_op("ignored", body, f"the window is {window.state.value}, not {expected.value}")
     return window
 
 
-def no_op(status: str, body: TaskBody, why: str) -> HttpResponse:
+def no_op(status: str, body: TaskBody, why: str) -> NothingToDo:
     log(logger, logging.INFO, "task has nothing to do", event="task_no_op", window_id=body.window_id,
         purpose=body.purpose, status=status, why=why)  # fmt: skip
-    return HttpResponse(200, {"status": status, "why": why, "window_id": body.window_id})
+    return NothingToDo(status, why, body.window_id)
 
 
 def window_write(window: Window) -> Write:

@@ -1,0 +1,1 @@
+"""Use cases, free of HTTP: ingest, plan, follow, dispatch, verify. Imports domain, ports, repository, config."""

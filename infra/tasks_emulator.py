@@ -1,0 +1,94 @@
+"""The Cloud Tasks emulator (PyPI gcloud-tasks-emulator 0.6.2), on loopback only, passing on each task's OIDC identity.
+
+    python -m infra.tasks_emulator --port=P --queue=projects/P/locations/L/queues/Q [--max-retries=N]
+
+Two changes to the emulator, everything else (queues, schedule times, retries) is its own:
+
+- It listens on the host given here (127.0.0.1 by default). Its own command line cannot choose one:
+  `APIThread.run` in its server.py binds `[::]:{port}` (every interface) whatever host it is given.
+- It ignores a task's `oidc_token` and sends no Authorization header. Cloud Tasks would mint a token for
+  it; locally infra/tasks_relay does, so each delivery of a task that has an `oidc_token` carries its
+  service account and audience in two headers for the relay (which never passes them on).
+
+Options take the `--name=value` form in the stack, so a value is never read as an option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from concurrent import futures
+from typing import Any
+
+import grpc
+from gcloud_tasks_emulator import server as emulator
+from gcloud_tasks_emulator.cloudtasks_pb2_grpc import add_CloudTasksServicer_to_server
+from gcloud_tasks_emulator.server import DEFAULT_TARGET_HOST, DEFAULT_TARGET_PORT, APIThread, Greeter, Server
+
+from infra.tasks_relay.app import AUDIENCE_HEADER, SERVICE_ACCOUNT_HEADER
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+class LoopbackApi(APIThread):  # type: ignore[misc]  # the emulator ships no types
+    """The emulator's API thread, bound to one host instead of `[::]`. Its `run` is the library's, but for
+    the address; the library's `join` stops it as before."""
+
+    def __init__(self, state: Any, host: str, port: int) -> None:
+        super().__init__(state, host, port)
+        self._host = host
+
+    def run(self) -> None:
+        self._httpd = grpc.server(futures.ThreadPoolExecutor(max_workers=2))  # the library's pool size
+        add_CloudTasksServicer_to_server(Greeter(self._state), self._httpd)
+        address = f"{self._host}:{self._port}"
+        if self._httpd.add_insecure_port(address) == 0:
+            raise SystemExit(f"tasks emulator: cannot listen on {address}")
+        logging.getLogger("gcloud-tasks-emulator").info("[API] Starting API server at %s", address)
+        self._httpd.start()
+
+
+class LoopbackServer(Server):  # type: ignore[misc]
+    def __init__(self, host: str, port: int, queues: list[str], max_retries: int) -> None:
+        super().__init__(host, port, DEFAULT_TARGET_HOST, DEFAULT_TARGET_PORT, queues, max_retries)
+        self._api = LoopbackApi(self._state, host, port)
+
+
+def with_oidc_identity(make_request: Any) -> Any:
+    """Wrap the emulator's `_make_task_request` so a task's oidc_token travels with each delivery."""
+
+    def make_task_request(queue_name: str, task: Any, host: str, port: int) -> Any:
+        oidc = task.http_request.oidc_token
+        if task.http_request.url and oidc.service_account_email:
+            task = type(task).deserialize(type(task).serialize(task))  # the queued task stays as created
+            task.http_request.headers[SERVICE_ACCOUNT_HEADER] = oidc.service_account_email
+            # Cloud Tasks: "If not specified, the URI specified in target will be used."
+            task.http_request.headers[AUDIENCE_HEADER] = oidc.audience or task.http_request.url
+        return make_request(queue_name, task, host, port)
+
+    return make_task_request
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.tasks_emulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface for the gRPC API (default: loopback)")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--queue", action="append", required=True, help="a queue to create (repeatable)")
+    parser.add_argument("--max-retries", type=int, default=-1, help="attempts per task (-1: no limit)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # QueueState.submit_task looks the function up in its module at each delivery.
+    emulator._make_task_request = with_oidc_identity(emulator._make_task_request)
+    server = LoopbackServer(args.host, args.port, args.queue, args.max_retries)
+    server.run()  # until SIGINT; SIGTERM's default action ends the process, as with the emulator's own CLI
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""`python -m infra.tasks_relay --port=P --target=DISPATCH_URL --issuer=ISSUER_URL`: serve until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from werkzeug.serving import make_server
+
+from infra.tasks_relay.app import Relay, create_app
+from maintenance_windows.observability import configure_logging, get_logger, log
+
+_logger = get_logger("infra.tasks_relay")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    configure_logging()
+    relay = Relay(args.target, args.issuer, timeout_seconds=args.timeout_seconds)
+    server = make_server(args.host, args.port, create_app(relay), threaded=True)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    # Served from a worker thread: shutdown() from the signal handler on the serving thread would wait for itself.
+    serving = threading.Thread(target=server.serve_forever, name="tasks-relay", daemon=True)
+    serving.start()
+    log(_logger, logging.INFO, "tasks relay listening", url=f"http://{args.host}:{server.port}", target=args.target)
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+    log(_logger, logging.INFO, "tasks relay stopped")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.tasks_relay", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
+    parser.add_argument("--port", type=int, required=True, help="0 picks a free port (logged at start)")
+    parser.add_argument("--target", required=True, help="where tasks go on to: the dispatch_window URL")
+    parser.add_argument("--issuer", required=True, help="the local OIDC issuer's base URL")
+    parser.add_argument(
+        "--timeout-seconds", type=float, default=600.0, help="per delivery; Cloud Tasks' default dispatch deadline"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""A whole product on the memory doubles: store, calendar, Fleet, task queue, template text and a clock.
+
+Unit tests drive the real use cases and handlers through it; only the outside world is in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from maintenance_windows.adapters.memory_calendar import MemoryCalendar
+from maintenance_windows.adapters.memory_fleet import MemoryFleet
+from maintenance_windows.adapters.memory_store import MemoryStore
+from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
+from maintenance_windows.adapters.template_explainer import TemplateExplainer
+from maintenance_windows.config.teams import TeamsConfig, parse_teams
+from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
+from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
+from maintenance_windows.domain.windows import Window
+from maintenance_windows.handlers.http import HttpRequest
+from maintenance_windows.ports.fleet import DeviceEmail
+from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.dispatch_context import DispatchContext
+from maintenance_windows.service.ingestion import ingest
+from maintenance_windows.service.planner import PlanOptions, PlanReport, plan_windows
+
+#: A Monday morning, before the default working day (09:00–17:00) starts.
+MONDAY = datetime(2031, 3, 3, 7, 0, tzinfo=UTC)
+DOMAIN = "acme.example"
+NOTIFY_URL = "https://example.test/calendar_notifications"
+
+
+class Clock:
+    """The one clock every part of the world reads; tests move it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
+@dataclass
+class World:
+    teams: TeamsConfig = field(default_factory=lambda: parse_teams({"defaults": {"domains": [DOMAIN]}}))
+    clock: Clock = field(default_factory=lambda: Clock(MONDAY))
+    store: MemoryStore = field(default_factory=MemoryStore)
+    fleet: MemoryFleet = field(default_factory=MemoryFleet)
+    tasks: MemoryTaskQueue = field(default_factory=MemoryTaskQueue)
+    calendar: MemoryCalendar = field(init=False)
+    ctx: PlanningContext = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calendar = MemoryCalendar(self.clock)
+        self.ctx = PlanningContext(
+            store=self.store,
+            calendar=self.calendar,
+            fleet=self.fleet,
+            tasks=self.tasks,
+            explainer=TemplateExplainer(),
+            teams=self.teams,
+            clock=self.clock,
+            notifications_url=NOTIFY_URL,
+        )
+
+    @property
+    def dispatch_ctx(self) -> DispatchContext:
+        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock)
+
+    # ---- Fleet's side ------------------------------------------------------------------------------
+
+    def host(
+        self,
+        host_id: int,
+        email: str | None,
+        failing: Sequence[int] = (1,),
+        *,
+        team_id: int | None = None,
+        platform: str = "darwin",
+        source: str = "mdm_idp_accounts",
+    ) -> FleetHost:
+        """A host in Fleet that fails `failing`, mapped to `email`, and the webhook that reports it."""
+        policies = tuple(HostPolicy(policy, f"Policy {policy}", "fail") for policy in failing)
+        host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies)
+        self.fleet.add_host(host, [DeviceEmail(email, source)] if email else [])
+        for policy in failing:
+            self.report(policy, [host_id], team_id=team_id)
+        return host
+
+    def report(self, policy_id: int, host_ids: Sequence[int], *, team_id: int | None = None) -> None:
+        """Fleet's failing-policies webhook for the policy, at the world's time."""
+        ingest(self.store, FailingPoliciesWebhook.model_validate(webhook_payload(policy_id, host_ids, self.clock(),
+                                                                                 team_id=team_id)))  # fmt: skip
+
+    def passes(self, host_id: int, *policy_ids: int) -> None:
+        for policy in policy_ids:
+            self.fleet.set_policy(host_id, policy, "pass")
+
+    # ---- our side ----------------------------------------------------------------------------------
+
+    def plan(self, options: PlanOptions | None = None) -> PlanReport:
+        return plan_windows(self.ctx, options or PlanOptions(time_budget=timedelta(minutes=5)))
+
+    def windows(self) -> list[Window]:
+        return sorted(window_records.open_windows(self.store), key=lambda window: window.window_id)
+
+    def window(self, window_id: str) -> Window:
+        found = window_records.load(self.store, window_id)
+        assert found is not None, f"no window {window_id}"
+        return found
+
+    def host_case(self, host_id: int) -> dict[str, Any]:
+        document = self.store.get(host_records.HOSTS, str(host_id))
+        assert document is not None, f"no case for host {host_id}"
+        return document
+
+
+def webhook_payload(
+    policy_id: int, host_ids: Sequence[int], at: datetime, *, team_id: int | None = None
+) -> dict[str, Any]:
+    """Fleet's failing-policies webhook body (the shape of shared/fixtures/fleet/failing_policies_webhook.json)."""
+    return {
+        "timestamp": at.isoformat().replace("+00:00", "Z"),
+        "policy": {
+            "id": policy_id,
+            "name": f"Policy {policy_id}",
+            "query": "select 1",
+            "description": f"Policy {policy_id} description",
+            "resolution": f"Policy {policy_id} resolution",
+            "platform": "darwin",
+            "team_id": team_id,
+            "critical": False,
+        },
+        "hosts": [
+            {
+                "id": h,
+                "hostname": f"host{h}.example",
+                "display_name": f"Mac {h}",
+                "url": f"https://fleet.example/hosts/{h}",
+            }
+            for h in host_ids
+        ],
+    }
+
+
+def json_request(
+    body: Any, *, method: str = "POST", headers: dict[str, str] | None = None, content_type: str = "application/json"
+) -> HttpRequest:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return HttpRequest(method, dict(headers or {}), {}, raw, content_type, len(raw))

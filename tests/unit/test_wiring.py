@@ -1,0 +1,113 @@
+"""wiring: what each function builds at cold start from its environment, and what stops a bad configuration.
+
+No client here talks to anything: Firestore is pointed at an emulator address nobody listens on, the
+calendar at a local endpoint, and Fleet, Gemini and Cloud Tasks clients are built only when first used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from maintenance_windows import wiring
+from maintenance_windows.adapters.firestore_store import FirestoreStore
+from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+from maintenance_windows.adapters.lazy import LazyTaskQueue
+from maintenance_windows.auth.oidc import OidcVerifier
+from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.service.channels import ChannelKeeper
+
+BASE = {
+    "MW_PROJECT": "unit-project",
+    "FIRESTORE_EMULATOR_HOST": "127.0.0.1:9",
+    "MW_WEBHOOK_SECRETS": "first, second",
+    "MW_CALENDAR_CREDENTIALS": "local",
+    "MW_CALENDAR_API_ENDPOINT": "http://127.0.0.1:9/calendar/v3/",
+    "MW_PLAN_URL": "https://plan.example",
+    "MW_SCHEDULER_SA": "scheduler@unit-project.iam.gserviceaccount.com",
+    "MW_NOTIFICATIONS_URL": "https://notify.example",
+    "MW_PLAN_TIME_BUDGET_SECONDS": "90",
+}
+DISPATCH = {
+    "MW_FLEET_URL": "https://fleet.example",
+    "MW_FLEET_API_TOKEN": "token",
+    "MW_TASKS_QUEUE": "projects/unit-project/locations/europe-west1/queues/windows",
+    "MW_TASKS_EMULATOR_HOST": "127.0.0.1:9",
+    "MW_DISPATCH_URL": "https://dispatch.example",
+    "MW_TASK_INVOKER_SA": "tasks@unit-project.iam.gserviceaccount.com",
+}
+#: The per-instance builders (functools.cache) that warm() fills.
+_BUILDERS = [value for value in vars(wiring).values() if callable(getattr(value, "cache_clear", None))]
+
+
+@pytest.fixture(autouse=True)
+def fresh_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test is a new instance: empty caches, only our variables, and the test's own log handlers."""
+    for name in [key for key in os.environ if key.startswith("MW_") or key == "K_SERVICE"]:
+        monkeypatch.delenv(name)
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    for builder in _BUILDERS:
+        builder.cache_clear()
+    yield
+    for builder in _BUILDERS:
+        builder.cache_clear()
+    root.handlers[:], root.level = handlers, level
+
+
+def test_fleet_webhook_builds_only_the_store_and_its_secrets() -> None:
+    wiring.warm("fleet_webhook")
+    store, settings = wiring.webhook()
+    assert isinstance(store, FirestoreStore)
+    assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
+    assert wiring.webhook() is wiring.webhook()  # once per instance
+
+
+def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
+    ctx, verifier, settings = wiring.planner()
+    assert isinstance(ctx.calendar, GoogleCalendarAdapter) and isinstance(ctx.tasks, LazyTaskQueue)
+    assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
+    assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
+    assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
+    assert wiring.notifications() is ctx  # calendar_notifications books with the planner's own context
+
+
+def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MW_PLAN_URL")
+    with pytest.raises(ConfigurationError, match="plan_windows: the audience URL"):
+        wiring.warm("plan_windows")
+
+
+def test_dispatch_window_builds_fleet_and_tasks_and_checks_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    wiring.warm("dispatch_window")
+    ctx, verifier = wiring.dispatcher()
+    assert isinstance(verifier, OidcVerifier)
+    assert type(ctx.fleet).__name__ == "FleetHttpClient" and type(ctx.tasks).__name__ == "CloudTasksQueue"
+
+
+@pytest.mark.parametrize("missing", ["MW_FLEET_URL", "MW_TASKS_QUEUE", "MW_TASK_INVOKER_SA"])
+def test_dispatch_window_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    for name, value in DISPATCH.items():
+        if name != missing:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=missing):
+        wiring.warm("dispatch_window")
+
+
+def test_an_invalid_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MW_MAX_BODY_BYTES", "lots")
+    with pytest.raises(ConfigurationError, match="MW_MAX_BODY_BYTES"):
+        wiring.warm("fleet_webhook")
+
+
+def test_an_unknown_or_missing_target_builds_nothing() -> None:
+    wiring.warm(None)
+    wiring.warm("not_a_function")
+    assert all(builder.cache_info().currsize == 0 for builder in _BUILDERS)
