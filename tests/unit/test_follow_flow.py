@@ -145,7 +145,7 @@ def test_an_expiring_channel_is_replaced_keeping_its_sync_position(
     window = _booked_window(ctx)
     old_id, _ = _channel(ctx, calendar)
     position = calendar.list_changes(ALICE, None).next_sync_token
-    ctx.store.commit([channel_records.sync_progress(old_id, position, 4)])
+    assert channel_records.record_sync_progress(ctx.store, old_id, position, 4)
     clock.now = NOW + timedelta(days=6, hours=1)  # expires within a day
 
     new_id, _ = _channel(ctx, calendar)
