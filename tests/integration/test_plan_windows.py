@@ -19,6 +19,7 @@ from maintenance_windows.domain.intervals import parse_rfc3339
 from maintenance_windows.domain.windows import Slot, WindowState
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from tests.support import stack as stack_support
 
 pytestmark = pytest.mark.stack
 ZONES = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York"}
@@ -36,6 +37,9 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
 @pytest.fixture()
 def local(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> Iterator[LocalStack]:
     client = LocalStack(stack)
+    # A late push from the previous test's channels would follow up into this test's store: let them end first.
+    client.quiet_calendar()
+    stack_support.wipe(store)
     client.seed_fleet()
     client.reset_calendar()
     yield client
