@@ -10,7 +10,7 @@ from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
-from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
@@ -191,3 +191,14 @@ def test_retiring_a_channel_that_is_gone_writes_nothing(booked: Booked) -> None:
     world.store.commit([channel_records.delete(channel_id)])
     assert channel_records.retire(world.store, channel_id, world.clock()) is False
     assert world.store.get(channel_records.CHANNELS, channel_id) is None
+
+
+def test_a_deployment_error_answers_503_and_the_message_waits_for_the_fix(booked: Booked) -> None:
+    later = booked.start + timedelta(hours=2)
+    booked.world.calendar.user_moves(ALICE, booked.event_id, later)
+    broken = CalendarDeploymentError("calendar deployment error: grant roles/iam.serviceAccountTokenCreator")
+    booked.world.calendar.fail_next("list_changes", broken)
+    response = booked.notify()
+    assert response.status == 503 and "roles/iam.serviceAccountTokenCreator" in response.body["error"]
+    assert len(booked.world.store.query(channel_records.PENDING)) == 1
+    assert booked.notify().body["status"] == "processed" and booked.now_window().start == later

@@ -246,7 +246,8 @@ class MemoryCalendar:
             for spec in specs:
                 refused = self.refused_users.get(spec.user_email)
                 if refused is not None:
-                    results.append(InsertResult(spec.event_id, created=False, error=refused.reason))
+                    results.append(InsertResult(spec.event_id, created=False, error=refused.reason,
+                                                access_refused=isinstance(refused, CalendarAccessRefused)))  # fmt: skip
                 elif (spec.user_email, spec.event_id) in self._events:
                     results.append(InsertResult(spec.event_id, created=False))
                 else:

@@ -86,6 +86,7 @@ def window_rows(include_closed: bool = True) -> list[dict[str, Any]]:
                 "event_id": window.event_id,
                 "task": window.task_name,
                 "reason": window.reason,
+                "unplaced_reason": window.unplaced_reason,
                 "late": window.late,
                 "deletions": window.deletions,
                 "text_source": window.explanation_source,
@@ -108,9 +109,11 @@ def list_windows(args: argparse.Namespace) -> int:
         local = row["start_local"][:16].replace("T", " ") if row["start_local"] else "-"
         row["local_time"] = f"{local} {row['time_zone']}"
         row["history_kinds"] = " → ".join(entry["kind"] for entry in row["history"])
+        # A window the planner could not place says why instead (no slot, calendar access refused, ...).
+        row["why"] = f"not placed: {row['unplaced_reason']}" if row["unplaced_reason"] else row["reason"]
     print_table(
         shown,
-        ["state", "user", "hosts", "policies", "local_time", "revision", "text_source", "reason", "history_kinds"],
+        ["state", "user", "hosts", "policies", "local_time", "revision", "text_source", "why", "history_kinds"],
         empty="no open windows (use --all to include closed ones)",
     )
     return 0

@@ -81,6 +81,8 @@ class InsertResult:
     created: bool  # False: the id already existed (a retried insert), nothing new was booked
     etag: str | None = None
     error: str | None = None
+    #: The error is a CalendarAccessRefused for the user (its reason in `error`).
+    access_refused: bool = False
 
 
 @dataclass(frozen=True)

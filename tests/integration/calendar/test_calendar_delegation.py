@@ -190,3 +190,33 @@ def test_the_stand_ins_token_endpoint_refuses_users_alone_through_the_local_sett
     counters = admin.counters()
     assert counters["calls"] == {"calendar.settings.get": 1} and counters["token_grants"] == 1
     assert counters["token_refusals"] == {"invalid_grant": 2, "unauthorized_client": 1}
+
+
+def test_a_token_refused_after_it_was_minted_fails_that_batch_part_alone(
+    calendar_server: RunningServer, admin: Admin
+) -> None:
+    """Delegation revoked while the user's token is still cached: the API answers 401, googleapiclient
+    refreshes that part's credentials, the token endpoint refuses, and only that user fails."""
+    users = ["p0@example.com", "p1@example.com", "p2@example.com"]
+    admin.users(*users)
+    endpoint = TokenEndpoint({})
+    adapter = _adapter(calendar_server, endpoint)
+    assert all(isinstance(zone, str) for zone in adapter.time_zones(users).values())  # tokens minted
+    admin.call("POST", "users", {"users": [{"email": users[1], "delegation": "not_delegated"}]})
+    endpoint.refusals[users[1]] = OUTSIDE_THE_DOMAIN
+    admin.call("POST", "counters/reset")
+
+    results = adapter.insert_events([_spec(user, index) for index, user in enumerate(users)])
+
+    assert [(r.created, r.error, r.access_refused) for r in results] == [
+        (True, None, False), (False, "not_delegated", True), (True, None, False)
+    ]  # fmt: skip
+
+    def sent_as(user: str) -> list[int]:
+        return [r["status"] for r in admin.call("GET", "requests?limit=20")["requests"] if r["user"] == user]
+
+    assert sent_as(users[1]) == [401]  # answered 401 once, and not sent again after the refused refresh
+    assert endpoint.asked.count(users[1]) == 2  # minted once, refused at the refresh
+    zones = adapter.time_zones([users[1]])
+    assert isinstance(zones[users[1]], CalendarAccessRefused)  # remembered: no call, no token request
+    assert endpoint.asked.count(users[1]) == 2 and sent_as(users[1]) == [401]

@@ -100,8 +100,13 @@ class GoogleCalendarAdapter:
         self._page_size = page_size
         self._time_zone_ttl = time_zone_ttl
         self.stats = CallStats()
+        self._time_zones: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
         self.credentials = UserCredentials(
-            credentials_for, cache_size=credentials_cache_size, http_timeout_seconds=http_timeout_seconds
+            credentials_for,
+            cache_size=credentials_cache_size,
+            http_timeout_seconds=http_timeout_seconds,
+            on_refusal=self._forget_time_zone,
         )
         self._transport = CalendarTransport(
             credentials=self.credentials,
@@ -113,8 +118,6 @@ class GoogleCalendarAdapter:
             batch_size=batch_size,
             concurrency=concurrency,
         )
-        self._time_zones: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
         service = build(
             "calendar",
             "v3",
@@ -221,7 +224,8 @@ class GoogleCalendarAdapter:
                 results.append(InsertResult(spec.event_id, created=False))
             else:
                 self._log_failure("event insert failed", spec.user_email, outcome)
-                results.append(InsertResult(spec.event_id, created=False, error=outcome.reason))
+                results.append(InsertResult(spec.event_id, created=False, error=outcome.reason,
+                                            access_refused=outcome.credentials_refused))  # fmt: skip
         return results
 
     def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
@@ -371,6 +375,12 @@ class GoogleCalendarAdapter:
             page_token = page.get("nextPageToken")
             if not page_token:
                 return
+
+    def _forget_time_zone(self, email: str) -> None:
+        """A refused user's cached zone goes: answering it would hide the refusal from the caller, whose
+        next time zone lookup is how it learns whether access came back."""
+        with self._lock:
+            self._time_zones.pop(email, None)
 
     @staticmethod
     def _log_failure(message: str, email: str, failure: Failure) -> None:

@@ -17,7 +17,6 @@ or restricted account (GAM's list of token errors has "access_denied: Account re
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from collections.abc import Mapping
 
@@ -27,7 +26,6 @@ from googleapiclient.errors import HttpError
 
 from maintenance_windows.adapters.batching import Failure
 from maintenance_windows.adapters.calendar_credentials import DelegationSetupError
-from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import (
     CalendarAccessRefused,
     CalendarDeploymentError,
@@ -43,8 +41,6 @@ SERVICE_ACCOUNT_ERRORS_URL = "https://developers.google.com/identity/protocols/o
 _NOT_DELEGATED = frozenset({"unauthorized_client", "access_denied", "admin_policy_enforced", "org_internal"})
 _SERVICE_ACCOUNT_BROKEN = frozenset({"invalid_client", "deleted_client", "disabled_client", "invalid_scope"})
 _SUSPENDED_WORDS = ("suspended", "account restricted", "account disabled", "account has been disabled")
-
-_logger = get_logger(__name__)
 
 
 def classify(error: Exception) -> Failure | None:
@@ -126,7 +122,7 @@ def token_error(error: google.auth.exceptions.RefreshError) -> tuple[str, str]:
 
 
 def deployment_error(problem: str) -> CalendarDeploymentError:
-    log(_logger, logging.ERROR, "calendar deployment error", event="calendar_deployment_error", problem=problem)
+    # Not logged here: the handler that stops on it logs it once, with what it stopped.
     return CalendarDeploymentError(f"calendar deployment error: {problem}", reason="deploymentError")
 
 

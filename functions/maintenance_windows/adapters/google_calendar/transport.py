@@ -2,7 +2,9 @@
 
 A batch part carries its own user's Authorization header, so one envelope serves many users; its
 credentials are minted before the batch is built, and a user whose credentials are refused fails alone
-(a call with `alternates` is sent as the first of them whose credentials work instead).
+(a call with `alternates` is sent as the first of them whose credentials work instead). A token that was
+valid when minted can still be answered 401 (delegation revoked since): googleapiclient then refreshes that
+part's credentials and sends it again, and a refused refresh fails that part alone too (_PerPartBatch).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import google.auth.exceptions
 import google_auth_httplib2
 import tenacity
 from googleapiclient.http import BatchHttpRequest, HttpRequest
@@ -64,7 +67,11 @@ class CalendarTransport:
                 return http
             self._limiter.acquire()
             self._stats.record([method])
-            return self._send_one(make_request, http)
+            outcome = self._send_one(make_request, http)
+            if isinstance(outcome, Failure) and outcome.credentials_refused:
+                # A 401 made AuthorizedHttp refresh the token, and the token endpoint refused it.
+                self._credentials.remember(email, outcome)
+            return outcome
 
         def before_sleep(state: tenacity.RetryCallState, delay: float) -> None:
             assert state.outcome is not None
@@ -99,7 +106,10 @@ class CalendarTransport:
         if len(ready) == 1:
             # A lone call needs no multipart envelope; Google counts it the same.
             call, http = ready[0]
-            outcomes[call.key] = self._send_one(call.build, http)
+            outcome = self._send_one(call.build, http)
+            if isinstance(outcome, Failure) and outcome.credentials_refused:
+                self._credentials.remember(call.user, outcome)
+            outcomes[call.key] = outcome
             return outcomes
         return {**outcomes, **self._send_multipart(ready)}
 
@@ -108,10 +118,16 @@ class CalendarTransport:
     ) -> dict[str, Any]:
         answered: dict[str, Any] = {}
 
-        def collect(request_id: str, response: Any, exception: Exception | None) -> None:
-            answered[request_id] = response if exception is None else _failure_or_raise(exception)
+        users = {call.key: call.user for call, _ in ready}
 
-        batch = BatchHttpRequest(callback=collect, batch_uri=self._batch_uri)
+        def collect(request_id: str, response: Any, exception: Exception | None) -> None:
+            refused = batch.refresh_refused.get(request_id)
+            if refused is not None:  # its 401 stands; the reason is the token endpoint's
+                answered[request_id] = self._credentials.remember_refusal(users[request_id], refused)
+            else:
+                answered[request_id] = response if exception is None else _failure_or_raise(exception)
+
+        batch = _PerPartBatch(callback=collect, batch_uri=self._batch_uri)
         for call, http in ready:
             request = call.build()
             request.http = http  # the part is signed with its own user's (freshly minted) token
@@ -141,6 +157,31 @@ class CalendarTransport:
             return make_request().execute(http=http, num_retries=0)
         except Exception as error:  # classified just below; unknown ones re-raised
             return _failure_or_raise(error)
+
+
+class _PerPartBatch(BatchHttpRequest):  # type: ignore[misc]  # googleapiclient ships no annotations
+    """BatchHttpRequest whose 401 parts are refreshed one by one: a part whose refresh is refused keeps its
+    401 and is not sent again, instead of the RefreshError failing the whole envelope.
+
+    googleapiclient's own execute() refreshes every 401 part's credentials in a loop and lets the first
+    RefreshError escape, after which no callback runs, so every user in the batch would be blamed.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refresh_refused: dict[str, google.auth.exceptions.RefreshError] = {}
+
+    def _refresh_and_apply_credentials(self, request: HttpRequest, http: Any) -> None:
+        try:
+            super()._refresh_and_apply_credentials(request, http)
+        except google.auth.exceptions.RefreshError as refused:
+            request_id = next(key for key, value in self._requests.items() if value is request)
+            self.refresh_refused[request_id] = refused
+
+    def _execute(self, http: Any, order: list[str], requests: dict[str, HttpRequest]) -> None:
+        sendable = [request_id for request_id in order if request_id not in self.refresh_refused]
+        if sendable:
+            super()._execute(http, sendable, {request_id: requests[request_id] for request_id in sendable})
 
 
 def batch_uri_for(api_endpoint: str) -> str:

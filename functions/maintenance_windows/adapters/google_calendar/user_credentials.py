@@ -3,8 +3,8 @@
 Minting first (rather than letting the client refresh inside a request) is what lets one user fail alone:
 a batch part is signed with its token as it is, so a user whose token cannot be minted is known before the
 batch is built, and left out of it. A refusal is remembered for a while (one token request per user per
-run, not one per call); a deployment error is remembered briefly too, so it is reported once, not once per
-user or thread.
+run, not one per call); a deployment error is remembered briefly too, so IAM is asked once, not once per
+user or thread, and the same error is raised to every caller.
 
 Requests are built by one shared service object and executed with a per-user authorized http, rather
 than building a service per user: build() costs milliseconds and memory per user, credentials do not.
@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import google.auth.credentials
+import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
 
@@ -40,8 +41,10 @@ class UserCredentials:
         cache_size: int = 4096,
         http_timeout_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        on_refusal: Callable[[str], None] = lambda email: None,
     ) -> None:
         self._factory = factory
+        self._on_refusal = on_refusal
         self._cache_size = cache_size
         self._timeout = http_timeout_seconds
         self._clock = clock
@@ -71,6 +74,23 @@ class UserCredentials:
     def credentials_of(self, email: str) -> google.auth.credentials.Credentials:
         return self._credentials_of(email)
 
+    def remember_refusal(self, email: str, error: google.auth.exceptions.RefreshError) -> Failure:
+        """A refresh refused outside _mint (after a 401, inside a batch): classify and remember it.
+
+        Raises CalendarDeploymentError when the refusal is about our service account."""
+        failure = classify(error)
+        assert failure is not None, "classify reads every RefreshError"
+        if failure.credentials_refused:
+            self.remember(email, failure)
+        return failure
+
+    def remember(self, email: str, failure: Failure) -> None:
+        with self._lock:
+            self._refused[email] = (failure, self._clock() + REFUSAL_MEMORY_SECONDS)
+            # Its token was answered 401: the next try after the memory mints a new one rather than resend it.
+            self._credentials.pop(email, None)
+        self._on_refusal(email)
+
     def _mint(
         self, email: str, credentials: google.auth.credentials.Credentials, http: httplib2.Http
     ) -> Failure | None:
@@ -91,8 +111,7 @@ class UserCredentials:
             if failure is None:
                 raise
             if failure.credentials_refused:
-                with self._lock:
-                    self._refused[email] = (failure, self._clock() + REFUSAL_MEMORY_SECONDS)
+                self.remember(email, failure)
             return failure
         return None
 
