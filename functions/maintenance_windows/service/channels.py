@@ -36,7 +36,11 @@ from maintenance_windows.service.planner import PlanReport
 
 logger = get_logger(__name__)
 
-RENEW_BEFORE = timedelta(days=1)
+#: Each renewal costs an events.watch and a channels.stop, so renewing late saves calls: 6 hours before expiry, a
+#: 7-day channel lasts 6.75 days (0.30 calls per open window per day, against 0.33 a day before expiry; see
+#: docs/performance.md), and the 24 planning runs of those 6 hours (at the default 15-minute schedule) leave
+#: ample room for a failed run or an outage.
+RENEW_BEFORE = timedelta(hours=6)
 #: How long a stopped channel's messages are still accepted ("notifications can arrive briefly after stopping").
 RETIRED_GRACE = timedelta(minutes=15)
 #: A `creating` document older than this belongs to a run that died between its write and events.watch.
