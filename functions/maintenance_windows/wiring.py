@@ -7,13 +7,14 @@ functions that call them, inside the builders below.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings
-from maintenance_windows.observability import configure_logging
+from maintenance_windows.observability import configure_logging, get_logger, log
 from maintenance_windows.ports.store import DocumentStore
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
     from maintenance_windows.service.planner import AfterPlanHook
+
+_logger = get_logger(__name__)
 
 
 @functools.cache
@@ -48,9 +51,15 @@ def webhook() -> tuple[DocumentStore, WebhookSettings]:
 
 @functools.cache
 def teams() -> TeamsConfig:
-    from maintenance_windows.config.teams import load_teams
+    """The team rules, refused at cold start when `mw check` would find errors in them (schema or rules that
+    cannot work), so a broken file stops the instance with one log line instead of failing every window."""
+    from maintenance_windows.config.check import load_checked_teams
 
-    return load_teams(settings().team_config_path)
+    try:
+        return load_checked_teams(settings().team_config_path)
+    except ConfigurationError as refused:
+        log(_logger, logging.CRITICAL, str(refused), config=settings().team_config_path)
+        raise
 
 
 def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVerifier:

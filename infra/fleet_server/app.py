@@ -279,6 +279,10 @@ def _register_catalogue_routes(app: Flask, state: FleetState) -> None:
     def software_titles(version: str) -> Response:
         return jsonify(state.list_software_titles(request.args.to_dict()))
 
+    @app.get(f"{API}/teams")
+    def list_teams(version: str) -> Response:
+        return jsonify(state.list_teams(request.args.to_dict()))
+
     @app.get(f"{API}/teams/<int:team_id>")
     def get_team(version: str, team_id: int) -> Response:
         return jsonify(state.get_team(team_id))

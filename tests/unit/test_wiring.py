@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,15 @@ def test_an_unknown_or_missing_target_builds_nothing() -> None:
     wiring.warm(None)
     wiring.warm("not_a_function")
     assert all(builder.cache_info().currsize == 0 for builder in _BUILDERS)
+
+
+def test_plan_windows_refuses_impossible_rules_in_one_log_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "team.yaml"
+    rules.write_text("teams:\n  '3':\n    slots: {deadline_days: 1, min_lead_minutes: 1440}\n")
+    monkeypatch.setenv("MW_TEAM_CONFIG", str(rules))
+    with pytest.raises(ConfigurationError, match=r"teams\.3\.slots\.deadline_days"):
+        wiring.warm("plan_windows")
+    logged = [line for line in capsys.readouterr().out.splitlines() if "team rules refused" in line]
+    assert len(logged) == 1 and "run `mw check`" in logged[0] and "teams.3.slots.deadline_days" in logged[0]

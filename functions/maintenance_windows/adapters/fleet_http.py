@@ -44,6 +44,7 @@ from maintenance_windows.ports.fleet import (
     FleetNotFound,
     FleetPolicy,
     FleetScript,
+    FleetTeam,
     FleetUnavailable,
     InstallableSoftware,
     TeamOSUpdates,
@@ -201,6 +202,10 @@ class FleetHttpClient:
                                         "per_page": self._per_page}  # fmt: skip
         rows = self._pages("/software/titles", "GET /software/titles", params, "software_titles")
         return [parse_software_title(t) for t in rows]
+
+    def list_teams(self) -> list[FleetTeam]:
+        params: dict[str, str | int] = {"per_page": self._per_page}
+        return [parse_team(t) for t in self._pages("/teams", "GET /teams", params, "teams")]
 
     def team_os_updates(self, team_id: int) -> TeamOSUpdates:
         body = self._call("GET", f"/teams/{int(team_id)}", endpoint="GET /teams/{id}")
@@ -447,6 +452,13 @@ def parse_script(script: Mapping[str, Any]) -> FleetScript:
         return FleetScript(int(script["id"]), str(script.get("name") or ""), None if team is None else int(team))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FleetError(f"unexpected script payload from Fleet: {error!r}") from error
+
+
+def parse_team(team: Mapping[str, Any]) -> FleetTeam:
+    try:
+        return FleetTeam(int(team["id"]), str(team.get("name") or ""))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected team payload from Fleet: {error!r}") from error
 
 
 def parse_software_title(title: Mapping[str, Any]) -> InstallableSoftware:

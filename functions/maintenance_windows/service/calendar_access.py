@@ -2,7 +2,7 @@
 
 A refusal (ports.calendar.CalendarAccessRefused: suspended, not_delegated, unknown) is stored on the user
 (users/{key}.calendar_access: reason, since, attempts, retry_at; domain/calendar_access.py sets the
-schedule) and on the hosts of their open windows (calendar_problem, shown by `mw hosts`); booking records
+schedule) and on the hosts of their open windows (calendar_problem, shown by `mw host`); booking records
 it on the windows themselves as their unplaced reason (shown by `mw windows`). Until retry_at the planner
 makes no call for the user; then the time zone lookup, which needs the user's own credentials, tries
 again. Its first success clears the user's and the hosts' records; planning the window replaces its reason.
