@@ -24,7 +24,8 @@ import pytest
 
 from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
 from maintenance_windows.adapters.firestore_store import FirestoreStore
-from maintenance_windows.adapters.fleet_http import FleetHttpClient, RetryPolicy
+from maintenance_windows.adapters.fleet_http import FleetHttpClient
+from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.cli import commands
 from maintenance_windows.cli.main import main as mw
@@ -63,7 +64,7 @@ SEED: dict[str, Any] = {
 FIREWALL = {"policy_id": 1, "actions": [{"type": "script", "script_name": "Enable firewall"}]}
 AGENT = {"policy_id": 2, "actions": [{"type": "software_install", "software_title_id": 9}]}
 LATEST_MACOS = {"policy_id": 4, "actions": [{"type": "os_update", "product_version": "27.1"}]}
-FAST = RetryPolicy(attempts=2, backoff_factor=0.01, backoff_jitter=0.01, backoff_max=0.05)
+FAST = RetryPolicy(max_attempts=2, base_delay_seconds=0.01, max_delay_seconds=0.05)
 
 
 @pytest.fixture()

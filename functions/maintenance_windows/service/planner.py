@@ -30,7 +30,7 @@ from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
-from maintenance_windows.service import booking
+from maintenance_windows.service import booking, calendar_access
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, planned_updates, render
 from maintenance_windows.service.os_updates import SettingChange, sync_managed
@@ -55,6 +55,8 @@ class PlanReport:
     windows_booked: int = 0
     windows_rescoped: int = 0
     windows_unplaced: int = 0
+    #: Windows not tried this run: their user's calendar refused us, and its next try is later.
+    windows_waiting_for_calendar_access: int = 0
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -301,8 +303,11 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
                 remaining=len(pending) - start,
             )
             return
-        chunk = pending[start : start + CHUNK]
-        fresh = [w for w in chunk if w.state is WindowState.NEW or _needs_new_slot(w, ctx.clock())]
+        chunk, recheck = _not_waiting(ctx, pending[start : start + CHUNK], report)
+        # A window whose user had access refused is planned afresh: the zone lookup checks the access.
+        fresh = [
+            w for w in chunk if w.state is WindowState.NEW or _needs_new_slot(w, ctx.clock()) or w.user_email in recheck
+        ]
         resumed = [w for w in chunk if w not in fresh]
         planned, unplaced = booking.assign_slots(ctx, fresh, capacity, lead=options.short_lead, not_before=not_before)
         booking.record_unplaced(ctx, unplaced)
@@ -316,6 +321,17 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
             done=min(start + CHUNK, len(pending)),
             total=len(pending),
         )
+
+
+def _not_waiting(ctx: PlanningContext, chunk: Sequence[Window], report: PlanReport) -> tuple[list[Window], set[str]]:
+    """The windows to try now, and the users among them whose access refusal is due for its next try; the
+    windows of users whose next try is later are left out, without a single calendar call."""
+    now = ctx.clock()
+    refusals = calendar_access.load_refusals(ctx, (window.user_email for window in chunk))
+    waiting = {email for email, refusal in refusals.items() if not refusal.due(now)}
+    kept = [window for window in chunk if window.user_email not in waiting]
+    report.windows_waiting_for_calendar_access += len(chunk) - len(kept)
+    return kept, set(refusals) - waiting
 
 
 def _needs_new_slot(window: Window, now: datetime) -> bool:
