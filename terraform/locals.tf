@@ -103,6 +103,7 @@ locals {
     MW_TEAM_CONFIG               = "${local.team_config_mount}/${local.team_config_file}"
     MW_MAX_BODY_BYTES            = tostring(var.max_body_bytes)
     MW_FLEET_URL                 = var.fleet_url
+    MW_OS_RELEASES_URL           = var.os_releases_url
     MW_CALENDAR_CREDENTIALS      = "keyless"
     MW_CALENDAR_SERVICE_ACCOUNT  = google_service_account.calendar.email
     MW_CALENDAR_QUOTA_PER_MINUTE = tostring(var.calendar_quota_per_minute)

@@ -6,6 +6,7 @@ functions that call them, inside the builders below.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
-    from maintenance_windows.ports.fleet import FleetPort
+    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
+    from maintenance_windows.service.os_updates import OsUpdates
     from maintenance_windows.service.planner import AfterPlanHook
 
 _logger = get_logger(__name__)
@@ -122,15 +124,25 @@ def planning_context() -> PlanningContext:
     from maintenance_windows.service.context import PlanningContext
 
     current = settings()
+    fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
         calendar=GoogleCalendarAdapter.from_settings(current),
-        fleet=cast("FleetPort", LazyFleet(lambda: FleetHttpClient.from_settings(current))),
+        fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
         teams=teams(),
         notifications_url=current.notifications_url,
+        os_updates=os_updates(cast("FleetCatalogPort", fleet)),
     )
+
+
+def os_updates(catalog: FleetCatalogPort | None) -> OsUpdates:
+    """Team OS-update settings (from Fleet through `catalog`, else the stored copy) and the release feed."""
+    from maintenance_windows.adapters.sofa_feed import SofaFeed
+    from maintenance_windows.service.os_updates import OsUpdates
+
+    return OsUpdates(store(), catalog, SofaFeed(settings().os_releases_url))
 
 
 @functools.cache
@@ -154,8 +166,9 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 
 @functools.cache
 def notifications() -> PlanningContext:
-    """calendar_notifications reschedules with the planner's own booking code, so it shares its context."""
-    return planning_context()
+    """calendar_notifications reschedules with the planner's own booking code, so it shares its context,
+    except that team OS-update settings come from the planner's stored copy: it holds no Fleet token."""
+    return dataclasses.replace(planning_context(), os_updates=os_updates(None))
 
 
 @functools.cache
@@ -173,13 +186,16 @@ def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
 
         return GoogleCalendarAdapter.from_settings(current)
 
+    fleet = FleetHttpClient.from_settings(current)
     ctx = DispatchContext(
         store=store(),
-        fleet=FleetHttpClient.from_settings(current),
+        fleet=fleet,
         tasks=CloudTasksQueue.from_settings(current),
         teams=teams(),
         # Only verification writes to the calendar (how the window ended): built on its first use.
         calendar=cast("CalendarPort", LazyCalendar(calendar)),
+        os_updates=os_updates(fleet),
+        catalog=fleet,
     )
     # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
     return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))

@@ -29,7 +29,15 @@ from pydantic.fields import FieldInfo
 from maintenance_windows.cli.main import main as mw
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, load_teams, parse_teams
-from maintenance_windows.domain.rules import EventStyle, FollowRules, Preferences, SlotRules, TeamRules, VerifyRules
+from maintenance_windows.domain.rules import (
+    EventStyle,
+    FollowRules,
+    OsUpdateRules,
+    Preferences,
+    SlotRules,
+    TeamRules,
+    VerifyRules,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -39,7 +47,15 @@ LOCAL_STACK = ROOT / "infra" / "stack.py"
 
 NOT_SET = "not set"
 #: Models documented one row per field (maps in the file); other models are described in prose.
-ROW_MODELS: tuple[type[BaseModel], ...] = (TeamRules, SlotRules, Preferences, EventStyle, FollowRules, VerifyRules)
+ROW_MODELS: tuple[type[BaseModel], ...] = (
+    TeamRules,
+    SlotRules,
+    Preferences,
+    EventStyle,
+    FollowRules,
+    VerifyRules,
+    OsUpdateRules,
+)
 SETTING_FIELDS: dict[str, FieldInfo] = {field.alias: field for field in Settings.model_fields.values() if field.alias}
 
 Row = dict[str, str]

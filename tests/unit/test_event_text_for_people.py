@@ -130,16 +130,17 @@ def _run_to_verification(world: World, window: Window, *, fixed: bool) -> None:
     assert window.start is not None and window.end is not None
     world.clock.now = window.start
     run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision, purpose="dispatch"))
-    if fixed:
-        for host_id in window.host_ids:
-            world.passes(host_id, 1)
+    for host_id in window.host_ids:
+        if fixed:
+            world.fleet.pass_at_next_refetch(host_id)
     world.clock.now = window.end + timedelta(minutes=15)
-    for attempt in range(3):
+    for attempt in range(6):
         current = world.window(window.window_id)
         if current.state in (WindowState.VERIFIED, WindowState.FAILED):
             break
         run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=current.revision,
                                               purpose="verify", attempt=attempt))  # fmt: skip
+        world.clock.now += timedelta(minutes=10)
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,12 @@ def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
     assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
-    assert wiring.notifications() is ctx  # calendar_notifications books with the planner's own context
+    # calendar_notifications books with the planner's own clients, but reads team OS-update settings from
+    # the stored copy: it holds no Fleet token.
+    notifications = wiring.notifications()
+    assert (notifications.calendar, notifications.fleet, notifications.store) == (ctx.calendar, ctx.fleet, ctx.store)
+    assert notifications.os_updates is not ctx.os_updates and notifications.os_updates.reads_fleet is False
+    assert ctx.os_updates.reads_fleet is True and wiring.notifications() is notifications
 
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ from maintenance_windows.domain.explanation import (
     device_restarts,
     estimate_duration_minutes,
 )
+from maintenance_windows.domain.os_updates import is_person_brief
 
 _MAX_POLICIES_DESCRIBED = 3
 _MAX_NAMED_DEVICES = 3
@@ -255,12 +256,20 @@ class _English(_Writer):
                 "Nothing is installed or changed automatically in this window. It is time set aside for you to "
                 "fix this yourself, with the steps below."
             )
-        steps = self.steps(actions)
+        automatic = [action for action in actions if not is_person_brief(action)]
+        if not automatic:
+            return (
+                "Nothing is installed automatically when this window starts: it is time set aside for you to "
+                "install the update yourself, with the steps under “Your update”."
+            )
+        steps = self.steps(automatic)
         mentions_restart = any(word in " ".join(steps).lower() for word in ("restart", "reboot"))
-        if device_restarts(actions) and not mentions_restart:
+        if device_restarts(automatic) and not mentions_restart:
             steps.append("restart")
         subject = f"each of your {self.noun.many}" if self.several else f"your {self.noun.one}"
-        return f"When the window starts, {subject} will {self.then_word.join(steps)}."
+        text = f"When the window starts, {subject} will {self.then_word.join(steps)}."
+        by_person = len(automatic) < len(actions)
+        return f"{text} You start the update yourself (see “Your update”)." if by_person else text
 
     def what_you_need_to_do(self) -> str:
         actions = self.request.actions
@@ -268,6 +277,12 @@ class _English(_Writer):
             return self._manual_steps()
         yours = f"your {self.noun.many}" if self.several else f"your {self.noun.one}"
         keep_on = f"Leave {yours} switched on, plugged in and connected to the internet during the window."
+        if any(is_person_brief(action) for action in actions):
+            restarts = "restart" if self.several else "restarts"
+            return (
+                f"{keep_on} During the window, start the update with the steps under “Your update”. Save your work "
+                f"and close your apps first, because {yours} {restarts} to finish it."
+            )
         if device_restarts(actions):
             return (
                 f"{keep_on} Save your work and close your apps before it starts, because {yours} will restart. "
@@ -336,12 +351,20 @@ class _German(_Writer):
                 "In diesem Zeitfenster wird nichts automatisch installiert oder geändert. Es ist Zeit, die für "
                 "Sie reserviert ist, um das Problem mit den Schritten unten selbst zu beheben."
             )
-        steps = [self._german_step(action) for action in actions]
-        if device_restarts(actions) and not any("neu starten" in step for step in steps):
+        automatic = [action for action in actions if not is_person_brief(action)]
+        if not automatic:
+            return (
+                "Wenn dieses Zeitfenster beginnt, wird nichts automatisch installiert: Es ist Zeit, die für Sie "
+                "reserviert ist, um das Update selbst zu installieren, mit den Schritten unter „Your update“."
+            )
+        steps = [self._german_step(action) for action in automatic]
+        if device_restarts(automatic) and not any("neu starten" in step for step in steps):
             steps.append("neu starten")
         subject = f"werden Ihre {self.noun.many}" if self.several else f"wird Ihr {self.noun.one}"
         done = steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} und dann {steps[-1]}"
-        return f"Wenn das Zeitfenster beginnt, {subject} {done}."
+        text = f"Wenn das Zeitfenster beginnt, {subject} {done}."
+        by_person = len(automatic) < len(actions)
+        return f"{text} Das Update starten Sie selbst (siehe „Your update“)." if by_person else text
 
     def _german_step(self, action: ActionBrief) -> str:
         if action.configured:
@@ -357,8 +380,13 @@ class _German(_Writer):
             return self._manual_steps()
         yours = "Ihre Geräte" if self.several else "Ihr Gerät"
         keep_on = f"Lassen Sie {yours} während des Zeitfensters eingeschaltet, am Strom und mit dem Internet verbunden."
+        restarts = "starten neu" if self.several else "startet neu"
+        if any(is_person_brief(action) for action in actions):
+            return (
+                f"{keep_on} Starten Sie im Zeitfenster das Update mit den Schritten unter „Your update“. Speichern "
+                f"Sie vorher Ihre Arbeit und schließen Sie Ihre Apps, denn {yours} {restarts}, um es abzuschließen."
+            )
         if device_restarts(actions):
-            restarts = "starten neu" if self.several else "startet neu"
             return (
                 f"{keep_on} Speichern Sie Ihre Arbeit und schließen Sie Ihre Apps vorher, denn {yours} {restarts}. "
                 "Sonst müssen Sie nichts tun."

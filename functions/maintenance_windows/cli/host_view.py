@@ -44,10 +44,12 @@ def read_snapshot(store: DocumentStore) -> Snapshot:
 
 
 def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mapping[str, str]) -> tuple[str, str]:
-    """(the open window's state, or "none"; why, in a few words)."""
+    """(the open window's state, or "none"; why, in a few words). A host that needs a person says so first,
+    with the reason: Fleet's own message for a refused fix (domain/attention.py)."""
     latest = windows[-1] if windows else None
+    attention = case.extra.get("attention_reason") if case.extra.get("needs_attention") else None
     if latest is not None and latest.is_open:
-        return latest.state.value, latest.reason
+        return latest.state.value, f"needs attention: {attention}" if attention else window_why(latest)
     if case.status is not HostStatus.FAILING:
         return "none", "no failing policy"
     extra = case.extra
@@ -56,8 +58,12 @@ def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mappin
             return "none", label
     if extra.get("email_problem") or (extra.get("owner_checked_at") and not extra.get("user_email")):
         return "none", f"no email: {extra.get('email_problem') or 'no owner found'}"
+    if extra.get("calendar_problem"):
+        return "none", str(extra["calendar_problem"])
     if latest is not None and latest.state is WindowState.DECLINED:
         return "none", f"declined ({latest.deletions} deletions)"
+    if attention:
+        return "none", f"needs attention: {attention}"
     if latest is not None and latest.window_id in refusals:
         return "none", f"permanent Fleet error: {refusals[latest.window_id]}"
     if extra.get("needs_attention"):
@@ -66,6 +72,12 @@ def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mappin
     if isinstance(rebook, datetime) and rebook > datetime.now(UTC):
         return "none", f"rebooks after {rebook.astimezone(UTC):%Y-%m-%d %H:%M}Z"
     return "none", "waiting for the next plan"
+
+
+def window_why(window: Window) -> str:
+    """The slot's reason, or why the planner could not place the window (no slot, calendar access refused)."""
+    # Planning a window clears its unplaced reason; one that is set says why the last run did not book it.
+    return f"not placed: {window.unplaced_reason}" if window.unplaced_reason else window.reason
 
 
 def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
@@ -80,6 +92,9 @@ def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
         "user": case.extra.get("user_email"),
         "window": state,
         "why": why,
+        "needs_attention": bool(case.extra.get("needs_attention")),
+        "attention_reason": case.extra.get("attention_reason"),
+        "blocked_policies": sorted(int(p) for p in case.extra.get("blocked_policies") or {}),
         "window_ids": [w.window_id for w in windows],
         "first_seen": case.first_seen.isoformat(),
         "last_seen": case.last_seen.isoformat(),
@@ -107,6 +122,8 @@ def window_row(window: Window) -> dict[str, Any]:
         "event_id": window.event_id,
         "task": window.task_name,
         "reason": window.reason,
+        "unplaced_reason": window.unplaced_reason,
+        "why": window_why(window),
         "fallback": window.fallback,
         "late": window.late,
         "deletions": window.deletions,

@@ -123,7 +123,7 @@ def list_windows(args: argparse.Namespace) -> int:
         row["history_kinds"] = " → ".join(entry["kind"] for entry in row["history"])
     print_table(
         rows,
-        ["window_id", "state", "user", "hosts", "local_time", "rev", "text_source", "history_kinds"],
+        ["window_id", "state", "user", "hosts", "local_time", "rev", "text_source", "history_kinds", "why"],
         empty="no open windows (use --all to include closed ones)",
     )
     if waiting:

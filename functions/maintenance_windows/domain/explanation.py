@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maintenance_windows.domain.os_update_text import OsUpdateNotice
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,6 +48,9 @@ class ExplanationRequest(Frozen):
     policies: list[PolicyBrief] = Field(default_factory=list)
     actions: list[ActionBrief] = Field(default_factory=list)
     contact: str = ""
+    #: Updates the person starts themselves, rendered in their own section (domain/os_update_text.py);
+    #: per team and per person, so never part of model_facts.
+    os_updates: list[OsUpdateNotice] = Field(default_factory=list)
 
 
 class ExplanationSource(StrEnum):

@@ -107,6 +107,8 @@ class Window:
     base_deadline: datetime | None = None
     #: Set when the booked slot comes after the person's return from out of office (the text says so).
     away_until: datetime | None = None
+    #: Why the last planning run could not place it (no slot, calendar access refused, ...); cleared once planned.
+    unplaced_reason: str | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property
@@ -134,6 +136,7 @@ def plan(window: Window, slot: Slot, time_zone: str, at: datetime) -> Window:
         score=slot.score,
         fallback=slot.fallback,
         event_id=event_id(window.window_id, window.booking),
+        unplaced_reason=None,
     )
 
 

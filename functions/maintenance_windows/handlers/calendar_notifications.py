@@ -6,7 +6,8 @@ one of ours and its X-Goog-Channel-Token matches the stored digest (service/chan
 and applies the changes (service/follow.py).
 
 Answers: 401 unknown channel, 403 wrong token or resource, 200 handled or queued behind the user's lease,
-503 when the calendar is unavailable (Google retries 5xx with backoff; the message also stays pending).
+503 when the calendar is unavailable or the deployment is broken (Google retries 5xx with backoff; the
+message also stays pending).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import timedelta
 
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarError, CalendarUnavailable
 from maintenance_windows.service import channels, follow
 from maintenance_windows.service.channels import RETIRED_GRACE
 from maintenance_windows.service.context import PlanningContext
@@ -63,6 +64,10 @@ def handle_calendar_notifications(
             error=str(outage),
         )
         return error(503, "the calendar is unavailable; retry later")
+    except CalendarDeploymentError as broken:
+        log(logger, logging.ERROR, "calendar sync stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        return error(503, str(broken))
     except CalendarError as problem:
         # Not healed by a retry (e.g. delegation revoked): say so in the logs, do not make Google retry.
         log(

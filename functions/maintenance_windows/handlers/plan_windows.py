@@ -11,7 +11,7 @@ from datetime import timedelta
 from maintenance_windows.auth import AuthError, CallerVerifier
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 from maintenance_windows.ports.fleet import FleetUnavailable
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.planner import AfterPlanHook, PlanOptions, plan_windows
@@ -44,6 +44,12 @@ def handle_plan_windows(
         return options
     try:
         report = plan_windows(ctx, options, hooks)
+    except CalendarDeploymentError as broken:
+        # Nobody's calendar can be used until the deployment changes; the caller's input was fine, and the
+        # next scheduled run tries again, so this is a 503 naming the fix, logged once per run.
+        log(logger, logging.ERROR, "planning stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        return error(503, str(broken))
     except (CalendarUnavailable, FleetUnavailable) as outage:
         log(logger, logging.ERROR, "planning failed; the next run retries", event="plan_failed", error=str(outage))
         return error(503, f"a dependency is unavailable: {outage}")

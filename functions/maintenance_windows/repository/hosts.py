@@ -145,3 +145,8 @@ def all_hosts(store: DocumentStore) -> list[HostCase]:
 def policies_by_id(store: DocumentStore, policy_ids: Sequence[int]) -> dict[int, Document]:
     found = store.get_many(POLICIES, [str(p) for p in sorted(set(policy_ids))])
     return {int(doc_id): doc for doc_id, doc in found.items()}
+
+
+def calendar_problem_write(host_id: int, problem: str | None) -> Write:
+    """Why the host's owner cannot be booked for now (their calendar refused us); None clears it."""
+    return Write("merge", HOSTS, str(host_id), {"calendar_problem": problem})

@@ -2,6 +2,7 @@
 
 Two steps, each safe to repeat after a crash:
 1. assign_slots: time zones and free/busy in batches, a slot per window, the event text → state planned.
+   A user whose calendar refuses us is not booked at all (service/calendar_access.py keeps the record).
 2. finish: insert events not yet confirmed (a retried insert answers 409 and books nothing new), create the
    task for the window's start (named from window and revision), → state scheduled.
 The planner and the follow-up (rebooking after a deletion) share both.
@@ -13,26 +14,35 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.absence import AbsencePlan, plan_absences
+from maintenance_windows.domain.calendar_access import AccessRefusal
 from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.event_text import event_title
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.intervals import Interval
-from maintenance_windows.domain.rules import DailyHours, SlotRules, Weekday
+from maintenance_windows.domain.rules import DailyHours, Preferences, SlotRules, Weekday
 from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.domain.working_hours import infer_working_hours
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import AwayResult, BusyResult, CalendarError, CalendarUnavailable, EventSpec
+from maintenance_windows.ports.calendar import (
+    AwayResult,
+    BusyResult,
+    CalendarAccessRefused,
+    CalendarError,
+    CalendarUnavailable,
+    EventSpec,
+)
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.service import calendar_access
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.event_content import explanation_request, planned_updates, render
+from maintenance_windows.service.os_updates import PlannedUpdate, local_moment, observed_deadline
 
 logger = get_logger(__name__)
 #: A zone read longer ago than this is read again before booking: people who travel change their calendar's
@@ -51,33 +61,42 @@ class Unplaced:
     reason: str
 
 
-def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str]:
+def time_zones(ctx: PlanningContext, emails: Sequence[str], now: datetime) -> dict[str, str | CalendarError]:
     """Each user's zone, as booking needs it: cached in the users collection, read again (in batches) when
-    older than TIME_ZONE_MAX_AGE; a failed lookup keeps the cached zone rather than none."""
+    older than TIME_ZONE_MAX_AGE; or the error that kept a user's zone from us (nobody is booked in a
+    guessed zone)."""
+    return _zones_and_refusals(ctx, emails, now)[0]
+
+
+def _zones_and_refusals(
+    ctx: PlanningContext, emails: Sequence[str], now: datetime
+) -> tuple[dict[str, str | CalendarError], dict[str, AccessRefusal]]:
+    """The zones, and the users' stored access refusals. A user with one is looked up again whatever the
+    cache says: the lookup, made with the user's own credentials, is what tells whether access is back."""
     keys = {email: user_key(email) for email in emails}
     cached = window_records.users(ctx.store, list(keys.values()))
-    zones: dict[str, str] = {}
+    refusals = calendar_access.stored_refusals(cached, emails)
+    zones: dict[str, str | CalendarError] = {}
     stale: list[str] = []
     for email, key in keys.items():
         document = cached.get(key, {})
         checked = document.get("time_zone_checked_at")
-        if document.get("time_zone") and checked and now - checked < TIME_ZONE_MAX_AGE:
+        fresh = document.get("time_zone") and checked and now - checked < TIME_ZONE_MAX_AGE
+        if fresh and email not in refusals:
             zones[email] = document["time_zone"]
         else:
             stale.append(email)
     if stale:
         fresh = ctx.calendar.time_zones(stale)
-        zones.update(
-            {email: cached[keys[email]]["time_zone"] for email in stale if cached.get(keys[email], {}).get("time_zone")}
-        )
         zones.update(fresh)
         ctx.store.commit(
             [
                 window_records.user_write(keys[email], email=email, time_zone=zone, time_zone_checked_at=now)
                 for email, zone in fresh.items()
+                if isinstance(zone, str)
             ]
         )
-    return zones
+    return zones, refusals
 
 
 def assign_slots(
@@ -93,21 +112,34 @@ def assign_slots(
         return [], []
     now = ctx.clock()
     emails = sorted({window.user_email for window in windows})
-    zones = time_zones(ctx, emails, now)
+    zones, refusals = _zones_and_refusals(ctx, emails, now)
+    refused = calendar_access.record_refused(ctx, windows, _refused_reasons(zones), refusals, now)
+    calendar_access.record_restored(ctx, windows, [email for email in refusals if isinstance(zones.get(email), str)])
     horizon = max(window.deadline for window in windows) + timedelta(days=15)
-    busy = ctx.calendar.busy(emails, now, horizon)
+    # A user whose zone failed cannot be booked this run: their free/busy is not asked for.
+    busy = ctx.calendar.busy([email for email in emails if isinstance(zones.get(email), str)], now, horizon)
     away = out_of_office(ctx, windows, busy, now, horizon)
-    policies = host_records.policies_by_id(ctx.store, sorted({p for window in windows for p in window.policy_ids}))
+    policies, hosts = _window_records(ctx, windows)
     planned: list[Window] = []
     unplaced: list[Unplaced] = []
     for window in windows:
+        refusal = refused.get(window.user_email)
+        if refusal is not None:
+            unplaced.append(Unplaced(window, refusal.describe()))
+            continue
+        calendar_zone = zones.get(window.user_email)
+        if not isinstance(calendar_zone, str):
+            unplaced.append(
+                Unplaced(window, f"time zone unknown: {calendar_zone.reason if calendar_zone else 'no answer'}")
+            )
+            continue
         result = busy.get(window.user_email)
         absent = away.get(window.user_email, AwayResult())
         if result is None or result.error or absent.error:
             problem = absent.error or (result.error if result else "no answer")
             unplaced.append(Unplaced(window, f"calendar not readable: {problem}"))
             continue
-        zone = ctx.teams.rules_for(window.team_id).slots.zone_of(zones.get(window.user_email))
+        zone = ctx.teams.rules_for(window.team_id).slots.zone_of(calendar_zone)
         rules = ctx.teams.slot_rules_for(window.team_id, zone)
         hours = usual_hours(ctx, window.user_email, zone, rules, now)
         absences = absences_of(window, absent.away, zone, rules, hours)
@@ -120,7 +152,8 @@ def assign_slots(
                 unplaced.append(Unplaced(window, f"calendar not readable: {further.error if further else 'no answer'}"))
                 continue
             blocks = list(further.busy)
-        slot = _choose(
+        opened = window
+        slot, window = _choose_before_os_deadline(
             ctx,
             window,
             blocks,
@@ -129,18 +162,23 @@ def assign_slots(
             capacity,
             lead,
             (not_before or {}).get(window.window_id),
-            rules=rules,
-            hours=hours,
-            absences=absences,
-            critical=any(policies.get(policy, {}).get("critical") for policy in window.policy_ids),
+            planned_updates(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids]),
+            choosing=_Choosing(
+                rules=rules,
+                hours=hours,
+                absences=absences,
+                critical=any(policies.get(policy, {}).get("critical") for policy in window.policy_ids),
+            ),
         )
         if isinstance(slot, NoSlot):
             unplaced.append(Unplaced(window, slot.reason))
             continue
-        planned_window = _after_absences(window_states.plan(window, slot, zone, now), absences, now)
+        planned_window = window_states.plan(window, slot, zone, now)
+        if window is opened:  # not capped by Fleet's own OS-update deadline: time away may move the deadline
+            planned_window = _after_absences(planned_window, absences, now)
         capacity.add(planned_window)
         planned.append(planned_window)
-    return _with_text(ctx, planned, policies), unplaced
+    return _with_text(ctx, planned, policies, hosts), unplaced
 
 
 def out_of_office(
@@ -183,41 +221,6 @@ def absences_of(
     )
 
 
-def _choose(
-    ctx: PlanningContext,
-    window: Window,
-    busy: list[Interval],
-    zone: str,
-    now: datetime,
-    capacity: Capacity,
-    lead: timedelta | None,
-    not_before: datetime | None,
-    *,
-    rules: SlotRules,
-    hours: Mapping[Weekday, DailyHours] | None,
-    absences: AbsencePlan,
-    critical: bool = False,
-) -> Slot | NoSlot:
-    choice = find_slot(
-        busy,
-        zone,
-        now,
-        rules,
-        taken=capacity.taken(window.team_id),
-        working_hours=hours,
-        not_before=not_before,
-        deadline=max(absences.deadline, window.deadline),
-        critical=critical,
-        away=absences.blocked,
-    )
-    if lead is not None:
-        return _short_lead_slot(now, lead, rules.slot_minutes, choice)
-    if isinstance(choice, NoSlot):
-        return choice
-    fallback = choice.fallback.value if choice.fallback else None
-    return Slot(choice.start, choice.end, choice.reason, choice.score, fallback)
-
-
 def _after_absences(window: Window, absences: AbsencePlan, now: datetime) -> Window:
     """The paused deadline, and the return the text should name, on a planned window."""
     base = window.base_deadline or window.deadline
@@ -229,6 +232,102 @@ def _after_absences(window: Window, absences: AbsencePlan, now: datetime) -> Win
     if paused != window.deadline:
         window = window_states.note(window, now, "deadline_paused", f"out of office: deadline {paused.isoformat()}")
     return replace(window, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Choosing:
+    """How one window's slot is chosen: the person's rules and day, their absences, whether it is urgent."""
+
+    rules: SlotRules
+    hours: Mapping[Weekday, DailyHours] | None
+    absences: AbsencePlan
+    critical: bool = False
+
+
+def _window_records(
+    ctx: PlanningContext, windows: Sequence[Window]
+) -> tuple[dict[int, dict[str, object]], dict[int, dict[str, object]]]:
+    """(policies by id, host cases by id) for the windows' text and OS-update deadlines, in two reads."""
+    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
+    policies = host_records.policies_by_id(ctx.store, policy_ids)
+    host_ids = sorted({host for window in windows for host in window.host_ids})
+    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
+    return policies, hosts
+
+
+def _choose_before_os_deadline(
+    ctx: PlanningContext,
+    window: Window,
+    busy: list[Interval],
+    zone: str,
+    now: datetime,
+    capacity: Capacity,
+    lead: timedelta | None,
+    not_before: datetime | None,
+    updates: Sequence[PlannedUpdate],
+    *,
+    choosing: _Choosing,
+) -> tuple[Slot | NoSlot, Window]:
+    """observe: an OS-update window comes before Fleet installs the update by itself. When that moment is
+    sooner than any free slot, the earliest free slot is booked and its reason says so. Otherwise the
+    deadline is the window's, paused by time out of office."""
+    paused = max(choosing.absences.deadline, window.deadline)
+    fleet_deadline = observed_deadline(ctx.teams, updates, zone)
+    if fleet_deadline is None or fleet_deadline >= paused:
+        return _choose(ctx, window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused), window
+    capped = replace(window, deadline=fleet_deadline)
+    slot = _choose(ctx, capped, busy, zone, now, capacity, lead, not_before, choosing, deadline=fleet_deadline)
+    if isinstance(slot, Slot) and slot.fallback is None:
+        return slot, capped
+    earliest = _choose(ctx, window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused,
+                       earliest=True)  # fmt: skip
+    if isinstance(earliest, NoSlot):
+        return earliest, window
+    reason = (f"Fleet installs the update by itself on {local_moment(fleet_deadline, zone)}, sooner than any "
+              f"free slot; this is the earliest free slot ({earliest.reason})")  # fmt: skip
+    return replace(earliest, reason=reason, fallback=earliest.fallback or "before_fleet_deadline"), window
+
+
+def _refused_reasons(zones: Mapping[str, str | CalendarError]) -> dict[str, str]:
+    return {email: zone.reason or "unknown" for email, zone in zones.items() if isinstance(zone, CalendarAccessRefused)}
+
+
+def _choose(
+    ctx: PlanningContext,
+    window: Window,
+    busy: list[Interval],
+    zone: str,
+    now: datetime,
+    capacity: Capacity,
+    lead: timedelta | None,
+    not_before: datetime | None,
+    choosing: _Choosing,
+    *,
+    deadline: datetime,
+    earliest: bool = False,
+) -> Slot | NoSlot:
+    rules = choosing.rules
+    if earliest:  # only "sooner" counts: the best slot is the first free one
+        rules = rules.model_copy(update={"preferences": Preferences(lunch=0, day_start=0, day_end=0, lighter_days=0)})
+    choice = find_slot(
+        busy,
+        zone,
+        now,
+        rules,
+        taken=capacity.taken(window.team_id),
+        working_hours=choosing.hours,
+        not_before=not_before,
+        deadline=deadline,
+        critical=choosing.critical,
+        away=choosing.absences.blocked,
+    )
+    if lead is not None:
+        return _short_lead_slot(now, lead, rules.slot_minutes, choice)
+    if isinstance(choice, NoSlot):
+        return choice
+    return Slot(
+        choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
+    )
 
 
 def usual_hours(
@@ -266,11 +365,12 @@ def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice:
     return Slot(start, start + timedelta(minutes=minutes), f"short-lead local run; the team rules would pick {would}")
 
 
-def _with_text(ctx: PlanningContext, windows: list[Window], policies: Mapping[int, Mapping[str, Any]]) -> list[Window]:
-    if not windows:
-        return []
-    host_ids = sorted({host for window in windows for host in window.host_ids})
-    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
+def _with_text(
+    ctx: PlanningContext,
+    windows: list[Window],
+    policies: Mapping[int, Mapping[str, object]],
+    hosts: Mapping[int, Mapping[str, object]],
+) -> list[Window]:
     texted: list[Window] = []
     for window in windows:
         request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
@@ -318,11 +418,14 @@ def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str,
     specs = [_event_spec(ctx, window) for window in windows]
     by_event = {window.event_id: window for window in windows}
     confirmed: dict[str, str] = {}
+    refused: dict[str, str] = {}
     for result in ctx.calendar.insert_events(specs):
         window = by_event.get(result.event_id)
         if window is None:
             continue
-        if result.error:
+        if result.access_refused:
+            refused[window.user_email] = result.error or "unknown"
+        elif result.error:
             log(logger, logging.WARNING, "event insert failed; will retry on the next run",
                 event="event_insert_failed", window_id=window.window_id, error=result.error)  # fmt: skip
         elif result.created:
@@ -331,6 +434,13 @@ def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str,
             etag = _align_existing_event(ctx, window)
             if etag:
                 confirmed[window.window_id] = etag
+    if refused:
+        # Access was lost since the zone was cached: these windows stay planned, and wait like any refusal.
+        streaks = calendar_access.record_refused(ctx, windows, refused, calendar_access.load_refusals(ctx, refused),
+                                                 ctx.clock())  # fmt: skip
+        record_unplaced(
+            ctx, [Unplaced(w, streaks[w.user_email].describe()) for w in windows if w.user_email in streaks]
+        )
     return confirmed
 
 

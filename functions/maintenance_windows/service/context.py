@@ -13,6 +13,7 @@ from maintenance_windows.ports.explainer import Explainer
 from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.ports.tasks import TaskQueue
+from maintenance_windows.service.os_updates import OsUpdates
 
 
 @dataclass
@@ -26,3 +27,5 @@ class PlanningContext:
     clock: Callable[[], datetime] = field(default=utc_now)
     #: The public URL of calendar_notifications, where Google sends push notifications.
     notifications_url: str | None = None
+    #: Team OS-update settings and release versions (none known by default).
+    os_updates: OsUpdates = field(default_factory=OsUpdates)

@@ -7,13 +7,15 @@ from typing import Any
 
 from maintenance_windows.domain.event_text import event_description_html
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
+from maintenance_windows.domain.os_update_text import os_update_section_html
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.window_notes import absence_note, joined, rebooked_note
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.local_time import local_day, local_range
+from maintenance_windows.service.os_updates import HostFacts, PlannedUpdate, notices, person_platforms, window_updates
 
-__all__ = ["explanation_request", "local_day", "local_range", "render"]
+__all__ = ["explanation_request", "local_day", "local_range", "planned_updates", "render"]
 
 
 def _absence_note(window: Window, language: str) -> str | None:
@@ -44,6 +46,7 @@ def explanation_request(
         for policy_id in window.policy_ids
     ]
     platforms = sorted({str(host.get("platform", "")) for host in hosts if host.get("platform")})
+    updates = planned_updates(ctx, window, policies, hosts)
     return ExplanationRequest(
         organization=ctx.teams.organization,
         language=rules.language,
@@ -54,9 +57,19 @@ def explanation_request(
         host_names=[str(host.get("display_name", "")) for host in hosts],
         platforms=platforms,
         policies=briefs,
-        actions=briefs_for(briefs, platforms, rules.actions),
+        actions=briefs_for(briefs, platforms, rules.actions, person_platforms(updates)),
         contact=ctx.teams.contact,
+        os_updates=notices(updates, window.time_zone, window.start),
     )
+
+
+def planned_updates(
+    ctx: PlanningContext, window: Window, policies: Mapping[int, Mapping[str, Any]], hosts: Sequence[Mapping[str, Any]]
+) -> list[PlannedUpdate]:
+    """The window's OS updates per host (domain/os_updates.py), from the stored host cases."""
+    facts = [HostFacts.of_case(int(host["host_id"]), host) for host in hosts if host.get("host_id") is not None]
+    names = {policy_id: str(policy.get("name", "")) for policy_id, policy in policies.items()}
+    return window_updates(ctx.os_updates, ctx.teams.rules_for(window.team_id).actions, window, facts, names)
 
 
 def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, Explanation]:
@@ -64,7 +77,7 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
     explanation = ctx.explainer.explain(request)
     rules = ctx.teams.rules_for(window.team_id)
     minutes = int((window.end - window.start).total_seconds() // 60) if window.start and window.end else None
-    html = event_description_html(
+    html = os_update_section_html(request.os_updates) + event_description_html(
         explanation,
         window_local=request.window_local,
         deadline_local=request.deadline_local,

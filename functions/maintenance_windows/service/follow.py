@@ -37,7 +37,6 @@ from maintenance_windows.domain.window_notes import enforced_note
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import AwayResult, CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
-from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
@@ -105,15 +104,18 @@ def sync_user(ctx: PlanningContext, user_key: str, pending: Sequence[PendingMess
     """
     records = channel_records.get_many(ctx.store, sorted({message.channel_id for message in pending}))
     window = _open_window(ctx, user_key)
-    writes: list[Write] = []
     for channel_id, record in records.items():
         changes, full = _changes(ctx, record)
         if window is not None:
             window = apply_changes(ctx, window, changes.events, full_sync=full, outcome=outcome)
         numbers = [m.message_number for m in pending if m.channel_id == channel_id]
         last = max([record.last_message_number, *numbers])
-        writes.append(channel_records.sync_progress(channel_id, changes.next_sync_token, last))
-    ctx.store.commit([*writes, *channel_records.clear_pending(pending)])
+        # The sync can take long (a full one after a 410) and the planner may delete the channel meanwhile:
+        # an update leaves a deleted channel deleted, where a merge would recreate it half-empty.
+        if not channel_records.record_sync_progress(ctx.store, channel_id, changes.next_sync_token, last):
+            log(logger, logging.INFO, "channel deleted while it was synced; its position is dropped",
+                event="channel_gone_during_sync", user_key=user_key, channel_id=channel_id)  # fmt: skip
+    ctx.store.commit(channel_records.clear_pending(pending))
 
 
 def _open_window(ctx: PlanningContext, user_key: str) -> Window | None:

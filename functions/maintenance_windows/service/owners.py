@@ -59,7 +59,7 @@ def _known_owner(case: HostCase, now: datetime) -> Owner | None:
         extra.get("user_email"),
         extra.get("team_id"),
         extra.get("email_problem"),
-        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial")},
+        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "os_version")},
     )
 
 
@@ -71,7 +71,8 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
         return Owner(case.host_id, None, case.reported_team_id, "host no longer exists in Fleet", {})
     rules = ctx.teams.rules_for(host.team_id)
     choice = choose_email(mappings, rules.domains)
-    details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial}
+    details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
+               "os_version": host.os_version}  # fmt: skip
     if not choice.found:
         log(
             logger,
