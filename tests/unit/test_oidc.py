@@ -349,9 +349,7 @@ class TestSignatureRemovedByCloudRun:
             ({"iat": 1.5, "exp": 10**400}, "token lifetime exceeds 3600 s"),
         ],
     )
-    def test_validity_claims_are_checked_when_trusted(
-        self, setup: Setup, changes: dict[str, Any], reason: str
-    ) -> None:
+    def test_validity_claims_are_checked_when_trusted(self, setup: Setup, changes: dict[str, Any], reason: str) -> None:
         """The unsigned path must hold the same bounds, and odd numbers must not crash them."""
         claims = claims_of(setup.bearer()) | changes
         token = self.stripped(replace_segment(setup.bearer(), 1, b64url(claims)))
