@@ -32,6 +32,9 @@ class GuardedStore:
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
         return self.inner.create(_collection(collection), checked_document_id(collection, doc_id), data)
 
+    def update(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
+        return self.inner.update(_collection(collection), checked_document_id(collection, doc_id), data)
+
     def commit(self, writes: Sequence[Write]) -> None:
         # All of them before any: a commit with one bad path must not apply its first chunks.
         for write in writes:
