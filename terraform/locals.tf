@@ -69,7 +69,9 @@ locals {
   # Create dispatch tasks (acting as the task-invoker identity, which is what Cloud Tasks signs as).
   task_creators = ["plan_windows", "calendar_notifications", "dispatch_window"]
   # Call Google Calendar as users through the shared calendar identity (keyless DWD: signJwt on it).
-  calendar_callers = ["plan_windows", "calendar_notifications", "dispatch_window"]
+  # Only the functions whose wiring builds a Calendar client: the dispatcher sends fixes through Fleet and
+  # never reaches a calendar (tests/terraform ties this list to wiring.py).
+  calendar_callers = ["plan_windows", "calendar_notifications"]
   # Call Gemini. The planner writes each event's explanation; notifications re-writes an event's text when
   # it re-creates a deleted or moved event on another day, and the cached explanation (TTL) may be gone.
   # The webhook and the dispatcher write no user-facing text, so they run with MW_AI_ENABLED=false.

@@ -42,8 +42,12 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+@functools.cache
 def store() -> DocumentStore:
-    return firestore_store()
+    """Firestore behind the store path guard: no id reaches Firestore's path parser unchecked."""
+    from maintenance_windows.repository.guarded_store import GuardedStore
+
+    return GuardedStore(firestore_store())
 
 
 @functools.cache

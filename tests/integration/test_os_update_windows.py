@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,6 +60,16 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def start_now(store: FirestoreStore, window: Window) -> Window:
+    """Move the window's start to a minute ago, as waiting for it would: dispatch_window refuses a dispatch
+    task long before its window's start, and this test delivers the task at once."""
+    assert window.start is not None and window.end is not None
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    moved = replace(window, start=start, end=start + (window.end - window.start))
+    window_records.save(store, [moved])
+    return moved
+
+
 def dana_window(store: FirestoreStore) -> Window:
     (window,) = [w for w in window_records.all_windows(store) if w.user_email == DANA]
     return window
@@ -88,6 +99,7 @@ def test_a_macos_27_window_is_the_persons_with_fleets_date_and_is_verified_by_ve
     again = local.plan().json()
     assert again["os_update_settings_changed"] == 0 and len(local.fleet.requests(method="PATCH")) == 1
 
+    window = start_now(store, window)
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     dispatched = local.deliver_task(body).json()
     assert dispatched["status"] == "dispatched" and dispatched["actions_by_person"] == 1
@@ -116,6 +128,7 @@ def test_a_macos_15_mac_without_a_team_deadline_gets_schedule_os_update(
     assert local.replay(payload).status_code == 202
     assert local.plan().json()["windows_booked"] == 1
     (window,) = window_records.all_windows(store)
+    window = start_now(store, window)
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     assert local.deliver_task(body).json()["actions_sent"] == 1
     (command,) = [a for a in local.fleet.state()["actions"] if a["kind"] == "mdm_command"]

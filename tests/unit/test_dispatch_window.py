@@ -225,6 +225,43 @@ def test_stale_revision_and_wrong_state_do_nothing() -> None:
     )
 
 
+def test_a_dispatch_task_days_before_its_window_is_a_harmless_no_op(caplog: pytest.LogCaptureFixture) -> None:
+    """calendar_notifications is public and can enqueue: a task is not trusted to come at the start."""
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(days=3)
+    writes = setup.store.stats.writes
+    with caplog.at_level(logging.WARNING):
+        response = setup.deliver()
+    assert (response.status, response.body["status"]) == (200, "early")
+    assert START.isoformat() in response.body["why"]
+    assert sent(setup.fleet) == [] and setup.fleet.webhooks == [] and setup.tasks.created == []
+    assert setup.store.stats.writes == writes and setup.store.get(CLAIMS, "anything") is None
+    assert setup.window().state is WindowState.SCHEDULED
+    assert any(getattr(record, "event", None) == "task_early" for record in caplog.records)
+    setup.clock.now = START  # the real delivery still comes at the start, and acts
+    assert setup.deliver().body["status"] == "dispatched"
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        (-timedelta(minutes=2, seconds=1), "early"),
+        (-timedelta(minutes=2), "dispatched"),  # clock skew between the queue and the function
+        (timedelta(hours=6), "dispatched"),  # late deliveries (retries, an outage) still act
+    ],
+)
+def test_the_early_tolerance_is_two_minutes(offset: timedelta, status: str) -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START + offset
+    assert setup.deliver().body["status"] == status
+
+
+def test_the_due_check_comes_after_the_revision_check() -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(days=3)
+    assert setup.deliver(revision=0).body["status"] == "stale"
+
+
 def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
     setup = build([fleet_host(1), fleet_host(2, failing=(), passing=(1,))])
     response = setup.deliver()
@@ -509,6 +546,15 @@ def test_verify_outage_is_retried() -> None:
         ({"window_id": "w", "revision": -1, "purpose": "dispatch"}, "revision"),
         ({"window_id": "w", "revision": 1, "purpose": "explode"}, "purpose"),
         ({"window_id": "w", "revision": 1, "purpose": "dispatch", "extra": 1}, "extra"),
+        ({"window_id": "a/b", "revision": 1, "purpose": "dispatch"}, "window_id"),
+        ({"window_id": "..", "revision": 1, "purpose": "dispatch"}, "window_id"),
+        ({"window_id": "w", "revision": "1", "purpose": "dispatch"}, "revision"),
+        ({"window_id": "w", "revision": 1.0, "purpose": "dispatch"}, "revision"),
+        ({"window_id": "w", "revision": 2**63, "purpose": "dispatch"}, "revision"),
+        (b'{"window_id": "w", "revision": 1' + b"0" * 5000 + b', "purpose": "dispatch"}', "number"),
+        (b'{"window_id": "\\ud800", "revision": 1, "purpose": "dispatch"}', "surrogate"),
+        (b"[" * 5000 + b"]" * 5000, "JSON"),
+        (b'{"window_id": "w", "revision": 1, "purpose": "dispatch", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "deeper"),
     ],
 )
 def test_bad_bodies_are_400_naming_the_field(body: Any, field_name: str) -> None:

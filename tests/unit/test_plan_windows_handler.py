@@ -68,7 +68,7 @@ def test_an_unknown_caller_is_refused_and_nothing_runs() -> None:
     [
         (b"{oops", SETTINGS, 400, "empty or a JSON object"),
         ({"lead": 5}, SETTINGS, 400, "only accepted field is lead_minutes"),
-        ([5], SETTINGS, 400, "only accepted field is lead_minutes"),
+        ([5], SETTINGS, 400, "body must be empty or a JSON object"),
         ({"lead_minutes": 5}, SETTINGS, 403, "MW_ALLOW_SHORT_LEAD"),
         ({"lead_minutes": -1}, LOCAL, 400, "0 to 1440"),
         ({"lead_minutes": True}, LOCAL, 400, "0 to 1440"),

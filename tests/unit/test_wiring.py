@@ -19,6 +19,7 @@ from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.lazy import LazyTaskQueue
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.repository.guarded_store import GuardedStore
 from maintenance_windows.service.channels import ChannelKeeper
 
 BASE = {
@@ -64,7 +65,8 @@ def fresh_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_fleet_webhook_builds_only_the_store_and_its_secrets() -> None:
     wiring.warm("fleet_webhook")
     store, settings = wiring.webhook()
-    assert isinstance(store, FirestoreStore)
+    # Firestore behind the store path guard, so no id reaches Firestore's path parser unchecked.
+    assert isinstance(store, GuardedStore) and isinstance(store.inner, FirestoreStore)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
 

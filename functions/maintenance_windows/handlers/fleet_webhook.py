@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,8 +9,16 @@ from dataclasses import dataclass
 from pydantic import SecretStr, ValidationError
 
 from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
+from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
-from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.handlers.http import (
+    BadRequest,
+    HttpRequest,
+    HttpResponse,
+    error,
+    parse_json_body,
+    validation_problems,
+)
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.service.ingestion import ingest
@@ -38,11 +45,14 @@ def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: W
         return too_large
     media_type = request.content_type.split(";")[0].strip().lower()
     if media_type != "application/json":
-        return error(415, f"content type must be application/json, got {media_type or 'none'}")
+        return error(415, f"content type must be application/json, got {media_type[:60] or 'none'}")
     payload = _parse(request.body)
     if isinstance(payload, HttpResponse):
         return payload
-    ingested = ingest(store, payload)
+    try:
+        ingested = ingest(store, payload)
+    except InvalidDocumentId as invalid:  # the store guard's last line: ids are bounded integers already
+        return error(400, str(invalid))
     return HttpResponse(
         202,
         {
@@ -64,9 +74,9 @@ def _too_large(request: HttpRequest, limit: int) -> HttpResponse | None:
 
 def _parse(body: bytes) -> FailingPoliciesWebhook | HttpResponse:
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        return error(400, f"body is not valid JSON: {problem}")
+        raw = parse_json_body(body)
+    except BadRequest as refused:
+        return refused.response()
     if not isinstance(raw, dict):
         return error(400, "body must be a JSON object with timestamp, policy and hosts")
     if raw.get("policy") == {}:
@@ -74,8 +84,4 @@ def _parse(body: bytes) -> FailingPoliciesWebhook | HttpResponse:
     try:
         return FailingPoliciesWebhook.model_validate(raw)
     except ValidationError as invalid:
-        problems = [
-            {"field": ".".join(str(part) for part in issue["loc"]) or "(body)", "problem": issue["msg"]}
-            for issue in invalid.errors(include_url=False, include_input=False)
-        ]
-        return error(400, "payload is not a Fleet failing-policies webhook", problems=problems)
+        return error(400, "payload is not a Fleet failing-policies webhook", problems=validation_problems(invalid))

@@ -30,7 +30,7 @@ from maintenance_windows.domain.remediation import (
     plan_actions,
 )
 from maintenance_windows.domain.rules import TeamRules
-from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_task, verify_task
+from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_is_due, dispatch_task, verify_task
 from maintenance_windows.domain.verification import as_reported
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
@@ -46,6 +46,7 @@ from maintenance_windows.service.dispatch_context import (
     DispatchContext,
     TaskBody,
     current_window,
+    no_op,
     window_write,
 )
 from maintenance_windows.service.errors import RetryLater
@@ -162,6 +163,7 @@ class _BudgetSpent(Exception):
 def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     window = current_window(ctx, body, WindowState.SCHEDULED)
     now = ctx.clock()
+    _refuse_early(window, body, now)
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
     first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
                                   {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
@@ -181,6 +183,20 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     if run.busy:
         raise RetryLater("another delivery is sending this window's actions", claims=run.busy)
     return _finish(run, resumed=not first)
+
+
+def _refuse_early(window: Window, body: TaskBody, now: datetime) -> None:
+    """A dispatch task long before its window's start is no Cloud Tasks delivery: a forged or misrouted
+    task (calendar_notifications, a public function, can enqueue). It does nothing, and says so, before
+    anything is claimed or sent; the real task still comes at the start."""
+    if window.start is None:
+        raise no_op("ignored", body, "the window has no start")
+    if dispatch_is_due(window, now):
+        return
+    log(logger, logging.WARNING, "dispatch task arrived before its window's start; nothing sent",
+        event="task_early", window_id=window.window_id, revision=window.revision,
+        start=window.start.isoformat(), arrived=now.isoformat())  # fmt: skip
+    raise no_op("early", body, f"the window starts at {window.start.isoformat()}; nothing is sent before then")
 
 
 def _read_hosts(run: DispatchRun) -> None:

@@ -39,13 +39,23 @@ CLAIM_RETENTION = timedelta(days=30)
 CLAIMS = "claims"
 
 
+#: Window ids are `<user key>-<sequence>` (domain/ids.window_id): letters, digits and dashes. Anything else
+#: (a "/", which Firestore reads as a sub-collection path) is refused before it reaches the store.
+WINDOW_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+#: Revisions count a window's moves; Firestore keeps them as 64-bit integers.
+MAX_REVISION = 2**63 - 1
+
+
 class TaskBody(BaseModel):
-    """The JSON a dispatch, recheck or verify task carries (domain/task_schedule.py writes it)."""
+    """The JSON a dispatch, recheck or verify task carries (domain/task_schedule.py writes it).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: our own tasks carry JSON integers, so "1", 1.0 or true are refused rather than coerced.
+    """
 
-    window_id: str = Field(min_length=1, max_length=200)
-    revision: int = Field(ge=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    window_id: str = Field(min_length=1, max_length=200, pattern=WINDOW_ID_PATTERN)
+    revision: int = Field(ge=0, le=MAX_REVISION)
     purpose: Literal["dispatch", "verify", "recheck", "webhook"]
     #: Verification looks (re-checks, and hourly looks for an offline device up to a week) and webhook polls.
     attempt: int = Field(default=0, ge=0, le=1000)
