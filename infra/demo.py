@@ -285,6 +285,13 @@ def story(demo: LocalStack) -> None:
         say(f"{row['user']}: {row['state']}{how}")
 
     heading("7. What the events say now")
+    told = 0
+    for _ in range(5):  # a scheduled run may hold the planner's lease for a moment
+        told += int(demo.plan().json().get("outcomes_told") or 0)
+        if told >= len(verified):
+            break
+        time.sleep(2)
+    say(f"the next planning run wrote {told} outcomes into the events (dispatch_window never touches a calendar)")
     for row in verified:
         (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
         print(f"\n  {row['user']} — “{event['summary']}”")

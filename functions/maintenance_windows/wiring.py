@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
-    from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
@@ -179,25 +178,16 @@ def notifications() -> PlanningContext:
 def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
     from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.adapters.lazy import LazyCalendar
     from maintenance_windows.handlers.dispatch_window import dispatch_verifier
     from maintenance_windows.service.dispatch_context import DispatchContext
 
     current = settings()
-
-    def calendar() -> CalendarPort:
-        from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
-
-        return GoogleCalendarAdapter.from_settings(current)
-
     fleet = FleetHttpClient.from_settings(current)
     ctx = DispatchContext(
         store=store(),
         fleet=fleet,
         tasks=CloudTasksQueue.from_settings(current),
         teams=teams(),
-        # Only verification writes to the calendar (how the window ended): built on its first use.
-        calendar=cast("CalendarPort", LazyCalendar(calendar)),
         os_updates=os_updates(fleet),
         catalog=fleet,
     )

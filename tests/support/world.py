@@ -83,7 +83,7 @@ class World:
     @property
     def dispatch_ctx(self) -> DispatchContext:
         return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock, os_updates=self.os_updates,
-                               catalog=self.fleet, calendar=self.calendar)  # fmt: skip
+                               catalog=self.fleet)  # fmt: skip
 
     # ---- Fleet's side ------------------------------------------------------------------------------
 

@@ -141,6 +141,9 @@ def _run_to_verification(world: World, window: Window, *, fixed: bool) -> None:
         run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=current.revision,
                                               purpose="verify", attempt=attempt))  # fmt: skip
         world.clock.now += timedelta(minutes=10)
+    # dispatch_window holds no calendar grant: the next planning run writes the outcome into the event.
+    assert world.window(window.window_id).outcome_pending
+    world.plan()
 
 
 @pytest.mark.parametrize(
@@ -179,11 +182,46 @@ def test_an_escalated_failure_says_the_it_team_will_be_in_touch() -> None:
     assert "the IT help desk will look into it and be in touch." in plain(html)
 
 
-def test_a_calendar_that_refuses_the_outcome_leaves_the_verification_done() -> None:
+def test_a_refused_outcome_waits_for_the_next_run_and_a_deleted_event_is_let_go() -> None:
     from maintenance_windows.ports.calendar import CalendarError
 
     world = team_world("en")
     window = booked(world)
-    world.calendar.fail_next("patch_event", CalendarError("gone", status=404, reason="notFound"))
+    world.calendar.fail_next("patch_event", CalendarError("forbidden", status=403, reason="forbidden"))
     _run_to_verification(world, window, fixed=True)
     assert world.window(window.window_id).state is WindowState.VERIFIED
+    assert world.window(window.window_id).outcome_pending  # refused: tried again next run
+    assert world.plan().as_dict()["outcomes_told"] == 1
+    event = world.calendar.stored(ALICE, window.event_id or "")
+    assert event is not None and plain(event.description_html).strip().startswith("Done — thank you")
+    assert not world.window(window.window_id).outcome_pending
+    assert world.plan().as_dict()["outcomes_told"] == 0  # written once
+
+
+def test_an_outcome_for_a_deleted_event_is_let_go() -> None:
+    from maintenance_windows.ports.calendar import CalendarError
+
+    world = team_world("en")
+    window = booked(world)
+    world.calendar.fail_next("patch_event", CalendarError("gone", status=410, reason="deleted"))
+    _run_to_verification(world, window, fixed=True)
+    assert not world.window(window.window_id).outcome_pending
+
+
+def test_the_dispatcher_reaches_no_calendar() -> None:
+    world = team_world("en")
+    window = booked(world)
+    patches = world.calendar.calls["patch_event"]
+    assert window.start is not None and window.end is not None
+    world.clock.now = window.start
+    run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision, purpose="dispatch"))
+    world.fleet.pass_at_next_refetch(1)
+    world.clock.now = window.end + timedelta(minutes=15)
+    for attempt in range(6):
+        if world.window(window.window_id).state is WindowState.VERIFIED:
+            break
+        run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision,
+                                              purpose="verify", attempt=attempt))  # fmt: skip
+        world.clock.now += timedelta(minutes=10)
+    assert world.window(window.window_id).state is WindowState.VERIFIED
+    assert world.calendar.calls["patch_event"] == patches

@@ -45,17 +45,6 @@ class LazyFleet:
         return getattr(self._inner.get(), name)
 
 
-class LazyCalendar:
-    """The Calendar client, built on first call: dispatch_window only needs it to tell a window's outcome,
-    and googleapiclient's import is most of a cold start."""
-
-    def __init__(self, build: Callable[[], object]) -> None:
-        self._inner = _Deferred(build)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner.get(), name)
-
-
 class LazyExplainer:
     def __init__(self, build: Callable[[], Explainer]) -> None:
         self._inner = _Deferred(build)

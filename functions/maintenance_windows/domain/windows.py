@@ -107,6 +107,10 @@ class Window:
     base_deadline: datetime | None = None
     #: Set when the booked slot comes after the person's return from out of office (the text says so).
     away_until: datetime | None = None
+    #: The event's last words once the window is over (service/outcomes.py), and whether they still wait to be
+    #: written into the event by the next planning run.
+    outcome_html: str = ""
+    outcome_pending: bool = False
     #: Why the last planning run could not place it (no slot, calendar access refused, ...); cleared once planned.
     unplaced_reason: str | None = None
     history: tuple[HistoryEntry, ...] = ()

@@ -22,7 +22,6 @@ from maintenance_windows.clock import utc_now
 from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarPort
 from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
@@ -86,8 +85,6 @@ class DispatchContext:
     #: Team OS-update settings, release versions and Fleet's policy definitions (none known by default).
     os_updates: OsUpdates = field(default_factory=OsUpdates)
     catalog: FleetCatalogPort | None = None
-    #: To tell the person, in the event, how the window ended; None: the event is left as it was.
-    calendar: CalendarPort | None = None
 
 
 class Claims:

@@ -34,6 +34,7 @@ from maintenance_windows.service import booking, calendar_access
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, planned_updates, render
 from maintenance_windows.service.os_updates import SettingChange, sync_managed
+from maintenance_windows.service.outcomes import tell_outcomes
 from maintenance_windows.service.owners import Owner, resolve_owners
 from maintenance_windows.service.reconcile import reconcile
 
@@ -114,6 +115,7 @@ def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     report.windows_opened = len(opened)
     report.extra["os_update_settings_changed"] = len(_sync_os_updates(ctx))
     _book(ctx, options, report, budget_ends)
+    report.extra["outcomes_told"] = tell_outcomes(ctx)
 
 
 def _bookable(ctx: PlanningContext, cases: Sequence[HostCase]) -> list[HostCase]:

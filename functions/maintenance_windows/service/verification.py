@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
-from maintenance_windows.domain.event_text import outcome_description_html
 from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.host_cases import close_policies
 from maintenance_windows.domain.ids import claim_id
@@ -38,7 +37,6 @@ from maintenance_windows.domain.verification import (
 )
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarError
 from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
@@ -53,7 +51,7 @@ from maintenance_windows.service.dispatch_context import (
     window_write,
 )
 from maintenance_windows.service.errors import RetryLater
-from maintenance_windows.service.local_time import local_moment
+from maintenance_windows.service.outcomes import with_outcome
 
 logger = get_logger(__name__)
 #: Host-case fields dispatch writes for verification: when the host's last action reached Fleet, and
@@ -183,11 +181,11 @@ def os_targets(window: Window, document: Mapping[str, Any] | None) -> dict[int, 
 def _verified(ctx: DispatchContext, window: Window, decision: Decision, documents: Mapping[str, Document],
               now: datetime) -> Verified:  # fmt: skip
     done = window_states.verified(window, now, f"all {len(decision.reports)} hosts fixed (fresh results)")
+    done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=True)
     updates = case_updates(documents, window, decision.reports, now)
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
     log(logger, logging.INFO, "window verified", event="window_verified", window_id=window.window_id,
         user_key=window.user_key, hosts=len(decision.reports))  # fmt: skip
-    tell_outcome(ctx, window, [report.host for report in decision.reports], verified=True)
     return Verified(window.window_id, len(decision.reports))
 
 
@@ -247,50 +245,16 @@ def _failed(
     unresolved = [report.host.host_id for report in decision.unresolved]
     why = "; ".join(f"host {host}: {verdicts[str(host)]}" for host in unresolved)
     done = window_states.failed(window, now, why)
+    rebook_after = now + timedelta(hours=rules.verify.rebook_after_hours)
+    done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=False,
+                        rebook_after=rebook_after, escalated=bool(escalated))  # fmt: skip
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
     log(logger, logging.WARNING, "window failed", event="window_failed", window_id=window.window_id,
         user_key=window.user_key, failing_hosts=unresolved, verdicts=verdicts)  # fmt: skip
     for host_id in escalated:
         log(logger, logging.WARNING, "host needs attention after repeated failed windows", event="host_escalated",
             host_id=host_id, window_id=window.window_id)  # fmt: skip
-    rebook_after = now + timedelta(hours=rules.verify.rebook_after_hours)
-    tell_outcome(ctx, window, [report.host for report in decision.reports], verified=False,
-                 rebook_after=rebook_after, escalated=bool(escalated))  # fmt: skip
     return VerificationFailed(window.window_id, unresolved, escalated, verdicts)
-
-
-def tell_outcome(
-    ctx: DispatchContext,
-    window: Window,
-    hosts: Sequence[FleetHost],
-    *,
-    verified: bool,
-    rebook_after: datetime | None = None,
-    escalated: bool = False,
-) -> None:
-    """Rewrite the window's event to say how it ended: "Done — thank you", or what happens next.
-
-    After the outcome is committed, and best effort: a calendar that refuses the patch leaves the old text,
-    and a repeated delivery writes the same text again."""
-    if ctx.calendar is None or window.event_id is None:
-        return
-    language = ctx.teams.rules_for(window.team_id).language
-    html = outcome_description_html(
-        language,
-        verified=verified,
-        host_names=[host.display_name for host in hosts],
-        contact=ctx.teams.contact,
-        rebook_after_local=local_moment(rebook_after, window.time_zone, language) if rebook_after else None,
-        escalated=escalated,
-    )
-    try:
-        ctx.calendar.patch_event(window.user_email, window.event_id, description_html=html)
-    except CalendarError as problem:
-        log(logger, logging.WARNING, "could not write the outcome into the event", event="event_outcome_failed",
-            window_id=window.window_id, error=str(problem))  # fmt: skip
-        return
-    log(logger, logging.INFO, "event tells the outcome", event="event_outcome_written", window_id=window.window_id,
-        verified=verified)  # fmt: skip
 
 
 def failure_fields(
