@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from maintenance_windows.observability import configure_logging, get_logger, log
+from maintenance_windows.observability import configure_logging, get_logger
 
 JOB_NAME = "local-plan-windows"
 _MINT_PATH = "/_mint"
@@ -90,11 +90,11 @@ def _call_and_log(
         response = call_once(url, issuer_url, audience, email, timeout, session=session)
     except requests.RequestException as error:
         # The scheduler outlives its target: a stack still starting, or a function mid-restart.
-        log(_logger, logging.ERROR, "scheduled call failed", url=url, error=type(error).__name__)
+        _logger.error("scheduled call failed", url=url, error=type(error).__name__)
         return
     elapsed_ms = round((time.monotonic() - started) * 1000)
     severity = logging.INFO if response.ok else logging.WARNING
-    log(_logger, severity, "scheduled call", url=url, status=response.status_code, elapsed_ms=elapsed_ms)
+    _logger.log(severity, "scheduled call", url=url, status=response.status_code, elapsed_ms=elapsed_ms)
 
 
 def _next_slot(previous_slot: float, interval_seconds: float, now: float) -> float:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    log(_logger, logging.INFO, "scheduler started", url=args.url, interval_seconds=args.interval_seconds)
+    _logger.info("scheduler started", url=args.url, interval_seconds=args.interval_seconds)
     attempts = run(
         args.url,
         args.issuer,
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         timeout=args.timeout,
         stop=stop,
     )
-    log(_logger, logging.INFO, "scheduler stopped", attempts=attempts)
+    _logger.info("scheduler stopped", attempts=attempts)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

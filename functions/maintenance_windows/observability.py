@@ -1,4 +1,12 @@
-"""Structured JSON logs in the shape Cloud Logging reads: one object per line with `severity`."""
+"""Structured JSON logs in the shape Cloud Logging reads: one object per line with `severity`.
+
+`logger = get_logger(__name__)`, then `logger.info("window booked", event="window_booked", window_id=...)`:
+the keyword arguments are the entry's fields. Never pass secrets or emails as fields (use user_key).
+
+An adapter over the standard library rather than structlog: structlog names its message argument `event`,
+the very field the log-based metrics in terraform/monitoring.tf read, and the adapter costs no import at cold
+start. Third-party libraries keep logging through the same root handler.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ _RESERVED = set(vars(logging.makeLogRecord({})))
 # Structured fields travel in one attribute, so names like "created" or "message" cannot clash with
 # LogRecord's own attributes.
 _FIELDS = "mw_fields"
+_UNSAFE_ATTRIBUTES = _RESERVED | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,6 +41,45 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class StructuredLogger:
+    """A stdlib logger, adapted so that keyword arguments are the entry's fields."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def debug(self, message: str, /, **fields: object) -> None:
+        self._emit(logging.DEBUG, message, fields)
+
+    def info(self, message: str, /, **fields: object) -> None:
+        self._emit(logging.INFO, message, fields)
+
+    def warning(self, message: str, /, **fields: object) -> None:
+        self._emit(logging.WARNING, message, fields)
+
+    def error(self, message: str, /, **fields: object) -> None:
+        self._emit(logging.ERROR, message, fields)
+
+    def critical(self, message: str, /, **fields: object) -> None:
+        self._emit(logging.CRITICAL, message, fields)
+
+    def exception(self, message: str, /, **fields: object) -> None:
+        """ERROR with the exception being handled."""
+        self._emit(logging.ERROR, message, fields, exc_info=True)
+
+    def log(self, severity: int, message: str, /, **fields: object) -> None:
+        self._emit(severity, message, fields)
+
+    def _emit(self, severity: int, message: str, fields: dict[str, object], *, exc_info: bool = False) -> None:
+        if not self.logger.isEnabledFor(severity):
+            return
+        # Also as record attributes where that is safe, so handlers and tests can read record.event.
+        safe = {
+            key: value for key, value in fields.items() if key not in _RESERVED and key not in ("message", "asctime")
+        }
+        # stacklevel 3: the record names the caller of info() and friends, not this module.
+        self.logger.log(severity, message, exc_info=exc_info, extra={_FIELDS: fields, **safe}, stacklevel=3)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
@@ -42,12 +90,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-def get_logger(name: str) -> logging.Logger:
-    return logging.getLogger(name)
-
-
-def log(logger: logging.Logger, severity: int, message: str, /, **fields: Any) -> None:
-    """Log with structured fields; never pass secrets or emails here (use user_key)."""
-    # Also as record attributes where that is safe, so handlers and tests can read record.event.
-    safe = {key: value for key, value in fields.items() if key not in _RESERVED and key not in ("message", "asctime")}
-    logger.log(severity, message, extra={_FIELDS: fields, **safe})
+def get_logger(name: str) -> StructuredLogger:
+    return StructuredLogger(logging.getLogger(name))

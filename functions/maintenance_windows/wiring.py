@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings
-from maintenance_windows.observability import configure_logging, get_logger, log
+from maintenance_windows.observability import configure_logging, get_logger
 from maintenance_windows.ports.store import DocumentStore
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def teams() -> TeamsConfig:
     try:
         return load_checked_teams(settings().team_config_path)
     except ConfigurationError as refused:
-        log(_logger, logging.CRITICAL, str(refused), config=settings().team_config_path)
+        _logger.critical(str(refused), config=settings().team_config_path)
         raise
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -13,7 +12,7 @@ from werkzeug.serving import make_server
 
 from infra.oidc_issuer.app import DEFAULT_MAX_AGE_SECONDS, create_app
 from infra.oidc_issuer.issuer import LocalIssuer
-from maintenance_windows.observability import configure_logging, get_logger, log
+from maintenance_windows.observability import configure_logging, get_logger
 
 _logger = get_logger("infra.oidc_issuer")
 
@@ -34,9 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     # would wait for itself.
     serving = threading.Thread(target=server.serve_forever, name="oidc-issuer", daemon=True)
     serving.start()
-    log(
-        _logger,
-        logging.INFO,
+    _logger.info(
         "oidc issuer listening",
         url=f"http://{args.host}:{server.port}",
         kid=issuer.kid,
@@ -44,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     stop.wait()
     server.shutdown()
     server.server_close()
-    log(_logger, logging.INFO, "oidc issuer stopped")
+    _logger.info("oidc issuer stopped")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import threading
 from types import FrameType
@@ -11,7 +10,7 @@ from types import FrameType
 from werkzeug.serving import make_server
 
 from infra.tasks_relay.app import Relay, create_app
-from maintenance_windows.observability import configure_logging, get_logger, log
+from maintenance_windows.observability import configure_logging, get_logger
 
 _logger = get_logger("infra.tasks_relay")
 
@@ -31,11 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     # Served from a worker thread: shutdown() from the signal handler on the serving thread would wait for itself.
     serving = threading.Thread(target=server.serve_forever, name="tasks-relay", daemon=True)
     serving.start()
-    log(_logger, logging.INFO, "tasks relay listening", url=f"http://{args.host}:{server.port}", target=args.target)
+    _logger.info("tasks relay listening", url=f"http://{args.host}:{server.port}", target=args.target)
     stop.wait()
     server.shutdown()
     server.server_close()
-    log(_logger, logging.INFO, "tasks relay stopped")
+    _logger.info("tasks relay stopped")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from werkzeug.wrappers import Request, Response
 
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -133,7 +133,7 @@ class Relay:
         with self._lock:
             self._deliveries.append(delivery)
         severity = logging.INFO if delivery.status < 500 else logging.WARNING
-        log(_logger, severity, "task relayed", **{k: v for k, v in asdict(delivery).items() if k != "at"})
+        _logger.log(severity, "task relayed", **{k: v for k, v in asdict(delivery).items() if k != "at"})
 
 
 def create_app(relay: Relay) -> WSGIApplication:

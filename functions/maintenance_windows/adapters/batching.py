@@ -9,7 +9,6 @@ one part's problem; it raises only for what should stop the whole run (a deploym
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import tenacity
 
 from maintenance_windows.adapters.call_stats import CallStats
 from maintenance_windows.adapters.http_retry import RetryPolicy
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 _logger = get_logger(__name__)
 R = TypeVar("R")
@@ -116,9 +115,7 @@ class BatchRunner(Generic[R]):
 
 
 def log_retry(service: str, method: str, failure: Failure, attempt: int, calls: int, delay: float) -> None:
-    log(
-        _logger,
-        logging.WARNING,
+    _logger.warning(
         f"{service} call will be retried",
         method=method,
         status=failure.status,

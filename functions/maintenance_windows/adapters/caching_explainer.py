@@ -7,7 +7,6 @@ rebuild and storing it would keep a later run from getting AI text.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from maintenance_windows.domain.explanation import (
     ExplanationSource,
     explanation_cache_key,
 )
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.explainer import Explainer, ExplanationCache
 
 _logger = get_logger(__name__)
@@ -85,11 +84,11 @@ class CachingExplainer:
         try:
             return self._cache.get(key)
         except Exception as error:  # a cache outage costs a model call, never the event
-            log(_logger, logging.WARNING, "explanation cache read failed", error_type=type(error).__name__)
+            _logger.warning("explanation cache read failed", error_type=type(error).__name__)
             return None
 
     def _store(self, key: str, explanation: Explanation) -> None:
         try:
             self._cache.put(key, explanation)
         except Exception as error:  # the text is still good; the next run pays one more call
-            log(_logger, logging.WARNING, "explanation cache write failed", error_type=type(error).__name__)
+            _logger.warning("explanation cache write failed", error_type=type(error).__name__)

@@ -10,7 +10,6 @@ reason.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from google.api_core import retry as google_retry
 from google.cloud import tasks_v2
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 _logger = get_logger(__name__)
 
@@ -86,10 +85,10 @@ class CloudTasksQueue:
             )
         except google_exceptions.AlreadyExists:
             self._count("already_exists")
-            log(_logger, logging.DEBUG, "task already exists", event="task_exists", task=name)
+            _logger.debug("task already exists", event="task_exists", task=name)
             return False
         self._count("created")
-        log(_logger, logging.INFO, "task created", event="task_created", task=name, at=at.isoformat())
+        _logger.info("task created", event="task_created", task=name, at=at.isoformat())
         return True
 
     def delete(self, name: str) -> bool:
@@ -101,7 +100,7 @@ class CloudTasksQueue:
         except google_exceptions.MethodNotImplemented:
             # The local emulator has no delete; the handler ignores stale tasks anyway.
             self._count("delete_unsupported")
-            log(_logger, logging.DEBUG, "task queue cannot delete tasks", task=name)
+            _logger.debug("task queue cannot delete tasks", task=name)
             return False
         self._count("deleted")
         return True

@@ -7,14 +7,13 @@ CACHE_LIFETIME.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 from google.cloud import firestore
 from pydantic import ValidationError
 
 from maintenance_windows.domain.explanation import Explanation
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 _logger = get_logger(__name__)
 
@@ -35,7 +34,7 @@ class FirestoreExplanationCache:
         try:
             return Explanation.model_validate(fields)
         except ValidationError:
-            log(_logger, logging.WARNING, "unreadable cached explanation ignored", cache_key=key)
+            _logger.warning("unreadable cached explanation ignored", cache_key=key)
             return None
 
     def put(self, key: str, explanation: Explanation) -> None:

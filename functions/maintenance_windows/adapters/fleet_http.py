@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import (
     ActionReceipt,
     AppleOSUpdates,
@@ -337,13 +337,13 @@ class FleetHttpClient:
             response: requests.Response = retrying(attempt)
         except requests.RequestException as error:
             self._count(endpoint, retries=attempts - 1, failed=True)
-            log(_logger, logging.WARNING, "Fleet call failed", endpoint=endpoint, error=type(error).__name__)
+            _logger.warning("Fleet call failed", endpoint=endpoint, error=type(error).__name__)
             unsure = " (it may have been applied)" if method == "POST" else ""
             raise FleetUnavailable(f"{endpoint}: {type(error).__name__}{unsure}") from error
         retries = attempts - 1
         self._count(endpoint, retries=retries, failed=not response.ok)
         if retries:
-            log(_logger, logging.INFO, "Fleet call retried", endpoint=endpoint, retries=retries)
+            _logger.info("Fleet call retried", endpoint=endpoint, retries=retries)
         return response
 
     def _count(self, endpoint: str, *, retries: int, failed: bool) -> None:
@@ -361,7 +361,7 @@ class FleetHttpClient:
         message = f"Fleet answered {status} to {endpoint}" + (f": {detail}" if detail else "")
         # A 404 is routine (a host deleted since Fleet reported it); the caller decides if it matters.
         severity = logging.INFO if status == 404 else logging.WARNING
-        log(_logger, severity, "Fleet call answered an error", endpoint=endpoint, status=status)
+        _logger.log(severity, "Fleet call answered an error", endpoint=endpoint, status=status)
         if status == 404:
             return FleetNotFound(message, status=status)
         if status in TRANSIENT_STATUSES or status >= 500:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from maintenance_windows.domain.explanation import (
     estimate_duration_minutes,
     model_facts,
 )
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 _logger = get_logger(__name__)
 
@@ -235,7 +234,7 @@ class GeminiExplainer:
         self._template = template or TemplateExplainer()
         self._breaker = breaker or CircuitBreaker()
         if not self._enabled:
-            log(_logger, logging.INFO, "ai event text is off; the template writes every event", model=model)
+            _logger.info("ai event text is off; the template writes every event", model=model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GeminiExplainer:
@@ -283,9 +282,7 @@ class GeminiExplainer:
         usage: Any = None,
     ) -> Explanation:
         # Reason codes, model and error class only: the exception message may quote the prompt.
-        log(
-            _logger,
-            logging.WARNING,
+        _logger.warning(
             "ai event text unavailable; using the template",
             reason=str(rejection.reason),
             problems=list(rejection.problems),
@@ -405,9 +402,7 @@ def _elapsed_ms(started: float) -> int:
 
 def _log_success(model: str, response: types.GenerateContentResponse, latency_ms: int) -> None:
     usage: Any = response.usage_metadata
-    log(
-        _logger,
-        logging.INFO,
+    _logger.info(
         "ai event text written",
         model=model,
         model_version=response.model_version,

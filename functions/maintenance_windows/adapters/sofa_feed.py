@@ -13,7 +13,6 @@ send a User-Agent); a failed refresh keeps serving the cached answer.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import Any
 import requests
 
 from maintenance_windows.domain.os_updates import version_tuple
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.os_releases import ReleasesUnavailable
 
 _logger = get_logger(__name__)
@@ -73,8 +72,9 @@ class SofaFeed:
             try:
                 version = latest_in_feed(self._fetch(feed))
             except (requests.RequestException, ValueError) as problem:
-                log(_logger, logging.WARNING, "OS release feed unreadable", event="os_feed_unavailable", feed=feed,
-                    error=type(problem).__name__)  # fmt: skip
+                _logger.warning(
+                    "OS release feed unreadable", event="os_feed_unavailable", feed=feed, error=type(problem).__name__
+                )
                 if cached is not None:
                     return cached[1]
                 raise ReleasesUnavailable(f"{self._base}{feed}: {type(problem).__name__}") from problem

@@ -16,7 +16,6 @@ says so explicitly and is off by default, so a public deployment can never be fo
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import threading
@@ -30,7 +29,7 @@ from google.auth import exceptions as google_auth_exceptions
 from google.auth import jwt
 
 from maintenance_windows.auth import AuthError
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 
 __all__ = ["GOOGLE_CERTS_URL", "GOOGLE_ISSUERS", "AuthError", "OidcVerifier", "VerifiedCaller"]
 
@@ -242,11 +241,9 @@ class _CertificateCache:
             certificates, ttl = self._fetch()
         except (requests.RequestException, ValueError) as error:
             if not self._certificates:
-                log(_logger, logging.ERROR, "signing certificates unavailable", error=type(error).__name__)
+                _logger.error("signing certificates unavailable", error=type(error).__name__)
                 raise AuthError(503, "signing certificates unavailable") from None
-            log(
-                _logger,
-                logging.WARNING,
+            _logger.warning(
                 "certificate refresh failed; using cached",
                 error=type(error).__name__,
             )
@@ -254,7 +251,7 @@ class _CertificateCache:
             return
         self._certificates = certificates
         self._expires_at = now + ttl
-        log(_logger, logging.INFO, "signing certificates fetched", keys=len(certificates), ttl_seconds=ttl)
+        _logger.info("signing certificates fetched", keys=len(certificates), ttl_seconds=ttl)
 
     def _fetch(self) -> tuple[dict[str, str], float]:
         response = self._session.get(self._url, timeout=_CERTS_TIMEOUT_SECONDS)

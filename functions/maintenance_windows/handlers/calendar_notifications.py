@@ -13,13 +13,12 @@ behind the user's lease, 503 when the calendar is unavailable or the deployment 
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import timedelta
 
 from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarError, CalendarUnavailable
 from maintenance_windows.service import channels, follow
 from maintenance_windows.service.channels import RETIRED_GRACE
@@ -69,9 +68,7 @@ def handle_calendar_notifications(
     try:
         outcome = follow.on_notification(ctx, channel, number)
     except CalendarUnavailable as outage:
-        log(
-            logger,
-            logging.WARNING,
+        logger.warning(
             "calendar unavailable; the message stays pending",
             event="follow_unavailable",
             user_key=channel.user_key,
@@ -79,14 +76,15 @@ def handle_calendar_notifications(
         )
         return error(503, "the calendar is unavailable; retry later")
     except CalendarDeploymentError as broken:
-        log(logger, logging.ERROR, "calendar sync stopped: the calendar deployment must be fixed",
-            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        logger.error(
+            "calendar sync stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error",
+            problem=str(broken),
+        )
         return error(503, str(broken))
     except CalendarError as problem:
         # Not healed by a retry (e.g. delegation revoked): say so in the logs, do not make Google retry.
-        log(
-            logger,
-            logging.ERROR,
+        logger.error(
             "calendar sync failed",
             event="follow_failed",
             user_key=channel.user_key,

@@ -8,7 +8,6 @@ work (Cloud Tasks retries 5xx), 4xx for a caller or body we refuse.
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 from pydantic import ValidationError
 
@@ -23,7 +22,7 @@ from maintenance_windows.handlers.http import (
     parse_json_body,
     validation_problems,
 )
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.service.dispatch import run_task
 from maintenance_windows.service.dispatch_context import DispatchContext, TaskBody
 from maintenance_windows.service.errors import NothingToDo, RetryLater
@@ -58,15 +57,21 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
         try:
             verifier.verify(request.header("Authorization"))
         except AuthError as refused:
-            log(logger, logging.WARNING, "dispatch_window caller refused", event="caller_refused",
-                reason=refused.reason)  # fmt: skip
+            logger.warning("dispatch_window caller refused", event="caller_refused", reason=refused.reason)
             return error(refused.status, refused.reason)
     body = parse_task_body(request.body)
     if isinstance(body, HttpResponse):
         return body
     retry = (request.header("X-CloudTasks-TaskRetryCount") or "")[:20] or None  # logged only; a caller's text
-    log(logger, logging.INFO, "task received", event="task_received", window_id=body.window_id,
-        revision=body.revision, purpose=body.purpose, attempt=body.attempt, task_retry=retry)  # fmt: skip
+    logger.info(
+        "task received",
+        event="task_received",
+        window_id=body.window_id,
+        revision=body.revision,
+        purpose=body.purpose,
+        attempt=body.attempt,
+        task_retry=retry,
+    )
     try:
         outcome = run_task(ctx, body)
     except InvalidDocumentId as invalid:  # the store guard's last line; TaskBody's pattern is the first

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from maintenance_windows.handlers.http import (
     parse_json_body,
     validation_problems,
 )
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.service.ingestion import ingest
 
@@ -36,7 +35,7 @@ def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: W
     if request.method != "POST":
         return HttpResponse(405, {"error": f"method {request.method} not allowed; use POST"}, {"Allow": "POST"})
     if not secret_matches(presented_secrets(request.headers, request.query), settings.secrets):
-        log(logger, logging.WARNING, "webhook rejected: missing or wrong secret", event="webhook_unauthorized")
+        logger.warning("webhook rejected: missing or wrong secret", event="webhook_unauthorized")
         return HttpResponse(
             401, {"error": "missing or wrong webhook secret"}, {"WWW-Authenticate": 'Basic realm="fleet_webhook"'}
         )

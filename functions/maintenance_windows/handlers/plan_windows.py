@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +9,7 @@ from datetime import timedelta
 from maintenance_windows.auth import AuthError, CallerVerifier
 from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.handlers.http import BadRequest, HttpRequest, HttpResponse, error, parse_json_body
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 from maintenance_windows.ports.fleet import FleetUnavailable
 from maintenance_windows.service.context import PlanningContext
@@ -40,7 +39,7 @@ def handle_plan_windows(
     try:
         verifier.verify(request.header("Authorization"))
     except AuthError as refused:
-        log(logger, logging.WARNING, "plan_windows caller refused", event="caller_refused", reason=refused.reason)
+        logger.warning("plan_windows caller refused", event="caller_refused", reason=refused.reason)
         return error(refused.status, refused.reason)
     options = _options(request, settings)
     if isinstance(options, HttpResponse):
@@ -50,14 +49,17 @@ def handle_plan_windows(
     except CalendarDeploymentError as broken:
         # Nobody's calendar can be used until the deployment changes; the caller's input was fine, and the
         # next scheduled run tries again, so this is a 503 naming the fix, logged once per run.
-        log(logger, logging.ERROR, "planning stopped: the calendar deployment must be fixed",
-            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        logger.error(
+            "planning stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error",
+            problem=str(broken),
+        )
         return error(503, str(broken))
     except InvalidDocumentId as invalid:  # the store guard's last line: a stored id no store can hold
-        log(logger, logging.ERROR, "planning refused an invalid document id", event="plan_failed", error=str(invalid))
+        logger.error("planning refused an invalid document id", event="plan_failed", error=str(invalid))
         return error(400, str(invalid))
     except (CalendarUnavailable, FleetUnavailable) as outage:
-        log(logger, logging.ERROR, "planning failed; the next run retries", event="plan_failed", error=str(outage))
+        logger.error("planning failed; the next run retries", event="plan_failed", error=str(outage))
         return error(503, f"a dependency is unavailable: {outage}")
     return HttpResponse(200, report.as_dict())
 

@@ -14,13 +14,13 @@ that is nonetheless incomplete is skipped by every reader and logged, never a cr
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.store import Document, DocumentStore, Filter, Write
 
 CHANNELS = "channels"
@@ -55,7 +55,7 @@ _FIELDS = frozenset(field.name for field in fields(ChannelRecord))
 _REQUIRED = ("channel_id", "user_key", "user_email", "token_digest", "state", "created_at")
 # The repository knows no observability module (the layering test keeps it to domain and ports): plain
 # logging with the structured fields as record attributes, which the JSON formatter writes out.
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,13 @@ def _readable(found: Sequence[tuple[str, Document]]) -> dict[str, ChannelRecord]
         record = channel_from_document(document)
         if record is None:
             missing = sorted(name for name in _REQUIRED if document.get(name) is None)
-            _logger.warning("incomplete channel document skipped", extra={"event": "channel_document_incomplete",
-                            "channel_id": doc_id, "missing": missing, "state": document.get("state")})  # fmt: skip
+            _logger.warning(
+                "incomplete channel document skipped",
+                event="channel_document_incomplete",
+                channel_id=doc_id,
+                missing=missing,
+                state=document.get("state"),
+            )
         else:
             records[doc_id] = record
     return records

@@ -10,7 +10,6 @@ The planner and the follow-up (rebooking after a deletion) share both.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
 from maintenance_windows.domain.working_hours import infer_working_hours
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
     BusyResult,
@@ -396,9 +395,7 @@ def finish(ctx: PlanningContext, windows: Sequence[Window]) -> list[Window]:
         ctx.tasks.schedule(task.name, task.at, task.payload)
         done = window_states.booked(window, task.name, now, etag)
         scheduled.append(done)
-        log(
-            logger,
-            logging.INFO,
+        logger.info(
             "window booked",
             event="window_booked",
             window_id=window.window_id,
@@ -426,8 +423,12 @@ def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str,
         if result.access_refused:
             refused[window.user_email] = result.error or "unknown"
         elif result.error:
-            log(logger, logging.WARNING, "event insert failed; will retry on the next run",
-                event="event_insert_failed", window_id=window.window_id, error=result.error)  # fmt: skip
+            logger.warning(
+                "event insert failed; will retry on the next run",
+                event="event_insert_failed",
+                window_id=window.window_id,
+                error=result.error,
+            )
         elif result.created:
             confirmed[window.window_id] = result.etag or "unknown"
         else:
@@ -459,8 +460,12 @@ def _align_existing_event(ctx: PlanningContext, window: Window) -> str | None:
             private_properties=event_properties(window),
         )
     except CalendarError as problem:
-        log(logger, logging.WARNING, "could not align an existing event; will retry on the next run",
-            event="event_insert_failed", window_id=window.window_id, error=str(problem))  # fmt: skip
+        logger.warning(
+            "could not align an existing event; will retry on the next run",
+            event="event_insert_failed",
+            window_id=window.window_id,
+            error=str(problem),
+        )
         return None
     return event.etag or "unknown"
 
@@ -491,9 +496,7 @@ def record_unplaced(ctx: PlanningContext, unplaced: Sequence[Unplaced]) -> None:
     writes: list[Write] = []
     for item in unplaced:
         writes.append(Write("merge", window_records.WINDOWS, item.window.window_id, {"unplaced_reason": item.reason}))
-        log(
-            logger,
-            logging.WARNING,
+        logger.warning(
             "no slot for window",
             event="window_unplaced",
             window_id=item.window.window_id,

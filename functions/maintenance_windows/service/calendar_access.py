@@ -10,14 +10,13 @@ again. Its first success clears the user's and the hosts' records; planning the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from maintenance_windows.domain.calendar_access import AccessRefusal, refused_again
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.domain.windows import Window
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.store import Document, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
@@ -58,9 +57,14 @@ def record_refused(
     writes: list[Write] = []
     for email, refusal in refusals.items():
         writes.append(window_records.access_refusal_write(user_key(email), refusal))
-        log(logger, logging.WARNING, "calendar access refused; the user waits for the next try",
-            event="calendar_access_refused", user_key=user_key(email), reason=refusal.reason,
-            attempts=refusal.attempts, retry_at=refusal.retry_at)  # fmt: skip
+        logger.warning(
+            "calendar access refused; the user waits for the next try",
+            event="calendar_access_refused",
+            user_key=user_key(email),
+            reason=refusal.reason,
+            attempts=refusal.attempts,
+            retry_at=refusal.retry_at,
+        )
     writes.extend(_on_hosts(windows, {email: r.describe() for email, r in refusals.items()}))
     ctx.store.commit(writes)
     return refusals
@@ -75,8 +79,7 @@ def record_restored(ctx: PlanningContext, windows: Sequence[Window], emails: Ite
     writes.extend(_on_hosts(windows, dict.fromkeys(restored)))
     ctx.store.commit(writes)
     for email in restored:
-        log(logger, logging.INFO, "calendar access works again", event="calendar_access_restored",
-            user_key=user_key(email))  # fmt: skip
+        logger.info("calendar access works again", event="calendar_access_restored", user_key=user_key(email))
 
 
 def _on_hosts(windows: Sequence[Window], problems: Mapping[str, str | None]) -> list[Write]:

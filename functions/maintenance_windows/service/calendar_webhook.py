@@ -15,7 +15,6 @@ what remains different). Each host's POST holds a claim, so it is sent at most o
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.ids import claim_id, task_name
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository.claims import ClaimState
@@ -150,12 +149,23 @@ def _post(ctx: DispatchContext, claims: Claims, window: Window, url: str, host: 
             claims.release(claim, ctx.clock(), str(refused))
             return "waiting"
         claims.finish(claim, "failed", problem=str(refused)[:300], failed_at=ctx.clock())
-        log(logger, logging.ERROR, "calendar webhook refused", event="dispatch_failed", window_id=window.window_id,
-            host_id=host.host_id, retrying=False, status=refused.status)  # fmt: skip
+        logger.error(
+            "calendar webhook refused",
+            event="dispatch_failed",
+            window_id=window.window_id,
+            host_id=host.host_id,
+            retrying=False,
+            status=refused.status,
+        )
         return "finished"
     claims.finish(claim, "sent", sent_at=ctx.clock(), failing_policies=failing)
-    log(logger, logging.INFO, "calendar webhook sent", event="webhook_sent", window_id=window.window_id,
-        host_id=host.host_id, policies=failing)  # fmt: skip
+    logger.info(
+        "calendar webhook sent",
+        event="webhook_sent",
+        window_id=window.window_id,
+        host_id=host.host_id,
+        policies=failing,
+    )
     return "sent"
 
 

@@ -14,7 +14,6 @@ Everything is idempotent: a crash leaves documents the next run finishes or clea
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections import defaultdict
@@ -24,7 +23,7 @@ from datetime import datetime, timedelta
 
 from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest, token_matches
 from maintenance_windows.domain.windows import BOOKED_STATES, Window
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable, WatchRequest
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
@@ -85,7 +84,7 @@ class ChannelKeeper:
     def maintain(self, ctx: PlanningContext, open_windows: Sequence[Window]) -> ChannelChanges:
         changes = ChannelChanges()
         if not ctx.notifications_url:
-            log(logger, logging.WARNING, "no notifications URL configured; calendars are not followed")
+            logger.warning("no notifications URL configured; calendars are not followed")
             return changes
         now = ctx.clock()
         wanted = {w.user_key: w for w in open_windows if w.state in BOOKED_STATES}
@@ -96,7 +95,7 @@ class ChannelKeeper:
         ctx.store.commit(writes)
         self._open_missing(ctx, by_user, wanted, now, changes)
         if any(vars(changes).values()):
-            log(logger, logging.INFO, "channels maintained", event="channels_maintained", **vars(changes))
+            logger.info("channels maintained", event="channels_maintained", **vars(changes))
         return changes
 
     # ---- retire and delete --------------------------------------------------------------------------
@@ -156,9 +155,7 @@ class ChannelKeeper:
             try:
                 self._open_chunk(ctx, due[start : start + CHUNK], now, changes)
             except CalendarUnavailable as outage:
-                log(
-                    logger,
-                    logging.WARNING,
+                logger.warning(
                     "calendar unavailable; channels wait for the next run",
                     event="channel_failed",
                     error=str(outage),
@@ -240,8 +237,13 @@ def _watch_all(ctx: PlanningContext, chunk: Sequence[tuple[ChannelRecord, str, W
     watched: dict[str, ChannelRecord] = {}
     for (record, _, window), outcome in zip(chunk, ctx.calendar.watch_many(requests), strict=True):
         if isinstance(outcome, CalendarError):
-            log(logger, logging.WARNING, "calendar refused the watch channel", event="channel_failed",
-                user_key=window.user_key, status=outcome.status, reason=outcome.reason)  # fmt: skip
+            logger.warning(
+                "calendar refused the watch channel",
+                event="channel_failed",
+                user_key=window.user_key,
+                status=outcome.status,
+                reason=outcome.reason,
+            )
             continue
         watched[record.channel_id] = replace(
             record, state=ChannelState.CURRENT, resource_id=outcome.resource_id, expiration=outcome.expiration
@@ -259,12 +261,20 @@ def _with_sync_tokens(ctx: PlanningContext, watched: dict[str, ChannelRecord]) -
     for channel_id, record in watched.items():
         token = tokens.get(record.user_email)
         if isinstance(token, CalendarError):
-            log(logger, logging.WARNING, "initial sync failed; the first notification will sync in full",
-                user_key=record.user_key, error=str(token))  # fmt: skip
+            logger.warning(
+                "initial sync failed; the first notification will sync in full",
+                user_key=record.user_key,
+                error=str(token),
+            )
             token = None
         opened[channel_id] = replace(record, sync_token=record.sync_token or token)
-        log(logger, logging.INFO, "watch channel opened", event="channel_opened", user_key=record.user_key,
-            channel_id=channel_id, expiration=record.expiration)  # fmt: skip
+        logger.info(
+            "watch channel opened",
+            event="channel_opened",
+            user_key=record.user_key,
+            channel_id=channel_id,
+            expiration=record.expiration,
+        )
     return opened
 
 
@@ -279,9 +289,7 @@ def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -
             ctx.calendar.stop_channel(record.user_email, record.channel_id, record.resource_id)
         except CalendarError as problem:
             # It expires by itself at its TTL; its messages are refused once the document is gone.
-            log(
-                logger,
-                logging.WARNING,
+            logger.warning(
                 "could not stop channel",
                 user_key=record.user_key,
                 channel_id=record.channel_id,
@@ -289,7 +297,7 @@ def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -
             )
     # An update, not a merge: a channel deleted meanwhile stays deleted (see repository/channels.py).
     if channel_records.retire(ctx.store, record.channel_id, now):
-        log(logger, logging.INFO, "watch channel retired", event="channel_retired", channel_id=record.channel_id)
+        logger.info("watch channel retired", event="channel_retired", channel_id=record.channel_id)
 
 
 def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
@@ -334,9 +342,7 @@ def authenticate(
 
 def _refused(why: str, channel_id: str | None) -> None:
     # The channel id is not a secret (the token is); truncated so a hostile header cannot flood the log.
-    log(
-        logger,
-        logging.WARNING,
+    logger.warning(
         f"notification refused: {why}",
         event="notification_refused",
         channel_id=(channel_id or "")[:64],

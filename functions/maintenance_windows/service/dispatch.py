@@ -8,7 +8,6 @@ with 503 so that Cloud Tasks retries; the retry sends only what is not sent yet.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_is_due, dispatch_task, verify_task
 from maintenance_windows.domain.verification import as_reported
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, Write
 from maintenance_windows.repository import hosts as host_records
@@ -173,12 +172,22 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
         _send_actions(run, _route_os_updates(run, plan_actions(window, run.failing_hosts, run.rules.actions)))
         run.webhooks_awaited = calendar_webhook.start(ctx, window, run.rules, run.failing_hosts, now)
     except FleetUnavailable as outage:
-        log(logger, logging.ERROR, "dispatch interrupted by a Fleet outage; Cloud Tasks retries",
-            event="dispatch_failed", window_id=window.window_id, retrying=True, error=str(outage))  # fmt: skip
+        logger.error(
+            "dispatch interrupted by a Fleet outage; Cloud Tasks retries",
+            event="dispatch_failed",
+            window_id=window.window_id,
+            retrying=True,
+            error=str(outage),
+        )
         raise RetryLater(f"Fleet is unavailable; the retry sends what is left: {outage}") from outage
     except _BudgetSpent:
-        log(logger, logging.WARNING, "dispatch used its time; Cloud Tasks retries the rest", event="dispatch_failed",
-            window_id=window.window_id, retrying=True, error="delivery budget spent")  # fmt: skip
+        logger.warning(
+            "dispatch used its time; Cloud Tasks retries the rest",
+            event="dispatch_failed",
+            window_id=window.window_id,
+            retrying=True,
+            error="delivery budget spent",
+        )
         raise RetryLater("this delivery used its time before Cloud Tasks' deadline; the retry sends the rest") from None
     if run.busy:
         raise RetryLater("another delivery is sending this window's actions", claims=run.busy)
@@ -193,9 +202,14 @@ def _refuse_early(window: Window, body: TaskBody, now: datetime) -> None:
         raise no_op("ignored", body, "the window has no start")
     if dispatch_is_due(window, now):
         return
-    log(logger, logging.WARNING, "dispatch task arrived before its window's start; nothing sent",
-        event="task_early", window_id=window.window_id, revision=window.revision,
-        start=window.start.isoformat(), arrived=now.isoformat())  # fmt: skip
+    logger.warning(
+        "dispatch task arrived before its window's start; nothing sent",
+        event="task_early",
+        window_id=window.window_id,
+        revision=window.revision,
+        start=window.start.isoformat(),
+        arrived=now.isoformat(),
+    )
     raise no_op("early", body, f"the window starts at {window.start.isoformat()}; nothing is sent before then")
 
 
@@ -271,8 +285,14 @@ def _send(run: DispatchRun, action: PlannedAction) -> ActionResult:
     at = run.ctx.clock()
     run.claims.finish(action.claim_id, "sent", sent_at=at, receipt_kind=receipt.kind, reference=receipt.reference,
                       already_queued=outcome == "already_sent")  # fmt: skip
-    log(logger, logging.INFO, "action sent", event="action_sent", window_id=action.window_id,
-        action=action.describe(), reference=receipt.reference, outcome=outcome)  # fmt: skip
+    logger.info(
+        "action sent",
+        event="action_sent",
+        window_id=action.window_id,
+        action=action.describe(),
+        reference=receipt.reference,
+        outcome=outcome,
+    )
     return ActionResult(action, outcome, receipt.reference, at=at)
 
 
@@ -282,8 +302,15 @@ def _refused(run: DispatchRun, action: PlannedAction, refused: FleetError) -> Ac
     problem = str(refused)[:300]
     at = run.ctx.clock()
     run.claims.finish(action.claim_id, "failed", failed_at=at, problem=problem, http_status=refused.status)
-    log(logger, logging.ERROR, "Fleet refused an action", event="dispatch_failed", window_id=action.window_id,
-        action=action.describe(), status=refused.status, retrying=False, error=problem)  # fmt: skip
+    logger.error(
+        "Fleet refused an action",
+        event="dispatch_failed",
+        window_id=action.window_id,
+        action=action.describe(),
+        status=refused.status,
+        retrying=False,
+        error=problem,
+    )
     _block(run, action, refused.status, problem, at)
     return ActionResult(action, "failed", problem=problem)
 
@@ -340,8 +367,15 @@ def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
                                     verify_task_name=spec.name)  # fmt: skip
     run.ctx.store.commit([*writes, window_write(window)])
     counts = _counts(run)
-    log(logger, logging.INFO, "window dispatched", event="window_dispatched", window_id=window.window_id,
-        user_key=window.user_key, resumed=resumed, state=window.state.value, **counts)  # fmt: skip
+    logger.info(
+        "window dispatched",
+        event="window_dispatched",
+        window_id=window.window_id,
+        user_key=window.user_key,
+        resumed=resumed,
+        state=window.state.value,
+        **counts,
+    )
     return Dispatched(window.state.value, window.window_id, **counts)
 
 
@@ -373,9 +407,15 @@ def _dispatch_fields(run: DispatchRun, host: FleetHost, document: Document) -> d
         blocked, new = blocked_fields(document, refusals)
         fields.update(blocked)
         for refusal in new:
-            log(logger, logging.ERROR, "host needs attention: Fleet refuses its fix", event="host_needs_attention",
-                host_id=host.host_id, window_id=run.window.window_id, policy_id=refusal.policy_id,
-                status=refusal.status, reason=refusal.reason)  # fmt: skip
+            logger.error(
+                "host needs attention: Fleet refuses its fix",
+                event="host_needs_attention",
+                host_id=host.host_id,
+                window_id=run.window.window_id,
+                policy_id=refusal.policy_id,
+                status=refusal.status,
+                reason=refusal.reason,
+            )
     return fields
 
 

@@ -10,7 +10,6 @@ and another delivery taken over, its release or finish does nothing and says so 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from maintenance_windows.clock import utc_now
 from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
@@ -132,8 +131,12 @@ class Claims:
 
 def _reported(done: bool, holder: Holder, what: str) -> bool:
     if not done:
-        log(logger, logging.WARNING, f"claim {what} skipped: its lease ran out and another delivery took over",
-            event="claim_superseded", claim_id=holder.claim_id, generation=holder.generation)  # fmt: skip
+        logger.warning(
+            f"claim {what} skipped: its lease ran out and another delivery took over",
+            event="claim_superseded",
+            claim_id=holder.claim_id,
+            generation=holder.generation,
+        )
     return done
 
 
@@ -150,8 +153,14 @@ def current_window(ctx: DispatchContext, body: TaskBody, expected: WindowState) 
 
 
 def no_op(status: str, body: TaskBody, why: str) -> NothingToDo:
-    log(logger, logging.INFO, "task has nothing to do", event="task_no_op", window_id=body.window_id,
-        purpose=body.purpose, status=status, why=why)  # fmt: skip
+    logger.info(
+        "task has nothing to do",
+        event="task_no_op",
+        window_id=body.window_id,
+        purpose=body.purpose,
+        status=status,
+        why=why,
+    )
     return NothingToDo(status, why, body.window_id)
 
 

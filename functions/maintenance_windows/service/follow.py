@@ -22,7 +22,6 @@ The lease is per user rather than per channel: during a renewal two channels wat
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from maintenance_windows.domain.rules import DeadlineBehaviour
 from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.window_notes import enforced_note
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import AwayResult, CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
@@ -92,7 +91,7 @@ def on_notification(ctx: PlanningContext, channel: ChannelRecord, message_number
         # Recorded after our snapshot, by a notification that found the lease taken: another round.
         if not channel_records.pending_for_user(ctx.store, channel.user_key):
             return outcome
-    log(logger, logging.WARNING, "messages still pending; the next one continues", user_key=channel.user_key)
+    logger.warning("messages still pending; the next one continues", user_key=channel.user_key)
     return outcome
 
 
@@ -113,8 +112,12 @@ def sync_user(ctx: PlanningContext, user_key: str, pending: Sequence[PendingMess
         # The sync can take long (a full one after a 410) and the planner may delete the channel meanwhile:
         # an update leaves a deleted channel deleted, where a merge would recreate it half-empty.
         if not channel_records.record_sync_progress(ctx.store, channel_id, changes.next_sync_token, last):
-            log(logger, logging.INFO, "channel deleted while it was synced; its position is dropped",
-                event="channel_gone_during_sync", user_key=user_key, channel_id=channel_id)  # fmt: skip
+            logger.info(
+                "channel deleted while it was synced; its position is dropped",
+                event="channel_gone_during_sync",
+                user_key=user_key,
+                channel_id=channel_id,
+            )
     ctx.store.commit(channel_records.clear_pending(pending))
 
 
@@ -130,9 +133,7 @@ def _changes(ctx: PlanningContext, record: ChannelRecord) -> tuple[ChangeSet, bo
         try:
             return ctx.calendar.list_changes(record.user_email, record.sync_token), False
         except SyncTokenExpired:
-            log(
-                logger,
-                logging.INFO,
+            logger.info(
                 "sync token expired; syncing in full",
                 event="sync_token_expired",
                 user_key=record.user_key,
@@ -256,9 +257,7 @@ def _html(ctx: PlanningContext, window: Window, note: str | None) -> str:
 
 def _log_move(moved: Window, before: Window, note: str | None) -> None:
     fields = {"window_id": moved.window_id, "user_key": moved.user_key, "revision": moved.revision}
-    log(
-        logger,
-        logging.INFO,
+    logger.info(
         "window moved by its user",
         event="window_moved",
         start=moved.start,
@@ -267,7 +266,7 @@ def _log_move(moved: Window, before: Window, note: str | None) -> None:
         **fields,
     )
     if moved.late:
-        log(logger, logging.WARNING, "window moved past its deadline", event="window_late", **fields)
+        logger.warning("window moved past its deadline", event="window_late", **fields)
 
 
 def _removed(ctx: PlanningContext, window: Window, change: Change, *, lingering: bool) -> Window:
@@ -296,9 +295,7 @@ def _rebook(ctx: PlanningContext, window: Window, change: Change) -> Window:
     done = booking.finish(ctx, [noted])
     if window.task_name:
         ctx.tasks.delete(window.task_name)
-    log(
-        logger,
-        logging.INFO,
+    logger.info(
         "window rebooked after its event was removed",
         event="window_rebooked",
         window_id=window.window_id,
@@ -316,16 +313,14 @@ def _decline(ctx: PlanningContext, window: Window, change: Change) -> Window:
     try:
         declined = window_states.decline(window, now, why)
     except InvalidTransition:
-        log(logger, logging.WARNING, "cannot decline a window in this state", window_id=window.window_id)
+        logger.warning("cannot decline a window in this state", window_id=window.window_id)
         return window
     window_records.save(ctx.store, [declined])
     # Not rebooked until the deadline the user was given has passed: we do not fight the user.
     ctx.store.commit([window_records.release_user(window, declined_until=window.deadline)])
     if window.task_name:
         ctx.tasks.delete(window.task_name)
-    log(
-        logger,
-        logging.WARNING,
+    logger.warning(
         "window declined by its user",
         event="window_declined",
         window_id=window.window_id,
@@ -340,7 +335,7 @@ def _delete_event(ctx: PlanningContext, window: Window, event_id: str) -> None:
     try:
         ctx.calendar.delete_event(window.user_email, event_id)
     except CalendarError as problem:
-        log(logger, logging.WARNING, "could not delete the old event", window_id=window.window_id, error=str(problem))
+        logger.warning("could not delete the old event", window_id=window.window_id, error=str(problem))
 
 
 __all__ = [

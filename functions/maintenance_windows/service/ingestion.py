@@ -5,11 +5,10 @@ A redelivered payload finds every case as it would leave it and writes nothing (
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook, sightings_of, snapshot_of
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.repository.hosts import IngestCounts, record_failures
 
@@ -29,9 +28,7 @@ def ingest(store: DocumentStore, payload: FailingPoliciesWebhook) -> Ingested:
     before = store.stats.commits
     counts = record_failures(store, snapshot_of(payload), sightings_of(payload))
     commits = store.stats.commits - before
-    log(
-        logger,
-        logging.INFO,
+    logger.info(
         "failing-policy webhook stored",
         event="webhook_stored",
         policy_id=payload.policy.id,

@@ -8,7 +8,6 @@ that calendar_notifications, which has no Fleet token, writes its texts from the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from maintenance_windows.domain.remediation import LATEST, OsUpdateAction, Polic
 from maintenance_windows.domain.rules import Fallback, OsUpdateRole
 from maintenance_windows.domain.slots import AFTER_DEADLINE_DAYS
 from maintenance_windows.domain.windows import Window
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import (
     AppleOSUpdates,
     FleetCatalogPort,
@@ -127,12 +126,15 @@ class OsUpdates:
         try:
             settings: TeamOSUpdates | None = self._catalog.team_os_updates(team_id) if self._catalog else None
         except FleetUnavailable as outage:
-            log(logger, logging.WARNING, "Fleet team settings unreadable; using the last copy",
-                event="team_settings_unavailable", team_id=team_id, error=str(outage))  # fmt: skip
+            logger.warning(
+                "Fleet team settings unreadable; using the last copy",
+                event="team_settings_unavailable",
+                team_id=team_id,
+                error=str(outage),
+            )
             return stale
         except FleetError as refused:  # 402 on Fleet Free (no teams), 404 for a deleted team
-            log(logger, logging.INFO, "Fleet has no OS-update settings for the team", team_id=team_id,
-                status=refused.status)  # fmt: skip
+            logger.info("Fleet has no OS-update settings for the team", team_id=team_id, status=refused.status)
             settings = None
         self._remember(team_id, settings, now)
         return settings
@@ -148,8 +150,12 @@ class OsUpdates:
         try:
             return self._releases.latest_version(platform_family(platform))
         except ReleasesUnavailable as problem:
-            log(logger, logging.WARNING, "latest OS version unknown; going on without it",
-                event="os_latest_unknown", platform=platform, error=str(problem))  # fmt: skip
+            logger.warning(
+                "latest OS version unknown; going on without it",
+                event="os_latest_unknown",
+                platform=platform,
+                error=str(problem),
+            )
             return None
 
     def target_version(self, action: OsUpdateAction, platform: str) -> str | None:
@@ -296,8 +302,12 @@ def sync_managed(
 def _sync_team(teams: TeamsConfig, os_updates: OsUpdates, team_id: int, platform: str, targets: Sequence[str],
                ends: Sequence[datetime]) -> SettingChange | None:  # fmt: skip
     if not targets:
-        log(logger, logging.WARNING, "manage: no version to enforce (set product_version, or the feed is down)",
-            event="os_update_manage_skipped", team_id=team_id, platform=platform)  # fmt: skip
+        logger.warning(
+            "manage: no version to enforce (set product_version, or the feed is down)",
+            event="os_update_manage_skipped",
+            team_id=team_id,
+            platform=platform,
+        )
         return None
     current = apple_enforcement(os_updates.team_settings(team_id), platform)
     margin = teams.rules_for(team_id).os_updates.deadline_margin_days
@@ -307,12 +317,23 @@ def _sync_team(teams: TeamsConfig, os_updates: OsUpdates, team_id: int, platform
     try:
         os_updates.set_apple_enforcement(team_id, platform, after)
     except FleetError as problem:
-        log(logger, logging.ERROR, "manage: Fleet refused the OS-update setting", event="os_update_manage_failed",
-            team_id=team_id, platform=platform, error=str(problem))  # fmt: skip
+        logger.error(
+            "manage: Fleet refused the OS-update setting",
+            event="os_update_manage_failed",
+            team_id=team_id,
+            platform=platform,
+            error=str(problem),
+        )
         return None
-    log(logger, logging.INFO, "manage: team OS-update setting changed", event="os_update_settings_changed",
-        team_id=team_id, platform=platform, minimum_version=after.minimum_version,
-        deadline=after.deadline.isoformat(), before=str(current) if current else None)  # fmt: skip
+    logger.info(
+        "manage: team OS-update setting changed",
+        event="os_update_settings_changed",
+        team_id=team_id,
+        platform=platform,
+        minimum_version=after.minimum_version,
+        deadline=after.deadline.isoformat(),
+        before=str(current) if current else None,
+    )
     return SettingChange(team_id, platform, current, after)
 
 

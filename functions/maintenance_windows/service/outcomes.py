@@ -8,7 +8,6 @@ holds no grant on the delegation identity, so a compromised dispatcher cannot re
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -17,7 +16,7 @@ from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.event_text import outcome_description_html
 from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.windows import Window
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
 from maintenance_windows.ports.store import Filter, Write
 from maintenance_windows.repository import windows as window_records
@@ -62,16 +61,25 @@ def tell_outcomes(ctx: PlanningContext) -> int:
         try:
             ctx.calendar.patch_event(window.user_email, window.event_id, description_html=window.outcome_html)
         except CalendarUnavailable as outage:
-            log(logger, logging.WARNING, "outcomes not written: calendar unavailable; next run",
-                event="event_outcome_failed", window_id=window_id, error=str(outage))  # fmt: skip
+            logger.warning(
+                "outcomes not written: calendar unavailable; next run",
+                event="event_outcome_failed",
+                window_id=window_id,
+                error=str(outage),
+            )
             break
         except CalendarError as problem:
             if problem.status not in _GONE:
-                log(logger, logging.WARNING, "could not write the outcome into the event; next run",
-                    event="event_outcome_failed", window_id=window_id, error=str(problem))  # fmt: skip
+                logger.warning(
+                    "could not write the outcome into the event; next run",
+                    event="event_outcome_failed",
+                    window_id=window_id,
+                    error=str(problem),
+                )
                 continue
         ctx.store.commit([Write("merge", window_records.WINDOWS, window_id, {"outcome_pending": False})])
         told += 1
-        log(logger, logging.INFO, "event tells the outcome", event="event_outcome_written", window_id=window_id,
-            state=window.state.value)  # fmt: skip
+        logger.info(
+            "event tells the outcome", event="event_outcome_written", window_id=window_id, state=window.state.value
+        )
     return told

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +10,7 @@ from typing import Any
 from maintenance_windows.domain.emails import choose_email
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import FleetNotFound
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
@@ -74,9 +73,7 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
     details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
                "os_version": host.os_version}  # fmt: skip
     if not choice.found:
-        log(
-            logger,
-            logging.WARNING,
+        logger.warning(
             "host has no usable email; it cannot be booked",
             event="host_without_email",
             host_id=case.host_id,

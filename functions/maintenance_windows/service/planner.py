@@ -8,7 +8,6 @@ time, guarded by a lease claimed with create().
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +23,7 @@ from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.remediation import PolicyActions
 from maintenance_windows.domain.rules import OsUpdateRole
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarError
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
@@ -92,7 +91,7 @@ def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[Aft
     finally:
         leases.release(ctx.store, lease)
         report.elapsed_seconds = round(time.monotonic() - started, 3)
-    log(logger, logging.INFO, "planning run finished", event="plan_finished", **report.as_dict())
+    logger.info("planning run finished", event="plan_finished", **report.as_dict())
     return report
 
 
@@ -229,9 +228,7 @@ def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
     try:
         event = ctx.calendar.patch_event(window.user_email, window.event_id, description_html=html)
     except CalendarError as problem:
-        log(
-            logger,
-            logging.WARNING,
+        logger.warning(
             "could not update event text; will retry",
             window_id=window.window_id,
             error=str(problem),
@@ -297,9 +294,7 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     for start in range(0, len(pending), CHUNK):
         if time.monotonic() > budget_ends:
             report.complete = False
-            log(
-                logger,
-                logging.INFO,
+            logger.info(
                 "time budget spent; the next run continues",
                 event="plan_paused",
                 remaining=len(pending) - start,
@@ -315,9 +310,7 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
         booking.record_unplaced(ctx, unplaced)
         report.windows_unplaced += len(unplaced)
         report.windows_booked += len(booking.finish(ctx, [*resumed, *planned]))
-        log(
-            logger,
-            logging.INFO,
+        logger.info(
             "planning progress",
             event="plan_progress",
             done=min(start + CHUNK, len(pending)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +10,7 @@ from datetime import datetime
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, close_policies
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
@@ -81,9 +80,7 @@ def cancel_window(ctx: PlanningContext, window: Window, why: str, now: datetime)
     done = window_states.cancel(window, now, why)
     window_records.save(ctx.store, [done])
     ctx.store.commit([window_records.release_user(window)])
-    log(
-        logger,
-        logging.INFO,
+    logger.info(
         "window cancelled",
         event="window_cancelled",
         window_id=window.window_id,

@@ -12,7 +12,6 @@ delivery can neither count a failure twice nor half-apply one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +35,7 @@ from maintenance_windows.domain.verification import (
     newly_passing,
 )
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
@@ -104,8 +103,12 @@ def verify(ctx: DispatchContext, body: TaskBody) -> VerifyOutcome:
         outcome = _look(ctx, window, body.attempt)
     except FleetUnavailable as outage:
         claims.release(claim.claim_id, ctx.clock(), str(outage))
-        log(logger, logging.ERROR, "verification interrupted by a Fleet outage; Cloud Tasks retries",
-            event="verify_interrupted", window_id=window.window_id, error=str(outage))  # fmt: skip
+        logger.error(
+            "verification interrupted by a Fleet outage; Cloud Tasks retries",
+            event="verify_interrupted",
+            window_id=window.window_id,
+            error=str(outage),
+        )
         raise RetryLater(f"Fleet is unavailable: {outage}") from outage
     claims.finish(claim.claim_id, "done", outcome=outcome.status, finished_at=ctx.clock())
     return outcome
@@ -184,8 +187,13 @@ def _verified(ctx: DispatchContext, window: Window, decision: Decision, document
     done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=True)
     updates = case_updates(documents, window, decision.reports, now)
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
-    log(logger, logging.INFO, "window verified", event="window_verified", window_id=window.window_id,
-        user_key=window.user_key, hosts=len(decision.reports))  # fmt: skip
+    logger.info(
+        "window verified",
+        event="window_verified",
+        window_id=window.window_id,
+        user_key=window.user_key,
+        hosts=len(decision.reports),
+    )
     return Verified(window.window_id, len(decision.reports))
 
 
@@ -249,11 +257,21 @@ def _failed(
     done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=False,
                         rebook_after=rebook_after, escalated=bool(escalated))  # fmt: skip
     ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
-    log(logger, logging.WARNING, "window failed", event="window_failed", window_id=window.window_id,
-        user_key=window.user_key, failing_hosts=unresolved, verdicts=verdicts)  # fmt: skip
+    logger.warning(
+        "window failed",
+        event="window_failed",
+        window_id=window.window_id,
+        user_key=window.user_key,
+        failing_hosts=unresolved,
+        verdicts=verdicts,
+    )
     for host_id in escalated:
-        log(logger, logging.WARNING, "host needs attention after repeated failed windows", event="host_escalated",
-            host_id=host_id, window_id=window.window_id)  # fmt: skip
+        logger.warning(
+            "host needs attention after repeated failed windows",
+            event="host_escalated",
+            host_id=host_id,
+            window_id=window.window_id,
+        )
     return VerificationFailed(window.window_id, unresolved, escalated, verdicts)
 
 

@@ -29,7 +29,6 @@ instance cannot count a project's day, and a 10,000-user run costs ~10,300 calls
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -57,7 +56,7 @@ from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.config.settings import Settings
 from maintenance_windows.domain.ids import user_key
-from maintenance_windows.observability import get_logger, log
+from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
     BusyResult,
@@ -366,7 +365,7 @@ class GoogleCalendarAdapter:
             if error.status != 404:
                 raise
             # Already stopped or expired: the goal is reached.
-            log(_logger, logging.INFO, "channel already gone", user_key=user_key(user_email))
+            _logger.info("channel already gone", user_key=user_key(user_email))
 
     # ---- helpers -----------------------------------------------------------------------------------------
 
@@ -403,4 +402,4 @@ class GoogleCalendarAdapter:
 
     @staticmethod
     def _log_failure(message: str, email: str, failure: Failure) -> None:
-        log(_logger, logging.WARNING, message, user_key=user_key(email), status=failure.status, reason=failure.reason)
+        _logger.warning(message, user_key=user_key(email), status=failure.status, reason=failure.reason)
