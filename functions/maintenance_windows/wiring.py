@@ -1,11 +1,12 @@
 """Builds each function's dependencies once per instance (cold start), importing only what it needs.
 
-fleet_webhook needs Firestore only; the Calendar, Fleet, Tasks and Gemini clients are imported by the
-functions that call them, inside the builders below.
+fleet_webhook needs Firestore, and Cloud Tasks for large payloads (built on first use); the Calendar, Fleet
+and Gemini clients are imported by the functions that call them, inside the builders below.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from datetime import timedelta
@@ -23,10 +24,11 @@ if TYPE_CHECKING:
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.ports.explainer import Explainer
-    from maintenance_windows.ports.fleet import FleetPort
+    from maintenance_windows.ports.fleet import FleetPort, PolicyCatalog
     from maintenance_windows.ports.tasks import TaskQueue
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
+    from maintenance_windows.service.ingestion import IngestionContext
     from maintenance_windows.service.planner import AfterPlanHook
 
 
@@ -41,9 +43,15 @@ def store() -> DocumentStore:
 
 
 @functools.cache
-def webhook() -> tuple[DocumentStore, WebhookSettings]:
+def webhook() -> tuple[IngestionContext, WebhookSettings]:
+    from maintenance_windows.service.ingestion import IngestionContext
+
     current = settings()
-    return store(), WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    if not current.tasks_queue or not current.dispatch_url:
+        raise ConfigurationError("fleet_webhook needs MW_TASKS_QUEUE and MW_DISPATCH_URL: large webhooks are "
+                                 "folded in by tasks to dispatch_window")  # fmt: skip
+    webhook_settings = WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    return IngestionContext(store(), task_queue()), webhook_settings
 
 
 @functools.cache
@@ -112,14 +120,16 @@ def planning_context() -> PlanningContext:
     from maintenance_windows.service.context import PlanningContext
 
     current = settings()
+    fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
         calendar=GoogleCalendarAdapter.from_settings(current),
-        fleet=cast("FleetPort", LazyFleet(lambda: FleetHttpClient.from_settings(current))),
+        fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
         teams=teams(),
         notifications_url=current.notifications_url,
+        catalog=cast("PolicyCatalog", fleet),
     )
 
 
@@ -144,8 +154,9 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 
 @functools.cache
 def notifications() -> PlanningContext:
-    """calendar_notifications reschedules with the planner's own booking code, so it shares its context."""
-    return planning_context()
+    """calendar_notifications reschedules with the planner's own booking code, so it shares its context,
+    but takes policy texts from the store only: it holds no Fleet credential."""
+    return dataclasses.replace(planning_context(), catalog=None)
 
 
 @functools.cache

@@ -10,10 +10,12 @@ import pytest
 from pydantic import SecretStr
 
 from maintenance_windows.adapters.memory_store import MemoryStore
+from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings, handle_fleet_webhook
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.repository.hosts import all_hosts
-from tests.support.world import MONDAY, webhook_payload
+from maintenance_windows.service.ingestion import IngestionContext
+from tests.support.world import MONDAY, Clock, webhook_payload
 
 SECRET = "s3cret-webhook-value"
 SETTINGS = WebhookSettings(secrets=(SecretStr("old-secret"), SecretStr(SECRET)), max_body_bytes=64 * 1024)
@@ -26,15 +28,14 @@ def post(store: MemoryStore, body: Any, *, headers: dict[str, str] | None = None
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = HttpRequest(method, BASIC if headers is None else headers, query or {}, raw, content_type,
                           len(raw) if content_length is None else content_length)  # fmt: skip
-    return handle_fleet_webhook(request, store, SETTINGS)
+    return handle_fleet_webhook(request, IngestionContext(store, MemoryTaskQueue(), Clock(MONDAY)), SETTINGS)
 
 
 def test_the_payload_is_stored_per_host_and_a_redelivery_writes_nothing() -> None:
     store = MemoryStore()
     first = post(store, webhook_payload(1, [1, 2], MONDAY))
     assert (first.status, first.body) == (202, {"status": "accepted", "policy_id": 1, "hosts": 2, "commits": 1,
-                                                "hosts_new": 2, "hosts_updated": 0, "hosts_unchanged": 0,
-                                                "policy_updated": True})  # fmt: skip
+                                                "hosts_new": 2, "hosts_updated": 0, "hosts_unchanged": 0})  # fmt: skip
     assert {case.host_id: case.failing_policy_ids for case in all_hosts(store)} == {1: (1,), 2: (1,)}
     writes = store.stats.writes
     again = post(store, webhook_payload(1, [1, 2], MONDAY))
@@ -75,6 +76,8 @@ def test_a_missing_or_wrong_secret_is_401_and_stores_nothing(headers: dict[str, 
         ({"timestamp": "2031-03-03T07:00:00Z", "policy": {}, "hosts": []}, {}, 400, "policy is empty"),
         ({"timestamp": "2031-03-03T07:00:00Z", "policy": {"id": 0, "name": "p"}, "hosts": []}, {}, 400,
          "not a Fleet failing-policies webhook"),
+        ({"timestamp": "9999-12-31T00:00:00Z", "policy": {"id": 1, "name": "p"}, "hosts": [{"id": 1}]}, {}, 400,
+         "is in the future"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_refused_with_a_clear_4xx_and_store_nothing(

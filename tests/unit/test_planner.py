@@ -84,7 +84,7 @@ def test_a_host_that_passes_again_is_closed_and_gets_no_window(world: World) -> 
     report = world.plan()
 
     assert (report.hosts_closed, report.hosts_failing, report.windows_opened) == (1, 0, 0)
-    assert world.host_case(1)["status"] == "closed" and world.windows() == []
+    assert world.stored_case(1).status.value == "closed" and world.windows() == []
 
 
 def test_a_window_whose_hosts_all_pass_is_cancelled_and_its_event_deleted(world: World) -> None:

@@ -75,8 +75,10 @@ def test_action_without_restart_says_work_can_go_on() -> None:
 def test_no_actions_says_nothing_happens_by_itself_and_gives_the_steps() -> None:
     text = explain(actions=[], policies=[MACOS, FILEVAULT])
     assert text.what_will_happen.startswith("Nothing is installed or changed automatically")
-    assert "For “macOS up to date”: Install the latest macOS update" in text.what_you_need_to_do
-    assert "For “Disk encryption enabled”: Open System Settings" in text.what_you_need_to_do
+    assert text.what_you_need_to_do.startswith("During the window, please follow the steps your IT team gives")
+    # The admin's words are quoted and attributed to their policy, never given as our own instruction.
+    assert "For “macOS up to date”: “Install the latest macOS update" in text.what_you_need_to_do
+    assert "For “Disk encryption enabled”: “Open System Settings" in text.what_you_need_to_do
     assert text.expected_duration_minutes == 15
 
 
@@ -89,7 +91,8 @@ def test_why_names_the_checks_and_flags_critical_ones() -> None:
     why = explain(policies=[FILEVAULT, MACOS]).why_it_matters
     assert why.startswith("Your Mac does not pass 2 checks: “macOS up to date” and “Disk encryption enabled”.")
     assert "“Disk encryption enabled” is marked critical" in why
-    assert "Checks that FileVault encrypts the disk. A lost laptop then leaks nothing." in why
+    quoted = "“Checks that FileVault encrypts the disk. A lost laptop then leaks nothing.”"
+    assert f"The policy “Disk encryption enabled” says: {quoted}" in why
     assert "Run nightly" not in why  # descriptions are cut to their opening sentences
     assert "Acme requires these checks" in why
 

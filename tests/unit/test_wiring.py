@@ -60,12 +60,20 @@ def fresh_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     root.handlers[:], root.level = handlers, level
 
 
-def test_fleet_webhook_builds_only_the_store_and_its_secrets() -> None:
+def test_fleet_webhook_builds_the_store_its_secrets_and_a_lazy_task_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MW_FLEET_API_TOKEN")  # the public endpoint holds no Fleet credential
     wiring.warm("fleet_webhook")
-    store, settings = wiring.webhook()
-    assert isinstance(store, FirestoreStore)
+    ctx, settings = wiring.webhook()
+    assert isinstance(ctx.store, FirestoreStore) and isinstance(ctx.tasks, LazyTaskQueue)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
+
+
+def test_fleet_webhook_without_its_queue_stops_at_cold_start() -> None:
+    with pytest.raises(ConfigurationError, match="MW_TASKS_QUEUE and MW_DISPATCH_URL"):
+        wiring.warm("fleet_webhook")
 
 
 def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
@@ -74,7 +82,10 @@ def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
     assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
-    assert wiring.notifications() is ctx  # calendar_notifications books with the planner's own context
+    # calendar_notifications books with the planner's own parts, but reads policy texts from the store only.
+    notifications = wiring.notifications()
+    assert (notifications.store, notifications.calendar, notifications.tasks) == (ctx.store, ctx.calendar, ctx.tasks)
+    assert ctx.catalog is not None and notifications.catalog is None
 
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,10 +8,12 @@ and hosts of mixed platforms or a payload not of their kind (a plist for Apple, 
 Windows) are refused as Fleet refuses them. A refetch only asks the host to report; fresh results show once
 it has (here: at once, for the policies armed with pass_at_next_refetch).
 
+Policies are served as Fleet serves them (PolicyCatalog): get_policy with no team finds a global policy
+only, with a team that team's own policies only; anything else is FleetNotFound (404).
 Scripts and software titles are not modelled: any id or name is accepted (fail_next gives Fleet's refusals).
 
-Test controls: add_host, set_policy, remove_host, pass_at_next_refetch and fail_next (queue an error for
-the next call of a method: FleetUnavailable for an outage, FleetError for a refusal).
+Test controls: add_host, set_policy, remove_host, define_policy, pass_at_next_refetch and fail_next (queue
+an error for the next call of a method: FleetUnavailable for an outage, FleetError for a refusal).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib.parse import urlsplit
 from maintenance_windows.domain import mdm_commands
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.remediation import APPLE_PLATFORMS, WINDOWS_PLATFORMS
-from maintenance_windows.ports.fleet import ActionReceipt, DeviceEmail, FleetError, FleetNotFound
+from maintenance_windows.ports.fleet import ActionReceipt, DeviceEmail, FleetError, FleetNotFound, FleetPolicy
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class MemoryFleet:
         self.actions: list[FleetAction] = []
         self.refetches: list[int] = []
         self.webhooks: list[tuple[str, dict[str, Any]]] = []
+        self.policies: dict[int, FleetPolicy] = {}
+        self.policy_reads: list[tuple[int, int | None]] = []
         self._command_uuids: set[str] = set()
         self._pass_at_refetch: dict[int, set[int] | None] = {}
         self._faults: dict[str, list[Exception]] = {}
@@ -71,6 +75,11 @@ class MemoryFleet:
             known = next((p.name for p in host.policies if p.policy_id == policy_id), f"Policy {policy_id}")
             policy = HostPolicy(policy_id, name or known, response)
             self.hosts[host_id] = replace(host, policies=tuple(sorted((*others, policy), key=lambda p: p.policy_id)))
+
+    def define_policy(self, policy: FleetPolicy) -> None:
+        """The policy as the Fleet admin wrote it (name, description, resolution, critical...)."""
+        with self._lock:
+            self.policies[policy.policy_id] = policy
 
     def pass_at_next_refetch(self, host_id: int, *policy_ids: int) -> None:
         """The fix worked: at its next refetch the host reports these policies (all, if none given) passing."""
@@ -107,6 +116,23 @@ class MemoryFleet:
                 for host in self.hosts.values()
                 if policy_id in host.failing_policy_ids() and (team_id is None or host.team_id == team_id)
             }
+
+    def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy:
+        with self._lock:
+            self._fault("get_policy")
+            self.policy_reads.append((policy_id, team_id))
+            policy = self.policies.get(policy_id)
+            if policy is None or policy.team_id != team_id:
+                raise FleetNotFound(f"Policy {policy_id} was not found in the datastore", status=404)
+            return policy
+
+    def list_policies(self, team_id: int | None = None) -> list[FleetPolicy]:
+        with self._lock:
+            self._fault("list_policies")
+            own = sorted((p for p in self.policies.values() if p.team_id == team_id), key=lambda p: p.policy_id)
+            inherited = [] if team_id is None else sorted(
+                (p for p in self.policies.values() if p.team_id is None), key=lambda p: p.policy_id)  # fmt: skip
+            return [*own, *inherited]
 
     def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
         if not host_uuids:

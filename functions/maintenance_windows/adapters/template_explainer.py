@@ -3,7 +3,8 @@
 It is the text people get when AI is off, and the text every AI failure falls back to. It only ever
 repeats what the policy records and actions say, so it cannot promise work that will not happen; when no
 action runs automatically it says so plainly, because Fleet users found "What we'll do" misleading when
-they had to act themselves.
+they had to act themselves. What an admin wrote in a policy (description, resolution) is shown quoted and
+attributed to the policy, never as the product's own instruction.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def _why_it_matters(request: ExplanationRequest, device: str) -> str:
 
 def _policy_detail(policy: PolicyBrief, *, several: bool) -> str:
     about = _first_sentences(policy.description)
-    parts = [f"About {f'“{policy.name}”' if several else 'this check'}: {about}" if about else ""]
+    subject = f"The policy “{policy.name}”" if several else "The policy"
+    parts = [f"{subject} says: “{about}”" if about else ""]
     if policy.critical:
         subject = f"“{policy.name}”" if several else "This check"
         parts.append(f"{subject} is marked critical, so it must be fixed before the deadline.")
@@ -170,9 +172,12 @@ def _manual_steps(policies: list[PolicyBrief]) -> str:
             "the window so they can help you fix it."
         )
     if len(with_steps) == 1:
-        return f"During the window, please do this: {_as_sentence(with_steps[0].resolution)}"
-    steps = " ".join(f"For “{policy.name}”: {_as_sentence(policy.resolution)}" for policy in with_steps)
-    return f"During the window, please do the following. {steps}"
+        return (
+            "During the window, please follow the steps your IT team gives in the policy: "
+            f"“{_as_sentence(with_steps[0].resolution)}”"
+        )
+    steps = " ".join(f"For “{policy.name}”: “{_as_sentence(policy.resolution)}”" for policy in with_steps)
+    return f"During the window, please follow the steps your IT team gives in each policy. {steps}"
 
 
 def _as_sentence(text: str) -> str:

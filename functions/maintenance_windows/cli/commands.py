@@ -33,10 +33,10 @@ def hosts(args: argparse.Namespace) -> int:
     rows = [
         {
             "host_id": case.host_id,
-            "display_name": case.display_name,
+            "display_name": case.extra.get("fleet_display_name", ""),
             "status": case.status.value,
             "failing_policies": list(case.failing_policy_ids),
-            "team_id": case.extra.get("team_id", case.reported_team_id),
+            "team_id": case.extra.get("team_id"),
             "user": case.extra.get("user_email"),
             "email_problem": case.extra.get("email_problem"),
             "needs_attention": bool(case.extra.get("needs_attention")),

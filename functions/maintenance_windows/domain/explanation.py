@@ -42,6 +42,8 @@ class ExplanationRequest(Frozen):
     policies: list[PolicyBrief] = Field(default_factory=list)
     actions: list[ActionBrief] = Field(default_factory=list)
     contact: str = ""
+    #: The only web addresses event text may contain (and those under them): the team file's help_links.
+    help_links: list[str] = Field(default_factory=list)
 
 
 class ExplanationSource(StrEnum):

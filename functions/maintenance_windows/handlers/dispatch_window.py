@@ -1,4 +1,5 @@
-"""dispatch_window: Cloud Tasks' call at a window's start (dispatch), before it (recheck) and after it (verify).
+"""dispatch_window: Cloud Tasks' call at a window's start (dispatch), before it (recheck) and after it (verify),
+and for each chunk of a large failing-policies webhook (ingest).
 
 The handler checks the caller and the task body, runs the step (service/dispatch.py) and answers: 200 with
 the outcome, 200 when the task no longer applies (so Cloud Tasks stops), 503 when a retry can finish the
@@ -20,6 +21,7 @@ from maintenance_windows.observability import get_logger, log
 from maintenance_windows.service.dispatch import run_task
 from maintenance_windows.service.dispatch_context import DispatchContext, TaskBody
 from maintenance_windows.service.errors import NothingToDo, RetryLater
+from maintenance_windows.service.ingestion import IngestionContext, IngestTaskBody, ingest_chunk
 
 logger = get_logger(__name__)
 
@@ -57,6 +59,9 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
     body = parse_task_body(request.body)
     if isinstance(body, HttpResponse):
         return body
+    if isinstance(body, IngestTaskBody):
+        chunk = ingest_chunk(IngestionContext(ctx.store, ctx.tasks, ctx.clock), body)
+        return HttpResponse(200, {"purpose": body.purpose, **dataclasses.asdict(chunk)})
     retry = request.header("X-CloudTasks-TaskRetryCount")
     log(logger, logging.INFO, "task received", event="task_received", window_id=body.window_id,
         revision=body.revision, purpose=body.purpose, attempt=body.attempt, task_retry=retry)  # fmt: skip
@@ -69,15 +74,16 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
     return HttpResponse(200, {"status": outcome.status, **dataclasses.asdict(outcome)})
 
 
-def parse_task_body(raw: bytes) -> TaskBody | HttpResponse:
+def parse_task_body(raw: bytes) -> TaskBody | IngestTaskBody | HttpResponse:
     if len(raw) > MAX_BODY_BYTES:
         return error(413, f"body over {MAX_BODY_BYTES} bytes")
     try:
         decoded = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as problem:
         return error(400, f"body is not valid JSON: {problem}")
+    model = IngestTaskBody if isinstance(decoded, dict) and decoded.get("purpose") == "ingest" else TaskBody
     try:
-        return TaskBody.model_validate(decoded)
+        return model.model_validate(decoded)
     except ValidationError as invalid:
         problems = [
             {"field": ".".join(str(part) for part in issue["loc"]) or "(body)", "problem": issue["msg"]}

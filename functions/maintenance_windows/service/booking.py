@@ -31,6 +31,7 @@ from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.policy_texts import refreshed_policies
 
 logger = get_logger(__name__)
 TIME_ZONE_MIN_AGE = timedelta(days=5)
@@ -187,8 +188,7 @@ def _short_lead_slot(now: datetime, lead: timedelta, minutes: int, rules_choice:
 def _with_text(ctx: PlanningContext, windows: list[Window]) -> list[Window]:
     if not windows:
         return []
-    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
-    policies = host_records.policies_by_id(ctx.store, policy_ids)
+    policies = refreshed_policies(ctx, windows)
     host_ids = sorted({host for window in windows for host in window.host_ids})
     hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
     texted: list[Window] = []

@@ -1,17 +1,31 @@
-"""The event's title and description for a window: explanation (AI or template) rendered around its time."""
+"""The event's title and description for a window: explanation (AI or template) rendered around its time.
+
+Every text that reaches the event passes domain/event_text.text_problems, whoever wrote it: each policy
+text from Fleet and each device name before anything is written from them (a text that fails is left
+out), and the finished explanation once more before it is rendered.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from maintenance_windows.domain.event_text import event_description_html
+from maintenance_windows.domain.event_text import (
+    event_description_html,
+    explanation_problems,
+    text_problems,
+    withheld_explanation,
+)
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.windows import Window
+from maintenance_windows.observability import get_logger, log
 from maintenance_windows.service.context import PlanningContext
+
+logger = get_logger(__name__)
 
 
 def local_range(start: datetime, end: datetime, zone: str) -> str:
@@ -30,35 +44,35 @@ def explanation_request(
     policies: Mapping[int, Mapping[str, Any]],
     hosts: Sequence[Mapping[str, Any]],
 ) -> ExplanationRequest:
+    """What the text may use. `policies`: Fleet's texts by id (service/policy_texts.py); `hosts`: the hosts'
+    documents, whose `fleet_display_name` is Fleet's."""
     rules = ctx.teams.rules_for(window.team_id)
-    briefs = [
-        PolicyBrief(
-            policy_id=policy_id,
-            name=str(policies.get(policy_id, {}).get("name", f"policy {policy_id}")),
-            description=str(policies.get(policy_id, {}).get("description", "")),
-            resolution=str(policies.get(policy_id, {}).get("resolution", "")),
-            platform=str(policies.get(policy_id, {}).get("platform", "")),
-            critical=bool(policies.get(policy_id, {}).get("critical", False)),
-        )
-        for policy_id in window.policy_ids
-    ]
     platforms = sorted({str(host.get("platform", "")) for host in hosts if host.get("platform")})
-    return ExplanationRequest(
+    raw = [_brief(policy_id, policies.get(policy_id, {})) for policy_id in window.policy_ids]
+    request = ExplanationRequest(
         organization=ctx.teams.organization,
         language=rules.language,
         window_local=local_range(window.start, window.end, window.time_zone) if window.start and window.end else "",
         deadline_local=local_day(window.deadline, window.time_zone),
-        host_names=[str(host.get("display_name", "")) for host in hosts],
         platforms=platforms,
-        policies=briefs,
-        actions=briefs_for(briefs, platforms, rules.actions),
+        policies=raw,
+        actions=briefs_for(raw, platforms, rules.actions),
         contact=ctx.teams.contact,
+        help_links=list(ctx.teams.help_links),
     )
+    checked = [_checked_brief(brief, request) for brief in raw]
+    names = [_checked_host_name(host, host_id, request) for host, host_id in zip(hosts, window.host_ids, strict=True)]
+    return request.model_copy(update={"policies": checked, "host_names": names})
 
 
 def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, Explanation]:
     """(description html, explanation) for the window's event; the title comes from booking._event_spec."""
     explanation = ctx.explainer.explain(request)
+    problems = explanation_problems(explanation, request)
+    if problems:
+        log(logger, logging.WARNING, "event text refused; a minimal text is used", event="event_text_refused",
+            window_id=window.window_id, source=explanation.source.value, problems=list(problems))  # fmt: skip
+        explanation = withheld_explanation(request)
     html = event_description_html(
         explanation,
         window_local=request.window_local,
@@ -68,3 +82,40 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
         note=window.note,
     )
     return html, explanation
+
+
+def _brief(policy_id: int, policy: Mapping[str, Any]) -> PolicyBrief:
+    return PolicyBrief(
+        policy_id=policy_id,
+        name=str(policy.get("name") or f"policy {policy_id}"),
+        description=str(policy.get("description", "")),
+        resolution=str(policy.get("resolution", "")),
+        platform=str(policy.get("platform", "")),
+        critical=bool(policy.get("critical", False)),
+    )
+
+
+def _checked_brief(brief: PolicyBrief, request: ExplanationRequest) -> PolicyBrief:
+    """The brief with each admin-written text that fails the checks left out (the name becomes neutral)."""
+    withheld = {field: _withheld(getattr(brief, field), request) for field in ("name", "description", "resolution")}
+    if not any(withheld.values()):
+        return brief
+    log(logger, logging.WARNING, "policy text from Fleet cannot be shown in events; left out",
+        event="policy_text_withheld", policy_id=brief.policy_id,
+        problems={field: problems for field, problems in withheld.items() if problems})  # fmt: skip
+    return brief.model_copy(update={
+        "name": f"policy {brief.policy_id}" if withheld["name"] else brief.name,
+        "description": "" if withheld["description"] else brief.description,
+        "resolution": "" if withheld["resolution"] else brief.resolution,
+    })  # fmt: skip
+
+
+def _checked_host_name(host: Mapping[str, Any], host_id: int, request: ExplanationRequest) -> str:
+    name = str(host.get("fleet_display_name") or "").strip()
+    if name and not _withheld(name, request):
+        return name
+    return f"host {host_id}"
+
+
+def _withheld(text: str, request: ExplanationRequest) -> list[str]:
+    return text_problems(text, request) if text else []

@@ -30,6 +30,7 @@ from maintenance_windows.service import booking
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, render
 from maintenance_windows.service.owners import Owner, resolve_owners
+from maintenance_windows.service.policy_texts import refreshed_policies
 from maintenance_windows.service.reconcile import reconcile
 
 logger = get_logger(__name__)
@@ -168,7 +169,7 @@ def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
     """Rewrite the event description in place when what the window fixes has changed."""
     if window.state is not WindowState.SCHEDULED or not window.event_id:
         return window
-    policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
+    policies = refreshed_policies(ctx, [window])
     hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
     request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
     html, explanation = render(ctx, window, request)

@@ -17,7 +17,7 @@ from typing import Any
 
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.fleet_hosts import FleetHost
-from maintenance_windows.domain.host_cases import close_policies
+from maintenance_windows.domain.host_cases import PolicyState
 from maintenance_windows.domain.ids import claim_id
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
@@ -25,7 +25,7 @@ from maintenance_windows.domain.verification import Verdict, decide, host_failur
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
-from maintenance_windows.ports.store import Document, DocumentStore, Write
+from maintenance_windows.ports.store import DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.dispatch_context import (
@@ -115,8 +115,8 @@ def _decide(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], at
 
 def _verified(ctx: DispatchContext, window: Window, hosts: Sequence[FleetHost], now: datetime) -> Verified:
     done = window_states.verified(window, now, f"all {len(hosts)} hosts pass the window's policies")
-    _, updates = host_case_updates(ctx.store, window, hosts, now)
-    ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
+    ctx.store.commit([*host_case_writes(ctx.store, window, hosts, now), window_write(done),
+                      window_records.release_user(done)])  # fmt: skip
     log(logger, logging.INFO, "window verified", event="window_verified", window_id=window.window_id,
         user_key=window.user_key, hosts=len(hosts))  # fmt: skip
     return Verified(window.window_id, len(hosts))
@@ -138,8 +138,7 @@ def _recheck_later(
     noted = window_states.note(window, now, "verify_recheck",
                                f"hosts {failing} still fail; re-check {attempt + 1} at {at.isoformat()}",
                                verify_task_name=spec.name)  # fmt: skip
-    _, updates = host_case_updates(ctx.store, window, hosts, now)
-    ctx.store.commit([*_as_writes(updates), window_write(noted)])
+    ctx.store.commit([*host_case_writes(ctx.store, window, hosts, now), window_write(noted)])
     return RecheckScheduled(window.window_id, attempt + 1, failing)
 
 
@@ -151,7 +150,8 @@ def _failed(
     rules: TeamRules,
     now: datetime,
 ) -> VerificationFailed:
-    documents, updates = host_case_updates(ctx.store, window, hosts, now)
+    documents = ctx.store.get_many(host_records.HOSTS, [str(host.host_id) for host in hosts])
+    updates: dict[int, dict[str, Any]] = {}
     escalated: list[int] = []
     for host in failing:
         document = documents.get(str(host.host_id))
@@ -163,7 +163,8 @@ def _failed(
             escalated.append(host.host_id)
     names = ", ".join(str(host.host_id) for host in failing)
     done = window_states.failed(window, now, f"hosts {names} still fail after the window")
-    ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
+    closing = host_case_writes(ctx.store, window, hosts, now)
+    ctx.store.commit([*closing, *_as_writes(updates), window_write(done), window_records.release_user(done)])
     log(logger, logging.WARNING, "window failed", event="window_failed", window_id=window.window_id,
         user_key=window.user_key, failing_hosts=[host.host_id for host in failing])  # fmt: skip
     for host_id in escalated:
@@ -188,28 +189,16 @@ def failure_fields(
     return fields
 
 
-def host_case_updates(
-    store: DocumentStore, window: Window, hosts: Sequence[FleetHost], now: datetime
-) -> tuple[dict[str, Document], dict[int, dict[str, Any]]]:
-    """(stored host documents, merge data per host whose case changed): policies now passing are closed."""
-    documents = store.get_many(host_records.HOSTS, [str(host.host_id) for host in hosts])
-    updates: dict[int, dict[str, Any]] = {}
-    for host in hosts:
-        document = documents.get(str(host.host_id))
-        if document is None:
-            continue
-        before = host_records.host_from_document(document)
-        passing = newly_passing(window, host, before.failing_policy_ids)
-        if not passing:
-            continue
-        after = close_policies(before, passing, now)
-        if after != before:
-            updates[host.host_id] = host_records.host_to_document(after)
-    return documents, updates
-
-
 def host_case_writes(store: DocumentStore, window: Window, hosts: Sequence[FleetHost], now: datetime) -> list[Write]:
-    return _as_writes(host_case_updates(store, window, hosts, now)[1])
+    """The window's policies that a host's case still counts as failing and that Fleet now reports passing,
+    marked passing."""
+    cases = host_records.policy_cases(store, [host.host_id for host in hosts], window.policy_ids)
+    writes: list[Write] = []
+    for host in hosts:
+        failing = [policy for (host_id, policy), case in cases.items()
+                   if host_id == host.host_id and case.state is PolicyState.FAILING]  # fmt: skip
+        writes.extend(host_records.passing_writes(host.host_id, newly_passing(window, host, failing), now))
+    return writes
 
 
 def _as_writes(updates: Mapping[int, Mapping[str, Any]]) -> list[Write]:
