@@ -21,7 +21,9 @@ import pytest
 from maintenance_windows.domain.intervals import parse_rfc3339
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.store import Write
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import ClaimStatus
 from maintenance_windows.service.planner import PLANNER_LEASE
 from tests.reliability.support import (
     EXPECTED_ACTIONS,
@@ -69,10 +71,10 @@ def _kill_once_events_are_inserted(rig: Rig, planner: subprocess.Popen[bytes], t
 
 def _expire_planner_lease(rig: Rig) -> None:
     """What waiting out the dead run's lease (its time budget + 2 minutes) would do, without the wait."""
-    lease = rig.store.get("leases", PLANNER_LEASE)
-    assert lease is not None, "the killed planner held no lease"
+    lease = leases.inspect(rig.store, PLANNER_LEASE)
+    assert lease.status is ClaimStatus.CLAIMED and lease.doc_id, "the killed planner held no lease"
     past = datetime.now(UTC) - timedelta(seconds=1)
-    rig.store.commit([Write("merge", "leases", PLANNER_LEASE, {"expires_at": past})])
+    rig.store.commit([Write("merge", leases.LEASES, lease.doc_id, {"held_until": past})])
 
 
 def _assert_no_orphans(rig: Rig, population: Population, windows: dict[str, Window]) -> list[QueuedTask]:

@@ -31,7 +31,8 @@ from maintenance_windows.ports.fleet import (
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
-from maintenance_windows.service.dispatch_context import CLAIMS, DispatchContext
+from maintenance_windows.repository.claims import ClaimBook, ClaimState
+from maintenance_windows.service.dispatch_context import CLAIM_RETENTION, CLAIMS, Claims, DispatchContext
 
 START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 END = START + timedelta(minutes=30)
@@ -186,7 +187,8 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     # Another instance sent the restart and died before recording it.
     setup.fleet.run_mdm_command(restart.command_base64(), [restart.host_uuid])
     sent_before = len(setup.fleet.actions)
-    setup.store.create(CLAIMS, restart.claim_id, {"status": "claimed", "claimed_at": START, "generation": 0})
+    crashed = Claims(setup.store, setup.ctx.options.claim_lease).acquire(restart.claim_id, START, {"kind": "action"})
+    assert crashed.state is ClaimState.ACQUIRED
     busy = setup.deliver()
     assert busy.status == 503 and busy.body["claims"] == [restart.key]
     setup.clock.now = START + timedelta(minutes=11)
@@ -195,7 +197,11 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     # Fleet's 409 for the known CommandUUID counts as sent: the restart is queued exactly once.
     assert [kind for kind, _ in sent(setup.fleet)[sent_before:]] == ["script"]
     claim = setup.store.get(CLAIMS, restart.claim_id)
-    assert claim is not None and claim["status"] == "sent" and claim["generation"] == 1
+    assert claim is not None and (claim["status"], claim["result"], claim["generation"]) == ("finished", "sent", 1)
+    # The crashed instance, should it come back, can no longer touch its successor's claim.
+    assert crashed.holder is not None and not ClaimBook(setup.store, CLAIMS, retention=CLAIM_RETENTION).finish(
+        crashed.holder, result="failed"
+    )
 
 
 def test_stale_revision_and_wrong_state_do_nothing() -> None:

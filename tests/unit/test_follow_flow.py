@@ -19,8 +19,8 @@ from maintenance_windows.domain.rules import DeadlineBehaviour, FollowRules, Tea
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.planning import leases
 from maintenance_windows.repository import channels as channel_records
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelState
 from maintenance_windows.service import booking
@@ -235,7 +235,7 @@ def test_a_notification_that_finds_the_lease_held_is_applied_by_the_holder(
     moved = window_records.load(ctx.store, window.window_id)
     assert moved is not None and moved.start == second
     assert ctx.store.query(channel_records.PENDING) == []
-    assert leases.claim(ctx.store, leases.user_lease(window.user_key), NOW, NOW + timedelta(minutes=1))
+    assert leases.claim(ctx.store, leases.user_lease(window.user_key), NOW, NOW + timedelta(minutes=1)) is not None
     record = channel_records.get(ctx.store, channel_id)
     assert record is not None and record.last_message_number == 3
 

@@ -10,11 +10,11 @@ import pytest
 from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.ids import event_id, user_key, window_id
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarUnavailable, EventSpec
 from maintenance_windows.ports.fleet import DeviceEmail, FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.channels import ChannelKeeper
 from maintenance_windows.service.planner import PLANNER_LEASE, PlanOptions, plan_windows
@@ -188,8 +188,8 @@ def test_a_calendar_outage_stops_the_run_and_the_next_run_resumes(world: World) 
     with pytest.raises(CalendarUnavailable):
         world.plan()
     assert _only_window(world).state is WindowState.PLANNED  # the plan was stored before the insert
-    assert leases.claim(world.store, PLANNER_LEASE, MONDAY, MONDAY + timedelta(minutes=1))  # the lease was freed
-    leases.release(world.store, PLANNER_LEASE)
+    lease = leases.claim(world.store, PLANNER_LEASE, MONDAY, MONDAY + timedelta(minutes=1))
+    assert lease is not None and leases.release(world.store, lease)  # the run had freed the lease
 
     report = world.plan()
     assert report.windows_booked == 1 and _only_window(world).state is WindowState.SCHEDULED
@@ -214,7 +214,7 @@ def test_an_event_left_by_an_interrupted_run_is_moved_to_the_windows_time(world:
 
 def test_another_run_holding_the_lease_makes_this_one_skip(world: World) -> None:
     world.host(1, ALICE)
-    assert leases.claim(world.store, PLANNER_LEASE, MONDAY, MONDAY + timedelta(minutes=10))
+    assert leases.claim(world.store, PLANNER_LEASE, MONDAY, MONDAY + timedelta(minutes=10)) is not None
     report = world.plan()
     assert (report.complete, report.skipped, report.windows_opened) == (
         False,

@@ -32,10 +32,9 @@ from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import Claim, ClaimState
 from maintenance_windows.service.dispatch_context import (
-    Claim,
     Claims,
-    ClaimState,
     DispatchContext,
     TaskBody,
     current_window,
@@ -137,8 +136,8 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     window = current_window(ctx, body, WindowState.SCHEDULED)
     now = ctx.clock()
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
-    first = ctx.store.create("claims", claim_id("dispatch", window.window_id, window.revision),
-                             {"kind": "dispatch", "window_id": window.window_id, "claimed_at": now})  # fmt: skip
+    first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
+                                  {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
     try:
         _read_hosts(run)
         _send_actions(run, plan_actions(window, run.failing_hosts, run.rules.actions))
@@ -216,8 +215,7 @@ def _call_fleet(run: DispatchRun, planned: PlannedAction) -> ActionReceipt:
 
 
 def _earlier_result(action: PlannedAction, claim: Claim) -> ActionResult:
-    status = claim.document.get("status")
-    if status == "failed":
+    if claim.document.get("result") == "failed":
         return ActionResult(action, "failed", problem=claim.document.get("problem"))
     return ActionResult(action, "already_sent", claim.document.get("reference"))
 

@@ -1,11 +1,11 @@
 """What dispatch and verification share: their dependencies, the claim protocol and the task body.
 
-Claims make every step exactly-once under at-least-once delivery. A claim is a document in `claims`
-created atomically with store.create(); whoever creates it owns the work. A claim left "claimed" past
-its lease (the owner crashed mid-send) or "released" (the owner hit an outage) is taken over by creating
-`<claim>.g<generation+1>`, which exactly one contender can do. A claim is released rather than deleted so
-that its generation survives: with a delete, a later takeover would recreate generation 1 and collide
-with the marker of an earlier one.
+Claims make every step exactly-once under at-least-once delivery: each action, webhook and verification
+attempt is claimed in `claims` before it runs (repository/claims.py: generation documents created with
+create(), exactly one holder at a time). A claim still "claimed" past its lease (its delivery crashed
+mid-send) or released (its delivery hit an outage) is taken over by the next delivery; a finished one is
+never redone. A delivery releases or finishes only what it holds itself: should its lease have run out
+and another delivery taken over, its release or finish does nothing and says so in the log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +26,7 @@ from maintenance_windows.ports.fleet import FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import Claim, ClaimBook, Holder
 from maintenance_windows.service.errors import NothingToDo
 
 logger = get_logger(__name__)
@@ -35,7 +35,6 @@ logger = get_logger(__name__)
 CLAIM_RETENTION = timedelta(days=30)
 
 CLAIMS = "claims"
-FINISHED_STATUSES = frozenset({"sent", "done", "failed"})
 
 
 class TaskBody(BaseModel):
@@ -68,27 +67,17 @@ class DispatchContext:
     options: DispatchOptions = field(default_factory=DispatchOptions)
 
 
-class ClaimState(StrEnum):
-    ACQUIRED = "acquired"  # the caller owns the work now
-    FINISHED = "finished"  # done before (sent, done or failed): never redo it
-    BUSY = "busy"  # someone else holds a fresh claim
-
-
-@dataclass(frozen=True)
-class Claim:
-    claim_id: str
-    state: ClaimState
-    document: Mapping[str, Any]
-
-
 class Claims:
+    """The claims one delivery takes: a ClaimBook on `claims` that remembers what this delivery holds."""
+
     def __init__(self, store: DocumentStore, lease: timedelta) -> None:
-        self._store = store
+        self._book = ClaimBook(store, CLAIMS, retention=CLAIM_RETENTION)
         self._lease = lease
+        self._held: dict[str, Holder] = {}
 
     def lookup(self, claim_ids: Sequence[str]) -> dict[str, Document]:
-        """The existing claims among `claim_ids`, in one read (lets acquire skip a create per claim)."""
-        return self._store.get_many(CLAIMS, list(dict.fromkeys(claim_ids)))
+        """The existing claims among `claim_ids`, in one read (lets acquire skip reads per claim)."""
+        return self._book.lookup(claim_ids)
 
     def acquire(
         self, claim_id: str, now: datetime, fields: Mapping[str, Any], known: Mapping[str, Any] | None = None
@@ -97,40 +86,35 @@ class Claims:
 
         `known` is the claim as lookup() found it; None means it did not exist then.
         """
-        fresh = {**fields, "status": "claimed", "claimed_at": now, "generation": 0, "expires_at": now + CLAIM_RETENTION}
-        if known is None and self._store.create(CLAIMS, claim_id, fresh):
-            return Claim(claim_id, ClaimState.ACQUIRED, fresh)
-        current = known if known is not None else self._store.get(CLAIMS, claim_id)
-        if current is None:  # released and gone between our two calls: one more race for it
-            created = self._store.create(CLAIMS, claim_id, fresh)
-            return Claim(claim_id, ClaimState.ACQUIRED if created else ClaimState.BUSY, fresh)
-        if current.get("status") in FINISHED_STATUSES:
-            return Claim(claim_id, ClaimState.FINISHED, current)
-        if current.get("status") == "claimed" and now - current["claimed_at"] < self._lease:
-            return Claim(claim_id, ClaimState.BUSY, current)
-        return self._take_over(claim_id, now, current)
+        claim = self._book.acquire(claim_id, now, now + self._lease, fields, head=known)
+        if claim.holder is not None:
+            self._held[claim_id] = claim.holder
+        return claim
 
-    def finish(self, claim_id: str, status: Literal["sent", "done", "failed"], **fields: Any) -> None:
-        self._store.commit([Write("merge", CLAIMS, claim_id, {**fields, "status": status})])
+    def finish(self, claim_id: str, status: Literal["sent", "done", "failed"], **fields: Any) -> bool:
+        """Record the outcome (`result`); False when this delivery no longer held the claim."""
+        holder = self._held.pop(claim_id, None)
+        if holder is None:
+            return False
+        return _reported(self._book.finish(holder, result=status, **fields), holder, "finish")
 
-    def release(self, claim_id: str, now: datetime, reason: str) -> None:
+    def release(self, claim_id: str, now: datetime, reason: str) -> bool:
         """Give the work back (an outage): the next delivery takes it over at once."""
-        self._store.commit([Write("merge", CLAIMS, claim_id, {"status": "released", "released_at": now,
-                                                              "release_reason": reason[:300]})])  # fmt: skip
+        holder = self._held.pop(claim_id, None)
+        if holder is None:
+            return False
+        return _reported(self._book.release(holder, released_at=now, release_reason=reason[:300]), holder, "release")
 
-    def _take_over(self, claim_id: str, now: datetime, current: Mapping[str, Any]) -> Claim:
-        generation = int(current.get("generation", 0)) + 1
-        marker = {
-            "claim_id": claim_id,
-            "generation": generation,
-            "claimed_at": now,
-            "expires_at": now + CLAIM_RETENTION,
-        }
-        if not self._store.create(CLAIMS, f"{claim_id}.g{generation}", marker):
-            return Claim(claim_id, ClaimState.BUSY, current)
-        taken = {"status": "claimed", "claimed_at": now, "generation": generation}
-        self._store.commit([Write("merge", CLAIMS, claim_id, taken)])
-        return Claim(claim_id, ClaimState.ACQUIRED, {**current, **taken})
+    def mark_first(self, claim_id: str, now: datetime, fields: Mapping[str, Any]) -> bool:
+        """True for the first delivery to mark claim_id."""
+        return self._book.mark_once(claim_id, now, fields)
+
+
+def _reported(done: bool, holder: Holder, what: str) -> bool:
+    if not done:
+        log(logger, logging.WARNING, f"claim {what} skipped: its lease ran out and another delivery took over",
+            event="claim_superseded", claim_id=holder.claim_id, generation=holder.generation)  # fmt: skip
+    return done
 
 
 def current_window(ctx: DispatchContext, body: TaskBody, expected: WindowState) -> Window:

@@ -35,11 +35,11 @@ from maintenance_windows.domain.rules import DeadlineBehaviour
 from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, PendingMessage
 from maintenance_windows.service import booking, channels
@@ -77,7 +77,8 @@ def on_notification(ctx: PlanningContext, channel: ChannelRecord, message_number
     lease = leases.user_lease(channel.user_key)
     while outcome.rounds < MAX_ROUNDS:
         now = ctx.clock()
-        if not leases.claim(ctx.store, lease, now, now + LEASE_TTL):
+        held = leases.claim(ctx.store, lease, now, now + LEASE_TTL)
+        if held is None:
             if outcome.rounds == 0:
                 outcome.status = "queued" if recorded else "duplicate"
             return outcome
@@ -86,7 +87,7 @@ def on_notification(ctx: PlanningContext, channel: ChannelRecord, message_number
             if pending:
                 sync_user(ctx, channel.user_key, pending, outcome)
         finally:
-            leases.release(ctx.store, lease)
+            leases.release(ctx.store, held)
         outcome.rounds += 1
         # Recorded after our snapshot, by a notification that found the lease taken: another round.
         if not channel_records.pending_for_user(ctx.store, channel.user_key):

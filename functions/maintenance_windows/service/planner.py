@@ -21,10 +21,10 @@ from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.planning import leases
 from maintenance_windows.ports.calendar import CalendarError
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service import booking
 from maintenance_windows.service.context import PlanningContext
@@ -74,7 +74,8 @@ def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[Aft
     started = time.monotonic()
     report = PlanReport()
     lease_expiry = ctx.clock() + options.time_budget + timedelta(minutes=2)
-    if not leases.claim(ctx.store, PLANNER_LEASE, ctx.clock(), lease_expiry):
+    lease = leases.claim(ctx.store, PLANNER_LEASE, ctx.clock(), lease_expiry)
+    if lease is None:
         report.complete, report.skipped = False, "another planner run holds the lease"
         return report
     try:
@@ -82,7 +83,7 @@ def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[Aft
         for hook in hooks:
             hook(ctx, window_records.open_windows(ctx.store), report)
     finally:
-        leases.release(ctx.store, PLANNER_LEASE)
+        leases.release(ctx.store, lease)
         report.elapsed_seconds = round(time.monotonic() - started, 3)
     log(logger, logging.INFO, "planning run finished", event="plan_finished", **report.as_dict())
     return report

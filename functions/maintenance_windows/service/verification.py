@@ -28,9 +28,9 @@ from maintenance_windows.ports.fleet import FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from maintenance_windows.repository.claims import ClaimState
 from maintenance_windows.service.dispatch_context import (
     Claims,
-    ClaimState,
     DispatchContext,
     TaskBody,
     current_window,

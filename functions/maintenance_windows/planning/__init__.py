@@ -1,1 +1,0 @@
-"""Leases: exclusive, expiring ownership of a piece of work in the store. Imports domain and ports."""
