@@ -17,6 +17,7 @@ from maintenance_windows.domain.explanation import (
     Explanation,
     ExplanationRequest,
     ExplanationSource,
+    FallbackReason,
     device_restarts,
     estimate_duration_minutes,
 )
@@ -329,7 +330,7 @@ def withheld_explanation(request: ExplanationRequest) -> Explanation:
         what_you_need_to_do="Please contact your IT team (see below) before the window; they will tell you what to do.",
         expected_duration_minutes=estimate_duration_minutes(request.actions),
         source=ExplanationSource.TEMPLATE,
-        fallback_reason="text_withheld",
+        fallback_reason=FallbackReason.TEXT_WITHHELD.value,
     )
 
 

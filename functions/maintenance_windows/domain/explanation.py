@@ -87,6 +87,9 @@ class FallbackReason(StrEnum):
     VALIDATION_FAILED = "ai_validation_failed"
     #: The template has English text only; added to the reason when another language was asked for.
     ENGLISH_ONLY = "template_english_only"
+    #: The text written for the window failed domain/event_text.text_problems when rendered; a minimal
+    #: text that names no source was shown instead.
+    TEXT_WITHHELD = "text_withheld"
 
 
 def model_facts(request: ExplanationRequest) -> dict[str, object]:
