@@ -204,3 +204,27 @@ def test_a_queue_outage_is_retry_later_so_fleet_sends_the_hosts_again() -> None:
 def test_a_malformed_chunk_task_is_400(body: dict[str, Any]) -> None:
     answer = _deliver(_dispatch_ctx(_context()), body)
     assert answer.status == 400 and "invalid task body" in answer.body["error"]
+
+
+class StaleFirstRead(PartialCommits):
+    """The emulator's partial commit, after a first read that missed a case another delivery just created."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stale = False
+
+    def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        if self.stale and collection == host_records.HOST_POLICIES:
+            self.stale = False
+            return {}
+        return super().get_many(collection, doc_ids)
+
+
+def test_a_partly_applied_batch_of_creates_is_counted_exactly() -> None:
+    store = StaleFirstRead()
+    host_records.record_failures(store, [HostSighting(2, 1, MONDAY)])  # another delivery's case
+    store.stale = True
+    counts = host_records.record_failures(store, [HostSighting(host, 1, MONDAY) for host in (1, 2, 3)])
+    # Host 1 was created by the failed commit itself, host 3 one by one afterwards, host 2 by the other.
+    assert counts.as_dict() == {"hosts_new": 2, "hosts_updated": 0, "hosts_unchanged": 1}
+    assert [case.host_id for case in host_records.all_hosts(store)] == [1, 2, 3]
