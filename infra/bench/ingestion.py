@@ -27,6 +27,7 @@ import requests
 
 from infra import stack as local_stack
 from infra.bench.processes import ROOT, free_port, progress, serving
+from infra.ports import PortInUse
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook, sightings_of
 from maintenance_windows.repository.hosts import HOST_POLICIES, record_failures
@@ -55,7 +56,7 @@ def _count(store: FirestoreStore, collection: str) -> int:
 def chunked(hosts: int, timeout: float) -> dict[str, Any]:
     """The product on a local stack: answer time, and time until every host is stored."""
     body = _payload(hosts)
-    info = local_stack.up(PROFILE, COMPONENTS)
+    info = _up()
     try:
         os.environ["FIRESTORE_EMULATOR_HOST"] = info["firestore_emulator_host"]
         store = FirestoreStore.connect(info["project"])
@@ -85,6 +86,18 @@ def chunked(hosts: int, timeout: float) -> dict[str, Any]:
         "redelivery": {"status": again.status_code, "ack_seconds": round(redelivery_ack, 2),
                        "same_delivery": again.json().get("delivery_id") == reply.get("delivery_id")},
     }  # fmt: skip
+
+
+def _up(attempts: int = 20) -> dict[str, Any]:
+    """The stack's ports lie in the kernel's ephemeral range (32768-60999), where a busy machine's outgoing
+    connections briefly hold ports too: wait for them rather than fail the run."""
+    for _ in range(attempts - 1):
+        try:
+            return local_stack.up(PROFILE, COMPONENTS)
+        except PortInUse as busy:
+            progress(f"{busy}; trying again in 15 s")
+            time.sleep(15)
+    return local_stack.up(PROFILE, COMPONENTS)
 
 
 def single_request(hosts: int) -> dict[str, Any]:

@@ -152,6 +152,8 @@ def _request(**changes: object) -> ExplanationRequest:
     ("text", "problems"),
     [
         ("Turn on FileVault in System Settings.", []),
+        ("Protect your data: turn on FileVault.", []),
+        ("Write to mailto:it@acme.example or data:text/html,hi", ["link"]),
         (f"See {HELP} or {HELP}/faq?x=1#top.", []),
         (f"See {HELP}evil.", ["link"]),
         ("See www.acme.example first.", ["link"]),

@@ -190,8 +190,11 @@ _MARKUP = re.compile(
     r"|^\s*#{1,6}\s",  # markdown headings
     re.IGNORECASE | re.MULTILINE,
 )
-#: A web address: a scheme, or www., up to the next space or bracket.
-_ADDRESS = re.compile(r"\b(?:(?:https?|ftp|file|smb|mailto|javascript|data):|www\.)[^\s<>\"'()\[\]]*", re.IGNORECASE)
+#: A web address: a scheme, or www., up to the next space or bracket. "data:" or "mailto:" followed by a
+#: space is prose ("Protect your data: turn on FileVault"), not an address.
+_ADDRESS = re.compile(
+    r"\b(?:(?:https?|ftp|file|smb):/|(?:mailto|javascript|data):(?=\S)|www\.)[^\s<>\"'()\[\]]*", re.IGNORECASE
+)
 _DOMAIN_LIKE = re.compile(
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|ru|cn|xyz|info|biz|me|app|dev|ly|tk|top|site|online|sh|"
     r"gg|link|zip|mov|exe|pkg|dmg|msi|ps1|bat|cmd)\b",
