@@ -25,10 +25,10 @@ def fleet_webhook(request: flask.Request) -> Response:
 
 @functions_framework.http
 def plan_windows(request: flask.Request) -> Response:
-    from maintenance_windows.handlers.plan_windows import handle_plan_windows
+    from maintenance_windows.handlers.plan_windows import MAX_BODY_BYTES, handle_plan_windows
 
     ctx, verifier, settings = wiring.planner()
-    request_view = to_request(request, 64 * 1024)
+    request_view = to_request(request, MAX_BODY_BYTES)
     return to_response(handle_plan_windows(request_view, ctx, verifier, settings, wiring.plan_hooks()))
 
 

@@ -102,3 +102,11 @@ class LocalStack:
     def counters(self) -> dict[str, Any]:
         counters: dict[str, Any] = self.calendar("GET", "counters")
         return counters
+
+    def quiet_calendar(self, timeout: float = 15.0) -> None:
+        """Forget the calendar (its channels with it), then wait for the pushes already under way: each lasts
+        as long as calendar_notifications takes to follow it, so afterwards no follow-up writes anything."""
+        self.calendar("POST", "reset")
+        deadline = time.monotonic() + timeout
+        while self.counters()["notifications_in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.05)

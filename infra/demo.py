@@ -1,10 +1,13 @@
 """`make demo`: the whole story on the local stack, in under three minutes, narrated.
 
-Fleet reports two failing policies on three Macs owned by two people in different time zones. The planner
-books one window per person in their own calendar, with a reason and a plain-language text. Alice drags her
-event to another time; the push notification reschedules it. The windows start, the dispatcher sends the
-configured fixes through Fleet's API, the Macs run them and report passing at their next check-in, and
-verification closes the windows.
+Fleet reports two failing policies on three Macs owned by two people in different time zones, and a Mac on
+macOS 27 that is behind its team's latest release. The planner books one window per person in their own
+calendar, with a reason and a plain-language text; for the macOS 27 Mac it first sets the team's OS-update
+deadline in Fleet (the team lets the service manage it), and the window is Dana's time to click Update Now
+herself, since macOS 27 takes no update command. Alice drags her event to another time; the push
+notification reschedules it. The windows start, the dispatcher sends the configured fixes through Fleet's
+API, the Macs run them and report passing at their next check-in, Dana clicks Update Now, and verification
+closes the windows: Dana's by the OS version her Mac reports.
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
@@ -13,6 +16,7 @@ window's end plus the grace period.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -27,7 +31,9 @@ from infra.client import LOCAL, LocalStack
 
 PROFILE = "demo"
 STARTED = time.monotonic()
-PEOPLE = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York"}
+PEOPLE = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York",
+          "dana@acme.example": "America/Los_Angeles"}  # fmt: skip
+DANA_MAC = 5
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fleet" / "failing_policies_webhook.json"
 
 
@@ -125,12 +131,14 @@ def story(demo: LocalStack) -> None:
     for email, zone in PEOPLE.items():
         demo.calendar("POST", "events", {"events": busy_week(email, zone)})
         say(f"{email}: a busy week seeded in {zone}")
-    say("Fleet knows 3 Macs: Alice's MacBook Pro and iMac, Bob's MacBook Air; 2 policies fail")
+    say("Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
+        f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)")  # fmt: skip
 
     heading("2. Fleet's webhooks arrive")
     for policy_id, name, hosts in (
         (1, "macOS - OS version up to date", [1, 2]),
         (2, "Disk encryption enabled", [1, 3]),
+        (4, "macOS - latest version", [DANA_MAC]),
     ):
         for attempt in range(2):  # Fleet retries; the second delivery changes nothing
             answer = demo.replay(webhook(policy_id, name, hosts)).json()
@@ -141,6 +149,10 @@ def story(demo: LocalStack) -> None:
     report = demo.plan(lead_minutes=1).json()
     say(f"plan_windows: {report['windows_opened']} windows opened, {report['windows_booked']} booked, "
         f"{report.get('channels_opened', 0)} push channels opened")  # fmt: skip
+    for patch in demo.fleet.requests(method="PATCH"):
+        macos = patch["body"]["mdm"]["macos_updates"]
+        say(f"Fleet team 1 (managed): macOS {macos['minimum_version']} enforced on {macos['deadline']} at 12:00 "
+            "device time, after Dana's window")  # fmt: skip
     booked = show_events(demo)
 
     heading("4. Alice drags her event 30 seconds later")
@@ -172,7 +184,7 @@ def story(demo: LocalStack) -> None:
         200,
     )
     for row in dispatched:
-        sent = [e for e in row["history"] if e["kind"] in ("action_sent", "dispatched")]
+        sent = [e for e in row["history"] if e["kind"] in ("action_sent", "action_by_person", "dispatched")]
         say(f"{row['user']}: dispatched; " + "; ".join(e["detail"] for e in sent[-3:]))
     received = [r for r in demo.http.get(demo.urls["fleet"] + "/_admin/requests", timeout=10).json()["requests"]
                 if r["method"] == "POST"]  # fmt: skip
@@ -183,7 +195,17 @@ def story(demo: LocalStack) -> None:
     for entry in stale:
         say(f"the old {entry['purpose']} task for revision 0 fired: {entry['status']}, {entry['why']}; nothing sent")
 
-    heading("6. Verification (delivered now instead of at the window's end + grace)")
+    heading("6. Dana clicks Update Now")
+    target = demo.fleet.requests(method="PATCH")[-1]["body"]["mdm"]["macos_updates"]["minimum_version"]
+    wait_for("the team's OS-update declaration to reach Dana's Mac",
+             lambda: (demo.fleet.host(DANA_MAC)["declaration"] or [""])[0] == target, 30)  # fmt: skip
+    demo.fleet.update_now(DANA_MAC)
+    say("System Settings → General → Software Update → Update Now (the stand-in Fleet's admin call)")
+    updated = wait_for("Dana's Mac to install the update",
+                       lambda: (v := demo.fleet.host(DANA_MAC)["os_version"]) != "macOS 27.0" and v, 30)  # fmt: skip
+    say(f"Dana's Mac installed it at its next check-in and now reports {updated}")
+
+    heading("7. Verification (delivered now instead of at the window's end + grace)")
     first = {}
     for row in dispatched:
         answer = first[row["window_id"]] = _verify(demo, row, attempt=0)
@@ -195,13 +217,18 @@ def story(demo: LocalStack) -> None:
              60)  # fmt: skip
     say(f"the Macs checked in and reported {time.monotonic() - waited:.1f} s later; the re-check is delivered now")
     for row in dispatched:
-        if first[row["window_id"]].get("status") == "recheck":
-            _verify(demo, row, attempt=1)
+        attempt = 1
+        while first[row["window_id"]].get("status") == "recheck" and attempt < 4:
+            first[row["window_id"]] = _verify(demo, row, attempt=attempt)
+            attempt += 1
+            if first[row["window_id"]].get("status") == "recheck":
+                wait_for("the next report", functools.partial(_reported, demo, row["hosts"]), 60)
     verified = wait_for(
         "verification", lambda: (rows := windows(demo)) and all(row["state"] == "verified" for row in rows) and rows, 30
     )
     for row in verified:
-        say(f"{row['user']}: {row['state']}")
+        how = " (by the OS version her Mac reports)" if DANA_MAC in row["hosts"] else ""
+        say(f"{row['user']}: {row['state']}{how}")
 
     heading("Timeline (UTC)")
     entries = sorted((e["at"], row["user"].split("@")[0], e["kind"], e["detail"]) for row in verified
@@ -214,6 +241,10 @@ def story(demo: LocalStack) -> None:
           f"{sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
+
+
+def _reported(demo: LocalStack, hosts: list[int]) -> bool:
+    return not any(demo.fleet.host(h)["refetch_requested"] for h in hosts)
 
 
 def _verify(demo: LocalStack, row: dict[str, Any], attempt: int) -> dict[str, Any]:

@@ -111,6 +111,7 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_WEBHOOK_SECRETS": local_secrets["webhook"],
         "MW_FLEET_URL": url["fleet"],
         "MW_FLEET_API_TOKEN": local_secrets["fleet_api_token"],
+        "MW_OS_RELEASES_URL": url["fleet"] + "/sofa/v1/",
         "MW_CALENDAR_CREDENTIALS": "local",
         "MW_CALENDAR_API_ENDPOINT": f"{url['calendar']}/calendar/v3/",
         "MW_NOTIFICATIONS_URL": url["calendar_notifications"],

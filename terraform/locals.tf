@@ -71,7 +71,9 @@ locals {
   # as): window tasks, and the webhook's chunk tasks (a large failing-policies webhook is folded in by them).
   task_creators = ["fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window"]
   # Call Google Calendar as users through the shared calendar identity (keyless DWD: signJwt on it).
-  calendar_callers = ["plan_windows", "calendar_notifications", "dispatch_window"]
+  # Only the functions whose wiring builds a Calendar client: the dispatcher sends fixes through Fleet and
+  # never reaches a calendar (tests/terraform ties this list to wiring.py).
+  calendar_callers = ["plan_windows", "calendar_notifications"]
   # Call Gemini. The planner writes each event's explanation; notifications re-writes an event's text when
   # it re-creates a deleted or moved event on another day, and the cached explanation (TTL) may be gone.
   # The webhook and the dispatcher write no user-facing text, so they run with MW_AI_ENABLED=false.
@@ -105,6 +107,7 @@ locals {
     MW_TEAM_CONFIG               = "${local.team_config_mount}/${local.team_config_file}"
     MW_MAX_BODY_BYTES            = tostring(var.max_body_bytes)
     MW_FLEET_URL                 = var.fleet_url
+    MW_OS_RELEASES_URL           = var.os_releases_url
     MW_CALENDAR_CREDENTIALS      = "keyless"
     MW_CALENDAR_SERVICE_ACCOUNT  = google_service_account.calendar.email
     MW_CALENDAR_QUOTA_PER_MINUTE = tostring(var.calendar_quota_per_minute)

@@ -9,6 +9,7 @@ locals {
     dispatch_failures  = { event = "dispatch_failed", description = "Fixes that could not be sent or verified." }
     hosts_escalated    = { event = "host_escalated", description = "Hosts handed to a human after repeated failures." }
     plan_failures      = { event = "plan_failed", description = "Planner runs that failed." }
+    early_tasks        = { event = "task_early", description = "Dispatch tasks that came before their window's start; nothing was sent." }
   }
 
   # Only our own services: other workloads in the project may log the same event names.

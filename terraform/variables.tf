@@ -86,6 +86,17 @@ variable "fleet_url" {
   }
 }
 
+variable "os_releases_url" {
+  description = "Where product_version \"latest\" is looked up: the SOFA feed's directory (MW_OS_RELEASES_URL), or a self-hosted copy of it."
+  type        = string
+  default     = "https://sofafeed.macadmins.io/v1/"
+
+  validation {
+    condition     = can(regex("^https://[^/\\s]+(/[^\\s]*)?/$", var.os_releases_url))
+    error_message = "os_releases_url must be an https:// URL ending in /, e.g. \"https://sofafeed.macadmins.io/v1/\"."
+  }
+}
+
 variable "team_config_path" {
   description = "Path to the team configuration YAML. When set, Terraform writes it to Secret Manager as a write-only value (never stored in state) and a new version whenever the file changes. When null, add versions with gcloud (see docs/deploy.md)."
   type        = string

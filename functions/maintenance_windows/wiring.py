@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.handlers.fleet_webhook import WebhookSettings
-from maintenance_windows.observability import configure_logging
+from maintenance_windows.observability import configure_logging, get_logger, log
 from maintenance_windows.ports.store import DocumentStore
 
 if TYPE_CHECKING:
@@ -24,12 +25,15 @@ if TYPE_CHECKING:
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.ports.explainer import Explainer
-    from maintenance_windows.ports.fleet import FleetPort, PolicyCatalog
+    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort, PolicyCatalog
     from maintenance_windows.ports.tasks import TaskQueue
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
     from maintenance_windows.service.ingestion import IngestionContext
+    from maintenance_windows.service.os_updates import OsUpdates
     from maintenance_windows.service.planner import AfterPlanHook
+
+_logger = get_logger(__name__)
 
 
 @functools.cache
@@ -38,8 +42,12 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+@functools.cache
 def store() -> DocumentStore:
-    return firestore_store()
+    """Firestore behind the store path guard: no id reaches Firestore's path parser unchecked."""
+    from maintenance_windows.repository.guarded_store import GuardedStore
+
+    return GuardedStore(firestore_store())
 
 
 @functools.cache
@@ -56,9 +64,15 @@ def webhook() -> tuple[IngestionContext, WebhookSettings]:
 
 @functools.cache
 def teams() -> TeamsConfig:
-    from maintenance_windows.config.teams import load_teams
+    """The team rules, refused at cold start when `mw check` would find errors in them (schema or rules that
+    cannot work), so a broken file stops the instance with one log line instead of failing every window."""
+    from maintenance_windows.config.check import load_checked_teams
 
-    return load_teams(settings().team_config_path)
+    try:
+        return load_checked_teams(settings().team_config_path)
+    except ConfigurationError as refused:
+        log(_logger, logging.CRITICAL, str(refused), config=settings().team_config_path)
+        raise
 
 
 def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVerifier:
@@ -129,8 +143,17 @@ def planning_context() -> PlanningContext:
         explainer=explainer(),
         teams=teams(),
         notifications_url=current.notifications_url,
+        os_updates=os_updates(cast("FleetCatalogPort", fleet)),
         catalog=cast("PolicyCatalog", fleet),
     )
+
+
+def os_updates(catalog: FleetCatalogPort | None) -> OsUpdates:
+    """Team OS-update settings (from Fleet through `catalog`, else the stored copy) and the release feed."""
+    from maintenance_windows.adapters.sofa_feed import SofaFeed
+    from maintenance_windows.service.os_updates import OsUpdates
+
+    return OsUpdates(store(), catalog, SofaFeed(settings().os_releases_url))
 
 
 @functools.cache
@@ -155,8 +178,9 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 @functools.cache
 def notifications() -> PlanningContext:
     """calendar_notifications reschedules with the planner's own booking code, so it shares its context,
-    but takes policy texts from the store only: it holds no Fleet credential."""
-    return dataclasses.replace(planning_context(), catalog=None)
+    except that team OS-update settings and policy texts come from the planner's stored copies: it holds no
+    Fleet token."""
+    return dataclasses.replace(planning_context(), os_updates=os_updates(None), catalog=None)
 
 
 @functools.cache
@@ -167,11 +191,14 @@ def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
     from maintenance_windows.service.dispatch_context import DispatchContext
 
     current = settings()
+    fleet = FleetHttpClient.from_settings(current)
     ctx = DispatchContext(
         store=store(),
-        fleet=FleetHttpClient.from_settings(current),
+        fleet=fleet,
         tasks=CloudTasksQueue.from_settings(current),
         teams=teams(),
+        os_updates=os_updates(fleet),
+        catalog=fleet,
     )
     # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
     return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))

@@ -1,4 +1,5 @@
-"""`make bench` / `python -m infra.bench [planning|ingestion|coldstart|lateness ...] [--users N]`."""
+"""`make bench` / `python -m infra.bench [NAME ...]`: planning, ingestion, coldstart, lateness, batch_size,
+full_sync, steady_state (all of them by default)."""
 
 from __future__ import annotations
 
@@ -43,11 +44,32 @@ def _lateness(args: argparse.Namespace) -> dict[str, Any]:
     return lateness.run(args.windows)
 
 
+def _batch_size(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import calendar_adapter
+
+    return calendar_adapter.batch_sizes(args.batch_users)
+
+
+def _full_sync(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import calendar_adapter
+
+    return calendar_adapter.full_sync()
+
+
+def _steady_state(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import steady_state
+
+    return steady_state.run(args.steady_people)
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "planning": _planning,
     "ingestion": _ingestion,
     "coldstart": _coldstart,
     "lateness": _lateness,
+    "batch_size": _batch_size,
+    "full_sync": _full_sync,
+    "steady_state": _steady_state,
 }
 
 
@@ -64,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ingestion: webhook sizes (hosts), each on an empty emulator")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
+    parser.add_argument("--batch-users", type=int, default=2_000)
+    parser.add_argument("--steady-people", type=int, default=1_000)
     args = parser.parse_args(argv)
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

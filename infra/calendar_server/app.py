@@ -321,6 +321,7 @@ class _AdminApi:
         self._app.store.reset()
         self._app.gate.reset()
         self._app.notifier.settings = PushSettings()
+        self._app.notifier.discard_queued()
         self._app.token_answers.clear()
         return {"reset": True}
 
@@ -402,6 +403,7 @@ class _AdminApi:
             "notifications_sent": push.sent,
             "notifications_failed": push.failed,
             "notifications_by_state": dict(push.by_state),
+            "notifications_in_flight": self._app.notifier.in_flight(),
             "users": self._app.store.user_count(),
             "token_grants": self._app.token_answers["granted"],
             "token_refusals": {key: count for key, count in self._app.token_answers.items() if key != "granted"},

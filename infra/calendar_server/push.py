@@ -43,6 +43,7 @@ class Notifier:
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._closed = False
+        self._delivering = 0
         self._pool = ThreadPoolExecutor(max_workers=_SENDERS, thread_name_prefix="calendar-push")
         # requests.Session is not documented as thread-safe: one per sender thread.
         self._sessions = threading.local()
@@ -68,6 +69,16 @@ class Notifier:
         with self._condition:
             return not self._queue
 
+    def in_flight(self) -> int:
+        """Notifications queued or being delivered (a delivery lasts as long as the receiver's answer)."""
+        with self._condition:
+            return len(self._queue) + self._delivering
+
+    def discard_queued(self) -> None:
+        """Drop what is not sent yet: after a reset its channels no longer exist."""
+        with self._condition:
+            self._queue.clear()
+
     def _run(self) -> None:
         while True:
             with self._condition:
@@ -77,6 +88,7 @@ class Notifier:
                 if self._closed:
                     return
                 _, _, notification = heapq.heappop(self._queue)
+                self._delivering += 1
             self._pool.submit(self._deliver, notification)
 
     def _session(self) -> requests.Session:
@@ -102,6 +114,7 @@ class Notifier:
         except requests.RequestException:
             delivered = False
         with self._condition:
+            self._delivering -= 1
             if delivered:
                 self.counters.sent += 1
                 self.counters.by_state[notification.state] = self.counters.by_state.get(notification.state, 0) + 1

@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -127,6 +128,17 @@ def _install_hooks(app: Flask, server: FleetServer) -> None:
     @app.get("/healthz")
     def _health() -> Response:
         return jsonify({})
+
+    @app.get("/sofa/v1/<feed>")
+    def _sofa_feed(feed: str) -> Response:
+        """A small static copy of the SOFA feed (sofafeed.macadmins.io/v1/), for "latest" off-line."""
+        if feed not in SOFA_FEEDS:
+            return _error(base_error(404, "Not Found", f"no feed {feed}"))
+        return Response((SOFA_DIR / feed).read_bytes(), mimetype="application/json")
+
+
+SOFA_DIR = Path(__file__).resolve().parent / "sofa"
+SOFA_FEEDS = frozenset({"macos_data_feed.json", "ios_data_feed.json"})
 
 
 def _authenticate(token: str) -> None:
@@ -278,6 +290,10 @@ def _register_catalogue_routes(app: Flask, state: FleetState) -> None:
     @app.get(f"{API}/software/titles")
     def software_titles(version: str) -> Response:
         return jsonify(state.list_software_titles(request.args.to_dict()))
+
+    @app.get(f"{API}/teams")
+    def list_teams(version: str) -> Response:
+        return jsonify(state.list_teams(request.args.to_dict()))
 
     @app.get(f"{API}/teams/<int:team_id>")
     def get_team(version: str, team_id: int) -> Response:

@@ -256,6 +256,15 @@ class FleetState:
             body = _paged("software_titles", rows, page, per_page)
             return {"counts_updated_at": None, "count": len(rows), **body}
 
+    def list_teams(self, query: dict[str, str]) -> dict[str, Any]:
+        page, per_page = _paging(query)
+        with self._lock:
+            self._now()
+            if not self.premium:
+                raise missing_license()
+            rows = [payloads.team(t, self._host_count(t.id)) for t in sorted(self.teams.values(), key=lambda t: t.id)]
+            return _paged("teams", rows, page, per_page)
+
     def get_team(self, team_id: int) -> dict[str, Any]:
         with self._lock:
             self._now()

@@ -92,8 +92,10 @@ class LocalIssuer:
         email_verified: bool = True,
         kid: str | None = None,
         now: datetime | None = None,
+        not_before: datetime | None = None,
     ) -> str:
-        """An RS256 ID token. `kid` overrides the header's key id (to forge a token for tests)."""
+        """An RS256 ID token. `kid` overrides the header's key id and `not_before` adds an `nbf` claim, which
+        Google's ID tokens do not carry (both to forge tokens for tests)."""
         issued_at = int((now or datetime.now(UTC)).timestamp())
         subject = subject_for(email)
         claims = {
@@ -106,6 +108,8 @@ class LocalIssuer:
             "iat": issued_at,
             "exp": issued_at + expires_in,
         }
+        if not_before is not None:
+            claims["nbf"] = int(not_before.timestamp())
         with self._lock:
             signer = self._keys[-1].signer
         token = _jwt_encode(signer, claims, key_id=kid)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from infra.oidc_issuer import CERTS_PATH, LocalIssuer
 from infra.oidc_issuer import create_app as issuer_app
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.firestore_store import FirestoreStore
-from maintenance_windows.adapters.fleet_http import FleetHttpClient, RetryPolicy
+from maintenance_windows.adapters.fleet_http import FLEET_RETRY, FleetHttpClient
 from maintenance_windows.auth import CallerVerifier
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.teams import parse_teams
@@ -138,7 +138,8 @@ def context_factory(
 ) -> Callable[[str], DispatchContext]:
     def build(url: str) -> DispatchContext:
         # Short backoffs keep the fault test quick; the policy is otherwise production's.
-        client = FleetHttpClient(fleet.url, fleet.token, retry=RetryPolicy(backoff_factor=0.02, backoff_max=0.2))
+        fast = replace(FLEET_RETRY, base_delay_seconds=0.02, max_delay_seconds=0.2)
+        client = FleetHttpClient(fleet.url, fleet.token, retry=fast)
         tasks = CloudTasksQueue(tasks_client(stack["tasks_emulator_host"]), stack["tasks_queue"], url, None, None)
         # Verification re-checks after the hosts' next check-in: 2 s here instead of 5 minutes.
         return DispatchContext(store, client, tasks, parse_teams(TEAMS),

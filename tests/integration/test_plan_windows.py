@@ -20,6 +20,7 @@ from maintenance_windows.domain.intervals import parse_rfc3339
 from maintenance_windows.domain.windows import Slot, WindowState
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
+from tests.support import stack as stack_support
 
 pytestmark = pytest.mark.stack
 ZONES = {"alice@acme.example": "Europe/Berlin", "bob@acme.example": "America/New_York"}
@@ -37,6 +38,9 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
 @pytest.fixture()
 def local(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> Iterator[LocalStack]:
     client = LocalStack(stack)
+    # A late push from the previous test's channels would follow up into this test's store: let them end first.
+    client.quiet_calendar()
+    stack_support.wipe(store)
     client.seed_fleet()
     client.reset_calendar()
     yield client
@@ -124,6 +128,36 @@ def test_a_host_without_a_usable_email_is_reported_not_dropped(
     assert report["hosts_without_email"] == 1 and report["windows_booked"] == 0
     (case,) = host_records.all_hosts(store)
     assert case.extra["user_email"] is None and "acme.example" in case.extra["email_problem"]
+
+
+def test_a_user_whose_delegation_is_refused_is_recorded_and_the_others_are_booked(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    """On the stack the functions mint tokens at the stand-in's token endpoint, so the refusal is Google's.
+    Carol is this test's alone: the functions remember a refusal for a while, across tests."""
+    carol = "carol@acme.example"
+    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
+    seed["hosts"][1]["emails"] = [{"email": carol, "source": "mdm_idp_accounts"}]
+    local.seed_fleet(seed)
+    local.calendar(
+        "POST", "users", {"users": [{"email": carol, "timeZone": "Asia/Tokyo", "delegation": "not_delegated"}]}
+    )
+    _replay_both_policies(local, fleet_fixtures)
+    report = local.plan()
+    assert report.status_code == 200, report.text
+    assert (report.json()["windows_booked"], report.json()["windows_unplaced"]) == (1, 1)
+    windows = {w.user_email: w for w in window_records.all_windows(store)}
+    assert windows["alice@acme.example"].state is WindowState.SCHEDULED
+    refused = windows[carol]
+    assert refused.state is WindowState.NEW and local.our_events(carol) == []
+    assert refused.unplaced_reason is not None
+    assert refused.unplaced_reason.startswith("calendar access refused (not_delegated)")
+    hosts = {case.host_id: case.extra.get("calendar_problem") for case in host_records.all_hosts(store)}
+    assert hosts[2] == refused.unplaced_reason and hosts[1] is None and hosts[3] is None
+    assert local.counters()["token_refusals"] == {"unauthorized_client": 1}
+    again = local.plan().json()  # within the hour: Carol waits, and no token is asked for her
+    assert again["windows_waiting_for_calendar_access"] == 1 and again["windows_booked"] == 0
+    assert local.counters()["token_refusals"] == {"unauthorized_client": 1}
 
 
 def test_a_run_interrupted_after_storing_its_plan_resumes_without_duplicates(

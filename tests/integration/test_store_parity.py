@@ -46,6 +46,8 @@ def _script(store: DocumentStore) -> dict[str, Any]:
     seen["after_delete"] = store.get("windows", "w3")
     store.commit([Write("merge", "users", "u", {"a": {"b": 1}})])
     seen["merge_creates"] = store.get("users", "u")
+    seen["update_existing"] = store.update("users", "u", {"a": {"c": 2}, "d": 3}), store.get("users", "u")
+    seen["update_missing"] = store.update("users", "gone", {"d": 3}), store.get("users", "gone")
     return seen
 
 
@@ -53,6 +55,9 @@ def test_memory_store_matches_the_firestore_emulator(store: FirestoreStore) -> N
     emulated, in_memory = _script(store), _script(MemoryStore())
     assert in_memory == emulated
     assert emulated["first_create"] is True and emulated["second_create"] is False
+    # update replaces whole fields, and never creates what is missing.
+    assert emulated["update_existing"] == (True, {"a": {"c": 2}, "d": 3})
+    assert emulated["update_missing"] == (False, None)
     assert emulated["merged"]["nested"] == {"x": 1, "y": 3, "z": 4} and emulated["merged"]["tags"] == [9]
     # The emulator, unlike Firestore, also returns documents that lack the order_by field: the code never
     # orders on a field some documents miss (docs/data-model.md), so the script does not either.

@@ -10,8 +10,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,34 @@ class Rig:
             if answer.status_code == 200 and answer.json()["complete"] and not self.unbooked_windows():
                 return reports
         raise AssertionError(f"planning never completed: {reports}")
+
+    def start_windows_now(self, window_ids: Iterable[str]) -> list[Window]:
+        """Move the windows' start to a minute ago: what waiting for it would do. dispatch_window refuses a
+        dispatch task before its window's start, and the suite delivers tasks at once instead of waiting."""
+        return self.move_window_starts(window_ids, datetime.now(UTC) - timedelta(minutes=1))
+
+    def move_window_starts(self, window_ids: Iterable[str], start: datetime) -> list[Window]:
+        """Set the windows' start (and end, keeping the duration) in Firestore, revision unchanged, so their
+        queued task still applies; the calendar events keep their time."""
+        moved = []
+        for window_id in window_ids:
+            window = window_records.load(self.store, window_id)
+            assert window is not None and window.start is not None and window.end is not None, window_id
+            moved.append(replace(window, start=start, end=start + (window.end - window.start)))
+        window_records.save(self.store, moved)
+        return moved
+
+    def log_events(self, function: str, event: str) -> list[dict[str, Any]]:
+        """The structured log lines of one function carrying `event` (the stack keeps a log per function)."""
+        path = Path(self.stack["root"]) / ".local" / self.stack["profile"] / "logs" / f"{function}.log"
+        found = []
+        for line in path.read_text().splitlines():
+            if f'"{event}"' in line:
+                try:
+                    found.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return found
 
     def unbooked_windows(self) -> list[Window]:
         return [w for w in window_records.open_windows(self.store) if w.state.value in ("new", "planned")]

@@ -38,6 +38,8 @@ from tests.reliability.support import Population, Rig, settle_notifications
 pytestmark = pytest.mark.stack
 
 INTRUDER = "intruder@local-project.iam.gserviceaccount.com"
+#: Validly signed, but no Google ID token lives longer than an hour.
+CENTURY = 100 * 365 * 24 * 3600
 Call = Callable[[], requests.Response]
 
 
@@ -111,6 +113,7 @@ def test_plan_windows_refuses_every_wrong_token_and_plans_nothing(
     url, scheduler = rig.stack["urls"]["plan_windows"], rig.stack["service_accounts"]["scheduler"]
     before, dependencies = rig.snapshot(), _calls_to_dependencies(rig)
     an_hour_ago = datetime.now(UTC) - timedelta(hours=2)
+    an_hour_on = datetime.now(UTC) + timedelta(hours=1)
 
     def plan(authorization: str | None) -> Call:
         headers = {"Authorization": authorization} if authorization else {}
@@ -127,6 +130,8 @@ def test_plan_windows_refuses_every_wrong_token_and_plans_nothing(
         "wrong audience": (plan(bearer(trusted_issuer.mint("https://elsewhere.example/", scheduler))), 401),
         "expired": (plan(bearer(trusted_issuer.mint(url, scheduler, now=an_hour_ago, expires_in=600))), 401),
         "wrong issuer": (plan(bearer(trusted_issuer.mint(url, scheduler, issuer="https://evil.example"))), 401),
+        "not valid for an hour yet": (plan(bearer(trusted_issuer.mint(url, scheduler, not_before=an_hour_on))), 401),
+        "valid for a century": (plan(bearer(trusted_issuer.mint(url, scheduler, expires_in=CENTURY))), 401),
         "unverified email": (plan(bearer(trusted_issuer.mint(url, scheduler, email_verified=False))), 403),
         "untrusted key": (plan(bearer(stranger.mint(url, scheduler))), 401),
         "wrong caller": (plan(bearer(trusted_issuer.mint(url, INTRUDER))), 403),
@@ -204,7 +209,7 @@ def _served_dispatcher(rig: Rig, verifier: Any) -> Iterator[str]:
 def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
     rig: Rig, planned: Population, trusted_issuer: LocalIssuer, stranger: LocalIssuer
 ) -> None:
-    (window, *_) = window_records.all_windows(rig.store)
+    (window, *_) = rig.start_windows_now(w.window_id for w in window_records.all_windows(rig.store))
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     invoker = rig.stack["service_accounts"]["task_invoker"]
     on_the_stack = requests.post(rig.stack["urls"]["dispatch_window"], timeout=30, json=body)
@@ -223,6 +228,7 @@ def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
         audience.append(url)
         before, fleet_before = rig.snapshot(), len(rig.local.fleet.requests())
         an_hour_ago = datetime.now(UTC) - timedelta(hours=2)
+        an_hour_on = datetime.now(UTC) + timedelta(hours=1)
 
         def dispatch(token: str | None) -> Call:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -234,6 +240,8 @@ def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
             "wrong audience": (dispatch(trusted_issuer.mint(rig.stack["urls"]["plan_windows"], invoker)), 401),
             "expired": (dispatch(trusted_issuer.mint(url, invoker, now=an_hour_ago, expires_in=600)), 401),
             "wrong issuer": (dispatch(trusted_issuer.mint(url, invoker, issuer="https://evil.example")), 401),
+            "not valid for an hour yet": (dispatch(trusted_issuer.mint(url, invoker, not_before=an_hour_on)), 401),
+            "valid for a century": (dispatch(trusted_issuer.mint(url, invoker, expires_in=CENTURY)), 401),
             "untrusted key": (dispatch(stranger.mint(url, invoker)), 401),
             "the scheduler": (dispatch(trusted_issuer.mint(url, rig.stack["service_accounts"]["scheduler"])), 403),
             "wrong caller": (dispatch(trusted_issuer.mint(url, INTRUDER)), 403),

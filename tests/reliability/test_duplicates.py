@@ -93,6 +93,7 @@ def test_repeated_webhooks_pushes_and_tasks_leave_no_duplicates(rig: Rig, size: 
     assert set(dispatch_tasks) == {(w, r) for w in moved for r in (0, 1)}  # the booking's, then the move's
     assert set(dispatch_tasks.values()) == {1}
 
+    rig.start_windows_now(moved)
     mark = time.monotonic()
     current = [t.body for t in queued if t.purpose == "dispatch" and t.revision == 1]
     stale = [t.body for t in queued if t.purpose == "dispatch" and t.revision == 0]

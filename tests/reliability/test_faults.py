@@ -115,6 +115,7 @@ def test_faults_and_a_killed_planner_lose_nothing_and_duplicate_nothing(rig: Rig
 
     # Fleet's faults start here: under 30% 5xx the planner's owner look-ups (sequential reads, each retried
     # with backoff) take ~0.45 s a host, too slow for CI; dispatch is where a fault could duplicate a fix.
+    rig.start_windows_now(windows)
     rig.local.fleet.faults(**FLEET_FAULTS)
     mark = time.monotonic()
     bodies = [t.body for t in {t.name: t for t in tasks if t.purpose == "dispatch"}.values()]

@@ -82,6 +82,10 @@ class SteppedStore:
         created: bool = self._step("create", collection, [doc_id], lambda: self._inner.create(collection, doc_id, data))
         return created
 
+    def update(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
+        updated: bool = self._step("update", collection, [doc_id], lambda: self._inner.update(collection, doc_id, data))
+        return updated
+
     def commit(self, writes: Sequence[Write]) -> None:
         collection = writes[0].collection if writes else ""
         self._step("commit", collection, [w.doc_id for w in writes], lambda: self._inner.commit(writes))
@@ -107,7 +111,7 @@ class Run:
     schedule: list[int] = field(default_factory=list)
 
     def writes_by(self, contender: int) -> list[Step]:
-        return [s for s in self.steps if s.contender == contender and s.operation in {"create", "commit"}]
+        return [s for s in self.steps if s.contender == contender and s.operation in {"create", "update", "commit"}]
 
 
 def interleave(store: DocumentStore, contenders: Sequence[Callable[[DocumentStore], Any]], chooser: Chooser) -> Run:

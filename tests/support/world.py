@@ -13,6 +13,7 @@ from typing import Any
 
 from maintenance_windows.adapters.memory_calendar import MemoryCalendar
 from maintenance_windows.adapters.memory_fleet import MemoryFleet
+from maintenance_windows.adapters.memory_os_releases import MemoryOsReleases
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.adapters.template_explainer import TemplateExplainer
@@ -28,6 +29,7 @@ from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.dispatch_context import DispatchContext
 from maintenance_windows.service.ingestion import IngestionContext, ingest
+from maintenance_windows.service.os_updates import OsUpdates
 from maintenance_windows.service.planner import PlanOptions, PlanReport, plan_windows
 
 #: A Monday morning, before the default working day (09:00–17:00) starts.
@@ -56,11 +58,17 @@ class World:
     store: MemoryStore = field(default_factory=MemoryStore)
     fleet: MemoryFleet = field(default_factory=MemoryFleet)
     tasks: MemoryTaskQueue = field(default_factory=MemoryTaskQueue)
+    #: The public release feed ("latest"): macOS 27.1, iOS and iPadOS 27.1 unless a test says otherwise.
+    releases: MemoryOsReleases = field(default_factory=lambda: MemoryOsReleases({"darwin": "27.1", "ios": "27.1"}))
     calendar: MemoryCalendar = field(init=False)
     ctx: PlanningContext = field(init=False)
+    os_updates: OsUpdates = field(init=False)
 
     def __post_init__(self) -> None:
         self.calendar = MemoryCalendar(self.clock)
+        # Hosts check in every 10 s, as Fleet's osquery does by default.
+        self.fleet.follow_clock(self.clock, timedelta(seconds=10))
+        self.os_updates = OsUpdates(self.store, self.fleet, self.releases, self.clock)
         self.ctx = PlanningContext(
             store=self.store,
             calendar=self.calendar,
@@ -70,6 +78,7 @@ class World:
             teams=self.teams,
             clock=self.clock,
             notifications_url=NOTIFY_URL,
+            os_updates=self.os_updates,
             catalog=self.fleet,
         )
 
@@ -79,7 +88,8 @@ class World:
 
     @property
     def dispatch_ctx(self) -> DispatchContext:
-        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock)
+        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock, os_updates=self.os_updates,
+                               catalog=self.fleet)  # fmt: skip
 
     # ---- Fleet's side ------------------------------------------------------------------------------
 
@@ -92,13 +102,18 @@ class World:
         team_id: int | None = None,
         platform: str = "darwin",
         source: str = "mdm_idp_accounts",
+        os_version: str = "macOS 15.3",
+        status: str = "online",
     ) -> FleetHost:
-        """A host in Fleet that fails `failing`, mapped to `email`, and the webhook that reports it."""
+        """A host in Fleet that fails `failing`, mapped to `email`, and the webhook that reports it. It last
+        ran its policies ten minutes ago."""
         for policy in failing:
             if policy not in self.fleet.policies:
-                self.fleet.define_policy(fleet_policy(policy, team_id))
+                self.fleet.add_policy(fleet_policy(policy, team_id))
         policies = tuple(HostPolicy(policy, f"Policy {policy}", "fail") for policy in failing)
-        host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies)
+        host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies,
+                         os_version=os_version, status=status,
+                         policy_updated_at=self.clock() - timedelta(minutes=10))  # fmt: skip
         self.fleet.add_host(host, [DeviceEmail(email, source)] if email else [])
         for policy in failing:
             self.report(policy, [host_id], team_id=team_id)

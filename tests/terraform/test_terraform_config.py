@@ -53,7 +53,8 @@ EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
     "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets"), *TASKS},
     "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALENDAR, GEMINI, *TASKS},
     "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALENDAR, GEMINI, *TASKS},
-    "dispatch_window": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALENDAR, *TASKS},
+    # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
+    "dispatch_window": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, *TASKS},
     "scheduler": {("roles/run.invoker", "run:plan_windows")},
     "task_invoker": {("roles/run.invoker", "run:dispatch_window")},
     "builder": {("roles/run.builder", "project")},
@@ -215,6 +216,36 @@ def test_each_identity_has_exactly_the_expected_roles() -> None:
         assert actual.get(principal, set()) == EXPECTED_ROLES.get(principal), principal
 
 
+def calendar_building_functions(wiring_py: Path) -> set[str]:
+    """Entry points whose wiring (wiring.py, `_WARMERS`) builds a GoogleCalendarAdapter, read from the AST:
+    a builder builds one when it names the adapter or calls a builder of wiring.py that does."""
+    tree = ast.parse(wiring_py.read_text(), filename=str(wiring_py))
+    builders = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    (warmers,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == "_WARMERS" for t in node.targets)]  # fmt: skip
+    assert isinstance(warmers, ast.Dict)
+
+    def builds_calendar(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        names = {n.id for n in ast.walk(builders[name]) if isinstance(n, ast.Name)}
+        names |= {a.name for n in ast.walk(builders[name]) if isinstance(n, ast.ImportFrom) for a in n.names}
+        if "GoogleCalendarAdapter" in names:
+            return True
+        return any(builds_calendar(other, seen | {name}) for other in names & set(builders) - seen - {name})
+
+    return {ast.literal_eval(key) for key, value in zip(warmers.keys, warmers.values, strict=True)
+            if key is not None and isinstance(value, ast.Name) and builds_calendar(value.id)}  # fmt: skip
+
+
+def test_only_functions_that_build_a_calendar_client_may_sign_as_the_calendar_identity() -> None:
+    """An unused grant is blast radius: the calendar grant follows what the code builds, nothing more."""
+    wiring_py = MAIN_PY.parent / "maintenance_windows" / "wiring.py"
+    builders = calendar_building_functions(wiring_py)
+    assert builders == {"plan_windows", "calendar_notifications"}  # the reader sees the adapter where it is
+    assert set(tf.local_strings("calendar_callers")) == builders
+    signers = {grant.principal for grant in tf.grants() if grant.scope == "serviceAccount:calendar"}
+    assert signers == builders
+
+
 def test_each_function_reads_exactly_the_secrets_it_mounts() -> None:
     readable: dict[str, set[str]] = defaultdict(set)
     for grant in tf.grants():
@@ -273,4 +304,5 @@ def test_log_metrics_count_every_operational_event() -> None:
         "dispatch_failed",
         "host_escalated",
         "plan_failed",
+        "task_early",
     }

@@ -1,23 +1,42 @@
-"""Pure pieces of the Google Calendar adapter: limiter, backoff, error classification, conversions."""
+"""Pure pieces of the Google Calendar adapter: quota, backoff, error classification, conversions."""
 
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import google.auth.exceptions
 import httplib2
+import limits.storage.memory
 import pytest
+import tenacity
+from google.oauth2 import credentials as oauth2_credentials
+from google.oauth2 import service_account
 from googleapiclient.errors import HttpError
 
-from maintenance_windows.adapters import google_calendar as gc
 from maintenance_windows.adapters.calendar_credentials import (
+    TOKEN_CREATOR_ROLE,
     CredentialsConfigurationError,
     credentials_factory,
+    keyless_credentials,
     local_credentials,
+    signing_problem,
 )
+from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, bodies, resources
+from maintenance_windows.adapters.google_calendar.adapter import DEFAULT_BATCH_SIZE, GOOGLE_MAX_BATCH_CALLS
+from maintenance_windows.adapters.google_calendar.failures import classify, to_port_error
+from maintenance_windows.adapters.google_calendar.transport import GOOGLE_API_ENDPOINT, GOOGLE_BATCH_URI, batch_uri_for
+from maintenance_windows.adapters.http_retry import RetryPolicy
+from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.config.settings import Settings
-from maintenance_windows.ports.calendar import CalendarUnavailable, SyncTokenExpired
+from maintenance_windows.ports.calendar import (
+    ACCESS_REFUSED_REASONS,
+    CalendarAccessRefused,
+    CalendarDeploymentError,
+    CalendarUnavailable,
+    SyncTokenExpired,
+)
 
 
 class FakeClock:
@@ -33,33 +52,77 @@ class FakeClock:
         self.now += seconds
 
 
-def test_limiter_waits_for_the_oldest_call_to_leave_the_window() -> None:
-    clock = FakeClock()
-    limiter = gc.SlidingWindowLimiter(3, window_seconds=60, clock=clock, sleep=clock.sleep)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The wall clock `limits` keeps its window by, replaced so waits can be asserted without waiting."""
+    fake = FakeClock()
+    monkeypatch.setattr(limits.storage.memory, "time", _TimeModule(fake))
+    monkeypatch.setattr("maintenance_windows.adapters.rate_limit.time", _TimeModule(fake))
+    return fake
+
+
+class _TimeModule:
+    def __init__(self, clock: FakeClock) -> None:
+        self.time = clock
+
+
+def test_limiter_waits_for_the_oldest_call_to_leave_the_window(clock: FakeClock) -> None:
+    limiter = QuotaLimiter(3, window_seconds=60, sleep=clock.sleep)
     limiter.acquire(3)
     assert clock.slept == []
     clock.now = 10.0
     limiter.acquire()
-    assert clock.slept == [50.0]  # the first call (t=0) leaves the window at t=60
+    assert clock.slept == [pytest.approx(50.0, abs=0.01)]  # the first call (t=0) leaves the window at t=60
     limiter.acquire(2)  # all three t=0 calls left at t=60: two more fit without waiting
-    assert clock.slept == [50.0]
+    assert len(clock.slept) == 1
     limiter.acquire()
-    assert clock.slept == [50.0, 60.0]  # three calls at t=60 fill the window until t=120
+    assert clock.slept[1:] == [pytest.approx(60.0, abs=0.01)]  # three calls at t=60 fill the window until t=120
+
+
+def test_limiter_takes_a_batch_larger_than_the_quota_in_turns(clock: FakeClock) -> None:
+    limiter = QuotaLimiter(3, window_seconds=60, sleep=clock.sleep)
+    limiter.acquire(7)  # 3 now, 3 a window later, 1 a window after that
+    assert clock.slept == [pytest.approx(60.0, abs=0.01), pytest.approx(60.0, abs=0.01)]
 
 
 def test_limiter_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="positive"):
-        gc.SlidingWindowLimiter(0)
+        QuotaLimiter(0)
 
 
 def test_backoff_is_bounded_full_jitter() -> None:
-    policy = gc.RetryPolicy(max_attempts=5, base_delay_seconds=1.0, max_delay_seconds=5.0)
-    rng = random.Random(7)
-    delays = [[policy.delay(attempt, rng) for _ in range(200)] for attempt in range(5)]
+    policy = RetryPolicy(max_attempts=5, base_delay_seconds=1.0, max_delay_seconds=5.0)
+    delays: list[list[float]] = [[], [], [], []]
+
+    def failing() -> None:
+        raise ConnectionError("down")
+
+    for _ in range(200):
+        slept: list[float] = []
+        retrying = policy.retrying(tenacity.retry_if_exception_type(ConnectionError), sleep=slept.append)
+        with pytest.raises(ConnectionError):
+            retrying(failing)
+        assert len(slept) == 4  # five attempts, four waits, then the last error itself
+        for attempt, delay in enumerate(slept):
+            delays[attempt].append(delay)
     assert all(0 <= delay <= 1.0 for delay in delays[0])
-    assert all(0 <= delay <= 5.0 for delay in delays[4])
-    assert max(delays[4]) > 4.0  # the cap is reached, not just the base
+    assert all(0 <= delay <= 5.0 for delay in delays[3])
+    assert max(delays[3]) > 4.0  # the cap is reached, not just the base
     assert max(delays[0]) < max(delays[2])
+
+
+def test_retry_after_is_honoured_up_to_its_cap() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay_seconds=100.0, max_retry_after_seconds=5.0)
+    asked = iter([2.0, 60.0])
+    slept: list[float] = []
+    outcomes = iter(["busy", "busy", "done"])
+    retrying = policy.retrying(
+        tenacity.retry_if_result(lambda answer: answer == "busy"),
+        sleep=slept.append,
+        retry_after=lambda state: next(asked),
+    )
+    assert retrying(lambda: next(outcomes)) == "done"
+    assert slept == [2.0, 5.0]
 
 
 def _http_error(status: int, reason: str | None) -> HttpError:
@@ -85,37 +148,63 @@ def _http_error(status: int, reason: str | None) -> HttpError:
     ],
 )
 def test_error_classification(status: int, reason: str | None, transient: bool) -> None:
-    failure = gc._classify(_http_error(status, reason))
+    failure = classify(_http_error(status, reason))
     assert failure is not None
     assert (failure.status, failure.transient) == (status, transient)
     assert failure.reason == (reason or "unknown")
-    error = failure.error("calendar.events.insert")
+    error = to_port_error(failure, "calendar.events.insert")
     assert isinstance(error, CalendarUnavailable) == transient
     assert error.status == status and error.reason == failure.reason
     assert "calendar.events.insert" in str(error)
 
 
-def test_gone_sync_token_maps_to_its_own_error() -> None:
-    failure = gc._classify(_http_error(410, "fullSyncRequired"))
+def _error_info(reason: str) -> dict[str, object]:
+    return {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "transient"),
+    [
+        # Google's newer format: the legacy list and google.rpc details side by side (googleapiclient exposes
+        # only `details` as error_details), so the legacy reason must still be the one read.
+        ({"errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}],
+          "details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "userRateLimitExceeded", True),
+        ({"errors": [{"domain": "global", "reason": "notFound"}], "details": [_error_info("NOT_FOUND")]},
+         "notFound", False),
+        ({"details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "RATE_LIMIT_EXCEEDED", True),  # details alone
+        ({"details": [{"@type": "type.googleapis.com/google.rpc.Help", "links": []}]}, "unknown", False),
+    ],
+)  # fmt: skip
+def test_the_reason_is_read_from_errors_or_details(error: dict[str, object], reason: str, transient: bool) -> None:
+    content = json.dumps({"error": {"code": 403, "message": "m", **error}}).encode()
+    failure = classify(HttpError(httplib2.Response({"status": 403}), content, uri="http://x"))
+    assert failure is not None and (failure.reason, failure.transient) == (reason, transient)
+
+
+@pytest.mark.parametrize("reason", ["fullSyncRequired", "deleted", None])
+def test_any_gone_sync_token_maps_to_its_own_error(reason: str | None) -> None:
+    failure = classify(_http_error(410, reason))
     assert failure is not None
-    assert isinstance(failure.error("calendar.events.list"), SyncTokenExpired)
+    assert isinstance(to_port_error(failure, "calendar.events.list"), SyncTokenExpired)
+    # A 410 elsewhere (a deleted event) is not about sync at all.
+    assert not isinstance(to_port_error(failure, "calendar.events.get"), SyncTokenExpired)
 
 
 def test_transport_errors_are_transient_and_bugs_are_not_swallowed() -> None:
-    failure = gc._classify(ConnectionRefusedError("refused"))
+    failure = classify(ConnectionRefusedError("refused"))
     assert failure is not None and failure.transient and failure.status is None
-    assert gc._classify(KeyError("bug")) is None
+    assert classify(KeyError("bug")) is None
 
 
 def test_batch_uri_sits_beside_the_api_endpoint() -> None:
-    assert gc._batch_uri_for("http://127.0.0.1:8080/calendar/v3/") == "http://127.0.0.1:8080/batch/calendar/v3"
-    assert gc._batch_uri_for(gc.GOOGLE_API_ENDPOINT) == gc.GOOGLE_BATCH_URI
+    assert batch_uri_for("http://127.0.0.1:8080/calendar/v3/") == "http://127.0.0.1:8080/batch/calendar/v3"
+    assert batch_uri_for(GOOGLE_API_ENDPOINT) == GOOGLE_BATCH_URI
     with pytest.raises(ValueError, match="/calendar/v3/"):
-        gc._batch_uri_for("http://127.0.0.1:8080/")
+        batch_uri_for("http://127.0.0.1:8080/")
 
 
 def test_events_are_read_back_from_google_shapes() -> None:
-    timed = gc._to_event(
+    timed = resources.to_event(
         {
             "id": "abc12345",
             "status": "confirmed",
@@ -131,19 +220,19 @@ def test_events_are_read_back_from_google_shapes() -> None:
     assert timed.start == datetime(2031, 3, 4, 9, tzinfo=UTC)
     assert timed.transparent and timed.declined_by_owner and not timed.all_day
     assert timed.private_properties == {"k": "v"}
-    all_day = gc._to_event({"id": "d1234567", "start": {"date": "2031-03-04"}, "end": {"date": "2031-03-05"}})
+    all_day = resources.to_event({"id": "d1234567", "start": {"date": "2031-03-04"}, "end": {"date": "2031-03-05"}})
     assert all_day.all_day and all_day.start is None and all_day.status == "confirmed"
-    cancelled = gc._to_event({"kind": "calendar#event", "id": "c1234567", "status": "cancelled", "etag": '"2"'})
+    cancelled = resources.to_event({"kind": "calendar#event", "id": "c1234567", "status": "cancelled", "etag": '"2"'})
     assert (cancelled.status, cancelled.start, cancelled.all_day) == ("cancelled", None, False)
 
 
 def test_event_times_are_sent_in_the_users_zone() -> None:
     moment = datetime(2031, 7, 1, 7, tzinfo=UTC)
-    assert gc._event_time(moment, "Europe/Paris") == {
+    assert bodies.event_time(moment, "Europe/Paris") == {
         "dateTime": "2031-07-01T09:00:00+02:00",
         "timeZone": "Europe/Paris",
     }
-    assert gc._event_time(moment, None) == {"dateTime": "2031-07-01T07:00:00Z"}
+    assert bodies.event_time(moment, None) == {"dateTime": "2031-07-01T07:00:00Z"}
 
 
 def test_credentials_modes() -> None:
@@ -156,15 +245,139 @@ def test_credentials_modes() -> None:
         credentials_factory("/nonexistent/key.json", None)
 
 
-def test_batch_size_is_bounded_by_googles_advice() -> None:
+def test_batch_size_is_bounded_by_googles_limit() -> None:
+    assert GOOGLE_MAX_BATCH_CALLS == 1000 and DEFAULT_BATCH_SIZE == 50
+    GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS)
     with pytest.raises(ValueError, match="batch_size"):
-        gc.GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=51)
+        GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS + 1)
 
 
 def test_from_settings_points_batches_beside_the_endpoint() -> None:
     settings = Settings.from_env(
         {"MW_CALENDAR_CREDENTIALS": "local", "MW_CALENDAR_API_ENDPOINT": "http://127.0.0.1:9/calendar/v3/"}
     )
-    adapter = gc.GoogleCalendarAdapter.from_settings(settings)
+    adapter = GoogleCalendarAdapter.from_settings(settings)
     assert adapter._batch_uri == "http://127.0.0.1:9/batch/calendar/v3"
-    assert adapter._credentials_of("a@x.com").token == "local:a@x.com"
+    # Local credentials mint each user's token at the stand-in's token endpoint, as production does at Google's.
+    credentials = adapter.credentials.credentials_of("a@x.com")
+    assert isinstance(credentials, service_account.Credentials)
+    assert (credentials._token_uri, credentials._subject) == ("http://127.0.0.1:9/token", "a@x.com")
+
+
+def _refresh_error(*args: object, retryable: bool = False) -> google.auth.exceptions.RefreshError:
+    return google.auth.exceptions.RefreshError(*args, retryable=retryable)  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "reason"),
+    [
+        ("invalid_grant", "Invalid email or User ID", "unknown"),
+        ("invalid_grant", "Not a valid email.", "unknown"),
+        ("invalid_grant", "The account has been deleted", "unknown"),
+        ("unauthorized_client", "Client is unauthorized to retrieve access tokens using this method.", "not_delegated"),
+        ("unauthorized_client", "Unauthorized client or scope in request.", "not_delegated"),
+        ("access_denied", "Requested client not authorized.", "not_delegated"),
+        ("admin_policy_enforced", "", "not_delegated"),
+        ("org_internal", "This client is restricted to users within its organization.", "not_delegated"),
+        ("access_denied", "Account restricted", "suspended"),
+        ("invalid_grant", "The user account is suspended", "suspended"),
+    ],
+)
+def test_a_refused_token_is_that_users_failure_with_a_reason(code: str, description: str, reason: str) -> None:
+    refused = _refresh_error(f"{code}: {description}", {"error": code, "error_description": description})
+    failure = classify(refused)
+    assert failure is not None
+    assert (failure.reason, failure.transient, failure.credentials_refused) == (reason, False, True)
+    assert reason in ACCESS_REFUSED_REASONS
+    error = to_port_error(failure, "calendar.settings.get")
+    assert isinstance(error, CalendarAccessRefused) and error.reason == reason
+
+
+def test_a_token_endpoint_outage_is_transient() -> None:
+    busy = _refresh_error("internal_failure: Backend Error", {"error": "internal_failure"},
+                                               retryable=True)  # fmt: skip
+    failure = classify(busy)
+    assert failure is not None and failure.transient and not failure.credentials_refused
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        ("invalid_client", "The OAuth client was not found."),
+        ("disabled_client", "The OAuth client was disabled."),
+        ("invalid_grant", "Invalid JWT Signature."),
+        ("invalid_scope", "Invalid OAuth scope or ID token audience provided."),
+    ],
+)
+def test_a_refused_service_account_is_a_deployment_error(code: str, description: str) -> None:
+    answer = {"error": code, "error_description": description}
+    refused = _refresh_error(f"{code}: {description}", answer)
+    with pytest.raises(CalendarDeploymentError, match=code):
+        classify(refused)
+
+
+def _sign_blob_denied(status: int, body: dict[str, object]) -> google.auth.exceptions.TransportError:
+    """What google-auth's iam.Signer raises for a non-200 signBlob answer (the body as bytes)."""
+    body_bytes = json.dumps({"error": {"code": status, **body}}, indent=2).encode()
+    return google.auth.exceptions.TransportError(f"Error calling the IAM signBlob API: {body_bytes!r}")  # type: ignore[no-untyped-call]
+
+
+def test_signing_problems_name_what_to_fix() -> None:
+    denied = _sign_blob_denied(
+        403,
+        {"message": "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).",
+         "status": "PERMISSION_DENIED"},
+    )  # fmt: skip
+    problem = signing_problem(str(denied), "mw@p.iam.gserviceaccount.com")
+    assert problem is not None and TOKEN_CREATOR_ROLE in problem and "mw@p.iam.gserviceaccount.com" in problem
+    disabled = _sign_blob_denied(403, {"message": "IAM Service Account Credentials API has not been used in project"
+                                       " 1 before or it is disabled.", "status": "PERMISSION_DENIED",
+                                       "details": [{"reason": "SERVICE_DISABLED"}]})  # fmt: skip
+    assert "iamcredentials.googleapis.com" in (signing_problem(str(disabled), "mw@p") or "")
+    assert signing_problem(str(_sign_blob_denied(400, {"status": "INVALID_ARGUMENT"})), "mw@p") is None
+    assert signing_problem("exhausted signBlob endpoint retries", "mw@p") is None  # 5xx: transient
+    assert signing_problem("connection reset", "mw@p") is None
+
+
+class FakeIam:
+    """IAM Credentials as google-auth's Signer calls it: answers every signBlob with one canned response."""
+
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        self.status, self.body = status, body
+        self.calls: list[str] = []
+
+    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: object = None,
+                 **kwargs: object) -> SimpleNamespace:  # fmt: skip
+        self.calls.append(url)
+        return SimpleNamespace(status=self.status, data=json.dumps(self.body).encode(), headers={})
+
+
+def test_a_missing_token_creator_role_is_one_clear_deployment_error_not_retried() -> None:
+    denied = "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist)."
+    iam = FakeIam(403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": denied}})
+    factory = keyless_credentials(
+        "mw@p.iam.gserviceaccount.com",
+        source_credentials=oauth2_credentials.Credentials(token="runtime-token"),  # type: ignore[no-untyped-call]
+        http_request=iam,
+    )
+    slept: list[float] = []
+    adapter = GoogleCalendarAdapter(credentials_for=factory, api_endpoint="http://127.0.0.1:9/calendar/v3/",
+                                    sleep=slept.append, concurrency=1)  # fmt: skip
+    users = [f"user{index}@example.com" for index in range(120)]
+    with pytest.raises(CalendarDeploymentError) as raised:
+        adapter.time_zones(users)
+    assert TOKEN_CREATOR_ROLE in str(raised.value) and "mw@p.iam.gserviceaccount.com" in str(raised.value)
+    assert len(iam.calls) == 1 and ":signBlob" in iam.calls[0]  # asked once, for the first user only
+    assert slept == []  # no retries: the same answer would come for everyone
+    with pytest.raises(CalendarDeploymentError):
+        adapter.busy(users, datetime(2031, 3, 4, tzinfo=UTC), datetime(2031, 3, 5, tzinfo=UTC))
+    assert len(iam.calls) == 1  # remembered, not asked again within the minute
+    assert adapter.stats.snapshot()["total_calls"] == 0
+
+
+def test_syncs_list_series_as_one_item_and_agree_with_each_other() -> None:
+    now = datetime(2031, 3, 4, tzinfo=UTC)
+    full, incremental = bodies.full_sync_query(now), bodies.incremental_sync_query("token")
+    assert full["singleEvents"] is False and full["timeMin"] == "2031-03-04T00:00:00Z"
+    assert (incremental["singleEvents"], incremental["showDeleted"]) == (full["singleEvents"], full["showDeleted"])
+    assert "timeMin" not in incremental  # Google refuses timeMin beside a syncToken

@@ -10,7 +10,8 @@ from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
-from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
+from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.channels import RETIRED_GRACE, ChannelKeeper
@@ -88,7 +89,7 @@ def test_bad_messages_are_refused_and_change_nothing(
 
 
 def test_a_retired_channel_is_accepted_for_its_grace_period_only(booked: Booked) -> None:
-    booked.world.store.commit([channel_records.retire(booked.channel.channel_id, booked.world.clock())])
+    assert channel_records.retire(booked.world.store, booked.channel.channel_id, booked.world.clock())
     assert booked.notify("sync").status == 200
     booked.world.clock.advance(RETIRED_GRACE)
     assert booked.notify("sync").status == 401
@@ -151,3 +152,53 @@ def test_a_dispatched_window_ignores_the_calendar(booked: Booked) -> None:
     booked.world.calendar.user_deletes(ALICE, booked.event_id)
     assert booked.notify().status == 200
     assert booked.now_window() == dispatched
+
+
+def test_a_channel_deleted_while_its_full_sync_runs_stays_deleted(booked: Booked) -> None:
+    """A late message on an expired sync token: the full sync is slow, and the planner deletes the channel
+    meanwhile. Its sync position must not bring the document back half-empty (no state, no owner)."""
+    world, channel_id = booked.world, booked.channel.channel_id
+    world.calendar.expire_sync_tokens(ALICE)
+    gone = [channel_records.delete(channel_id)]
+    world.calendar.when_called("list_changes", lambda: None)  # the 410 on the expired token
+    world.calendar.when_called("list_changes", lambda: world.store.commit(gone))  # during the full sync
+
+    assert booked.notify().status == 200
+    assert world.store.get(channel_records.CHANNELS, channel_id) is None
+    assert world.store.query(channel_records.PENDING) == []
+    report = world.plan()  # the next run reads every channel: it must not stumble on a partial document
+    assert report.complete and len(channel_records.all_channels(world.store)) == 0
+
+
+def test_an_incomplete_channel_document_is_skipped_and_logged(booked: Booked, caplog: pytest.LogCaptureFixture) -> None:
+    world = booked.world
+    world.store.commit([Write("set", channel_records.CHANNELS, "half", {"sync_token": "s", "last_message_number": 3})])
+
+    assert [record.channel_id for record in channel_records.all_channels(world.store)] == [booked.channel.channel_id]
+    assert channel_records.get(world.store, "half") is None
+    assert channel_records.get_many(world.store, ["half"]) == {}
+    skipped = [record for record in caplog.records if getattr(record, "event", None) == "channel_document_incomplete"]
+    assert skipped and getattr(skipped[0], "channel_id", None) == "half"
+    assert "state" in getattr(skipped[0], "missing", [])
+    response = handle_calendar_notifications(HttpRequest("POST", {"X-Goog-Channel-ID": "half",
+        "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "4"}, {}, b""), world.ctx)  # fmt: skip
+    assert response.status == 401  # an unknown channel, not a 500
+    assert world.plan().complete
+
+
+def test_retiring_a_channel_that_is_gone_writes_nothing(booked: Booked) -> None:
+    world, channel_id = booked.world, booked.channel.channel_id
+    world.store.commit([channel_records.delete(channel_id)])
+    assert channel_records.retire(world.store, channel_id, world.clock()) is False
+    assert world.store.get(channel_records.CHANNELS, channel_id) is None
+
+
+def test_a_deployment_error_answers_503_and_the_message_waits_for_the_fix(booked: Booked) -> None:
+    later = booked.start + timedelta(hours=2)
+    booked.world.calendar.user_moves(ALICE, booked.event_id, later)
+    broken = CalendarDeploymentError("calendar deployment error: grant roles/iam.serviceAccountTokenCreator")
+    booked.world.calendar.fail_next("list_changes", broken)
+    response = booked.notify()
+    assert response.status == 503 and "roles/iam.serviceAccountTokenCreator" in response.body["error"]
+    assert len(booked.world.store.query(channel_records.PENDING)) == 1
+    assert booked.notify().body["status"] == "processed" and booked.now_window().start == later

@@ -29,7 +29,15 @@ from pydantic.fields import FieldInfo
 from maintenance_windows.cli.main import main as mw
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, load_teams, parse_teams
-from maintenance_windows.domain.rules import EventStyle, FollowRules, Preferences, SlotRules, TeamRules, VerifyRules
+from maintenance_windows.domain.rules import (
+    EventStyle,
+    FollowRules,
+    OsUpdateRules,
+    Preferences,
+    SlotRules,
+    TeamRules,
+    VerifyRules,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -39,7 +47,15 @@ LOCAL_STACK = ROOT / "infra" / "stack.py"
 
 NOT_SET = "not set"
 #: Models documented one row per field (maps in the file); other models are described in prose.
-ROW_MODELS: tuple[type[BaseModel], ...] = (TeamRules, SlotRules, Preferences, EventStyle, FollowRules, VerifyRules)
+ROW_MODELS: tuple[type[BaseModel], ...] = (
+    TeamRules,
+    SlotRules,
+    Preferences,
+    EventStyle,
+    FollowRules,
+    VerifyRules,
+    OsUpdateRules,
+)
 SETTING_FIELDS: dict[str, FieldInfo] = {field.alias: field for field in Settings.model_fields.values() if field.alias}
 
 Row = dict[str, str]
@@ -365,18 +381,23 @@ def test_the_full_example_loads_and_sets_every_field_of_every_model() -> None:
 # -- examples of output ------------------------------------------------------------------------------------
 
 
-def test_the_error_example_is_what_load_teams_reports(tmp_path: Path) -> None:
-    blocks = fenced_blocks(section("Errors at cold start"))
-    bad_file = next(body for language, body, _ in blocks if language == "yaml")
-    output = next(body for language, body, _ in blocks if body.startswith("ConfigurationError"))
-    path = tmp_path / "team.yaml"
-    path.write_text(bad_file, encoding="utf-8")
-    with pytest.raises(ConfigurationError) as raised:
-        load_teams(str(path))
-    message = str(raised.value)
-    assert message.startswith(f"{path}: ")
-    documented = [line.strip().removesuffix(";") for line in output.splitlines()[1:] if line.strip()]
-    assert message.removeprefix(f"{path}: ").split("; ") == documented
+def test_the_mw_check_examples_are_real_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = section("Errors at cold start")
+    blocks = fenced_blocks(text)
+    commands = re.findall(r"`mw check --offline --config ([\w.]+)` \(real output\)", text)
+    assert len(commands) == 2
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MW_STACK_FILE", str(tmp_path / "no-stack.json"))
+    for name in commands:
+        offset = text.index(f"`mw check --offline --config {name}`")
+        body = [b for language, b, at in blocks if language == "yaml" and at < offset][-1]
+        printed = next(b for language, b, at in blocks if not language and at > offset)
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        capsys.readouterr()
+        assert mw(["check", "--offline", "--config", name]) == 1
+        assert capsys.readouterr().out.strip() == printed.strip(), name
 
 
 def slot_sessions(text: str) -> Iterator[tuple[list[str], str]]:

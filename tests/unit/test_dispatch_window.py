@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from maintenance_windows.handlers.dispatch_window import dispatch_verifier, hand
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
     FleetError,
+    FleetPolicy,
     FleetUnavailable,
 )
 from maintenance_windows.ports.store import Write
@@ -101,16 +102,22 @@ def _request(body: Any, headers: Mapping[str, str] | None = None, method: str = 
     return HttpRequest(method, dict(headers or {}), {}, raw, "application/json", len(raw))
 
 
-def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[int, ...] = ()) -> FleetHost:
+def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[int, ...] = (), **details: Any
+               ) -> FleetHost:  # fmt: skip
+    """A host that last ran its policies ten minutes before the window (Fleet's hourly policy run)."""
     policies = tuple(HostPolicy(p, f"Policy {p}", "fail") for p in failing)
     policies += tuple(HostPolicy(p, f"Policy {p}", "pass") for p in passing)
-    return FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", 3, f"Mac {host_id}", policies)
+    host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", 3, f"Mac {host_id}", policies,
+                     os_version="macOS 15.3", status="online",
+                     policy_updated_at=START - timedelta(minutes=10))  # fmt: skip
+    return replace(host, **details)
 
 
 def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams: TeamsConfig | None = None,
           state: WindowState = WindowState.SCHEDULED) -> Setup:  # fmt: skip
     store, tasks, clock = MemoryStore(), MemoryTaskQueue(), Clock(START)
-    fleet = MemoryFleet(hosts)
+    # Hosts check in every 10 s, as Fleet's osquery does by default.
+    fleet = MemoryFleet(hosts, clock=clock, checkin_interval=timedelta(seconds=10))
     window = Window(
         window_id=WINDOW_ID, user_key="abc", user_email="ada@example.com", team_id=3,
         host_ids=tuple(h.host_id for h in hosts), policy_ids=policy_ids, deadline=START + timedelta(days=5),
@@ -221,6 +228,43 @@ def test_stale_revision_and_wrong_state_do_nothing() -> None:
     )
 
 
+def test_a_dispatch_task_days_before_its_window_is_a_harmless_no_op(caplog: pytest.LogCaptureFixture) -> None:
+    """calendar_notifications is public and can enqueue: a task is not trusted to come at the start."""
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(days=3)
+    writes = setup.store.stats.writes
+    with caplog.at_level(logging.WARNING):
+        response = setup.deliver()
+    assert (response.status, response.body["status"]) == (200, "early")
+    assert START.isoformat() in response.body["why"]
+    assert sent(setup.fleet) == [] and setup.fleet.webhooks == [] and setup.tasks.created == []
+    assert setup.store.stats.writes == writes and setup.store.get(CLAIMS, "anything") is None
+    assert setup.window().state is WindowState.SCHEDULED
+    assert any(getattr(record, "event", None) == "task_early" for record in caplog.records)
+    setup.clock.now = START  # the real delivery still comes at the start, and acts
+    assert setup.deliver().body["status"] == "dispatched"
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        (-timedelta(minutes=2, seconds=1), "early"),
+        (-timedelta(minutes=2), "dispatched"),  # clock skew between the queue and the function
+        (timedelta(hours=6), "dispatched"),  # late deliveries (retries, an outage) still act
+    ],
+)
+def test_the_early_tolerance_is_two_minutes(offset: timedelta, status: str) -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START + offset
+    assert setup.deliver().body["status"] == status
+
+
+def test_the_due_check_comes_after_the_revision_check() -> None:
+    setup = build([fleet_host(1)])
+    setup.clock.now = START - timedelta(days=3)
+    assert setup.deliver(revision=0).body["status"] == "stale"
+
+
 def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
     setup = build([fleet_host(1), fleet_host(2, failing=(), passing=(1,))])
     response = setup.deliver()
@@ -237,23 +281,90 @@ def test_every_host_passing_verifies_the_window_at_once_and_frees_the_user() -> 
     assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
 
 
-def test_permanent_refusal_is_recorded_and_does_not_block_the_window() -> None:
+def test_an_unknown_script_is_permanent_and_the_host_needs_attention_with_fleets_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     setup = build([fleet_host(1)])
-    setup.fleet.fail_next("run_script", FleetError("Fleet answered 422: script not found", status=422))
-    response = setup.deliver()
+    setup.fleet.add_script(8, "Other script")  # Fleet knows scripts, but not script 7
+    with caplog.at_level(logging.ERROR):
+        response = setup.deliver()
     assert response.status == 200 and response.body["actions_failed"] == 1 and response.body["actions_sent"] == 1
     assert [e.kind for e in setup.window().history].count("action_failed") == 1
+    case = setup.host_doc(1)
+    assert case["needs_attention"] is True
+    assert 'No script exists for the provided "script_id".' in case["attention_reason"]
+    assert case["attention_reason"].startswith("Fleet refused the fix for “Policy 1” (host 1 policy 1: script 7)")
+    assert case["blocked_policies"]["1"]["status"] == 404
+    assert [getattr(r, "event", "") for r in caplog.records].count("host_needs_attention") == 1
     setup.deliver()  # a duplicate delivery does not retry a refused action
     assert [kind for kind, _ in sent(setup.fleet)] == ["mdm_command"]
 
 
-def test_compatible_webhook_is_posted_once_per_failing_host_in_fleets_shape(fleet_fixtures: str) -> None:
+@pytest.mark.parametrize("status", [402, 412, 422])
+def test_licence_mdm_and_validation_refusals_are_permanent(status: int) -> None:
+    setup = build([fleet_host(1)])
+    setup.fleet.fail_next("run_mdm_command", FleetError(f"Fleet answered {status}: refused", status=status))
+    response = setup.deliver()
+    assert response.body["actions_failed"] == 1 and setup.host_doc(1)["blocked_policies"]["1"]["status"] == status
+
+
+def test_a_resent_script_and_install_are_already_sent_not_refused() -> None:
+    setup = build([fleet_host(1, failing=(1, 2))], policy_ids=(1, 2))
+    planned = plan_actions(setup.window(), [setup.fleet.get_host(1)], setup.ctx.teams.defaults.actions)
+    script, install = planned[0], next(p for p in planned if p.action.type == "software_install")
+    # Another delivery sent both and died before recording them; their claims have outlived the lease.
+    setup.fleet.run_script(1, script_id=7)
+    setup.fleet.install_software(1, 9)
+    for stale in (script, install):
+        setup.store.create(CLAIMS, stale.claim_id, {"status": "claimed", "claimed_at": START - timedelta(minutes=11),
+                                                    "generation": 0})  # fmt: skip
+    response = setup.deliver()
+    # Fleet answers 409 "already queued" and 400 "pending install": both count as sent, nothing is blocked.
+    assert (response.body["actions_already_sent"], response.body["actions_sent"], response.body["actions_failed"]) == (
+        2, 1, 0,
+    )  # fmt: skip
+    assert [kind for kind, _ in sent(setup.fleet)].count("script") == 1
+    assert "needs_attention" not in setup.host_doc(1)
+
+
+def test_a_delivery_stops_before_cloud_tasks_deadline_and_the_retry_sends_the_rest() -> None:
+    setup = build([fleet_host(1), fleet_host(2)])
+
+    class SlowFleet(MemoryFleet):
+        """Fleet taking 5 minutes per script (retried 429s): two scripts spend the 8-minute budget."""
+
+        def run_script(self, host_id: int, **kwargs: Any) -> Any:
+            setup.clock.now += timedelta(minutes=5)
+            return super().run_script(host_id, **kwargs)
+
+    slow = SlowFleet([fleet_host(1), fleet_host(2)], clock=setup.clock, checkin_interval=timedelta(seconds=10))
+    setup.ctx.fleet = slow
+    first = setup.deliver()
+    assert first.status == 503 and "deadline" in first.body["error"]
+    assert [a.kind for a in slow.actions] == ["script", "mdm_command", "script"]
+    second = setup.deliver()
+    assert second.status == 200 and second.body["actions_sent"] == 1 and second.body["actions_already_sent"] == 3
+
+
+def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_reports(fleet_fixtures: str) -> None:
     teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
-    setup = build([fleet_host(1, failing=(1,), passing=(2,)), fleet_host(2, failing=(), passing=(1,))], teams=teams)
-    setup.fleet.fail_next("post_calendar_webhook", FleetUnavailable("429"))
-    assert setup.deliver().status == 503
-    assert setup.deliver().status == 200
-    setup.deliver()
+    setup = build([fleet_host(1, failing=(1, 2)), fleet_host(2, failing=(), passing=(1,))], policy_ids=(1, 2),
+                  teams=teams)  # fmt: skip
+    setup.ctx.catalog = setup.fleet
+    setup.fleet.add_policy(FleetPolicy(1, "Policy 1", 3, calendar_events_enabled=True))
+    setup.fleet.add_policy(FleetPolicy(2, "Policy 2", 3))  # not a calendar policy: Fleet leaves it out
+    dispatched = setup.deliver()
+    assert dispatched.body["webhooks_awaited"] == 1 and setup.fleet.refetches == [1]
+    assert setup.fleet.webhooks == []  # Fleet sends it when the host reports, not at the window's start
+    poll = [t for t in setup.tasks.pending() if t.payload["purpose"] == "webhook"]
+    assert [t.at for t in poll] == [START + timedelta(seconds=60)]
+    setup.clock.now = START + timedelta(seconds=60)
+    setup.fleet.fail_next("post_calendar_webhook", FleetUnavailable("Fleet answered 429", status=429))
+    assert setup.deliver("webhook", attempt=0).body["waiting"] == 1  # a 429: retried, as Fleet does
+    setup.clock.now += timedelta(seconds=60)
+    assert setup.deliver("webhook", attempt=1).body["sent"] == 1
+    assert setup.deliver("webhook", attempt=1).body == {"status": "webhook", "window_id": WINDOW_ID, "sent": 0,
+                                                        "waiting": 0, "finished_without_webhook": 0}  # fmt: skip
     assert len(setup.fleet.webhooks) == 1
     url, payload = setup.fleet.webhooks[0]
     with open(f"{fleet_fixtures}/calendar_webhook.json") as handle:
@@ -261,6 +372,26 @@ def test_compatible_webhook_is_posted_once_per_failing_host_in_fleets_shape(flee
     assert url == "https://t.example/w" and set(payload) == set(example)
     assert payload["failing_policies"] == [{"id": 1, "name": "Policy 1"}]
     assert (payload["host_id"], payload["host_serial_number"], payload["host_display_name"]) == (1, "SN1", "Mac 1")
+
+
+def test_no_webhook_for_a_host_that_stays_offline_through_the_window() -> None:
+    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
+    setup = build([fleet_host(1, status="offline")], teams=teams)
+    setup.store.commit([Write("set", host_records.POLICIES, "1", {"policy_id": 1, "calendar_events_enabled": True})])
+    setup.deliver()
+    setup.clock.now = START + timedelta(minutes=1)
+    assert setup.deliver("webhook", attempt=0).body["waiting"] == 1
+    setup.clock.now = END + timedelta(minutes=6)  # Fleet: "results came too late"
+    assert setup.deliver("webhook", attempt=1).body["finished_without_webhook"] == 1
+    assert setup.fleet.webhooks == [] and not [t for t in setup.tasks.pending() if t.name.endswith("webhook2")]
+
+
+def test_a_failing_host_whose_calendar_policies_pass_gets_no_webhook() -> None:
+    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
+    setup = build([fleet_host(1, failing=(1,))], teams=teams)  # policy 1 fails but is no calendar policy
+    setup.deliver()
+    setup.clock.now = START + timedelta(minutes=1)
+    assert setup.deliver("webhook", attempt=0).body["finished_without_webhook"] == 1 and setup.fleet.webhooks == []
 
 
 # -- recheck -----------------------------------------------------------------------------------------------
@@ -295,17 +426,30 @@ def dispatched(setup: Setup) -> None:
     setup.clock.now = END + timedelta(minutes=15)
 
 
-def test_verify_passes_closes_cases_and_frees_the_user() -> None:
+def test_verify_trusts_only_results_reported_after_the_fix() -> None:
     setup = build([fleet_host(1)])
     dispatched(setup)
     setup.fleet.pass_at_next_refetch(1)
-    response = setup.deliver("verify", attempt=0)
+    first = setup.deliver("verify", attempt=0)
+    # Fleet still holds the host's run from before the window: not evidence. Verification asks for a report.
+    assert first.body["status"] == "recheck" and first.body["waiting_hosts"] == [1]
+    assert setup.fleet.refetches == [1] and setup.window().history[-1].kind == "verify_recheck"
+    setup.clock.now += timedelta(minutes=5)  # the host checked in since and ran its policies
+    response = setup.deliver("verify", attempt=1)
     assert response.body["status"] == "verified"
-    assert setup.fleet.refetches == [1]
     assert setup.window().state is WindowState.VERIFIED
     assert setup.host_status(1) == "closed"
     assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
-    assert setup.deliver("verify", attempt=0).body["status"] == "ignored"
+    assert setup.deliver("verify", attempt=1).body["status"] == "ignored"
+
+
+def test_the_first_read_right_after_a_refetch_is_not_trusted() -> None:
+    setup = build([fleet_host(1)])
+    dispatched(setup)
+    setup.fleet.refetch(1)  # a refetch is pending: Fleet shows the previous run
+    setup.fleet.set_policy(1, 1, "pass")
+    assert setup.deliver("verify", attempt=0).body["status"] == "recheck"
+    assert setup.fleet.refetches == [1]  # none asked again: one is owed already
 
 
 def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_window(
@@ -319,11 +463,14 @@ def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_wind
         assert response.body["status"] == "recheck" and response.body["attempt"] == attempt + 1
         recheck = setup.tasks.pending()[-1]
         assert recheck.at == setup.clock.now + timedelta(minutes=5) and recheck.payload["attempt"] == attempt + 1
+        setup.clock.now = recheck.at
     with caplog.at_level(logging.WARNING):
         response = setup.deliver("verify", attempt=2)
-    assert response.body == {"status": "failed", "window_id": WINDOW_ID, "failing_hosts": [1], "escalated_hosts": [1]}
+    assert response.body == {"status": "failed", "window_id": WINDOW_ID, "failing_hosts": [1], "escalated_hosts": [1],
+                             "verdicts": {"1": "still failing “Policy 1”"}}  # fmt: skip
     host = setup.host_doc(1)
     assert host["failed_windows"] == 3 and host["needs_attention"] is True
+    assert host["attention_reason"] == "3 maintenance windows did not fix it: still failing “Policy 1”"
     assert host["rebook_after"] == setup.clock.now + timedelta(hours=24)
     assert host["last_failure_note"].startswith("Your last maintenance window did not fix “Policy 1”")
     assert setup.window().state is WindowState.FAILED
@@ -334,21 +481,61 @@ def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_wind
     assert setup.host_doc(1)["failed_windows"] == 3
 
 
+def test_the_recheck_schedule_comes_from_the_team_rules() -> None:
+    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "verify": {"recheck_minutes": 9,
+                                                                               "max_rechecks": 1}}})  # fmt: skip
+    setup = build([fleet_host(1)], teams=teams)
+    dispatched(setup)
+    assert setup.deliver("verify", attempt=0).body["status"] == "recheck"
+    assert setup.tasks.pending()[-1].at == setup.clock.now + timedelta(minutes=9)
+    assert setup.deliver("verify", attempt=1).body["status"] == "failed"
+
+
 def test_first_failed_window_does_not_escalate() -> None:
     setup = build([fleet_host(1)])
     dispatched(setup)
     response = setup.deliver("verify", attempt=2)
     assert response.body["escalated_hosts"] == []
+    assert response.body["verdicts"] == {"1": "no fresh result (the host is online and has not reported since the fix)"}
     assert setup.host_doc(1)["failed_windows"] == 1 and "needs_attention" not in setup.host_doc(1)
+    assert setup.host_doc(1)["last_failure_note"].startswith("Your device did not report back")
+
+
+def test_an_offline_host_is_waited_for_and_verified_once_it_comes_back() -> None:
+    setup = build([fleet_host(1)])
+    dispatched(setup)
+    setup.fleet.set_online(1, False)
+    setup.fleet.pass_at_next_refetch(1)  # the fix ran on the device before it went away
+    first = setup.deliver("verify", attempt=0)
+    assert first.body["status"] == "waiting" and first.body["offline_hosts"] == [1]
+    note = setup.window().history[-1]
+    assert note.kind == "verify_waiting" and note.detail.startswith("waiting for the device to come online: Mac 1")
+    assert setup.tasks.pending()[-1].at == setup.clock.now + timedelta(minutes=60)
+    setup.clock.now += timedelta(minutes=60)
+    assert setup.deliver("verify", attempt=1).body["status"] == "waiting"
+    setup.fleet.set_online(1, True)  # it checks in at once and answers the refetch asked for meanwhile
+    setup.clock.now += timedelta(minutes=60)
+    assert setup.deliver("verify", attempt=2).body["status"] == "verified"
+    assert setup.window().state is WindowState.VERIFIED
+
+
+def test_an_offline_host_is_decided_after_the_teams_limit() -> None:
+    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "verify": {"offline_wait_hours": 2}}})
+    setup = build([fleet_host(1, status="offline")], teams=teams)
+    dispatched(setup)
+    assert setup.deliver("verify", attempt=0).body["status"] == "waiting"
+    setup.clock.now += timedelta(hours=2)
+    response = setup.deliver("verify", attempt=1)
+    assert response.body["status"] == "failed"
+    assert response.body["verdicts"]["1"].startswith("no fresh result (the host is offline")
 
 
 def test_verify_outage_is_retried() -> None:
     setup = build([fleet_host(1)])
     dispatched(setup)
-    setup.fleet.fail_next("refetch", FleetUnavailable("503"))
+    setup.fleet.fail_next("get_host", FleetUnavailable("503"))
     assert setup.deliver("verify", attempt=0).status == 503
-    setup.fleet.pass_at_next_refetch(1)
-    assert setup.deliver("verify", attempt=0).body["status"] == "verified"
+    assert setup.deliver("verify", attempt=0).body["status"] == "recheck"
 
 
 # -- HTTP surface ------------------------------------------------------------------------------------------
@@ -362,6 +549,15 @@ def test_verify_outage_is_retried() -> None:
         ({"window_id": "w", "revision": -1, "purpose": "dispatch"}, "revision"),
         ({"window_id": "w", "revision": 1, "purpose": "explode"}, "purpose"),
         ({"window_id": "w", "revision": 1, "purpose": "dispatch", "extra": 1}, "extra"),
+        ({"window_id": "a/b", "revision": 1, "purpose": "dispatch"}, "window_id"),
+        ({"window_id": "..", "revision": 1, "purpose": "dispatch"}, "window_id"),
+        ({"window_id": "w", "revision": "1", "purpose": "dispatch"}, "revision"),
+        ({"window_id": "w", "revision": 1.0, "purpose": "dispatch"}, "revision"),
+        ({"window_id": "w", "revision": 2**63, "purpose": "dispatch"}, "revision"),
+        (b'{"window_id": "w", "revision": 1' + b"0" * 5000 + b', "purpose": "dispatch"}', "number"),
+        (b'{"window_id": "\\ud800", "revision": 1, "purpose": "dispatch"}', "surrogate"),
+        (b"[" * 5000 + b"]" * 5000, "JSON"),
+        (b'{"window_id": "w", "revision": 1, "purpose": "dispatch", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "deeper"),
     ],
 )
 def test_bad_bodies_are_400_naming_the_field(body: Any, field_name: str) -> None:

@@ -6,11 +6,19 @@ import json
 from typing import Any
 
 import pytest
+import requests
+import urllib3
+import urllib3.connection
+import urllib3.exceptions
 from pydantic import SecretStr
 
 from maintenance_windows.adapters.fleet_http import (
+    FLEET_RETRY,
+    READS,
+    WEBHOOKS,
+    WRITES,
+    WRITES_RETRYING_5XX,
     FleetHttpClient,
-    RetryPolicy,
     fleet_error_message,
     parse_device_mapping,
     parse_host,
@@ -131,21 +139,32 @@ def test_script_payload_never_sends_team_id_with_script_id() -> None:
 
 
 def test_reads_retry_transient_statuses_and_writes_only_429_by_default() -> None:
-    policy = RetryPolicy()
-    reads, writes, hooks = policy.for_reads(), policy.for_writes(), policy.for_webhooks()
-    assert all(reads.is_retry("GET", status) for status in (429, 500, 502, 503, 504))
-    assert not reads.is_retry("GET", 404)
-    assert writes.is_retry("POST", 429)
-    # urllib3 alone would retry a 503 carrying Retry-After; a write that may have been applied must not.
-    assert not writes.is_retry("POST", 503, has_retry_after=True)
-    assert not writes.is_retry("POST", 500)
-    assert hooks.is_retry("POST", 429) and not hooks.is_retry("POST", 503, has_retry_after=True)
-    assert writes.read == 0  # a timed-out write is never sent again
+    assert all(READS.retries_status(status) for status in (429, 500, 502, 503, 504))
+    assert not READS.retries_status(404)
+    assert WRITES.retries_status(429)
+    # A 503 on a write, Retry-After or not, may come after the action was applied: never sent again.
+    assert not WRITES.retries_status(503) and not WRITES.retries_status(500)
+    assert WEBHOOKS.retries_status(429) and not WEBHOOKS.retries_status(503)
+    assert FLEET_RETRY.max_attempts == 5
+
+
+def test_a_write_is_resent_only_when_it_never_left() -> None:
+    pool = urllib3.HTTPConnectionPool("fleet.example.com")
+    connection = urllib3.connection.HTTPConnection("fleet.example.com")
+    never_connected = urllib3.exceptions.NewConnectionError(connection, "connection refused")
+    refused = requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/x", never_connected))
+    reset = requests.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted."))
+    timed_out = requests.ReadTimeout("read timed out")
+    assert WRITES.retries_error(refused) and WRITES.retries_error(requests.ConnectTimeout("connect timed out"))
+    assert not WRITES.retries_error(reset) and not WRITES.retries_error(timed_out)  # a timed-out write may be applied
+    assert READS.retries_error(reset) and READS.retries_error(timed_out) and READS.retries_error(refused)
+    assert not READS.retries_error(requests.exceptions.SSLError("bad certificate"))
+    assert not READS.retries_error(ValueError("a bug"))
 
 
 def test_writes_can_opt_into_5xx_retries() -> None:
-    writes = RetryPolicy(retry_writes_on_5xx=True).for_writes()
-    assert writes.is_retry("POST", 503) and writes.is_retry("POST", 429)
+    assert WRITES_RETRYING_5XX.retries_status(503) and WRITES_RETRYING_5XX.retries_status(429)
+    assert not WRITES_RETRYING_5XX.retries_error(requests.ReadTimeout("read timed out"))
 
 
 def test_from_settings_needs_url_and_token() -> None:

@@ -145,8 +145,8 @@ def test_an_expiring_channel_is_replaced_keeping_its_sync_position(
     window = _booked_window(ctx)
     old_id, _ = _channel(ctx, calendar)
     position = calendar.list_changes(ALICE, None).next_sync_token
-    ctx.store.commit([channel_records.sync_progress(old_id, position, 4)])
-    clock.now = NOW + timedelta(days=6, hours=1)  # expires within a day
+    assert channel_records.record_sync_progress(ctx.store, old_id, position, 4)
+    clock.now = NOW + timedelta(days=6, hours=19)  # expires within RENEW_BEFORE (6 hours)
 
     new_id, _ = _channel(ctx, calendar)
 
@@ -306,7 +306,7 @@ def test_mw_channels_rows_show_the_overlap_state(ctx: PlanningContext, calendar:
 
     _booked_window(ctx)
     old_id, _ = _channel(ctx, calendar)
-    clock.now = NOW + timedelta(days=6, hours=12)
+    clock.now = NOW + timedelta(days=6, hours=20)
     new_id, _ = _channel(ctx, calendar)
 
     rows = {row["channel_id"]: row for row in channel_rows(channel_records.all_channels(ctx.store), clock.now)}

@@ -177,6 +177,26 @@ class TestRefusedWith401:
         error = refusal(lambda: setup.verifier().verify(setup.bearer(now=later)))
         assert (error.status, error.reason) == (401, "token issued in the future")
 
+    def test_not_valid_yet(self, setup: Setup) -> None:
+        an_hour_ahead = datetime.now(UTC) + timedelta(hours=1)
+        error = refusal(lambda: setup.verifier().verify(setup.bearer(not_before=an_hour_ahead)))
+        assert (error.status, error.reason) == (401, "token not valid yet (nbf)")
+
+    def test_not_before_within_the_clock_skew_or_past_is_accepted(self, setup: Setup) -> None:
+        verifier = setup.verifier()
+        assert verifier.verify(setup.bearer(not_before=datetime.now(UTC) + timedelta(seconds=5))).email == SCHEDULER
+        assert verifier.verify(setup.bearer(not_before=datetime.now(UTC) - timedelta(minutes=5))).email == SCHEDULER
+
+    def test_a_lifetime_longer_than_googles_hour(self, setup: Setup) -> None:
+        century = 100 * 365 * 24 * 3600
+        error = refusal(lambda: setup.verifier().verify(setup.bearer(expires_in=century)))
+        assert (error.status, error.reason) == (401, "token lifetime exceeds 3600 s")
+
+    def test_the_lifetime_bound_is_an_hour_plus_the_clock_skew(self, setup: Setup) -> None:
+        verifier = setup.verifier(clock_skew_seconds=10)
+        assert verifier.verify(setup.bearer(expires_in=3610)).email == SCHEDULER
+        assert refusal(lambda: verifier.verify(setup.bearer(expires_in=3611))).reason == "token lifetime exceeds 3600 s"
+
     def test_wrong_audience(self, setup: Setup) -> None:
         error = refusal(lambda: setup.verifier().verify(setup.bearer(audience="https://other.run.app")))
         assert (error.status, error.reason) == (401, "wrong audience")
@@ -318,6 +338,30 @@ class TestSignatureRemovedByCloudRun:
         intruder = self.stripped(setup.bearer(email="intruder@proj.iam.gserviceaccount.com"))
         assert refusal(lambda: verifier.verify(intruder)).status == 403
         assert setup.session.fetches == 0
+
+    @pytest.mark.parametrize(
+        ("changes", "reason"),
+        [
+            ({"nbf": "later"}, "token has a malformed nbf"),
+            ({"exp": float("nan")}, "token lacks iat or exp"),
+            ({"exp": float("inf")}, "token lacks iat or exp"),
+            ({"exp": 10**400}, "token lifetime exceeds 3600 s"),
+            ({"iat": 1.5, "exp": 10**400}, "token lifetime exceeds 3600 s"),
+        ],
+    )
+    def test_validity_claims_are_checked_when_trusted(self, setup: Setup, changes: dict[str, Any], reason: str) -> None:
+        """The unsigned path must hold the same bounds, and odd numbers must not crash them."""
+        claims = claims_of(setup.bearer()) | changes
+        token = self.stripped(replace_segment(setup.bearer(), 1, b64url(claims)))
+        error = refusal(partial(setup.verifier(accept_platform_verified=True).verify, token))
+        assert (error.status, error.reason) == (401, reason)
+
+    def test_not_before_and_lifetime_hold_when_trusted(self, setup: Setup) -> None:
+        verifier = setup.verifier(accept_platform_verified=True)
+        ahead = self.stripped(setup.bearer(not_before=datetime.now(UTC) + timedelta(hours=1)))
+        assert refusal(lambda: verifier.verify(ahead)).reason == "token not valid yet (nbf)"
+        long_lived = self.stripped(setup.bearer(expires_in=100 * 365 * 24 * 3600))
+        assert refusal(lambda: verifier.verify(long_lived)).reason == "token lifetime exceeds 3600 s"
 
     @pytest.mark.parametrize(
         ("changes", "status", "reason"),

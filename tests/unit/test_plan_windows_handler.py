@@ -10,7 +10,7 @@ import pytest
 from maintenance_windows.auth import AuthError
 from maintenance_windows.handlers.http import HttpResponse
 from maintenance_windows.handlers.plan_windows import PlanSettings, handle_plan_windows
-from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 from maintenance_windows.ports.fleet import FleetUnavailable
 from maintenance_windows.service.channels import ChannelKeeper
 from tests.support.world import DOMAIN, MONDAY, World, json_request
@@ -68,7 +68,7 @@ def test_an_unknown_caller_is_refused_and_nothing_runs() -> None:
     [
         (b"{oops", SETTINGS, 400, "empty or a JSON object"),
         ({"lead": 5}, SETTINGS, 400, "only accepted field is lead_minutes"),
-        ([5], SETTINGS, 400, "only accepted field is lead_minutes"),
+        ([5], SETTINGS, 400, "body must be empty or a JSON object"),
         ({"lead_minutes": 5}, SETTINGS, 403, "MW_ALLOW_SHORT_LEAD"),
         ({"lead_minutes": -1}, LOCAL, 400, "0 to 1440"),
         ({"lead_minutes": True}, LOCAL, 400, "0 to 1440"),
@@ -105,3 +105,19 @@ def test_an_outage_answers_503_and_the_next_run_books(method: str, outage: Excep
     response = call(world)
     assert response.status == 503 and "unavailable" in response.body["error"]
     assert call(world).body["windows_booked"] == 1
+
+
+def test_a_deployment_error_is_one_logged_error_and_a_503_naming_the_fix(caplog: pytest.LogCaptureFixture) -> None:
+    world = World()
+    world.host(1, ALICE)
+    problem = (
+        "calendar deployment error: the runtime identity may not sign as mw@p.iam.gserviceaccount.com "
+        "(IAM signBlob answered 403): grant it roles/iam.serviceAccountTokenCreator on that service account"
+    )
+    world.calendar.fail_next("time_zones", CalendarDeploymentError(problem, reason="deploymentError"))
+    response = call(world)
+
+    assert (response.status, response.body) == (503, {"error": problem})
+    logged = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [getattr(record, "event", None) for record in logged] == ["calendar_deployment_error"]
+    assert call(world).body["windows_booked"] == 1  # the lease was freed: the run after the fix books

@@ -179,7 +179,7 @@ def test_an_unreadable_calendar_leaves_the_window_unplaced_with_the_reason(world
     window = _only_window(world)
     assert window.state is WindowState.NEW
     stored = world.store.get(window_records.WINDOWS, window.window_id)
-    assert stored is not None and stored["unplaced_reason"] == "calendar not readable: notFound"
+    assert stored is not None and stored["unplaced_reason"] == "time zone unknown: notFound"
 
 
 def test_a_calendar_outage_stops_the_run_and_the_next_run_resumes(world: World) -> None:

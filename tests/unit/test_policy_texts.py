@@ -45,7 +45,7 @@ def _event_html(world: World) -> str:
 
 def test_a_forged_webhook_puts_none_of_its_words_in_the_event() -> None:
     world = _world()
-    world.fleet.define_policy(FleetPolicy(1, "Disk encryption", None, description="FileVault keeps data safe.",
+    world.fleet.add_policy(FleetPolicy(1, "Disk encryption", None, description="FileVault keeps data safe.",
                                           resolution="Open System Settings and turn on FileVault."))  # fmt: skip
     world.host(1, ALICE)  # Fleet's own host ("Mac 1"), failing policy 1
     _forged_webhook(world, 1)
@@ -71,7 +71,7 @@ def test_policy_texts_are_read_from_fleet_once_per_ttl() -> None:
     assert world.fleet.policy_reads == [(1, None)]
     stored = host_records.policies_by_id(world.store, [1])[1]
     assert (stored["resolution"], stored["fetched_at"]) == ("Policy 1 resolution", world.clock())
-    world.fleet.define_policy(FleetPolicy(1, "Policy 1", None, resolution="New steps from the admin."))
+    world.fleet.add_policy(FleetPolicy(1, "Policy 1", None, resolution="New steps from the admin."))
     world.host(2, ALICE)  # the window gains a host: its text is rewritten, from the stored text
     world.plan()
     assert world.fleet.policy_reads == [(1, None)]
@@ -84,7 +84,7 @@ def test_policy_texts_are_read_from_fleet_once_per_ttl() -> None:
 
 def test_a_team_policy_is_read_from_its_team() -> None:
     world = _world()
-    world.fleet.define_policy(FleetPolicy(1, "Team check", 4, resolution="Team steps."))
+    world.fleet.add_policy(FleetPolicy(1, "Team check", 4, resolution="Team steps."))
     world.host(1, ALICE, team_id=4)
     world.plan()
     assert world.fleet.policy_reads == [(1, None), (1, 4)]
@@ -127,7 +127,7 @@ def test_a_policy_fleet_does_not_know_gets_a_neutral_name() -> None:
 )
 def test_a_fleet_policy_text_that_fails_the_check_is_left_out(resolution: str, shown: bool) -> None:
     world = _world(help_links=[HELP])
-    world.fleet.define_policy(FleetPolicy(1, "Disk encryption", None, resolution=resolution))
+    world.fleet.add_policy(FleetPolicy(1, "Disk encryption", None, resolution=resolution))
     world.host(1, ALICE)
     world.plan()
     html = _event_html(world)

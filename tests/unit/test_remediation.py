@@ -262,9 +262,17 @@ def test_briefs_follow_the_hosts_platforms_and_put_restarts_last() -> None:
         ActionBrief(kind="script", summary="turn on the firewall"),
         ActionBrief(kind="mdm_command", summary="restart", restarts_device=True),
     ]
+    # On Windows an OS update is the person's to start (Fleet's windows_updates), never a command.
     windows = briefs_for(policies, ["windows"], configured.actions)
     assert windows == [ActionBrief(kind="script", summary="turn on the firewall"),
+                       ActionBrief(kind="os_update_by_person", summary="install the Windows update yourself",
+                                   restarts_device=True),
                        ActionBrief(kind="mdm_command", summary="restart", restarts_device=True)]  # fmt: skip
+    # A Mac whose update the person starts (macOS 27, or a team whose updates Fleet manages).
+    by_person = briefs_for(policies, ["darwin"], configured.actions, person_platforms={"darwin"})
+    assert by_person[-1] == ActionBrief(kind="os_update_by_person", summary="install the macOS update yourself",
+                                        restarts_device=True)  # fmt: skip
+    assert ActionBrief(kind="os_update", summary="download the macOS update 15.1") not in by_person
 
 
 def test_no_configured_action_means_no_brief() -> None:

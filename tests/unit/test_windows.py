@@ -9,7 +9,13 @@ import pytest
 
 from maintenance_windows.domain import windows as w
 from maintenance_windows.domain.ids import event_id, task_name, user_key, window_id
-from maintenance_windows.domain.task_schedule import TASK_HORIZON, dispatch_task, verify_task
+from maintenance_windows.domain.task_schedule import (
+    EARLY_DISPATCH_TOLERANCE,
+    TASK_HORIZON,
+    dispatch_is_due,
+    dispatch_task,
+    verify_task,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -92,6 +98,18 @@ def test_far_windows_get_a_recheck_task_inside_the_horizon() -> None:
     spec = dispatch_task(far, NOW)
     assert spec.payload["purpose"] == "recheck" and spec.at == NOW + TASK_HORIZON
     assert spec.at - NOW <= timedelta(hours=720)
+
+
+def test_a_dispatch_is_due_from_its_start_less_the_tolerance_and_never_without_a_start() -> None:
+    booked = w.plan(_window(), _slot(hours=72), "UTC", NOW)
+    assert booked.start is not None
+    assert not dispatch_is_due(booked, NOW)  # three days ahead: not a delivery Cloud Tasks would make
+    assert not dispatch_is_due(booked, booked.start - EARLY_DISPATCH_TOLERANCE - timedelta(microseconds=1))
+    assert dispatch_is_due(booked, booked.start - EARLY_DISPATCH_TOLERANCE)
+    assert dispatch_is_due(booked, booked.start + timedelta(days=2))
+    assert dispatch_is_due(booked, booked.start, tolerance=timedelta(0))
+    assert not dispatch_is_due(_window(), NOW + timedelta(days=365))
+    assert timedelta(0) < EARLY_DISPATCH_TOLERANCE <= timedelta(minutes=5)
 
 
 def test_verify_task_after_the_end_plus_grace() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.lazy import LazyTaskQueue
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.repository.guarded_store import GuardedStore
 from maintenance_windows.service.channels import ChannelKeeper
 
 BASE = {
@@ -66,7 +68,9 @@ def test_fleet_webhook_builds_the_store_its_secrets_and_a_lazy_task_queue(monkey
     monkeypatch.delenv("MW_FLEET_API_TOKEN")  # the public endpoint holds no Fleet credential
     wiring.warm("fleet_webhook")
     ctx, settings = wiring.webhook()
-    assert isinstance(ctx.store, FirestoreStore) and isinstance(ctx.tasks, LazyTaskQueue)
+    # Firestore behind the store path guard, so no id reaches Firestore's path parser unchecked.
+    assert isinstance(ctx.store, GuardedStore) and isinstance(ctx.store.inner, FirestoreStore)
+    assert isinstance(ctx.tasks, LazyTaskQueue)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
 
@@ -82,9 +86,12 @@ def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
     assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
-    # calendar_notifications books with the planner's own parts, but reads policy texts from the store only.
+    # calendar_notifications books with the planner's own clients, but reads team OS-update settings and
+    # policy texts from the stored copies: it holds no Fleet token.
     notifications = wiring.notifications()
-    assert (notifications.store, notifications.calendar, notifications.tasks) == (ctx.store, ctx.calendar, ctx.tasks)
+    assert (notifications.calendar, notifications.fleet, notifications.store) == (ctx.calendar, ctx.fleet, ctx.store)
+    assert notifications.os_updates is not ctx.os_updates and notifications.os_updates.reads_fleet is False
+    assert ctx.os_updates.reads_fleet is True and wiring.notifications() is notifications
     assert ctx.catalog is not None and notifications.catalog is None
 
 
@@ -122,3 +129,15 @@ def test_an_unknown_or_missing_target_builds_nothing() -> None:
     wiring.warm(None)
     wiring.warm("not_a_function")
     assert all(builder.cache_info().currsize == 0 for builder in _BUILDERS)
+
+
+def test_plan_windows_refuses_impossible_rules_in_one_log_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "team.yaml"
+    rules.write_text("teams:\n  '3':\n    slots: {deadline_days: 1, min_lead_minutes: 1440}\n")
+    monkeypatch.setenv("MW_TEAM_CONFIG", str(rules))
+    with pytest.raises(ConfigurationError, match=r"teams\.3\.slots\.deadline_days"):
+        wiring.warm("plan_windows")
+    logged = [line for line in capsys.readouterr().out.splitlines() if "team rules refused" in line]
+    assert len(logged) == 1 and "run `mw check`" in logged[0] and "teams.3.slots.deadline_days" in logged[0]

@@ -2,7 +2,7 @@
 
 Three modes, chosen by MW_CALENDAR_CREDENTIALS:
 - "keyless" (production): the runtime's own identity asks the IAM Credentials API to sign the
-  delegation JWT (signJwt), so no service-account key exists anywhere.
+  delegation JWT (signBlob, through google-auth's iam.Signer), so no service-account key exists anywhere.
 - a path to a service-account JSON key: the classic set-up, for environments that still use keys.
 - "local": for the local Calendar stand-in. With its token endpoint (`local_token_uri(api_endpoint)`), the
   same service-account credentials as production mint each user's token there, so a user whose delegation is
@@ -15,13 +15,17 @@ google-auth ships without annotations on these constructors, hence the targeted 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import google.auth
 import google.auth.credentials
 import google.auth.crypt
+import google.auth.exceptions
 import google.auth.iam
+import google.auth.transport
 import google.auth.transport.requests
 from google.oauth2 import credentials as oauth2_credentials
 from google.oauth2 import service_account
@@ -35,6 +39,8 @@ LOCAL_TOKEN_PREFIX = "local:"  # noqa: S105 - the stand-in's identity scheme, no
 #: The service account the local token path claims to be (the stand-in checks the claims, not a signature).
 LOCAL_DELEGATOR = "local-delegator@maintenance-windows.iam.gserviceaccount.com"
 _CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"  # noqa: S105 - an IAM role name, not a secret
+_IAM_CREDENTIALS_API = "iamcredentials.googleapis.com"
 
 #: Credentials acting as the given user.
 CredentialsFactory = Callable[[str], google.auth.credentials.Credentials]
@@ -42,6 +48,14 @@ CredentialsFactory = Callable[[str], google.auth.credentials.Credentials]
 
 class CredentialsConfigurationError(ValueError):
     """The credentials setting cannot produce delegated credentials (message says why)."""
+
+
+class DelegationSetupError(Exception):
+    """Nobody's token can be minted until the deployment changes; the message says what to change.
+
+    Raised from inside a credentials refresh, so the adapter can tell it from one user's refusal (a
+    google.auth RefreshError from the token endpoint) and from a passing network fault.
+    """
 
 
 class _UnsignedLocalSigner(google.auth.crypt.Signer):
@@ -105,11 +119,13 @@ def keyless_credentials(
     scopes: Sequence[str] = CALENDAR_SCOPES,
     *,
     source_credentials: google.auth.credentials.Credentials | None = None,
+    http_request: Callable[..., Any] | None = None,
 ) -> CredentialsFactory:
-    """Delegation without a key: the JWT is signed by IAM Credentials signJwt on behalf of the account.
+    """Delegation without a key: the JWT is signed by IAM Credentials signBlob on behalf of the account.
 
     The runtime identity needs roles/iam.serviceAccountTokenCreator on that account, and the account's
-    client id must be allowed the scopes in the Workspace admin console (domain-wide delegation).
+    client id must be allowed the scopes in the Workspace admin console (domain-wide delegation). A refused
+    signature raises DelegationSetupError naming what is missing, once, instead of looking like an outage.
     """
     if not service_account_email:
         raise CredentialsConfigurationError(
@@ -117,8 +133,10 @@ def keyless_credentials(
         )
     if source_credentials is None:
         source_credentials, _ = google.auth.default(scopes=[_CLOUD_PLATFORM_SCOPE])
-    http_request = google.auth.transport.requests.Request()
-    signer = google.auth.iam.Signer(http_request, source_credentials, service_account_email)  # type: ignore[no-untyped-call]
+    iam_signer = google.auth.iam.Signer(  # type: ignore[no-untyped-call]
+        http_request or google.auth.transport.requests.Request(), source_credentials, service_account_email
+    )
+    signer = _SetupReportingSigner(iam_signer, service_account_email)
 
     def for_user(email: str) -> google.auth.credentials.Credentials:
         delegated: google.auth.credentials.Credentials = service_account.Credentials(  # type: ignore[no-untyped-call]
@@ -127,6 +145,62 @@ def keyless_credentials(
         return delegated
 
     return for_user
+
+
+class _SetupReportingSigner(google.auth.crypt.Signer):
+    """google-auth's IAM signer, with a refused signature turned into a DelegationSetupError.
+
+    google-auth raises every non-200 signBlob answer as a TransportError, which reads as a network fault
+    and would be retried; a 403 or 404 from IAM is a deployment fault that no retry heals.
+    """
+
+    def __init__(self, signer: google.auth.crypt.Signer, service_account_email: str) -> None:
+        self._signer = signer
+        self._service_account_email = service_account_email
+
+    @property
+    def key_id(self) -> str | None:
+        key_id: str | None = self._signer.key_id
+        return key_id
+
+    def sign(self, message: str | bytes) -> bytes:
+        try:
+            signature: bytes = self._signer.sign(message)  # type: ignore[no-untyped-call]
+        except google.auth.exceptions.TransportError as error:
+            problem = signing_problem(str(error), self._service_account_email)
+            if problem is None:
+                raise
+            raise DelegationSetupError(problem) from error
+        return signature
+
+
+def signing_problem(transport_message: str, service_account_email: str) -> str | None:
+    """What to fix, from google-auth's "Error calling the IAM signBlob API: <body>"; None if transient.
+
+    IAM answers 403 PERMISSION_DENIED "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it
+    may not exist)" when the caller lacks the permission (held by roles/iam.serviceAccountTokenCreator) or
+    the account does not exist; 403 SERVICE_DISABLED when the IAM Service Account Credentials API is off
+    (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/signBlob).
+    """
+    if "signBlob" not in transport_message:
+        return None
+    status = _json_field(transport_message, "code")
+    if "SERVICE_DISABLED" in transport_message or "has not been used in project" in transport_message:
+        return (
+            f"the IAM Service Account Credentials API ({_IAM_CREDENTIALS_API}) is disabled in the runtime's "
+            f"project: enable it so {service_account_email} can sign delegation tokens"
+        )
+    if status in ("403", "404"):
+        return (
+            f"the runtime identity may not sign as {service_account_email} (IAM signBlob answered {status}): "
+            f"grant it {TOKEN_CREATOR_ROLE} on that service account, and check the account exists"
+        )
+    return None
+
+
+def _json_field(text: str, name: str) -> str | None:
+    found = re.search(rf'"{name}"\s*:\s*"?([A-Za-z0-9_]+)', text)
+    return found.group(1) if found else None
 
 
 def credentials_factory(

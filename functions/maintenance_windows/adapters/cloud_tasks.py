@@ -1,8 +1,10 @@
 """TaskQueue on Cloud Tasks (or the local emulator): named HTTP tasks that POST JSON to dispatch_window.
 
-Names make creation idempotent: the service answers ALREADY_EXISTS for a name in use or used within
-about an hour, which is reported as False ("already scheduled"). The emulator accepts duplicate names
-and answers UNIMPLEMENTED to delete; the handler is idempotent for exactly that reason.
+Names make creation idempotent: the service answers ALREADY_EXISTS for a name in use, or used by a task
+deleted or executed recently (a name can take up to 24 hours to be free again, 9 days for queues made
+with queue.yaml: tasks_v2 `Task.name`), which is reported as False ("already scheduled"). The emulator
+accepts duplicate names and answers UNIMPLEMENTED to delete; the handler is idempotent for exactly that
+reason.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from google.api_core.exceptions import AlreadyExists
+from google.api_core.exceptions import AlreadyExists, NotFound
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -56,6 +56,21 @@ class FirestoreStore:
         try:
             self._client.collection(collection).document(doc_id).create(dict(data))
         except AlreadyExists:
+            return False
+        self.stats.writes += 1
+        return True
+
+    def update(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
+        """DocumentReference.update: one write with an exists precondition, refused with NOT_FOUND for a
+        missing document (the emulator honours it too: writeV1Document in @firestore-emulator/server).
+        Its keys are field paths, so they must not contain dots; ours are plain field names."""
+        if any("." in key for key in data):
+            raise ValueError(f"update takes top-level field names, not paths: {sorted(data)}")
+        self.stats.rpcs += 1
+        self.stats.commits += 1
+        try:
+            self._client.collection(collection).document(doc_id).update(dict(data))
+        except NotFound:
             return False
         self.stats.writes += 1
         return True

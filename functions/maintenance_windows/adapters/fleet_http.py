@@ -1,12 +1,14 @@
-"""FleetPort over Fleet's REST API (requests + urllib3 retries).
+"""FleetPort over Fleet's REST API (requests, retried by the shared adapters/http_retry.py).
 
-Retry policy, and why:
+Retry rules, and why:
 - Reads (GET) retry 429 and 5xx, and connection/read errors: they change nothing.
 - Writes (POST) always retry 429: Fleet rate-limits before the handler runs, so the action was not applied.
   A 5xx on a write may come after the action was applied (e.g. the MDM command was queued and the push
   failed), so retrying could send the fix twice. The dispatcher claims each action before sending it, so
   the choice is the caller's: `retry_writes_on_5xx` (default off). With it off, a 5xx on a write raises
-  FleetUnavailable and the caller's own task retry decides. A read timeout on a write is never retried.
+  FleetUnavailable and the caller's own task retry decides. A write is sent again after a connection error
+  only if the connection was never made; a read timeout on a write is never retried.
+- A Retry-After answer is waited for (up to the policy's cap) instead of the backoff.
 - A repeated Apple command (same CommandUUID) or a script already queued answers 409, raised as FleetError
   with status 409, which a caller that retried may read as "already sent".
 """
@@ -16,16 +18,21 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import tenacity
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.observability import get_logger, log
@@ -37,6 +44,7 @@ from maintenance_windows.ports.fleet import (
     FleetNotFound,
     FleetPolicy,
     FleetScript,
+    FleetTeam,
     FleetUnavailable,
     InstallableSoftware,
     TeamOSUpdates,
@@ -50,55 +58,34 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_PER_PAGE = 500
 
 
-class _ListedStatusesOnlyRetry(Retry):
-    """urllib3 also retries 413 and 503 answers carrying Retry-After whatever the forcelist says; a write
-    must retry only the statuses we listed, so those extra cases are switched off here."""
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if not self.status_forcelist or status_code not in self.status_forcelist:
-            return False
-        return super().is_retry(method, status_code, has_retry_after)
+#: Fleet's default: a few quick attempts; a longer outage is the caller's task queue's to wait out.
+FLEET_RETRY = RetryPolicy(max_attempts=5, base_delay_seconds=0.5, max_delay_seconds=8.0, max_retry_after_seconds=10)
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    backoff_factor: float = 0.5
-    backoff_jitter: float = 0.5
-    backoff_max: float = 8.0
-    #: Longest Retry-After we sleep for inside one call; a longer wait is the task queue's job.
-    retry_after_max: int = 10
-    retry_writes_on_5xx: bool = False
+class RetryRule:
+    """Which failed attempts of one kind of request are worth sending again."""
 
-    def for_reads(self) -> Retry:
-        return self._retry(frozenset({"GET"}), TRANSIENT_STATUSES, read_retries=self.attempts - 1)
+    statuses: frozenset[int]
+    #: Retry after a connection error even if the request may have reached Fleet (reads only).
+    retry_unanswered: bool
 
-    def for_writes(self) -> Retry:
-        statuses = TRANSIENT_STATUSES if self.retry_writes_on_5xx else frozenset({429})
-        # read=0: a write whose answer timed out may have been applied.
-        return self._retry(frozenset({"POST"}), statuses, read_retries=0)
+    def retries_status(self, status: int) -> bool:
+        return status in self.statuses
 
-    def for_webhooks(self) -> Retry:
-        # Fleet retries its calendar webhook on 429 only; a compatible flow expects the same.
-        return self._retry(frozenset({"POST"}), frozenset({429}), read_retries=0)
+    def retries_error(self, error: BaseException) -> bool:
+        if _never_sent(error):
+            return True
+        if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+            return False  # a configuration problem, not a passing fault
+        return self.retry_unanswered and isinstance(error, requests.ConnectionError | requests.Timeout)
 
-    def _retry(self, methods: frozenset[str], statuses: frozenset[int], *, read_retries: int) -> Retry:
-        return _ListedStatusesOnlyRetry(
-            total=self.attempts - 1,
-            connect=self.attempts - 1,
-            read=read_retries,
-            redirect=0,
-            status=self.attempts - 1,
-            other=0,
-            allowed_methods=methods,
-            status_forcelist=statuses,
-            backoff_factor=self.backoff_factor,
-            backoff_jitter=self.backoff_jitter,
-            backoff_max=self.backoff_max,
-            retry_after_max=self.retry_after_max,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
+
+READS = RetryRule(TRANSIENT_STATUSES, retry_unanswered=True)
+WRITES = RetryRule(frozenset({429}), retry_unanswered=False)
+WRITES_RETRYING_5XX = RetryRule(TRANSIENT_STATUSES, retry_unanswered=False)
+#: Fleet retries its calendar webhook on 429 only; a compatible flow expects the same.
+WEBHOOKS = RetryRule(frozenset({429}), retry_unanswered=False)
 
 
 @dataclass
@@ -127,20 +114,24 @@ class FleetHttpClient:
         base_url: str,
         api_token: str,
         *,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy = FLEET_RETRY,
+        retry_writes_on_5xx: bool = False,
         timeout: tuple[float, float] = (3.05, 20.0),
         per_page: int = DEFAULT_PER_PAGE,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not api_token:
             raise ConfigurationError("the Fleet API token is empty")
         self._base_url = _normalize_base_url(base_url)
         self._timeout = timeout
         self._per_page = per_page
-        policy = retry or RetryPolicy()
-        self._reads = _session(policy.for_reads(), api_token)
-        self._writes = _session(policy.for_writes(), api_token)
+        self._retry = retry
+        self._write_rule = WRITES_RETRYING_5XX if retry_writes_on_5xx else WRITES
+        self._sleep = sleep
+        self._reads = _session(api_token)
+        self._writes = _session(api_token)
         # Its own session so the Fleet token can never travel to a third-party webhook URL.
-        self._webhooks = _session(policy.for_webhooks(), None)
+        self._webhooks = _session(None)
         self._stats = ClientStats()
         self._stats_lock = threading.Lock()
 
@@ -211,6 +202,10 @@ class FleetHttpClient:
                                         "per_page": self._per_page}  # fmt: skip
         rows = self._pages("/software/titles", "GET /software/titles", params, "software_titles")
         return [parse_software_title(t) for t in rows]
+
+    def list_teams(self) -> list[FleetTeam]:
+        params: dict[str, str | int] = {"per_page": self._per_page}
+        return [parse_team(t) for t in self._pages("/teams", "GET /teams", params, "teams")]
 
     def team_os_updates(self, team_id: int) -> TeamOSUpdates:
         body = self._call("GET", f"/teams/{int(team_id)}", endpoint="GET /teams/{id}")
@@ -284,7 +279,7 @@ class FleetHttpClient:
             raise FleetError("the calendar webhook URL must be http(s)")
         # The URL may carry credentials (Fleet's only way to authenticate a webhook): log the host only.
         endpoint = f"POST webhook {target.hostname}"
-        response = self._send(self._webhooks, "POST", url, endpoint, json_body=dict(payload))
+        response = self._send(self._webhooks, WEBHOOKS, "POST", url, endpoint, json_body=dict(payload))
         if not response.ok:
             raise self._error_for(response, endpoint)
 
@@ -307,9 +302,9 @@ class FleetHttpClient:
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        session = self._reads if method == "GET" else self._writes
+        session, rule = (self._reads, READS) if method == "GET" else (self._writes, self._write_rule)
         url = f"{self._base_url}{API_PREFIX}{path}"
-        response = self._send(session, method, url, endpoint, params=params, json_body=json_body)
+        response = self._send(session, rule, method, url, endpoint, params=params, json_body=json_body)
         if not response.ok:
             raise self._error_for(response, endpoint)
         return _json_object(response, endpoint)
@@ -317,6 +312,7 @@ class FleetHttpClient:
     def _send(
         self,
         session: requests.Session,
+        rule: RetryRule,
         method: str,
         url: str,
         endpoint: str,
@@ -324,14 +320,27 @@ class FleetHttpClient:
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> requests.Response:
+        attempts = 0
+
+        def attempt() -> requests.Response:
+            nonlocal attempts
+            attempts += 1
+            return session.request(method, url, params=params, json=json_body, timeout=self._timeout)
+
+        retrying = self._retry.retrying(
+            tenacity.retry_if_exception(rule.retries_error)
+            | tenacity.retry_if_result(lambda response: rule.retries_status(response.status_code)),
+            sleep=self._sleep,
+            retry_after=_retry_after,
+        )
         try:
-            response = session.request(method, url, params=params, json=json_body, timeout=self._timeout)
+            response: requests.Response = retrying(attempt)
         except requests.RequestException as error:
-            self._count(endpoint, retries=0, failed=True)
+            self._count(endpoint, retries=attempts - 1, failed=True)
             log(_logger, logging.WARNING, "Fleet call failed", endpoint=endpoint, error=type(error).__name__)
             unsure = " (it may have been applied)" if method == "POST" else ""
             raise FleetUnavailable(f"{endpoint}: {type(error).__name__}{unsure}") from error
-        retries = _retries_of(response)
+        retries = attempts - 1
         self._count(endpoint, retries=retries, failed=not response.ok)
         if retries:
             log(_logger, logging.INFO, "Fleet call retried", endpoint=endpoint, retries=retries)
@@ -376,6 +385,10 @@ def parse_host(body: Mapping[str, Any]) -> FleetHost:
             team_id=None if host.get("team_id") is None else int(host["team_id"]),
             display_name=_display_name(host),
             policies=policies,
+            os_version=str(host.get("os_version") or ""),
+            status=str(host.get("status") or ""),
+            refetch_requested=bool(host.get("refetch_requested")),
+            policy_updated_at=_optional_time(host.get("policy_updated_at")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FleetError(f"unexpected host payload from Fleet: {error!r}") from error
@@ -443,6 +456,13 @@ def parse_script(script: Mapping[str, Any]) -> FleetScript:
         return FleetScript(int(script["id"]), str(script.get("name") or ""), None if team is None else int(team))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FleetError(f"unexpected script payload from Fleet: {error!r}") from error
+
+
+def parse_team(team: Mapping[str, Any]) -> FleetTeam:
+    try:
+        return FleetTeam(int(team["id"]), str(team.get("name") or ""))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FleetError(f"unexpected team payload from Fleet: {error!r}") from error
 
 
 def parse_software_title(title: Mapping[str, Any]) -> InstallableSoftware:
@@ -545,6 +565,14 @@ def _display_name(host: Mapping[str, Any]) -> str:
     return ""
 
 
+def _optional_time(value: object) -> datetime | None:
+    """Fleet's RFC 3339 times ("2026-03-02T10:00:00Z"); null or "" is None."""
+    if value is None or value == "":
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _optional_str(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
@@ -562,16 +590,38 @@ def _json_object(response: requests.Response, endpoint: str) -> dict[str, Any]:
     return body
 
 
-def _retries_of(response: requests.Response) -> int:
-    retries = getattr(response.raw, "retries", None)
-    return len(retries.history) if retries is not None else 0
+def _never_sent(error: BaseException) -> bool:
+    """The connection was never made, so Fleet cannot have acted on the request."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError) or not error.args:
+        return False
+    reason = getattr(error.args[0], "reason", None)  # requests wraps urllib3's MaxRetryError
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
 
 
-def _session(retry: Retry, api_token: str | None) -> requests.Session:
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), if the failed answer had one."""
+    if state.outcome is None or state.outcome.failed:
+        return None
+    value = state.outcome.result().headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
+
+
+def _session(api_token: str | None) -> requests.Session:
     session = requests.Session()
     # With trust_env, a ~/.netrc entry for the host would replace our Authorization header.
     session.trust_env = False
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    # No retries down in urllib3: every retry goes through the one policy above, which knows the method.
+    adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=16)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["Accept"] = "application/json"

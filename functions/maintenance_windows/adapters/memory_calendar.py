@@ -17,9 +17,12 @@ serves them (docs/calendar-server.md gives the sources):
   no-op (the adapter treats Google's 404 as done); the resource id is stable per calendar.
 
 Users need no seeding: every address has a calendar, in `default_zone` unless set_time_zone says otherwise.
-A user whose calendar refuses us (suspended, delegation revoked) is set with refuse_user: batch calls
-report the error for that user alone, single calls raise CalendarError. fail_next queues an error for the
-next call of a method (CalendarUnavailable for an outage). The user_* methods act as the user in the UI.
+A user whose calendar refuses us is set with refuse_user (an API error such as 404 notFound) or
+refuse_delegation (no token can be minted for the user: suspended, not_delegated or unknown, the Google
+adapter's CalendarAccessRefused). Batch calls report the error for that user alone (time_zones and
+sync_tokens as the user's entry, busy and insert_events as its error reason), single calls raise it.
+fail_next queues an error for the next call of a method (CalendarUnavailable for an outage). The user_*
+methods act as the user in the UI.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from zoneinfo import ZoneInfo
 from maintenance_windows.clock import utc_now
 from maintenance_windows.domain.intervals import Interval
 from maintenance_windows.ports.calendar import (
+    ACCESS_REFUSED_REASONS,
     BusyResult,
+    CalendarAccessRefused,
     CalendarError,
     CalendarEvent,
     ChangeSet,
@@ -133,6 +138,14 @@ class MemoryCalendar:
             f"calendar of this user refused: {reason}", status=status, reason=reason
         )
 
+    def refuse_delegation(self, email: str, reason: str = "suspended") -> None:
+        """The user's delegated token cannot be minted, as the Google adapter reports it (HTTP 401 from
+        Google's token endpoint, read as one of ACCESS_REFUSED_REASONS)."""
+        if reason not in ACCESS_REFUSED_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(ACCESS_REFUSED_REASONS)}")
+        self.refused_users[email] = CalendarAccessRefused(f"credentials refused: {reason}", status=401,
+                                                          reason=reason)  # fmt: skip
+
     def fail_next(self, method: str, error: Exception) -> None:
         """The next call of `method` (a CalendarPort method name) raises `error` and does nothing else."""
         with self._lock:
@@ -202,11 +215,12 @@ class MemoryCalendar:
 
     # ---- CalendarPort ------------------------------------------------------------------------------
 
-    def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
+    def time_zones(self, emails: Sequence[str]) -> dict[str, str | CalendarError]:
         with self._lock:
             self._enter("time_zones")
             return {
-                email: self._zones.get(email, self._default_zone) for email in emails if email not in self.refused_users
+                email: self.refused_users.get(email) or self._zones.get(email, self._default_zone)
+                for email in dict.fromkeys(emails)
             }
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
@@ -232,7 +246,8 @@ class MemoryCalendar:
             for spec in specs:
                 refused = self.refused_users.get(spec.user_email)
                 if refused is not None:
-                    results.append(InsertResult(spec.event_id, created=False, error=refused.reason))
+                    results.append(InsertResult(spec.event_id, created=False, error=refused.reason,
+                                                access_refused=isinstance(refused, CalendarAccessRefused)))  # fmt: skip
                 elif (spec.user_email, spec.event_id) in self._events:
                     results.append(InsertResult(spec.event_id, created=False))
                 else:

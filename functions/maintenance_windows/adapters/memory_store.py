@@ -86,6 +86,17 @@ class MemoryStore:
             self.stats.writes += 1
             return True
 
+    def update(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
+        with self._lock:
+            self.stats.rpcs += 1
+            self.stats.commits += 1
+            document = self._collection(collection).get(doc_id)
+            if document is None:
+                return False
+            document.update(copy.deepcopy(dict(data)))
+            self.stats.writes += 1
+            return True
+
     def commit(self, writes: Sequence[Write]) -> None:
         for start in range(0, len(writes), MAX_WRITES_PER_COMMIT):
             chunk = writes[start : start + MAX_WRITES_PER_COMMIT]

@@ -22,6 +22,7 @@ from maintenance_windows.domain.explanation import (
     device_restarts,
     estimate_duration_minutes,
 )
+from maintenance_windows.domain.os_updates import is_person_brief
 
 #: Fleet platform names (and a few spellings people configure) to the word a person uses for the device.
 _DEVICE_NOUNS: dict[str, str] = {
@@ -129,16 +130,24 @@ def _first_sentences(text: str) -> str:
 
 
 def _what_will_happen(actions: list[ActionBrief], device: str) -> str:
+    automatic = [action for action in actions if not is_person_brief(action)]
+    by_person = len(automatic) < len(actions)
     if not actions:
         return (
             "Nothing is installed or changed automatically in this window. It is time set aside for you to "
             "fix this yourself, with the steps below."
         )
-    steps = [_verb_phrase(action.summary or action.kind.replace("_", " ")) for action in actions]
+    if not automatic:
+        return (
+            "Nothing is installed automatically when this window starts: it is time set aside for you to "
+            "install the update yourself, with the steps under “Your update”."
+        )
+    steps = [_verb_phrase(action.summary or action.kind.replace("_", " ")) for action in automatic]
     mentions_restart = any(word in " ".join(steps).lower() for word in ("restart", "reboot"))
-    if device_restarts(actions) and not mentions_restart:
+    if device_restarts(automatic) and not mentions_restart:
         steps.append("restart")
-    return f"When the window starts, your {device} will {_join(steps, conjunction='then')}."
+    text = f"When the window starts, your {device} will {_join(steps, conjunction='then')}."
+    return f"{text} You start the update yourself (see “Your update”)." if by_person else text
 
 
 def _verb_phrase(summary: str) -> str:
@@ -156,6 +165,11 @@ def _what_you_need_to_do(request: ExplanationRequest, device: str) -> str:
     if not request.actions:
         return _manual_steps(request.policies)
     keep_on = f"Leave your {device} switched on, plugged in and connected to the internet during the window."
+    if any(is_person_brief(action) for action in request.actions):
+        return (
+            f"{keep_on} During the window, start the update with the steps under “Your update”. Save your work "
+            f"and close your apps first, because your {device} restarts to finish it."
+        )
     if device_restarts(request.actions):
         return (
             f"{keep_on} Save your work and close your apps before it starts, because your {device} will "

@@ -1,7 +1,8 @@
 """Verification of the Google-signed OIDC ID tokens that Cloud Scheduler and Cloud Tasks send.
 
 google-auth does the cryptography (google.auth.jwt.decode checks the RS256 signature, iat/exp with clock
-skew and the audience). We fetch the signing certificates ourselves instead of calling
+skew and the audience); we add what it leaves out: `nbf`, and a lifetime no longer than the hour Google's ID
+tokens live. We fetch the signing certificates ourselves instead of calling
 id_token.verify_token, because that downloads them on every call: a round trip to Google per request, and
 one failure mode more. The cache honours Cache-Control max-age (Google sets it to hours and rotates keys
 well inside that), and refetches once when a token names a key id it does not hold, so a rotation that
@@ -16,6 +17,7 @@ says so explicitly and is off by default, so a public deployment can never be fo
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -35,6 +37,8 @@ __all__ = ["GOOGLE_CERTS_URL", "GOOGLE_ISSUERS", "AuthError", "OidcVerifier", "V
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 PLATFORM_REMOVED_SIGNATURE = "SIGNATURE_REMOVED_BY_GOOGLE"
+#: Google's ID tokens (Cloud Scheduler's and Cloud Tasks' included) expire an hour after they are issued.
+GOOGLE_ID_TOKEN_LIFETIME_SECONDS = 3600
 
 # Google's ID tokens are about 1 KB; the cap keeps a hostile header from costing parse time.
 _MAX_TOKEN_CHARS = 8192
@@ -76,6 +80,7 @@ class OidcVerifier:
         certs_url: str = GOOGLE_CERTS_URL,
         issuers: Collection[str] = GOOGLE_ISSUERS,
         clock_skew_seconds: int = 10,
+        max_lifetime_seconds: int = GOOGLE_ID_TOKEN_LIFETIME_SECONDS,
         session: requests.Session | None = None,
         accept_platform_verified: bool = False,
         unknown_key_refetch_interval_seconds: float = 30.0,
@@ -87,6 +92,7 @@ class OidcVerifier:
         self._allowed_emails = frozenset(email.casefold() for email in allowed_emails)
         self._issuers = frozenset(issuers)
         self._clock_skew_seconds = clock_skew_seconds
+        self._max_lifetime_seconds = max_lifetime_seconds
         self._accept_platform_verified = accept_platform_verified
         self._certificates = _CertificateCache(
             certs_url,
@@ -104,6 +110,10 @@ class OidcVerifier:
             claims = self._verified_claims(token, header, unverified_claims)
         if claims.get("iss") not in self._issuers:
             raise AuthError(401, "wrong issuer")
+        # google-auth checks iat and exp only: a not-yet-valid or overlong token passes its decode.
+        problem = self._validity_problem(claims)
+        if problem:
+            raise AuthError(401, problem)
         return self._authorised_caller(claims)
 
     def _verified_claims(
@@ -153,6 +163,27 @@ class OidcVerifier:
             return "token issued in the future"
         if claims.get("aud") != self._audience:
             return "wrong audience"
+        return None
+
+    def _validity_problem(self, claims: Mapping[str, Any]) -> str | None:
+        """What google-auth leaves unchecked: nbf, and a lifetime no Google ID token has.
+
+        Google's ID tokens live one hour (https://cloud.google.com/docs/authentication/token-types, "ID
+        tokens"); a signed token valid for longer, or not valid yet, was not minted by Google for this call.
+        """
+        issued_at, expires_at, not_before = claims.get("iat"), claims.get("exp"), claims.get("nbf")
+        if not _is_number(issued_at) or not _is_number(expires_at):
+            return "token lacks iat or exp"
+        now = time.time()
+        if not_before is not None and not _is_number(not_before):
+            return "token has a malformed nbf"
+        if not_before is not None and not_before - self._clock_skew_seconds > now:
+            return "token not valid yet (nbf)"
+        # Comparisons, not differences: an int of hundreds of digits minus a float raises OverflowError.
+        if expires_at > issued_at + self._max_lifetime_seconds + self._clock_skew_seconds:
+            return f"token lifetime exceeds {self._max_lifetime_seconds} s"
+        if expires_at > now + self._max_lifetime_seconds + self._clock_skew_seconds:
+            return f"token expires more than {self._max_lifetime_seconds} s from now"
         return None
 
     def _authorised_caller(self, claims: Mapping[str, Any]) -> VerifiedCaller:
@@ -272,4 +303,7 @@ def _parse_unverified(token: str) -> tuple[Mapping[str, Any], Mapping[str, Any],
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # NaN would pass every comparison above (each is False); infinities are no time either.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)

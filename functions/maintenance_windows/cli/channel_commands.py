@@ -45,9 +45,11 @@ def list_channels(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    for row in rows:
+        row["expires_in_h"], row["last_msg"] = row["expires_in_hours"], row["last_message_number"]
     print_table(
         rows,
-        ["user", "channel_id", "state", "expiration", "expires_in_hours", "last_message_number", "sync_token"],
+        ["user", "state", "expires_in_h", "last_msg", "sync_token", "channel_id"],
         empty="no watch channels (they open when a user has a booked window)",
     )
     return 0

@@ -1,6 +1,8 @@
 """`mw`: the admin command line for maintenance windows.
 
-Every listing prints a readable table, or JSON with --json for scripts.
+Reads the deployed project's Firestore with --project (or MW_PROJECT) and Application Default
+Credentials, else the local stack. Every listing prints a table that fits 120 columns, or complete JSON
+with --json for scripts.
 """
 
 from __future__ import annotations
@@ -9,24 +11,20 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from maintenance_windows.cli import channel_commands, commands, planning_commands  # noqa: F401  (registers subcommands)
+from maintenance_windows.cli import (  # noqa: F401  (registers subcommands)
+    channel_commands,
+    check_commands,
+    commands,
+    planning_commands,
+)
 from maintenance_windows.cli.stack_info import StackNotRunning
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mw", description=__doc__)
+    parser = argparse.ArgumentParser(prog="mw", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--project", help="the deployed Google Cloud project (default: MW_PROJECT, else the stack)")
+    parser.add_argument("--database", help="its Firestore database (default: MW_FIRESTORE_DATABASE or (default))")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    hosts = sub.add_parser("hosts", help="stored hosts with their failing policies")
-    hosts.add_argument("--json", action="store_true")
-    hosts.set_defaults(run=commands.hosts)
-
-    replay = sub.add_parser("replay", help="POST a Fleet webhook payload to the running fleet_webhook")
-    replay.add_argument("file", help="a JSON payload, e.g. ../shared/fixtures/fleet/failing_policies_webhook.json")
-    replay.add_argument("--url", help="webhook URL (default: the local stack's)")
-    replay.add_argument("--json", action="store_true")
-    replay.set_defaults(run=commands.replay)
-
     for register in commands.EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -34,11 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands.choose_target(args.project, args.database)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except StackNotRunning as problem:
-        print(f"mw: {problem}", file=sys.stderr)
+        print(f"mw: {problem}; or read a deployed project with --project PROJECT", file=sys.stderr)
         return 2
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from maintenance_windows.cli.commands import EXTRA_COMMANDS, fail, store_from_stack
+from maintenance_windows.cli.commands import EXTRA_COMMANDS, add_filters, fail, store_from_stack
+from maintenance_windows.cli.host_view import window_row
 from maintenance_windows.cli.stack_info import load_stack
-from maintenance_windows.cli.tables import print_json, print_table
+from maintenance_windows.cli.tables import print_detail, print_json, print_table
+
+_CLOSED = ("verified", "cancelled", "failed", "declined")
 
 
 def register(sub: Any) -> None:
@@ -20,10 +23,15 @@ def register(sub: Any) -> None:
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=plan_now)
 
-    windows = sub.add_parser("windows", help="windows with their state, time, reason and history")
-    windows.add_argument("--json", action="store_true")
-    windows.add_argument("--all", action="store_true", help="include closed windows in the table")
+    windows = sub.add_parser("windows", help="open windows, and who has none and why")
+    add_filters(windows, states="window state: new, planned, scheduled, ..., declined; none: no window")
+    windows.add_argument("--all", action="store_true", help="include closed windows")
     windows.set_defaults(run=list_windows)
+
+    window = sub.add_parser("window", help="one window: times, reason, history and event text")
+    window.add_argument("window_id")
+    window.add_argument("--json", action="store_true")
+    window.set_defaults(run=show_window)
 
     slot = sub.add_parser("slot", help="preview the slot the team rules would choose for a calendar")
     slot.add_argument("--busy", required=True, help='JSON list of {"start": RFC 3339, "end": RFC 3339}')
@@ -65,58 +73,82 @@ def plan_now(args: argparse.Namespace) -> int:
 def window_rows(include_closed: bool = True) -> list[dict[str, Any]]:
     from maintenance_windows.repository.windows import all_windows
 
-    rows = []
-    for window in sorted(all_windows(store_from_stack()), key=lambda w: (w.user_email, w.window_id)):
-        if not include_closed and not window.is_open:
-            continue
-        zone = ZoneInfo(window.time_zone)
-        rows.append(
-            {
-                "window_id": window.window_id,
-                "state": window.state.value,
-                "user": window.user_email,
-                "hosts": list(window.host_ids),
-                "policies": list(window.policy_ids),
-                "start_utc": window.start.astimezone(UTC).isoformat() if window.start else None,
-                "end_utc": window.end.astimezone(UTC).isoformat() if window.end else None,
-                "start_local": window.start.astimezone(zone).isoformat() if window.start else None,
-                "end_local": window.end.astimezone(zone).isoformat() if window.end else None,
-                "time_zone": window.time_zone,
-                "revision": window.revision,
-                "event_id": window.event_id,
-                "task": window.task_name,
-                "reason": window.reason,
-                "late": window.late,
-                "deletions": window.deletions,
-                "text_source": window.explanation_source,
-                "event_text": window.event_html,
-                "history": [
-                    {"at": entry.at.isoformat(), "kind": entry.kind, "detail": entry.detail} for entry in window.history
-                ],
-            }
-        )
-    return rows
+    windows = sorted(all_windows(store_from_stack()), key=lambda w: (w.user_email, w.window_id))
+    return [window_row(w) for w in windows if include_closed or w.is_open]
+
+
+def _window_matches(row: dict[str, Any], args: argparse.Namespace) -> bool:
+    changed = max([row["created_at"], *(entry["at"] for entry in row["history"])])
+    return (
+        (args.all or bool(args.state) or row["state"] not in _CLOSED)
+        and (args.user is None or row["user"].lower() == args.user.lower())
+        and (args.host is None or args.host in row["hosts"])
+        and (args.team is None or row["team_id"] == args.team)
+        and (not args.state or row["state"] in args.state)
+        and (args.since is None or datetime.fromisoformat(changed) >= args.since)
+    )
 
 
 def list_windows(args: argparse.Namespace) -> int:
-    rows = window_rows()
+    """Open windows (every window with --all), then the people with a failing host and no window, and why."""
+    from maintenance_windows.cli.host_view import people_without_windows, read_snapshot
+
+    rows = [row for row in window_rows() if _window_matches(row, args)]
+    snapshot = read_snapshot(store_from_stack())
+    waiting = [
+        {
+            "user": person,
+            "hosts": [h["host_id"] for h in hosts],
+            "team_id": hosts[0]["team_id"],
+            "why": "; ".join(dict.fromkeys(h["why"] for h in hosts)),
+        }
+        for person, hosts in sorted(people_without_windows(snapshot).items())
+        if (args.user is None or person.lower() == args.user.lower())
+        and (args.host is None or any(h["host_id"] == args.host for h in hosts))
+        and (args.team is None or any(h["team_id"] == args.team for h in hosts))
+        and (not args.state or "none" in args.state)
+    ]
     if args.json:
-        print_json(rows)
+        print_json({"windows": rows, "without_window": waiting})
         return 0
-    shown = [row for row in rows if args.all or row["state"] not in ("verified", "cancelled", "failed", "declined")]
-    for row in shown:
+    for row in rows:
         local = row["start_local"][:16].replace("T", " ") if row["start_local"] else "-"
         row["local_time"] = f"{local} {row['time_zone']}"
+        row["rev"] = row["revision"]
         row["history_kinds"] = " → ".join(entry["kind"] for entry in row["history"])
     print_table(
-        shown,
-        ["state", "user", "hosts", "policies", "local_time", "revision", "text_source", "reason", "history_kinds"],
+        rows,
+        ["window_id", "state", "user", "hosts", "local_time", "rev", "text_source", "history_kinds", "why"],
         empty="no open windows (use --all to include closed ones)",
     )
+    if waiting:
+        print("\nno window:")
+        print_table(waiting, ["user", "hosts", "why"])
+    return 0
+
+
+def show_window(args: argparse.Namespace) -> int:
+    from maintenance_windows.repository.windows import load
+
+    window = load(store_from_stack(), args.window_id)
+    if window is None:
+        return fail(f"no window {args.window_id}")
+    row = window_row(window)
+    if args.json:
+        print_json(row)
+        return 0
+    for key, value in row.items():
+        if key not in ("history", "event_text"):
+            print_detail(key, value, 12)
+    print("history:")
+    for entry in row["history"]:
+        print_detail(f"{entry['at'][:19]}  {entry['kind']:12}", entry["detail"], 0, "  ")
+    print_detail("event text:", row["event_text"], 12)
     return 0
 
 
 def preview_slot(args: argparse.Namespace) -> int:
+    from maintenance_windows.config.check import time_zone_problem
     from maintenance_windows.config.settings import ConfigurationError
     from maintenance_windows.config.teams import TeamsConfig, load_teams
     from maintenance_windows.domain.intervals import Interval, parse_rfc3339
@@ -127,9 +159,13 @@ def preview_slot(args: argparse.Namespace) -> int:
         raw = json.loads(Path(args.busy).read_text())
         busy = [Interval(parse_rfc3339(item["start"]), parse_rfc3339(item["end"])) for item in raw]
         now = parse_rfc3339(args.now) if args.now else datetime.now(UTC)
-        ZoneInfo(args.tz)
     except (ConfigurationError, OSError, ValueError, KeyError, TypeError) as problem:
         return fail(f"cannot preview: {problem}")
+    zone_problem = time_zone_problem(args.tz)
+    if zone_problem:
+        return fail(f"cannot preview: --tz {zone_problem}")
+    if args.team is not None and args.team not in teams.teams:
+        print(f"mw: team {args.team} is not in the configuration; it uses the defaults", file=sys.stderr)
     choice = find_slot(busy, args.tz, now, teams.rules_for(args.team).slots)
     if isinstance(choice, NoSlot):
         if args.json:

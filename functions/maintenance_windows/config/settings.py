@@ -31,6 +31,8 @@ class Settings(BaseModel):
     # Fleet's REST API
     fleet_url: str | None = Field(None, alias="MW_FLEET_URL")
     fleet_api_token: SecretStr | None = Field(None, alias="MW_FLEET_API_TOKEN")
+    #: Where "latest" OS versions come from: the SOFA feed's directory (macos_data_feed.json, ios_data_feed.json).
+    os_releases_url: str = Field("https://sofafeed.macadmins.io/v1/", alias="MW_OS_RELEASES_URL")
 
     # Google Calendar
     calendar_credentials: str = Field("keyless", alias="MW_CALENDAR_CREDENTIALS")

@@ -52,6 +52,11 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
+def merged_team(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A team's rules as written, over the defaults (nested maps merged, lists replaced)."""
+    return _deep_merge(defaults, override)
+
+
 def parse_teams(raw: Any, source: str = "<config>") -> TeamsConfig:
     if raw is None:
         raw = {}

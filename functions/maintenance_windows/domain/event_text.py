@@ -21,6 +21,7 @@ from maintenance_windows.domain.explanation import (
     device_restarts,
     estimate_duration_minutes,
 )
+from maintenance_windows.domain.os_updates import is_person_brief
 
 #: Google Calendar accepts far longer descriptions, but a description people read stays short; 8 KB also
 #: keeps the events.insert body small when thousands are written in one planning run.
@@ -310,7 +311,8 @@ def ai_text_problems(
     allowed = _allowed_vocabulary(request)
     problems.extend(_restart_problems(everything, request.actions, english=_is_english(request.language)))
     problems.extend(_instruction_problems(everything, allowed))
-    if not request.actions and _AUTOMATIC_CLAIM.search(sections.get("what_will_happen", "")):
+    automatic = [action for action in request.actions if not is_person_brief(action)]
+    if not automatic and _AUTOMATIC_CLAIM.search(sections.get("what_will_happen", "")):
         problems.append("claims_automatic_fix")
     if not _duration_in_bounds(duration_minutes, request.actions):
         problems.append("duration_out_of_bounds")

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maintenance_windows.domain.os_update_text import OsUpdateNotice
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,6 +46,9 @@ class ExplanationRequest(Frozen):
     contact: str = ""
     #: The only web addresses event text may contain (and those under them): the team file's help_links.
     help_links: list[str] = Field(default_factory=list)
+    #: Updates the person starts themselves, rendered in their own section (domain/os_update_text.py);
+    #: per team and per person, so never part of model_facts.
+    os_updates: list[OsUpdateNotice] = Field(default_factory=list)
 
 
 class ExplanationSource(StrEnum):

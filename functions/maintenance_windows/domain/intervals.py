@@ -60,7 +60,14 @@ def parse_rfc3339(value: str) -> datetime:
         text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        raise ValueError(f"timestamp has no offset: {value!r}")
+        raise ValueError(f"timestamp has no offset: {value[:40]!r}")
+    # 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59-01:00 parse, but lie outside what datetime (and
+    # Firestore) can hold once in UTC: every store write, comparison with a stored time or to_rfc3339 would
+    # then raise OverflowError. Refused here, as a ValueError, so every caller treats it as bad input.
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp is out of range once converted to UTC: {value[:40]!r}") from None
     return parsed
 
 

@@ -16,13 +16,13 @@ The models double as the schema of `actions:` in the team configuration (docs/ac
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from maintenance_windows.domain import mdm_commands
+from maintenance_windows.domain import mdm_commands, os_updates
 from maintenance_windows.domain.explanation import ActionBrief, PolicyBrief
 from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.ids import claim_id
@@ -59,6 +59,10 @@ _OS_UPDATE_SUMMARIES = {
     "Default": "install the macOS update{version}",
 }
 _RESTARTING_OS_UPDATES = frozenset({"InstallASAP", "InstallForceRestart"})
+#: os_update runs on these: Apple devices (by command or by the person), Windows (by the person).
+OS_UPDATE_PLATFORMS = frozenset({"darwin", "ios", "ipados", "windows"})
+_OS_PRODUCTS = {"darwin": "macOS", "ios": "iOS", "ipados": "iPadOS", "windows": "Windows"}
+LATEST = "latest"
 
 PlistParam = str | int | float | bool | list[str | int | float | bool]
 
@@ -184,12 +188,18 @@ class SoftwareInstallAction(_Action):
 
 
 class OsUpdateAction(_Action):
-    """Apple's ScheduleOSUpdate MDM command (macOS only; Windows updates are a Fleet team setting)."""
+    """An OS update for Apple devices and Windows PCs.
+
+    How it is carried out is chosen per host when the window starts (domain/os_updates.py): Apple's
+    ScheduleOSUpdate command where the device still accepts it and Fleet does not manage the team's updates,
+    otherwise the window is the time the person installs the update themselves, before the device does it
+    by Fleet's deadline."""
 
     type: Literal["os_update"]
     install_action: Literal["InstallASAP", "InstallForceRestart", "InstallLater", "DownloadOnly", "NotifyOnly",
                             "Default"] = "InstallASAP"  # fmt: skip
-    product_version: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,3}){0,2}$")
+    #: A version ("15.1"), or "latest": the newest release in the public feed (docs/actions.md).
+    product_version: str | None = Field(default=None, pattern=r"^(latest|\d{1,3}(\.\d{1,3}){0,2})$")
     product_key: str | None = Field(default=None, min_length=1, max_length=100)
     max_user_deferrals: int | None = Field(default=None, ge=1, le=100)
     priority: Literal["Low", "High"] | None = None
@@ -200,21 +210,30 @@ class OsUpdateAction(_Action):
             raise ValueError("max_user_deferrals applies to install_action InstallLater only")
         return self
 
+    @property
+    def wants_latest(self) -> bool:
+        return self.product_version == LATEST
+
+    def resolved(self, version: str | None) -> OsUpdateAction:
+        """This action with "latest" replaced by `version` (None: no version, the device picks)."""
+        return self.model_copy(update={"product_version": version}) if self.wants_latest else self
+
     def runs_on(self, platform: str) -> bool:
-        return platform_family(platform) == "darwin"
+        return platform_family(platform) in OS_UPDATE_PLATFORMS
 
     def will_restart(self) -> bool:
         return self.install_action in _RESTARTING_OS_UPDATES
 
-    def default_summary(self) -> str:
-        version = f" {self.product_version}" if self.product_version else ""
-        return _OS_UPDATE_SUMMARIES[self.install_action].format(version=version)
+    def default_summary(self, platform: str | None = None) -> str:
+        version = f" {self.product_version}" if self.product_version and not self.wants_latest else ""
+        product = _OS_PRODUCTS.get(platform_family(platform or "darwin"), "operating system")
+        return _OS_UPDATE_SUMMARIES[self.install_action].format(version=version).replace("macOS", product)
 
     def payload(self, command_uuid: str) -> bytes:
         return mdm_commands.schedule_os_update(
             command_uuid,
             install_action=self.install_action,
-            product_version=self.product_version,
+            product_version=None if self.wants_latest else self.product_version,
             product_key=self.product_key,
             max_user_deferrals=self.max_user_deferrals,
             priority=self.priority,
@@ -243,10 +262,9 @@ RemediationAction = Annotated[
 MdmAction = MdmCommandAction | OsUpdateAction
 
 
-def brief_of(action: RemediationAction) -> ActionBrief:
-    return ActionBrief(
-        kind=action.type, summary=action.summary or action.default_summary(), restarts_device=action.will_restart()
-    )
+def brief_of(action: RemediationAction, platform: str | None = None) -> ActionBrief:
+    default = action.default_summary(platform) if isinstance(action, OsUpdateAction) else action.default_summary()
+    return ActionBrief(kind=action.type, summary=action.summary or default, restarts_device=action.will_restart())
 
 
 class PolicyActions(_Frozen):
@@ -388,12 +406,17 @@ def _plan_host(
 
 
 def briefs_for(
-    policies: Sequence[PolicyBrief], platforms: Sequence[str], entries: Sequence[PolicyActions]
+    policies: Sequence[PolicyBrief],
+    platforms: Sequence[str],
+    entries: Sequence[PolicyActions],
+    person_platforms: Collection[str] = (),
 ) -> list[ActionBrief]:
     """What will happen in the window, in plain words, for the event text.
 
     Each policy is looked up per platform of the user's hosts (with no platform known, entries without a
-    platform filter count). Duplicates are dropped and restarts go last, as plan_actions orders them.
+    platform filter count). Duplicates are dropped and restarts go last, as plan_actions orders them. An
+    os_update on a platform in `person_platforms` (and on Windows always) is the person's to start, which
+    its brief says (domain/os_updates.py).
     """
     wanted: list[str | None] = list(dict.fromkeys(platforms)) or [None]
     briefs: list[ActionBrief] = []
@@ -401,7 +424,16 @@ def briefs_for(
         for platform in wanted:
             entry = entry_for(entries, policy.policy_id, policy.name, platform)
             for action in entry.actions if entry else ():
-                brief = brief_of(action)
-                if (platform is None or action.runs_on(platform)) and brief not in briefs:
+                if platform is not None and not action.runs_on(platform):
+                    continue
+                brief = _brief_on(action, platform, person_platforms)
+                if brief not in briefs:
                     briefs.append(brief)
     return sorted(briefs, key=lambda brief: brief.restarts_device)
+
+
+def _brief_on(action: RemediationAction, platform: str | None, person_platforms: Collection[str]) -> ActionBrief:
+    by_person = platform is not None and (platform in person_platforms or platform_family(platform) == "windows")
+    if isinstance(action, OsUpdateAction) and platform is not None and by_person:
+        return os_updates.person_brief(platform_family(platform))
+    return brief_of(action, platform)

@@ -110,6 +110,29 @@ class VerifyRules(StrictModel):
     grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
     rebook_after_hours: float = Field(default=24, ge=0, le=24 * 14)
     escalate_after_failed_windows: int = Field(default=3, ge=1, le=20)
+    #: An online host without a fresh result, or still failing, is looked at again this much later...
+    recheck_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    #: ...at most this many times.
+    max_rechecks: int = Field(default=2, ge=0, le=20)
+    #: An offline host is waited for this long after the first look before the window is decided.
+    offline_wait_hours: float = Field(default=72, ge=0, le=24 * 7)
+    #: How often an offline host is looked for while the window waits for it.
+    offline_recheck_minutes: int = Field(default=60, ge=15, le=24 * 60)
+
+
+class OsUpdateRole(StrEnum):
+    """What the service may do with the team's OS-update settings in Fleet (mdm.macos_updates & co)."""
+
+    #: Read them, never change them; windows are booked before Fleet's deadline.
+    OBSERVE = "observe"
+    #: Set minimum_version and deadline so that Fleet enforces after the team's last open OS-update window.
+    MANAGE = "manage"
+
+
+class OsUpdateRules(StrictModel):
+    role: OsUpdateRole = OsUpdateRole.OBSERVE
+    #: manage: days between the day of the team's last open OS-update window and the deadline set in Fleet.
+    deadline_margin_days: int = Field(default=1, ge=0, le=30)
 
 
 class TeamRules(StrictModel):
@@ -122,6 +145,7 @@ class TeamRules(StrictModel):
     event: EventStyle = Field(default_factory=EventStyle)
     follow: FollowRules = Field(default_factory=FollowRules)
     verify: VerifyRules = Field(default_factory=VerifyRules)
+    os_updates: OsUpdateRules = Field(default_factory=OsUpdateRules)
     actions: list[PolicyActions] = Field(default_factory=list)
     #: POSTs Fleet's own calendar-webhook payload here at window start, for flows built on it.
     compatible_webhook_url: str | None = Field(default=None, pattern=r"^https?://")

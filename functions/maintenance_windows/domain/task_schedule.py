@@ -1,4 +1,8 @@
-"""Which task a window needs, and when: Cloud Tasks accepts schedule times at most 720 hours ahead."""
+"""Which task a window needs, and when: Cloud Tasks accepts schedule times at most 720 hours ahead.
+
+Also when a dispatch task may act (`dispatch_is_due`): calendar_notifications is public and can enqueue
+tasks, so a task is not trusted to arrive at its window's start merely because it carries the right token.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ from maintenance_windows.domain.windows import Window
 
 #: Cloud Tasks refuses schedule_time more than 720 h ahead; keep a margin for clock skew.
 TASK_HORIZON = timedelta(hours=719)
+#: How early a dispatch task may still act. Cloud Tasks documents no early delivery: a task is attempted at
+#: or after its schedule_time (https://cloud.google.com/tasks/docs, `Task.schedule_time`: "the time when the
+#: task is scheduled to be attempted"). The tolerance covers clock skew between the queue and the function.
+EARLY_DISPATCH_TOLERANCE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,13 @@ def dispatch_task(window: Window, now: datetime) -> TaskSpec:
         at, purpose = window.start, "dispatch"
     payload = {"window_id": window.window_id, "revision": window.revision, "purpose": purpose}
     return TaskSpec(task_name(window.window_id, window.revision, purpose), at, payload)
+
+
+def dispatch_is_due(window: Window, now: datetime, tolerance: timedelta = EARLY_DISPATCH_TOLERANCE) -> bool:
+    """True once the window's start is at most `tolerance` away: only then may its fix be sent."""
+    if window.start is None:
+        return False
+    return window.start - tolerance <= now
 
 
 def verify_task(window: Window, grace: timedelta, attempt: int = 0) -> TaskSpec:

@@ -103,6 +103,8 @@ class Window:
     explanation_source: str | None = None
     event_html: str = ""
     note: str | None = None
+    #: Why the last planning run could not place it (no slot, calendar access refused, ...); cleared once planned.
+    unplaced_reason: str | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property
@@ -130,6 +132,7 @@ def plan(window: Window, slot: Slot, time_zone: str, at: datetime) -> Window:
         score=slot.score,
         fallback=slot.fallback,
         event_id=event_id(window.window_id, window.booking),
+        unplaced_reason=None,
     )
 
 

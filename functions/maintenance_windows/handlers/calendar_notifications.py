@@ -5,18 +5,22 @@ one of ours and its X-Goog-Channel-Token matches the stored digest (service/chan
 `sync` (sent right after events.watch) and `not_exists` need nothing; `exists` syncs the user's calendar
 and applies the changes (service/follow.py).
 
-Answers: 401 unknown channel, 403 wrong token or resource, 200 handled or queued behind the user's lease,
-503 when the calendar is unavailable (Google retries 5xx with backoff; the message also stays pending).
+Answers: 400 a header that no message of ours carries (a channel id we never make, a message number that is
+not a positive 64-bit integer), 401 unknown channel, 403 wrong token or resource, 200 handled or queued
+behind the user's lease, 503 when the calendar is unavailable or the deployment is broken (Google retries
+5xx with backoff; the message also stays pending).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
+from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarError, CalendarUnavailable
 from maintenance_windows.service import channels, follow
 from maintenance_windows.service.channels import RETIRED_GRACE
 from maintenance_windows.service.context import PlanningContext
@@ -24,6 +28,12 @@ from maintenance_windows.service.errors import Forbidden, NotAuthenticated
 
 logger = get_logger(__name__)
 _IGNORED_STATES = frozenset({"sync", "not_exists"})
+#: Our channel ids are UUIDs (service/channels.py). Google allows up to 64 of [A-Za-z0-9-_+/=]; "/" and the
+#: rest are never ours, and "/" would otherwise reach the store as a path.
+CHANNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Google counts a channel's messages up from 1; the count is stored, and Firestore keeps 64-bit integers.
+MAX_MESSAGE_NUMBER = 2**63 - 1
+_MESSAGE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 def handle_calendar_notifications(
@@ -31,10 +41,13 @@ def handle_calendar_notifications(
 ) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(405, {"error": "use POST"}, {"Allow": "POST"})
+    channel_id = request.header("X-Goog-Channel-ID")
+    if channel_id and not CHANNEL_ID.fullmatch(channel_id):  # none or empty: an unknown channel (401)
+        return error(400, "X-Goog-Channel-ID is not a channel id of ours (1 to 64 letters, digits, '-' or '_')")
     try:
         channel = channels.authenticate(
             ctx,
-            request.header("X-Goog-Channel-ID"),
+            channel_id,
             request.header("X-Goog-Channel-Token"),
             request.header("X-Goog-Resource-ID"),
             retired_grace,
@@ -43,6 +56,8 @@ def handle_calendar_notifications(
         return error(401, unknown.problem)
     except Forbidden as refused:
         return error(403, refused.problem)
+    except InvalidDocumentId as invalid:  # the store guard's last line; CHANNEL_ID is the first
+        return error(400, str(invalid))
     state = request.header("X-Goog-Resource-State") or ""
     if state in _IGNORED_STATES:
         return HttpResponse(200, {"status": "ignored", "resource_state": state})
@@ -50,7 +65,7 @@ def handle_calendar_notifications(
         return error(400, f"unknown resource state {state[:40]!r}")
     number = _message_number(request.header("X-Goog-Message-Number"))
     if number is None:
-        return error(400, "X-Goog-Message-Number must be a positive integer")
+        return error(400, f"X-Goog-Message-Number must be a positive integer, at most {MAX_MESSAGE_NUMBER}")
     try:
         outcome = follow.on_notification(ctx, channel, number)
     except CalendarUnavailable as outage:
@@ -63,6 +78,10 @@ def handle_calendar_notifications(
             error=str(outage),
         )
         return error(503, "the calendar is unavailable; retry later")
+    except CalendarDeploymentError as broken:
+        log(logger, logging.ERROR, "calendar sync stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        return error(503, str(broken))
     except CalendarError as problem:
         # Not healed by a retry (e.g. delegation revoked): say so in the logs, do not make Google retry.
         log(
@@ -75,11 +94,14 @@ def handle_calendar_notifications(
             reason=problem.reason,
         )
         return HttpResponse(200, {"status": "failed", "reason": problem.reason or "calendar error"})
+    except InvalidDocumentId as invalid:
+        return error(400, str(invalid))
     return HttpResponse(200, {"status": outcome.status, "rounds": outcome.rounds, "changes": outcome.changes})
 
 
 def _message_number(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() then refuses or reads.
+    if raw is None or not _MESSAGE_NUMBER.fullmatch(raw.strip()):
         return None
     number = int(raw)
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_MESSAGE_NUMBER else None

@@ -9,14 +9,21 @@ work (Cloud Tasks retries 5xx), 4xx for a caller or body we refuse.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 
 from pydantic import ValidationError
 
 from maintenance_windows.auth import AuthError, CallerVerifier
 from maintenance_windows.config.settings import ConfigurationError, Settings
-from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.domain.document_ids import InvalidDocumentId
+from maintenance_windows.handlers.http import (
+    BadRequest,
+    HttpRequest,
+    HttpResponse,
+    error,
+    parse_json_body,
+    validation_problems,
+)
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.service.dispatch import run_task
 from maintenance_windows.service.dispatch_context import DispatchContext, TaskBody
@@ -62,11 +69,13 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
     if isinstance(body, IngestTaskBody):
         chunk = ingest_chunk(IngestionContext(ctx.store, ctx.tasks, ctx.clock), body)
         return HttpResponse(200, {"purpose": body.purpose, **dataclasses.asdict(chunk)})
-    retry = request.header("X-CloudTasks-TaskRetryCount")
+    retry = (request.header("X-CloudTasks-TaskRetryCount") or "")[:20] or None  # logged only; a caller's text
     log(logger, logging.INFO, "task received", event="task_received", window_id=body.window_id,
         revision=body.revision, purpose=body.purpose, attempt=body.attempt, task_retry=retry)  # fmt: skip
     try:
         outcome = run_task(ctx, body)
+    except InvalidDocumentId as invalid:  # the store guard's last line; TaskBody's pattern is the first
+        return error(400, str(invalid))
     except NothingToDo as done:
         return HttpResponse(200, {"status": done.status, "why": done.why, "window_id": done.window_id})
     except RetryLater as busy:
@@ -78,15 +87,12 @@ def parse_task_body(raw: bytes) -> TaskBody | IngestTaskBody | HttpResponse:
     if len(raw) > MAX_BODY_BYTES:
         return error(413, f"body over {MAX_BODY_BYTES} bytes")
     try:
-        decoded = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        return error(400, f"body is not valid JSON: {problem}")
+        decoded = parse_json_body(raw)
+    except BadRequest as refused:
+        return refused.response()
     model = IngestTaskBody if isinstance(decoded, dict) and decoded.get("purpose") == "ingest" else TaskBody
     try:
         return model.model_validate(decoded)
     except ValidationError as invalid:
-        problems = [
-            {"field": ".".join(str(part) for part in issue["loc"]) or "(body)", "problem": issue["msg"]}
-            for issue in invalid.errors(include_url=False, include_input=False)
-        ]
+        problems = validation_problems(invalid)
         return error(400, f"invalid task body: {problems[0]['field']}: {problems[0]['problem']}", problems=problems)

@@ -3,7 +3,6 @@ at once, or as chunks folded in by tasks when it is large."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +10,16 @@ from dataclasses import dataclass
 from pydantic import SecretStr, ValidationError
 
 from maintenance_windows.auth.shared_secret import presented_secrets, secret_matches
+from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
-from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.handlers.http import (
+    BadRequest,
+    HttpRequest,
+    HttpResponse,
+    error,
+    parse_json_body,
+    validation_problems,
+)
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.service.errors import Refused, RetryLater
 from maintenance_windows.service.ingestion import Ingested, IngestionContext, ingest
@@ -39,7 +46,7 @@ def handle_fleet_webhook(request: HttpRequest, ctx: IngestionContext, settings: 
         return too_large
     media_type = request.content_type.split(";")[0].strip().lower()
     if media_type != "application/json":
-        return error(415, f"content type must be application/json, got {media_type or 'none'}")
+        return error(415, f"content type must be application/json, got {media_type[:60] or 'none'}")
     payload = _parse(request.body)
     if isinstance(payload, HttpResponse):
         return payload
@@ -47,6 +54,8 @@ def handle_fleet_webhook(request: HttpRequest, ctx: IngestionContext, settings: 
         outcome = ingest(ctx, payload)
     except Refused as refused:
         return error(400, refused.problem)
+    except InvalidDocumentId as invalid:  # the store guard's last line: ids are bounded integers already
+        return error(400, str(invalid))
     except RetryLater as busy:
         return error(503, busy.problem)
     if isinstance(outcome, Ingested):
@@ -67,9 +76,9 @@ def _too_large(request: HttpRequest, limit: int) -> HttpResponse | None:
 
 def _parse(body: bytes) -> FailingPoliciesWebhook | HttpResponse:
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        return error(400, f"body is not valid JSON: {problem}")
+        raw = parse_json_body(body)
+    except BadRequest as refused:
+        return refused.response()
     if not isinstance(raw, dict):
         return error(400, "body must be a JSON object with timestamp, policy and hosts")
     if raw.get("policy") == {}:
@@ -77,8 +86,4 @@ def _parse(body: bytes) -> FailingPoliciesWebhook | HttpResponse:
     try:
         return FailingPoliciesWebhook.model_validate(raw)
     except ValidationError as invalid:
-        problems = [
-            {"field": ".".join(str(part) for part in issue["loc"]) or "(body)", "problem": issue["msg"]}
-            for issue in invalid.errors(include_url=False, include_input=False)
-        ]
-        return error(400, "payload is not a Fleet failing-policies webhook", problems=problems)
+        return error(400, "payload is not a Fleet failing-policies webhook", problems=validation_problems(invalid))

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from maintenance_windows.auth import AuthError, CallerVerifier
-from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
+from maintenance_windows.domain.document_ids import InvalidDocumentId
+from maintenance_windows.handlers.http import BadRequest, HttpRequest, HttpResponse, error, parse_json_body
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.calendar import CalendarUnavailable
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 from maintenance_windows.ports.fleet import FleetUnavailable
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.planner import AfterPlanHook, PlanOptions, plan_windows
 
 logger = get_logger(__name__)
+
+#: The body holds at most {"lead_minutes": n}; anything near this size is not ours.
+MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,15 @@ def handle_plan_windows(
         return options
     try:
         report = plan_windows(ctx, options, hooks)
+    except CalendarDeploymentError as broken:
+        # Nobody's calendar can be used until the deployment changes; the caller's input was fine, and the
+        # next scheduled run tries again, so this is a 503 naming the fix, logged once per run.
+        log(logger, logging.ERROR, "planning stopped: the calendar deployment must be fixed",
+            event="calendar_deployment_error", problem=str(broken))  # fmt: skip
+        return error(503, str(broken))
+    except InvalidDocumentId as invalid:  # the store guard's last line: a stored id no store can hold
+        log(logger, logging.ERROR, "planning refused an invalid document id", event="plan_failed", error=str(invalid))
+        return error(400, str(invalid))
     except (CalendarUnavailable, FleetUnavailable) as outage:
         log(logger, logging.ERROR, "planning failed; the next run retries", event="plan_failed", error=str(outage))
         return error(503, f"a dependency is unavailable: {outage}")
@@ -51,13 +63,17 @@ def handle_plan_windows(
 
 
 def _options(request: HttpRequest, settings: PlanSettings) -> PlanOptions | HttpResponse:
+    if max(request.content_length or 0, len(request.body)) > MAX_BODY_BYTES:
+        return error(413, f"body over {MAX_BODY_BYTES} bytes")
     if not request.body.strip():
         return PlanOptions(time_budget=settings.time_budget)
     try:
-        body = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = parse_json_body(request.body)
+    except BadRequest as refused:
+        return error(400, f"body must be empty or a JSON object: {refused.problem}")
+    if not isinstance(body, dict):
         return error(400, "body must be empty or a JSON object")
-    if not isinstance(body, dict) or set(body) - {"lead_minutes"}:
+    if set(body) - {"lead_minutes"}:
         return error(400, "the only accepted field is lead_minutes")
     lead = body.get("lead_minutes")
     if lead is None:

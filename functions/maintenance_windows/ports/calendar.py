@@ -1,7 +1,8 @@
 """The calendar port: everything the product asks of a user's calendar.
 
 Batch-shaped on purpose: one call covers many users, so an adapter can pack them into as few
-round trips as its provider allows (Google: 50 calendars per freeBusy, 50 calls per HTTP batch).
+round trips as its provider allows (Google: 50 calendars per freeBusy, up to 1,000 calls per HTTP batch).
+A batch method answers for each user: one user's failure is that user's entry, never the whole answer.
 """
 
 from __future__ import annotations
@@ -28,7 +29,26 @@ class CalendarUnavailable(CalendarError):
 
 
 class SyncTokenExpired(CalendarError):
-    """410 Gone on an incremental sync: wipe the token and do a full sync."""
+    """410 Gone on an incremental sync (whatever its reason): wipe the token and do a full sync."""
+
+
+class CalendarAccessRefused(CalendarError):
+    """The provider will not let us act as this user; only an administrator's change heals it.
+
+    `reason` is one of ACCESS_REFUSED_REASONS: "suspended" (the account is disabled or restricted),
+    "not_delegated" (our access was not granted for this user or for a scope we need) or "unknown" (no
+    such user: deleted, an alias, outside the organization, or a refusal we cannot read).
+    """
+
+
+ACCESS_REFUSED_REASONS = ("suspended", "not_delegated", "unknown")
+
+
+class CalendarDeploymentError(CalendarError):
+    """Nobody's calendar can be used until the deployment is fixed; the message names what to fix.
+
+    Never retried by the adapter: the same answer would come back for every user.
+    """
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,8 @@ class InsertResult:
     created: bool  # False: the id already existed (a retried insert), nothing new was booked
     etag: str | None = None
     error: str | None = None
+    #: The error is a CalendarAccessRefused for the user (its reason in `error`).
+    access_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,12 +127,14 @@ class WatchRequest:
 
 
 class CalendarPort(Protocol):
-    def time_zones(self, emails: Sequence[str]) -> dict[str, str]:
-        """IANA zone per user (users whose lookup failed are left out)."""
+    def time_zones(self, emails: Sequence[str]) -> Mapping[str, str | CalendarError]:
+        """IANA zone per user, or the error that kept it from us (CalendarAccessRefused, CalendarUnavailable
+        after the adapter's retries, ...): every user asked about has an entry, so none is guessed."""
         ...
 
     def busy(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, BusyResult]:
-        """Busy intervals per user between time_min and time_max."""
+        """Busy intervals per user between time_min and time_max; a user the provider could not answer for
+        carries the reason in BusyResult.error (e.g. "notFound", or a CalendarAccessRefused reason)."""
         ...
 
     def insert_events(self, specs: Sequence[EventSpec]) -> list[InsertResult]:

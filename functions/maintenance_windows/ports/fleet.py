@@ -89,6 +89,12 @@ class FleetScript:
 
 
 @dataclass(frozen=True)
+class FleetTeam:
+    team_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class InstallableSoftware:
     title_id: int
     name: str
@@ -144,6 +150,10 @@ class FleetCatalogPort(PolicyCatalog, Protocol):
     def list_scripts(self, team_id: int | None = None) -> list[FleetScript]: ...
 
     def installable_software(self, team_id: int) -> list[InstallableSoftware]: ...
+
+    def list_teams(self) -> list[FleetTeam]:
+        """Every team (Fleet Premium; Free answers 402)."""
+        ...
 
     def team_os_updates(self, team_id: int) -> TeamOSUpdates: ...
 

@@ -1,8 +1,9 @@
 """The store port: a small document database, the subset of Firestore the product relies on.
 
 Only features the local emulator implements faithfully are part of it (see docs/data-model.md):
-single-document get, batched get, atomic create (our claim primitive), batched writes of at most 500
-(creates among them), and equality/range/`in` queries streamed without cursors or offsets.
+single-document get, batched get, atomic create (our claim primitive), update of an existing document
+(never creating one), batched writes of at most 500 (creates among them), and equality/range/`in` queries
+streamed without cursors or offsets.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ class DocumentStore(Protocol):
 
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
         """Atomically create; False when the document already exists. This is how work is claimed."""
+        ...
+
+    def update(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> bool:
+        """Replace the given top-level fields of an existing document, in one write; False, and nothing
+        written, when the document does not exist.
+
+        For fields written after a slow step, into a document someone else may delete meanwhile: a merge
+        would create the document again with those fields alone.
+        """
         ...
 
     def commit(self, writes: Sequence[Write]) -> None:

@@ -6,10 +6,15 @@ the calendar's sync position (sync_token), so following a user's calendar surviv
 `follow_pending` holds one document per push message not yet covered by a sync, id `{channel}-{number}`:
 created before a notification tries to take the user's follow lease, deleted by whoever syncs after seeing
 it. That is how a notification that finds the lease held is never lost (see service/follow.py).
+
+Fields written after a slow step (the sync position, the retirement) go through DocumentStore.update, so a
+channel deleted meanwhile stays deleted; a merge would create it again with those fields alone. A document
+that is nonetheless incomplete is skipped by every reader and logged, never a crash of the caller.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -47,6 +52,10 @@ class ChannelRecord:
 
 
 _FIELDS = frozenset(field.name for field in fields(ChannelRecord))
+_REQUIRED = ("channel_id", "user_key", "user_email", "token_digest", "state", "created_at")
+# The repository knows no observability module (the layering test keeps it to domain and ports): plain
+# logging with the structured fields as record attributes, which the JSON formatter writes out.
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,46 +72,64 @@ def channel_to_document(record: ChannelRecord) -> Document:
     return document
 
 
-def channel_from_document(document: Document) -> ChannelRecord:
+def channel_from_document(document: Document) -> ChannelRecord | None:
+    """The record, or None for a document that lacks a required field or has an unknown state."""
+    missing = [name for name in _REQUIRED if document.get(name) is None]
+    states = {state.value for state in ChannelState}
+    if missing or document["state"] not in states:
+        return None
     values: dict[str, Any] = {key: value for key, value in document.items() if key in _FIELDS}
     values["state"] = ChannelState(document["state"])
     values["last_message_number"] = int(document.get("last_message_number") or 0)
     return ChannelRecord(**values)
 
 
+def _readable(found: Sequence[tuple[str, Document]]) -> dict[str, ChannelRecord]:
+    records: dict[str, ChannelRecord] = {}
+    for doc_id, document in found:
+        record = channel_from_document(document)
+        if record is None:
+            missing = sorted(name for name in _REQUIRED if document.get(name) is None)
+            _logger.warning("incomplete channel document skipped", extra={"event": "channel_document_incomplete",
+                            "channel_id": doc_id, "missing": missing, "state": document.get("state")})  # fmt: skip
+        else:
+            records[doc_id] = record
+    return records
+
+
 def get(store: DocumentStore, channel_id: str) -> ChannelRecord | None:
     document = store.get(CHANNELS, channel_id)
-    return channel_from_document(document) if document else None
+    return _readable([(channel_id, document)]).get(channel_id) if document else None
 
 
 def get_many(store: DocumentStore, channel_ids: Sequence[str]) -> dict[str, ChannelRecord]:
-    found = store.get_many(CHANNELS, list(channel_ids))
-    return {doc_id: channel_from_document(document) for doc_id, document in found.items()}
+    return _readable(list(store.get_many(CHANNELS, list(channel_ids)).items()))
 
 
 def all_channels(store: DocumentStore) -> list[ChannelRecord]:
-    return [channel_from_document(document) for _, document in store.query(CHANNELS)]
+    return list(_readable(store.query(CHANNELS)).values())
 
 
 def channels_of(store: DocumentStore, user_key: str) -> list[ChannelRecord]:
-    found = store.query(CHANNELS, [Filter("user_key", "==", user_key)])
-    return [channel_from_document(document) for _, document in found]
+    return list(_readable(store.query(CHANNELS, [Filter("user_key", "==", user_key)])).values())
 
 
 def save(record: ChannelRecord) -> Write:
     return Write("set", CHANNELS, record.channel_id, channel_to_document(record))
 
 
-def retire(channel_id: str, at: datetime) -> Write:
-    return Write("merge", CHANNELS, channel_id, {"state": ChannelState.RETIRED.value, "retired_at": at})
+def retire(store: DocumentStore, channel_id: str, at: datetime) -> bool:
+    """Mark the channel retired; False when it is gone already (nothing is written then)."""
+    return store.update(CHANNELS, channel_id, {"state": ChannelState.RETIRED.value, "retired_at": at})
 
 
 def delete(channel_id: str) -> Write:
     return Write("delete", CHANNELS, channel_id)
 
 
-def sync_progress(channel_id: str, sync_token: str, last_message_number: int) -> Write:
-    return Write("merge", CHANNELS, channel_id, {"sync_token": sync_token, "last_message_number": last_message_number})
+def record_sync_progress(store: DocumentStore, channel_id: str, sync_token: str, last_message_number: int) -> bool:
+    """Store where the channel's sync got to; False when the channel was deleted meanwhile (nothing written)."""
+    return store.update(CHANNELS, channel_id, {"sync_token": sync_token, "last_message_number": last_message_number})
 
 
 # ---- pending messages ------------------------------------------------------------------------------

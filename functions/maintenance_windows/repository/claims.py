@@ -1,7 +1,8 @@
 """Claims: exclusive, expiring ownership of a piece of work, built on atomic create() alone.
 
-The store's only conditional write that the Firestore emulator honours is create(), which fails when the
-document exists (update-time preconditions are ignored there and transactions are not isolated). So a
+The one conditional write the Firestore emulator honours that can take a claim is create(), which fails when
+the document exists (update-time preconditions are ignored there and transactions are not isolated; update()'s
+exists precondition is honoured, but only keeps a deleted document deleted). So a
 claim is a chain of generation documents `<id>.g0`, `<id>.g1`, ...: each is created with create() by the
 one contender that takes the claim at that generation, and written afterwards by that holder alone. The
 newest generation is the claim's state:

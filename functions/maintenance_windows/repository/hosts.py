@@ -18,6 +18,7 @@ from typing import Any
 
 from maintenance_windows.domain.failing_policies import HostSighting
 from maintenance_windows.domain.host_cases import HostCase, PolicyCase, PolicyState, host_case, record_sighting
+from maintenance_windows.domain.windows import Window
 from maintenance_windows.ports.store import (
     MAX_WRITES_PER_COMMIT,
     Document,
@@ -186,6 +187,24 @@ def policy_cases(
     return {(case.host_id, case.policy_id): case for case in cases}
 
 
+def window_hosts(store: DocumentStore, windows: Iterable[Window]) -> dict[int, Document]:
+    """The `hosts` documents of the windows' hosts, each with `failing_policy_ids` derived from its policy
+    cases for its windows' policies (read-only: never written back, the list is not stored)."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for window in windows:
+        for host_id in window.host_ids:
+            wanted[host_id].update(window.policy_ids)
+    documents = read_many(store, HOSTS, [str(host_id) for host_id in sorted(wanted)])
+    ids = [policy_case_id(h, p) for h in sorted(wanted) for p in sorted(wanted[h])]
+    failing: dict[int, list[int]] = defaultdict(list)
+    for document in read_many(store, HOST_POLICIES, ids).values():
+        case = policy_case_from_document(document)
+        if case.state is PolicyState.FAILING:
+            failing[case.host_id].append(case.policy_id)
+    return {int(doc_id): {**document, "failing_policy_ids": sorted(failing[int(doc_id)])}
+            for doc_id, document in documents.items()}  # fmt: skip
+
+
 def _host_cases(store: DocumentStore, rows: Sequence[tuple[str, Document]]) -> list[HostCase]:
     per_host: dict[int, list[PolicyCase]] = defaultdict(list)
     for _, document in rows:
@@ -200,3 +219,8 @@ def policies_by_id(store: DocumentStore, policy_ids: Sequence[int]) -> dict[int,
     earlier version: they hold the sender's words, never Fleet's, and are not used."""
     found = store.get_many(POLICIES, [str(p) for p in sorted(set(policy_ids))])
     return {int(doc_id): doc for doc_id, doc in found.items() if doc.get("fetched_at")}
+
+
+def calendar_problem_write(host_id: int, problem: str | None) -> Write:
+    """Why the host's owner cannot be booked for now (their calendar refused us); None clears it."""
+    return Write("merge", HOSTS, str(host_id), {"calendar_problem": problem})

@@ -6,11 +6,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
+from maintenance_windows.domain.calendar_access import AccessRefusal
 from maintenance_windows.domain.windows import OPEN_STATES, HistoryEntry, Window, WindowState
 from maintenance_windows.ports.store import Document, DocumentStore, Filter, Write
 
 WINDOWS = "windows"
 USERS = "users"
+#: users/{key}.calendar_access: the user's current streak of refused calendar access, absent or null if none.
+CALENDAR_ACCESS = "calendar_access"
 _FIELDS = {field.name for field in fields(Window)}
 
 
@@ -66,3 +69,15 @@ def release_user(window: Window, **also: Any) -> Write:
     """The user's window ended: the next failure opens window number next_sequence."""
     sequence = int(window.window_id.rsplit("-", 1)[1]) + 1
     return Write("merge", USERS, window.user_key, {"open_window_id": None, "next_sequence": sequence, **also})
+
+
+def access_refusal(user_document: Document) -> AccessRefusal | None:
+    stored = user_document.get(CALENDAR_ACCESS)
+    if not stored:
+        return None
+    return AccessRefusal(str(stored["reason"]), stored["since"], int(stored["attempts"]), stored["retry_at"])
+
+
+def access_refusal_write(user_key: str, refusal: AccessRefusal | None) -> Write:
+    """Store the user's refusal streak; None ends it."""
+    return Write("merge", USERS, user_key, {CALENDAR_ACCESS: asdict(refusal) if refusal else None})

@@ -36,7 +36,11 @@ from maintenance_windows.service.planner import PlanReport
 
 logger = get_logger(__name__)
 
-RENEW_BEFORE = timedelta(days=1)
+#: Each renewal costs an events.watch and a channels.stop, so renewing late saves calls: 6 hours before expiry, a
+#: 7-day channel lasts 6.75 days (0.30 calls per open window per day, against 0.33 a day before expiry; see
+#: docs/performance.md), and the 24 planning runs of those 6 hours (at the default 15-minute schedule) leave
+#: ample room for a failed run or an outage.
+RENEW_BEFORE = timedelta(hours=6)
 #: How long a stopped channel's messages are still accepted ("notifications can arrive briefly after stopping").
 RETIRED_GRACE = timedelta(minutes=15)
 #: A `creating` document older than this belongs to a run that died between its write and events.watch.
@@ -117,7 +121,7 @@ class ChannelKeeper:
                         writes.append(channel_records.delete(record.channel_id))
                         changes.deleted += 1
                 elif key not in wanted:
-                    writes.extend(retire_channel(ctx, record, now))
+                    retire_channel(ctx, record, now)
                     changes.retired += 1
             if key not in wanted and any(r.state is ChannelState.CURRENT for r in records):
                 writes.append(window_records.user_write(key, channel_id=None))
@@ -134,17 +138,16 @@ class ChannelKeeper:
         changes: ChannelChanges,
     ) -> None:
         due: list[tuple[Window, list[ChannelRecord]]] = []
-        duplicates: list[Write] = []
         for key, window in sorted(wanted.items()):
             current = sorted(
                 (r for r in by_user.get(key, []) if r.state is ChannelState.CURRENT), key=lambda r: r.created_at
             )
             if current and _live_until(current[-1]) > now + self.renew_before:
                 # Two current channels can only come from an interrupted renewal: keep the newest.
-                duplicates.extend(w for old in current[:-1] for w in retire_channel(ctx, old, now))
+                for old in current[:-1]:
+                    retire_channel(ctx, old, now)
             else:
                 due.append((window, current))
-        ctx.store.commit(duplicates)
         budget_ends = time.monotonic() + self.time_budget.total_seconds()
         for start in range(0, len(due), CHUNK):
             if time.monotonic() > budget_ends:
@@ -176,6 +179,7 @@ class ChannelKeeper:
         ]
         ctx.store.commit([channel_records.save(record) for (record, _), _, _ in prepared])
         writes: list[Write] = []
+        replaced: list[ChannelRecord] = []
         try:
             opened = _watch_all(ctx, [(record, token, window) for (record, token), window, _ in prepared])
             for (record, _), window, current in prepared:
@@ -186,7 +190,7 @@ class ChannelKeeper:
                     continue
                 writes.append(channel_records.save(channel))
                 writes.append(window_records.user_write(window.user_key, channel_id=channel.channel_id))
-                writes.extend(w for old in current for w in retire_channel(ctx, old, now))
+                replaced.extend(current)
                 if current:
                     changes.renewed += 1
                 else:
@@ -194,6 +198,8 @@ class ChannelKeeper:
         finally:
             # What was opened before an outage is kept; `creating` leftovers are cleaned up by a later run.
             ctx.store.commit(writes)
+            for old in replaced:  # once their successors are stored
+                retire_channel(ctx, old, now)
 
 
 def _live_until(record: ChannelRecord) -> datetime:
@@ -262,10 +268,10 @@ def _with_sync_tokens(ctx: PlanningContext, watched: dict[str, ChannelRecord]) -
     return opened
 
 
-def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -> list[Write]:
+def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -> None:
     """Stop the channel at Google (best effort) and keep its document for the grace period."""
     if record.state is ChannelState.RETIRED:
-        return []
+        return
     still_live = record.resource_id is not None and (record.expiration is None or record.expiration > now)
     if still_live:
         assert record.resource_id is not None
@@ -281,18 +287,20 @@ def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -
                 channel_id=record.channel_id,
                 error=str(problem),
             )
-    log(logger, logging.INFO, "watch channel retired", event="channel_retired", channel_id=record.channel_id)
-    return [channel_records.retire(record.channel_id, now)]
+    # An update, not a merge: a channel deleted meanwhile stays deleted (see repository/channels.py).
+    if channel_records.retire(ctx.store, record.channel_id, now):
+        log(logger, logging.INFO, "watch channel retired", event="channel_retired", channel_id=record.channel_id)
 
 
 def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
     """The user has no booked window left (e.g. declined): stop following their calendar now."""
     now = ctx.clock()
-    records = channel_records.channels_of(ctx.store, user_key)
-    writes = [write for record in records for write in retire_channel(ctx, record, now)]
-    if writes:
-        writes.append(window_records.user_write(user_key, channel_id=None))
-        ctx.store.commit(writes)
+    records = [record for record in channel_records.channels_of(ctx.store, user_key)
+               if record.state is not ChannelState.RETIRED]  # fmt: skip
+    for record in records:
+        retire_channel(ctx, record, now)
+    if records:
+        ctx.store.commit([window_records.user_write(user_key, channel_id=None)])
 
 
 def authenticate(

@@ -13,6 +13,7 @@ from maintenance_windows.ports.explainer import Explainer
 from maintenance_windows.ports.fleet import FleetPort, PolicyCatalog
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.ports.tasks import TaskQueue
+from maintenance_windows.service.os_updates import OsUpdates
 
 
 @dataclass
@@ -28,3 +29,5 @@ class PlanningContext:
     notifications_url: str | None = None
     #: Where policy texts come from (Fleet's API). None: use the texts stored from Fleet only.
     catalog: PolicyCatalog | None = None
+    #: Team OS-update settings and release versions (none known by default).
+    os_updates: OsUpdates = field(default_factory=OsUpdates)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.attention import RefusedFix, blocked_fields, fix_fingerprint
+from maintenance_windows.domain.fleet_answers import Refusal, classify_refusal
 from maintenance_windows.domain.fleet_hosts import FleetHost
 from maintenance_windows.domain.ids import claim_id, task_name
+from maintenance_windows.domain.os_updates import HostUpdate, Route, accepts_command
 from maintenance_windows.domain.remediation import (
     MdmCommandAction,
     OsUpdateAction,
@@ -27,26 +30,37 @@ from maintenance_windows.domain.remediation import (
     plan_actions,
 )
 from maintenance_windows.domain.rules import TeamRules
-from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_task, verify_task
+from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_is_due, dispatch_task, verify_task
+from maintenance_windows.domain.verification import as_reported
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotFound, FleetUnavailable
+from maintenance_windows.ports.store import Document, Write
+from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.claims import Claim, ClaimState
+from maintenance_windows.service import calendar_webhook
+from maintenance_windows.service.calendar_webhook import WebhookPolled
 from maintenance_windows.service.dispatch_context import (
     Claims,
     DispatchContext,
     TaskBody,
     current_window,
+    no_op,
     window_write,
 )
 from maintenance_windows.service.errors import RetryLater
-from maintenance_windows.service.verification import VerifyOutcome, host_case_writes, verify
+from maintenance_windows.service.os_updates import HostFacts
+from maintenance_windows.service.verification import (
+    LAST_ACTION_AT,
+    LAST_ACTION_WINDOW,
+    OS_UPDATE,
+    VerifyOutcome,
+    closing_writes,
+    verify,
+)
 
 logger = get_logger(__name__)
-
-#: Fleet answers 409 to an Apple command whose CommandUUID it already holds: our earlier send got through.
-_ALREADY_QUEUED = 409
 
 
 @dataclass(frozen=True)
@@ -67,10 +81,11 @@ class Dispatched:
     hosts_failing: int
     hosts_passing: int
     hosts_missing: int
-    webhooks_sent: int
+    actions_by_person: int = 0
+    webhooks_awaited: int = 0
 
 
-TaskOutcome = Rescheduled | Dispatched | VerifyOutcome
+TaskOutcome = Rescheduled | Dispatched | VerifyOutcome | WebhookPolled
 
 
 def run_task(ctx: DispatchContext, body: TaskBody) -> TaskOutcome:
@@ -79,6 +94,8 @@ def run_task(ctx: DispatchContext, body: TaskBody) -> TaskOutcome:
         return dispatch(ctx, body)
     if body.purpose == "recheck":
         return recheck(ctx, body)
+    if body.purpose == "webhook":
+        return calendar_webhook.poll(ctx, body)
     return verify(ctx, body)
 
 
@@ -101,15 +118,16 @@ def recheck(ctx: DispatchContext, body: TaskBody) -> Rescheduled:
     return Rescheduled(spec.name, created, spec.payload["purpose"])
 
 
-# -- dispatch --------------------------------------------------------------------------------------
+# -- dispatch --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class ActionResult:
     planned: PlannedAction
-    outcome: str  # sent | already_sent | failed
+    outcome: str  # sent | already_sent | failed | by_person
     reference: str | None = None
     problem: str | None = None
+    at: datetime | None = None  # when Fleet took it (sent, already_sent)
 
 
 @dataclass
@@ -125,30 +143,60 @@ class DispatchRun:
     missing_hosts: list[int] = field(default_factory=list)
     results: list[ActionResult] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
-    webhooks_sent: int = 0
+    refusals: dict[int, list[RefusedFix]] = field(default_factory=dict)
+    #: host → policy → the OS version its os_update must reach (verification compares with it).
+    os_targets: dict[int, dict[int, str]] = field(default_factory=dict)
+    webhooks_awaited: int = 0
 
     @property
     def failing_hosts(self) -> list[FleetHost]:
         return [host for host in self.hosts if failing_window_policies(self.window, host)]
 
+    def host(self, host_id: int) -> FleetHost:
+        return next(host for host in self.hosts if host.host_id == host_id)
+
+
+class _BudgetSpent(Exception):
+    pass
+
 
 def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     window = current_window(ctx, body, WindowState.SCHEDULED)
     now = ctx.clock()
+    _refuse_early(window, body, now)
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
     first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
                                   {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
+    ctx.os_updates.begin()
     try:
         _read_hosts(run)
-        _send_actions(run, plan_actions(window, run.failing_hosts, run.rules.actions))
-        _send_webhooks(run)
+        _send_actions(run, _route_os_updates(run, plan_actions(window, run.failing_hosts, run.rules.actions)))
+        run.webhooks_awaited = calendar_webhook.start(ctx, window, run.rules, run.failing_hosts, now)
     except FleetUnavailable as outage:
         log(logger, logging.ERROR, "dispatch interrupted by a Fleet outage; Cloud Tasks retries",
             event="dispatch_failed", window_id=window.window_id, retrying=True, error=str(outage))  # fmt: skip
         raise RetryLater(f"Fleet is unavailable; the retry sends what is left: {outage}") from outage
+    except _BudgetSpent:
+        log(logger, logging.WARNING, "dispatch used its time; Cloud Tasks retries the rest", event="dispatch_failed",
+            window_id=window.window_id, retrying=True, error="delivery budget spent")  # fmt: skip
+        raise RetryLater("this delivery used its time before Cloud Tasks' deadline; the retry sends the rest") from None
     if run.busy:
         raise RetryLater("another delivery is sending this window's actions", claims=run.busy)
     return _finish(run, resumed=not first)
+
+
+def _refuse_early(window: Window, body: TaskBody, now: datetime) -> None:
+    """A dispatch task long before its window's start is no Cloud Tasks delivery: a forged or misrouted
+    task (calendar_notifications, a public function, can enqueue). It does nothing, and says so, before
+    anything is claimed or sent; the real task still comes at the start."""
+    if window.start is None:
+        raise no_op("ignored", body, "the window has no start")
+    if dispatch_is_due(window, now):
+        return
+    log(logger, logging.WARNING, "dispatch task arrived before its window's start; nothing sent",
+        event="task_early", window_id=window.window_id, revision=window.revision,
+        start=window.start.isoformat(), arrived=now.isoformat())  # fmt: skip
+    raise no_op("early", body, f"the window starts at {window.start.isoformat()}; nothing is sent before then")
 
 
 def _read_hosts(run: DispatchRun) -> None:
@@ -159,44 +207,94 @@ def _read_hosts(run: DispatchRun) -> None:
             run.missing_hosts.append(host_id)
 
 
+def _route_os_updates(run: DispatchRun, planned: Sequence[PlannedAction]) -> list[PlannedAction]:
+    """Each os_update goes the host's way (domain/os_updates.py): ScheduleOSUpdate where the device still
+    accepts it, else nothing is sent and the window is the person's. Both are verified by OS version."""
+    sendable: list[PlannedAction] = []
+    for action in planned:
+        if not isinstance(action.action, OsUpdateAction):
+            sendable.append(action)
+            continue
+        host = run.host(action.host_id)
+        update = run.ctx.os_updates.host_update(action.action, HostFacts.of_host(host))
+        if update.target_version:
+            run.os_targets.setdefault(host.host_id, {})[action.policy_id] = update.target_version
+        if update.route is Route.PERSON:
+            run.results.append(ActionResult(action, "by_person", problem=_person_detail(update, host)))
+        else:
+            sendable.append(replace(action, action=action.action.resolved(update.target_version)))
+    return sendable
+
+
+def _person_detail(update: HostUpdate, host: FleetHost) -> str:
+    if update.platform == "windows":
+        why = "Windows updates are installed by the person or by Windows at Fleet's windows_updates deadline"
+    elif not accepts_command(update.platform, host.os_version):
+        why = f"{host.os_version} no longer accepts ScheduleOSUpdate"
+    else:
+        why = "Fleet manages this team's OS updates (a declaration), which ScheduleOSUpdate cannot override"
+    enforced = update.enforcement
+    deadline = (
+        f"; Fleet installs {enforced.minimum_version} on {enforced.deadline} at 12:00 device time" if enforced else ""
+    )
+    return f"the person starts it ({update.steps}): {why}{deadline}"
+
+
 def _send_actions(run: DispatchRun, planned: Sequence[PlannedAction]) -> None:
     known = run.claims.lookup([action.claim_id for action in planned])
     for action in planned:
+        if run.ctx.clock() - run.now >= run.ctx.options.delivery_budget:
+            raise _BudgetSpent
         fields = {"kind": "action", "window_id": action.window_id, "key": action.key}
         claim = run.claims.acquire(action.claim_id, run.now, fields, known.get(action.claim_id))
         if claim.state is ClaimState.ACQUIRED:
             run.results.append(_send(run, action))
         elif claim.state is ClaimState.FINISHED:
-            run.results.append(_earlier_result(action, claim))
+            run.results.append(_earlier_result(run, action, claim))
         else:
             run.busy.append(action.key)
 
 
 def _send(run: DispatchRun, action: PlannedAction) -> ActionResult:
+    outcome = "sent"
     try:
         receipt = _call_fleet(run, action)
     except FleetUnavailable as outage:
         run.claims.release(action.claim_id, run.ctx.clock(), str(outage))
         raise
     except FleetError as refused:
-        if refused.status == _ALREADY_QUEUED and isinstance(action.action, MdmCommandAction | OsUpdateAction):
-            receipt = ActionReceipt(kind=action.action.type, reference=action.command_uuid)
-        else:
+        if classify_refusal(action.action.type, refused.status, str(refused)) is not Refusal.ALREADY_SENT:
             return _refused(run, action, refused)
-    run.claims.finish(action.claim_id, "sent", sent_at=run.ctx.clock(), receipt_kind=receipt.kind,
-                      reference=receipt.reference)  # fmt: skip
+        # Our earlier send got through (a resend after a crash or an outage): count it once, as sent before.
+        reference = action.command_uuid if isinstance(action.action, MdmCommandAction | OsUpdateAction) else None
+        receipt, outcome = ActionReceipt(kind=action.action.type, reference=reference), "already_sent"
+    at = run.ctx.clock()
+    run.claims.finish(action.claim_id, "sent", sent_at=at, receipt_kind=receipt.kind, reference=receipt.reference,
+                      already_queued=outcome == "already_sent")  # fmt: skip
     log(logger, logging.INFO, "action sent", event="action_sent", window_id=action.window_id,
-        action=action.describe(), reference=receipt.reference)  # fmt: skip
-    return ActionResult(action, "sent", receipt.reference)
+        action=action.describe(), reference=receipt.reference, outcome=outcome)  # fmt: skip
+    return ActionResult(action, outcome, receipt.reference, at=at)
 
 
 def _refused(run: DispatchRun, action: PlannedAction, refused: FleetError) -> ActionResult:
-    """Fleet refused the action for good (unknown script, MDM off...): retrying cannot help."""
+    """Fleet refused the action for good (unknown script, MDM off, 402...): retrying cannot help, and
+    rebooking the same fix cannot either, so the policy is blocked on the host (domain/attention.py)."""
     problem = str(refused)[:300]
-    run.claims.finish(action.claim_id, "failed", failed_at=run.ctx.clock(), problem=problem)
+    at = run.ctx.clock()
+    run.claims.finish(action.claim_id, "failed", failed_at=at, problem=problem, http_status=refused.status)
     log(logger, logging.ERROR, "Fleet refused an action", event="dispatch_failed", window_id=action.window_id,
         action=action.describe(), status=refused.status, retrying=False, error=problem)  # fmt: skip
+    _block(run, action, refused.status, problem, at)
     return ActionResult(action, "failed", problem=problem)
+
+
+def _block(run: DispatchRun, action: PlannedAction, status: int | None, problem: str, at: datetime) -> None:
+    host = run.host(action.host_id)
+    name = next((p.name for p in host.policies if p.policy_id == action.policy_id), "")
+    fix = fix_fingerprint(run.rules.actions, action.policy_id, name, host.platform)
+    run.refusals.setdefault(host.host_id, []).append(
+        RefusedFix(action.policy_id, name, action.describe(), status, problem, fix, at)
+    )
 
 
 def _call_fleet(run: DispatchRun, planned: PlannedAction) -> ActionReceipt:
@@ -214,57 +312,15 @@ def _call_fleet(run: DispatchRun, planned: PlannedAction) -> ActionReceipt:
     return ActionReceipt(kind="refetch", reference=None)
 
 
-def _earlier_result(action: PlannedAction, claim: Claim) -> ActionResult:
+def _earlier_result(run: DispatchRun, action: PlannedAction, claim: Claim) -> ActionResult:
     if claim.document.get("result") == "failed":
-        return ActionResult(action, "failed", problem=claim.document.get("problem"))
-    return ActionResult(action, "already_sent", claim.document.get("reference"))
+        problem = str(claim.document.get("problem") or "")
+        _block(run, action, claim.document.get("http_status"), problem, claim.document.get("failed_at") or run.now)
+        return ActionResult(action, "failed", problem=problem)
+    return ActionResult(action, "already_sent", claim.document.get("reference"), at=claim.document.get("sent_at"))
 
 
-def _send_webhooks(run: DispatchRun) -> None:
-    """Fleet's own calendar webhook, for flows (e.g. Tines) built on it: one per failing host, once."""
-    url = run.rules.compatible_webhook_url
-    if not url:
-        return
-    claims = {host.host_id: claim_id("webhook", run.window.window_id, run.window.revision, host.host_id)
-              for host in run.failing_hosts}  # fmt: skip
-    known = run.claims.lookup(list(claims.values()))
-    for host in run.failing_hosts:
-        fields = {"kind": "webhook", "window_id": run.window.window_id, "host_id": host.host_id}
-        claim = run.claims.acquire(claims[host.host_id], run.now, fields, known.get(claims[host.host_id]))
-        if claim.state is ClaimState.BUSY:
-            run.busy.append(f"webhook/h{host.host_id}")
-        elif claim.state is ClaimState.ACQUIRED:
-            _post_webhook(run, url, host, claim.claim_id)
-
-
-def _post_webhook(run: DispatchRun, url: str, host: FleetHost, claim: str) -> None:
-    try:
-        run.ctx.fleet.post_calendar_webhook(url, calendar_webhook_payload(run.window, host, run.now))
-    except FleetUnavailable as outage:
-        run.claims.release(claim, run.ctx.clock(), str(outage))
-        raise
-    except FleetError as refused:
-        run.claims.finish(claim, "failed", problem=str(refused)[:300])
-        log(logger, logging.ERROR, "calendar webhook refused", event="dispatch_failed",
-            window_id=run.window.window_id, host_id=host.host_id, retrying=False, status=refused.status)  # fmt: skip
-        return
-    run.claims.finish(claim, "sent", sent_at=run.ctx.clock())
-    run.webhooks_sent += 1
-
-
-def calendar_webhook_payload(window: Window, host: FleetHost, now: datetime) -> dict[str, Any]:
-    """Exactly the fields of Fleet's CalendarWebhookPayload (server/fleet/calendar.go)."""
-    names = {policy.policy_id: policy.name for policy in host.policies}
-    return {
-        "timestamp": now.isoformat(),
-        "host_id": host.host_id,
-        "host_display_name": host.display_name,
-        "host_serial_number": host.hardware_serial,
-        "failing_policies": [{"id": p, "name": names.get(p, "")} for p in failing_window_policies(window, host)],
-    }
-
-
-# -- finishing -------------------------------------------------------------------------------------
+# -- finishing -------------------------------------------------------------------------------------------
 
 
 def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
@@ -272,7 +328,8 @@ def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
 
     When no host fails any more there is nothing to verify later: the window is verified at once.
     """
-    window, writes = _dispatched_window(run), host_case_writes(run.ctx.store, run.window, run.hosts, run.now)
+    window = _dispatched_window(run)
+    writes = _host_writes(run)
     if not run.failing_hosts:
         window = window_states.verified(window, run.now, "no host fails the window's policies any more")
         writes.append(window_records.release_user(window))
@@ -288,6 +345,44 @@ def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
     return Dispatched(window.state.value, window.window_id, **counts)
 
 
+def _host_writes(run: DispatchRun) -> list[Write]:
+    """Policy cases that pass now marked passing; one merge per host case: when its last action reached
+    Fleet and the OS version it must reach (for verification); refused fixes blocked (alerted once, when new)."""
+    documents = run.ctx.store.get_many(host_records.HOSTS, [str(host.host_id) for host in run.hosts])
+    closing = closing_writes(run.ctx.store, run.window, [as_reported(run.window, host) for host in run.hosts], run.now)
+    updates: dict[int, dict[str, Any]] = {}
+    for host in run.hosts:
+        document = documents.get(str(host.host_id))
+        if document is None:
+            continue
+        fields = _dispatch_fields(run, host, document)
+        if fields:
+            updates[host.host_id] = fields
+    return [
+        *closing,
+        *(Write("merge", host_records.HOSTS, str(host_id), data) for host_id, data in sorted(updates.items())),
+    ]
+
+
+def _dispatch_fields(run: DispatchRun, host: FleetHost, document: Document) -> dict[str, Any]:
+    fields: dict[str, Any] = {"os_version": host.os_version} if host.os_version else {}
+    delivered = [r.at for r in run.results if r.planned.host_id == host.host_id and r.at is not None]
+    if delivered:
+        fields.update({LAST_ACTION_AT: max(delivered), LAST_ACTION_WINDOW: run.window.window_id})
+    if host.host_id in run.os_targets:
+        targets = {str(policy): version for policy, version in sorted(run.os_targets[host.host_id].items())}
+        fields[OS_UPDATE] = {"window_id": run.window.window_id, "targets": targets}
+    refusals = run.refusals.get(host.host_id)
+    if refusals:
+        blocked, new = blocked_fields(document, refusals)
+        fields.update(blocked)
+        for refusal in new:
+            log(logger, logging.ERROR, "host needs attention: Fleet refuses its fix", event="host_needs_attention",
+                host_id=host.host_id, window_id=run.window.window_id, policy_id=refusal.policy_id,
+                status=refusal.status, reason=refusal.reason)  # fmt: skip
+    return fields
+
+
 def _dispatched_window(run: DispatchRun) -> Window:
     window = run.window
     for result in run.results:
@@ -299,6 +394,8 @@ def _dispatched_window(run: DispatchRun) -> Window:
     counts = _counts(run)
     summary = (f"{counts['actions_sent'] + counts['actions_already_sent']} actions sent to "
                f"{counts['hosts_failing']} hosts; {counts['hosts_passing']} hosts already pass")  # fmt: skip
+    if counts["actions_by_person"]:
+        summary += f"; {counts['actions_by_person']} OS updates are the person's to start"
     return window_states.dispatched(window, run.now, summary)
 
 
@@ -312,5 +409,6 @@ def _counts(run: DispatchRun) -> dict[str, int]:
         "hosts_failing": failing,
         "hosts_passing": len(run.hosts) - failing,
         "hosts_missing": len(run.missing_hosts),
-        "webhooks_sent": run.webhooks_sent,
+        "actions_by_person": outcomes.count("by_person"),
+        "webhooks_awaited": run.webhooks_awaited,
     }

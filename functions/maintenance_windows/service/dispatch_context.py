@@ -22,12 +22,13 @@ from maintenance_windows.clock import utc_now
 from maintenance_windows.config.teams import TeamsConfig
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
-from maintenance_windows.ports.fleet import FleetPort
+from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
 from maintenance_windows.ports.store import Document, DocumentStore, Write
 from maintenance_windows.ports.tasks import TaskQueue
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.claims import Claim, ClaimBook, Holder
 from maintenance_windows.service.errors import NothingToDo
+from maintenance_windows.service.os_updates import OsUpdates
 
 logger = get_logger(__name__)
 #: Firestore's TTL policy deletes claims after this. Far longer than any task's retries, so a claim is never
@@ -37,24 +38,40 @@ CLAIM_RETENTION = timedelta(days=30)
 CLAIMS = "claims"
 
 
+#: Window ids are `<user key>-<sequence>` (domain/ids.window_id): letters, digits and dashes. Anything else
+#: (a "/", which Firestore reads as a sub-collection path) is refused before it reaches the store.
+WINDOW_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+#: Revisions count a window's moves; Firestore keeps them as 64-bit integers.
+MAX_REVISION = 2**63 - 1
+
+
 class TaskBody(BaseModel):
-    """The JSON a dispatch, recheck or verify task carries (domain/task_schedule.py writes it)."""
+    """The JSON a dispatch, recheck or verify task carries (domain/task_schedule.py writes it).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: our own tasks carry JSON integers, so "1", 1.0 or true are refused rather than coerced.
+    """
 
-    window_id: str = Field(min_length=1, max_length=200)
-    revision: int = Field(ge=0)
-    purpose: Literal["dispatch", "verify", "recheck"]
-    attempt: int = Field(default=0, ge=0, le=100)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    window_id: str = Field(min_length=1, max_length=200, pattern=WINDOW_ID_PATTERN)
+    revision: int = Field(ge=0, le=MAX_REVISION)
+    purpose: Literal["dispatch", "verify", "recheck", "webhook"]
+    #: Verification looks (re-checks, and hourly looks for an offline device up to a week) and webhook polls.
+    attempt: int = Field(default=0, ge=0, le=1000)
 
 
 @dataclass(frozen=True)
 class DispatchOptions:
     #: A claim still "claimed" after this long is presumed abandoned by a crashed instance.
     claim_lease: timedelta = timedelta(minutes=10)
-    #: Verification re-checks a still-failing host this much later (hosts report after a refetch).
-    recheck_delay: timedelta = timedelta(minutes=5)
-    max_rechecks: int = 2
+    #: Local stacks and tests only: every verification re-check after this delay instead of the team's
+    #: verify.recheck_minutes / offline_recheck_minutes.
+    recheck_delay: timedelta | None = None
+    #: One delivery stops sending after this long and answers 503, so that Fleet's retried 429s and slow
+    #: answers never run it past Cloud Tasks' dispatch deadline (10 minutes); the retry sends the rest.
+    delivery_budget: timedelta = timedelta(minutes=8)
+    #: While a compatible webhook waits for a host's report, it looks again this often.
+    webhook_poll: timedelta = timedelta(seconds=60)
 
 
 @dataclass
@@ -65,6 +82,9 @@ class DispatchContext:
     teams: TeamsConfig
     clock: Callable[[], datetime] = field(default=utc_now)
     options: DispatchOptions = field(default_factory=DispatchOptions)
+    #: Team OS-update settings, release versions and Fleet's policy definitions (none known by default).
+    os_updates: OsUpdates = field(default_factory=OsUpdates)
+    catalog: FleetCatalogPort | None = None
 
 
 class Claims:

@@ -20,10 +20,12 @@ from maintenance_windows.domain.event_text import (
     withheld_explanation,
 )
 from maintenance_windows.domain.explanation import Explanation, ExplanationRequest, PolicyBrief
+from maintenance_windows.domain.os_update_text import os_update_section_html
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.service.context import PlanningContext
+from maintenance_windows.service.os_updates import HostFacts, PlannedUpdate, notices, person_platforms, window_updates
 
 logger = get_logger(__name__)
 
@@ -49,6 +51,7 @@ def explanation_request(
     rules = ctx.teams.rules_for(window.team_id)
     platforms = sorted({str(host.get("platform", "")) for host in hosts if host.get("platform")})
     raw = [_brief(policy_id, policies.get(policy_id, {})) for policy_id in window.policy_ids]
+    updates = planned_updates(ctx, window, policies, hosts)
     request = ExplanationRequest(
         organization=ctx.teams.organization,
         language=rules.language,
@@ -56,13 +59,26 @@ def explanation_request(
         deadline_local=local_day(window.deadline, window.time_zone),
         platforms=platforms,
         policies=raw,
-        actions=briefs_for(raw, platforms, rules.actions),
+        actions=briefs_for(raw, platforms, rules.actions, person_platforms(updates)),
         contact=ctx.teams.contact,
         help_links=list(ctx.teams.help_links),
     )
     checked = [_checked_brief(brief, request) for brief in raw]
     names = [_checked_host_name(host, host_id, request) for host, host_id in zip(hosts, window.host_ids, strict=True)]
-    return request.model_copy(update={"policies": checked, "host_names": names})
+    # The OS-update section names the policies too: with the names that passed the check.
+    shown = planned_updates(ctx, window, {brief.policy_id: {"name": brief.name} for brief in checked}, hosts)
+    return request.model_copy(
+        update={"policies": checked, "host_names": names, "os_updates": notices(shown, window.time_zone, window.start)}
+    )
+
+
+def planned_updates(
+    ctx: PlanningContext, window: Window, policies: Mapping[int, Mapping[str, Any]], hosts: Sequence[Mapping[str, Any]]
+) -> list[PlannedUpdate]:
+    """The window's OS updates per host (domain/os_updates.py), from the stored host cases."""
+    facts = [HostFacts.of_case(int(host["host_id"]), host) for host in hosts if host.get("host_id") is not None]
+    names = {policy_id: str(policy.get("name", "")) for policy_id, policy in policies.items()}
+    return window_updates(ctx.os_updates, ctx.teams.rules_for(window.team_id).actions, window, facts, names)
 
 
 def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) -> tuple[str, Explanation]:
@@ -73,7 +89,7 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
         log(logger, logging.WARNING, "event text refused; a minimal text is used", event="event_text_refused",
             window_id=window.window_id, source=explanation.source.value, problems=list(problems))  # fmt: skip
         explanation = withheld_explanation(request)
-    html = event_description_html(
+    html = os_update_section_html(request.os_updates) + event_description_html(
         explanation,
         window_local=request.window_local,
         deadline_local=request.deadline_local,

@@ -36,7 +36,6 @@ from maintenance_windows.domain.slots import NoSlot, find_slot
 from maintenance_windows.domain.windows import BOOKED_STATES, InvalidTransition, Window
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import CalendarError, CalendarEvent, ChangeSet, SyncTokenExpired
-from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
@@ -104,15 +103,18 @@ def sync_user(ctx: PlanningContext, user_key: str, pending: Sequence[PendingMess
     """
     records = channel_records.get_many(ctx.store, sorted({message.channel_id for message in pending}))
     window = _open_window(ctx, user_key)
-    writes: list[Write] = []
     for channel_id, record in records.items():
         changes, full = _changes(ctx, record)
         if window is not None:
             window = apply_changes(ctx, window, changes.events, full_sync=full, outcome=outcome)
         numbers = [m.message_number for m in pending if m.channel_id == channel_id]
         last = max([record.last_message_number, *numbers])
-        writes.append(channel_records.sync_progress(channel_id, changes.next_sync_token, last))
-    ctx.store.commit([*writes, *channel_records.clear_pending(pending)])
+        # The sync can take long (a full one after a 410) and the planner may delete the channel meanwhile:
+        # an update leaves a deleted channel deleted, where a merge would recreate it half-empty.
+        if not channel_records.record_sync_progress(ctx.store, channel_id, changes.next_sync_token, last):
+            log(logger, logging.INFO, "channel deleted while it was synced; its position is dropped",
+                event="channel_gone_during_sync", user_key=user_key, channel_id=channel_id)  # fmt: skip
+    ctx.store.commit(channel_records.clear_pending(pending))
 
 
 def _open_window(ctx: PlanningContext, user_key: str) -> Window | None:
@@ -242,8 +244,8 @@ def _enforced(ctx: PlanningContext, moved: Window, now: datetime) -> tuple[Windo
 def _html(ctx: PlanningContext, window: Window, note: str | None) -> str:
     """The description for the window's new time (Fleet leaves it stale, #20994)."""
     policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
-    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
-    request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
+    hosts = host_records.window_hosts(ctx.store, [window])
+    request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
     noted = replace(window, note=" ".join(part for part in (note, window.note) if part) or None)
     html, _ = render(ctx, noted, request)
     return html

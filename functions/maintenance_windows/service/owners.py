@@ -64,7 +64,7 @@ def _known_owner(case: HostCase, now: datetime) -> Owner | None:
         extra.get("user_email"),
         extra.get("team_id"),
         extra.get("email_problem"),
-        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "fleet_display_name")},
+        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "os_version", "fleet_display_name")},
     )
 
 
@@ -77,7 +77,7 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
     rules = ctx.teams.rules_for(host.team_id)
     choice = choose_email(mappings, rules.domains)
     details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
-               "fleet_display_name": host.display_name}  # fmt: skip
+               "os_version": host.os_version, "fleet_display_name": host.display_name}  # fmt: skip
     if not choice.found:
         log(
             logger,

@@ -7,6 +7,7 @@ time, guarded by a lease claimed with create().
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -16,9 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_windows.domain import windows as window_states
+from maintenance_windows.domain.attention import BLOCKED, bookable_policies, fix_fingerprint
 from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
+from maintenance_windows.domain.remediation import PolicyActions
+from maintenance_windows.domain.rules import OsUpdateRole
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger, log
 from maintenance_windows.ports.calendar import CalendarError
@@ -26,9 +30,10 @@ from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
-from maintenance_windows.service import booking
+from maintenance_windows.service import booking, calendar_access
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.event_content import explanation_request, render
+from maintenance_windows.service.event_content import explanation_request, planned_updates, render
+from maintenance_windows.service.os_updates import SettingChange, sync_managed
 from maintenance_windows.service.owners import Owner, resolve_owners
 from maintenance_windows.service.policy_texts import refreshed_policies
 from maintenance_windows.service.reconcile import reconcile
@@ -51,6 +56,8 @@ class PlanReport:
     windows_booked: int = 0
     windows_rescoped: int = 0
     windows_unplaced: int = 0
+    #: Windows not tried this run: their user's calendar refused us, and its next try is later.
+    windows_waiting_for_calendar_access: int = 0
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +97,7 @@ def plan_windows(ctx: PlanningContext, options: PlanOptions, hooks: Sequence[Aft
 
 
 def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float) -> None:
+    ctx.os_updates.begin()
     cases = host_records.failing_hosts(ctx.store)
     open_windows = window_records.open_windows(ctx.store)
     reconciled = reconcile(ctx, cases, open_windows)
@@ -98,12 +106,53 @@ def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     owner_deadline = ctx.clock() + timedelta(seconds=max(0.0, budget_ends - time.monotonic()) / 2)
     owners = resolve_owners(ctx, reconciled.still_failing, owner_deadline)
     report.hosts_without_email = sum(1 for owner in owners.values() if owner.email is None)
+    bookable = _bookable(ctx, reconciled.still_failing)
+    report.extra["hosts_blocked"] = len(reconciled.still_failing) - len(bookable)
     open_windows = window_records.open_windows(ctx.store)
-    rescoped = _rescope(ctx, reconciled.still_failing, owners, open_windows, reconciled.windows_changed)
+    rescoped = _rescope(ctx, bookable, owners, open_windows, reconciled.windows_changed)
     report.windows_rescoped = len(rescoped)
-    opened = _open_windows(ctx, reconciled.still_failing, owners, open_windows)
+    opened = _open_windows(ctx, bookable, owners, open_windows)
     report.windows_opened = len(opened)
+    report.extra["os_update_settings_changed"] = len(_sync_os_updates(ctx))
     _book(ctx, options, report, budget_ends)
+
+
+def _bookable(ctx: PlanningContext, cases: Sequence[HostCase]) -> list[HostCase]:
+    """Cases with the policies whose configured fix Fleet refused for good left out (domain/attention.py);
+    a case with nothing left gets no window until its fix changes."""
+    if not any(case.extra.get(BLOCKED) for case in cases):
+        return list(cases)
+    policy_ids = sorted({p for case in cases for p in case.failing_policy_ids})
+    names = {p: str(doc.get("name", "")) for p, doc in host_records.policies_by_id(ctx.store, policy_ids).items()}
+    bookable: list[HostCase] = []
+    for case in cases:
+        blocked = case.extra.get(BLOCKED)
+        if not blocked:
+            bookable.append(case)
+            continue
+        entries = ctx.teams.rules_for(case.extra.get("team_id")).actions
+        platform = case.extra.get("platform")
+        kept = bookable_policies(case.failing_policy_ids, blocked, functools.partial(_fix, entries, names, platform))
+        if kept:
+            bookable.append(replace(case, failing_policy_ids=kept))
+    return bookable
+
+
+def _fix(entries: Sequence[PolicyActions], names: Mapping[int, str], platform: str | None, policy_id: int) -> str:
+    return fix_fingerprint(entries, policy_id, names.get(policy_id, ""), platform)
+
+
+def _sync_os_updates(ctx: PlanningContext) -> list[SettingChange]:
+    """manage: Fleet's OS-update deadline after each managed team's last open window (before booking, so
+    the new windows' texts show the date Fleet will enforce)."""
+    managed = [ctx.teams.defaults, *ctx.teams.teams.values()]
+    if not any(rules.os_updates.role is OsUpdateRole.MANAGE for rules in managed):
+        return []
+    windows = window_records.open_windows(ctx.store)
+    policies = host_records.policies_by_id(ctx.store, sorted({p for w in windows for p in w.policy_ids}))
+    hosts = host_records.window_hosts(ctx.store, windows)
+    pairs = [(w, planned_updates(ctx, w, policies, [hosts.get(h, {}) for h in w.host_ids])) for w in windows]
+    return sync_managed(ctx.teams, ctx.os_updates, pairs)
 
 
 def _owners_cases(cases: Sequence[HostCase], owners: Mapping[int, Owner]) -> dict[str, list[HostCase]]:
@@ -171,8 +220,8 @@ def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
     if window.state is not WindowState.SCHEDULED or not window.event_id:
         return window
     policies = refreshed_policies(ctx, [window])
-    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
-    request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
+    hosts = host_records.window_hosts(ctx.store, [window])
+    request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
     html, explanation = render(ctx, window, request)
     if html == window.event_html:
         return window
@@ -255,8 +304,11 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
                 remaining=len(pending) - start,
             )
             return
-        chunk = pending[start : start + CHUNK]
-        fresh = [w for w in chunk if w.state is WindowState.NEW or _needs_new_slot(w, ctx.clock())]
+        chunk, recheck = _not_waiting(ctx, pending[start : start + CHUNK], report)
+        # A window whose user had access refused is planned afresh: the zone lookup checks the access.
+        fresh = [
+            w for w in chunk if w.state is WindowState.NEW or _needs_new_slot(w, ctx.clock()) or w.user_email in recheck
+        ]
         resumed = [w for w in chunk if w not in fresh]
         planned, unplaced = booking.assign_slots(ctx, fresh, capacity, lead=options.short_lead, not_before=not_before)
         booking.record_unplaced(ctx, unplaced)
@@ -270,6 +322,17 @@ def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
             done=min(start + CHUNK, len(pending)),
             total=len(pending),
         )
+
+
+def _not_waiting(ctx: PlanningContext, chunk: Sequence[Window], report: PlanReport) -> tuple[list[Window], set[str]]:
+    """The windows to try now, and the users among them whose access refusal is due for its next try; the
+    windows of users whose next try is later are left out, without a single calendar call."""
+    now = ctx.clock()
+    refusals = calendar_access.load_refusals(ctx, (window.user_email for window in chunk))
+    waiting = {email for email, refusal in refusals.items() if not refusal.due(now)}
+    kept = [window for window in chunk if window.user_email not in waiting]
+    report.windows_waiting_for_calendar_access += len(chunk) - len(kept)
+    return kept, set(refusals) - waiting
 
 
 def _needs_new_slot(window: Window, now: datetime) -> bool:

@@ -61,6 +61,8 @@ def test_time_zones_are_batched_and_cached(adapter: GoogleCalendarAdapter, admin
     admin.users(*emails, time_zone="America/Chicago")
     admin.users(*emails[::2], time_zone="Asia/Tokyo")  # each batch part must be answered as its own user
     zones = adapter.time_zones([*emails, "ghost@example.com"])
+    ghost = zones.pop("ghost@example.com")  # reported, never left out (and never guessed)
+    assert isinstance(ghost, CalendarError) and (ghost.status, ghost.reason) == (404, "notFound")
     assert zones == {email: "Asia/Tokyo" if index % 2 == 0 else "America/Chicago" for index, email in enumerate(emails)}
     assert admin.counters()["round_trips"] == 3  # 121 calls in batches of 50
     assert adapter.stats.snapshot()["calls"] == {"calendar.settings.get": 121}

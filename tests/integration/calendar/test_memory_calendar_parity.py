@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+from infra.calendar_server import RunningServer
+from maintenance_windows.adapters.calendar_credentials import local_credentials, local_token_uri
+from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, RetryPolicy
 from maintenance_windows.adapters.memory_calendar import MemoryCalendar
 from maintenance_windows.ports.calendar import (
+    CalendarAccessRefused,
     CalendarError,
     CalendarEvent,
     CalendarPort,
@@ -163,3 +166,48 @@ def test_the_memory_calendar_answers_like_the_adapter_on_the_stand_in(
         assert in_memory[key] == on_stand_in[key], key
     assert on_stand_in["reinserted"] == [("aaaa0001", False)] and on_stand_in["reinsert_deleted"] == [False]
     assert on_stand_in["deleted"] == (True, False) and on_stand_in["expired"] == (410, "fullSyncRequired")
+
+
+REFUSED = "nodel@example.com"
+
+
+def _refusal_script(calendar: CalendarPort) -> dict[str, Any]:
+    """What a user whose delegated token cannot be minted looks like, beside a working user."""
+    seen: dict[str, Any] = {}
+    zones = calendar.time_zones([ALICE, REFUSED])
+    refused = zones[REFUSED]
+    seen["zones"] = (zones[ALICE], type(refused).__name__, getattr(refused, "reason", None))
+    inserted = calendar.insert_events([_spec("dddd0001", _at(1)), replace_user(_spec("dddd0002", _at(1)), REFUSED)])
+    seen["inserted"] = [(result.created, result.error) for result in inserted]
+    tokens = calendar.sync_tokens([ALICE, REFUSED])
+    seen["tokens"] = (isinstance(tokens[ALICE], str), type(tokens[REFUSED]).__name__)
+    request = WatchRequest(REFUSED, "channel-refused-1", "token-1", "http://127.0.0.1:9/push", 3600)
+    seen["watched"] = [type(item).__name__ for item in calendar.watch_many([request])]
+    with pytest.raises(CalendarAccessRefused) as single:
+        calendar.get_event(REFUSED, "dddd0002")
+    seen["single"] = (single.value.status, single.value.reason)
+    return seen
+
+
+def replace_user(spec: EventSpec, user: str) -> EventSpec:
+    return EventSpec(user, spec.event_id, spec.start, spec.end, spec.time_zone, spec.summary, spec.description_html)
+
+
+def test_a_refused_delegation_looks_the_same_in_memory_and_on_the_stand_in(
+    calendar_server: RunningServer, admin: Admin
+) -> None:
+    admin.users(ALICE, time_zone=ZONE)
+    admin.call("POST", "users", {"users": [{"email": REFUSED, "delegation": "not_delegated"}]})
+    adapter = GoogleCalendarAdapter(
+        credentials_for=local_credentials(local_token_uri(calendar_server.api_endpoint)),
+        api_endpoint=calendar_server.api_endpoint,
+        retry=RetryPolicy(max_attempts=2, base_delay_seconds=0.001, max_delay_seconds=0.01),
+    )
+    memory = MemoryCalendar()
+    memory.set_time_zone(ALICE, ZONE)
+    memory.refuse_delegation(REFUSED, "not_delegated")
+
+    on_stand_in, in_memory = _refusal_script(adapter), _refusal_script(memory)
+    assert in_memory == on_stand_in
+    assert on_stand_in["zones"] == (ZONE, "CalendarAccessRefused", "not_delegated")
+    assert on_stand_in["inserted"] == [(True, None), (False, "not_delegated")]

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
-from maintenance_windows.adapters.fleet_http import FleetHttpClient, RetryPolicy
+from maintenance_windows.adapters.fleet_http import FleetHttpClient
+from maintenance_windows.adapters.http_retry import RetryPolicy
 
 TOKEN = "integration-token"
 PER_PAGE = 3
 #: Fast backoff so retry tests take milliseconds; the policy is otherwise the production one.
-FAST_RETRY = RetryPolicy(attempts=4, backoff_factor=0.01, backoff_jitter=0.01, backoff_max=0.05)
+FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_seconds=0.01, max_delay_seconds=0.05)
 DISK_POLICY = 10
 
 

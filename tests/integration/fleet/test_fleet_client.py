@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import plistlib
 import time
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -83,7 +82,7 @@ def test_persistent_server_errors_raise_unavailable(client: FleetHttpClient, adm
     with pytest.raises(FleetUnavailable) as raised:
         client.device_mapping(1)
     assert raised.value.status == 502
-    assert len(admin.requests(path=f"{HOSTS}/1/device_mapping")) == FAST_RETRY.attempts
+    assert len(admin.requests(path=f"{HOSTS}/1/device_mapping")) == FAST_RETRY.max_attempts
 
 
 def test_rate_limited_write_is_retried_and_applied_once(client: FleetHttpClient, admin: FleetAdmin) -> None:
@@ -103,7 +102,7 @@ def test_server_error_on_a_write_is_not_retried_by_default(client: FleetHttpClie
 
 
 def test_server_error_on_a_write_is_retried_when_the_caller_opts_in(fleet: RunningFleet, admin: FleetAdmin) -> None:
-    client = FleetHttpClient(fleet.url, TOKEN, retry=replace(FAST_RETRY, retry_writes_on_5xx=True))
+    client = FleetHttpClient(fleet.url, TOKEN, retry=FAST_RETRY, retry_writes_on_5xx=True)
     admin.faults(fail_next=1, fail_next_status=503, path_contains="/commands/run")
     receipt = client.run_mdm_command(restart_command("c-503"), ["uuid-1"])
     assert receipt.reference == "c-503"

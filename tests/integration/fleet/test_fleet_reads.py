@@ -15,6 +15,7 @@ from maintenance_windows.ports.fleet import (
     FleetNotFound,
     FleetPolicy,
     FleetScript,
+    FleetTeam,
     InstallableSoftware,
     WindowsOSUpdates,
 )
@@ -62,6 +63,12 @@ def test_scripts_are_paged_through(client: FleetHttpClient) -> None:
     scripts = client.list_scripts(team_id=1)
     assert [s.script_id for s in scripts] == list(range(1, 8))  # 3 + 3 + 1 a page
     assert client.list_scripts() == [FleetScript(50, "g.sh", None)]
+
+
+def test_teams_are_listed_by_id(client: FleetHttpClient) -> None:
+    teams = client.list_teams()
+    assert teams[0] == FleetTeam(1, "Engineering")
+    assert [t.team_id for t in teams] == sorted(t.team_id for t in teams)
 
 
 def test_installable_software_is_what_the_team_is_offered(client: FleetHttpClient) -> None:

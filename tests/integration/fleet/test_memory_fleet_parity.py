@@ -6,6 +6,7 @@ The same script runs on both, from the stand-in's own seed; the unit tests rely 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from maintenance_windows.adapters.fleet_http import FleetHttpClient
@@ -51,14 +52,24 @@ def _script(fleet: FleetPort) -> dict[str, Any]:
     seen["windows_command_on_a_mac"] = _outcome(lambda: fleet.run_mdm_command(windows, ["uuid-6"]))
     script = fleet.run_script(6, script_id=5)
     seen["script"] = (script.kind, isinstance(script.reference, str) and len(script.reference) > 0)
-    # Another host: Fleet answers 409 to the same script queued twice on one host.
-    by_name = fleet.run_script(5, script_name="encrypt.sh", team_id=1)
+    # The same script by name, while it is still pending on the host: Fleet's "already queued".
+    seen["script_by_name_again"] = _outcome(lambda: fleet.run_script(6, script_name="encrypt.sh", team_id=1))
+    by_name = fleet.run_script(7, script_name="encrypt.sh", team_id=1)
     seen["script_by_name"] = (by_name.kind, by_name.reference != script.reference)
+    seen["script_unknown_name"] = _outcome(lambda: fleet.run_script(7, script_name="nope.sh", team_id=1))
+    seen["script_unknown_id"] = _outcome(lambda: fleet.run_script(7, script_id=99))
     seen["script_unknown_host"] = _outcome(lambda: fleet.run_script(404, script_id=5))
     install = fleet.install_software(6, 8)
     seen["install"] = (install.kind, install.reference)
+    seen["install_pending"] = _outcome(lambda: fleet.install_software(6, 8))
+    seen["install_not_offered"] = _outcome(lambda: fleet.install_software(6, 99))
     seen["install_unknown_host"] = _outcome(lambda: fleet.install_software(404, 8))
+    before = fleet.get_host(6)
     seen["refetch"] = _outcome(lambda: fleet.refetch(6))
+    after = fleet.get_host(6)
+    # A refetch only flags the host: Fleet's results stay those of its last run until it checks in.
+    seen["refetch_flags"] = (before.refetch_requested, after.refetch_requested, _host(after) == _host(before),
+                             after.policy_updated_at == before.policy_updated_at)  # fmt: skip
     seen["refetch_unknown_host"] = _outcome(lambda: fleet.refetch(404))
     seen["webhook_bad_url"] = _outcome(lambda: fleet.post_calendar_webhook("ftp://example.com/hook", {}))
     return seen
@@ -67,10 +78,15 @@ def _script(fleet: FleetPort) -> dict[str, Any]:
 def _memory() -> MemoryFleet:
     names = {policy["id"]: policy["name"] for policy in SEED["policies"]}
     fleet = MemoryFleet()
+    for seeded_script in SEED["scripts"]:
+        fleet.add_script(seeded_script["id"], seeded_script["name"], seeded_script["team_id"])
+    for title in SEED["software_titles"]:
+        fleet.add_software_title(title["id"], title["name"])
     for seeded in SEED["hosts"]:
         policies = tuple(HostPolicy(int(p), names[int(p)], r) for p, r in seeded["policies"].items())
         host = FleetHost(seeded["id"], seeded["uuid"], seeded["hardware_serial"], seeded["platform"],
-                         seeded["team_id"], seeded["display_name"], policies)  # fmt: skip
+                         seeded["team_id"], seeded["display_name"], policies,
+                         policy_updated_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
         fleet.add_host(host, [DeviceEmail(e["email"], e["source"]) for e in seeded["emails"]])
     return fleet
 
@@ -80,6 +96,8 @@ def test_the_memory_fleet_answers_like_the_client_on_the_stand_in(client: FleetH
     for key in on_stand_in:
         assert in_memory[key] == on_stand_in[key], key
     assert on_stand_in["command_again"] == ("FleetError", 409) and on_stand_in["unknown_host"][1] == 404
+    assert on_stand_in["script_by_name_again"] == ("FleetError", 409)
+    assert on_stand_in["install_pending"] == on_stand_in["install_not_offered"] == ("FleetError", 400)
 
 
 def test_a_queued_fault_fails_the_next_call_only_and_does_nothing() -> None:
@@ -108,7 +126,7 @@ def _policy_script(fleet: PolicyCatalog) -> dict[str, Any]:
 def test_the_memory_fleet_serves_policies_like_the_stand_in(client: FleetHttpClient) -> None:
     memory = _memory()
     for seeded in SEED["policies"]:
-        memory.define_policy(FleetPolicy(seeded["id"], seeded["name"], seeded.get("team_id"),
+        memory.add_policy(FleetPolicy(seeded["id"], seeded["name"], seeded.get("team_id"),
                                          description=seeded.get("description", ""),
                                          resolution=seeded.get("resolution", ""),
                                          critical=bool(seeded.get("critical"))))  # fmt: skip
