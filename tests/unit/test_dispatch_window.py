@@ -21,6 +21,7 @@ from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.failing_policies import HostSighting
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.remediation import plan_actions
+from maintenance_windows.domain.task_schedule import recheck_task_name
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
@@ -114,7 +115,7 @@ def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[
 
 
 def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams: TeamsConfig | None = None,
-          state: WindowState = WindowState.SCHEDULED) -> Setup:  # fmt: skip
+          state: WindowState = WindowState.SCHEDULED, task_name: str = "task-dispatch") -> Setup:  # fmt: skip
     store, tasks, clock = MemoryStore(), MemoryTaskQueue(), Clock(START)
     # Hosts check in every 10 s, as Fleet's osquery does by default.
     fleet = MemoryFleet(hosts, clock=clock, checkin_interval=timedelta(seconds=10))
@@ -122,7 +123,7 @@ def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams:
         window_id=WINDOW_ID, user_key="abc", user_email="ada@example.com", team_id=3,
         host_ids=tuple(h.host_id for h in hosts), policy_ids=policy_ids, deadline=START + timedelta(days=5),
         created_at=START - timedelta(days=2), state=state, revision=1, start=START, end=END,
-        task_name="task-dispatch",
+        task_name=task_name,
     )  # fmt: skip
     window_records.save(store, [window])
     store.commit([window_records.user_write("abc", open_window_id=WINDOW_ID, next_sequence=3)])
@@ -397,8 +398,13 @@ def test_a_failing_host_whose_calendar_policies_pass_gets_no_webhook() -> None:
 # -- recheck -----------------------------------------------------------------------------------------------
 
 
+def rechecking(attempt: int = 0) -> Setup:
+    """A window whose current task is its `attempt`-th re-check (booked beyond the queue's horizon)."""
+    return build([fleet_host(1)], task_name=recheck_task_name(WINDOW_ID, 1, attempt))
+
+
 def test_recheck_schedules_the_dispatch_once_within_the_horizon() -> None:
-    setup = build([fleet_host(1)])
+    setup = rechecking()
     setup.clock.now = START - timedelta(hours=100)
     response = setup.deliver("recheck")
     assert response.body == {"status": "rescheduled", "task": response.body["task"], "created": True,
@@ -406,16 +412,30 @@ def test_recheck_schedules_the_dispatch_once_within_the_horizon() -> None:
     (task,) = setup.tasks.pending()
     assert task.at == START and task.payload["purpose"] == "dispatch"
     assert setup.window().task_name == task.name
-    assert setup.deliver("recheck").body["created"] is False
+    writes = setup.store.stats.writes
+    again = setup.deliver("recheck")  # a copy: its work is done, so it neither writes nor enqueues
+    assert (again.status, again.body["status"]) == (200, "ignored")
+    assert setup.store.stats.writes == writes and len(setup.tasks.created) == 1
 
 
 def test_recheck_far_ahead_chains_another_recheck_under_a_new_name() -> None:
-    setup = build([fleet_host(1)])
+    setup = rechecking()
     setup.clock.now = START - timedelta(hours=1000)
     setup.deliver("recheck", attempt=0)
     (task,) = setup.tasks.pending()
     assert task.payload == {"window_id": WINDOW_ID, "revision": 1, "purpose": "recheck", "attempt": 1}
-    assert task.name.endswith("recheck1")
+    assert task.name.endswith("recheck1") and setup.window().task_name == task.name
+    assert setup.deliver("recheck", attempt=1).body["status"] == "rescheduled"  # the chained one acts
+
+
+def test_a_recheck_that_is_not_the_windows_current_task_does_nothing() -> None:
+    """A forged re-check (calendar_notifications can enqueue) for a window already within the horizon."""
+    setup = build([fleet_host(1)])  # its task is the dispatch task
+    setup.clock.now = START - timedelta(days=3)
+    writes = setup.store.stats.writes
+    response = setup.deliver("recheck", attempt=7)
+    assert (response.status, response.body["status"]) == (200, "ignored")
+    assert setup.store.stats.writes == writes and setup.tasks.created == []
 
 
 # -- verify ------------------------------------------------------------------------------------------------

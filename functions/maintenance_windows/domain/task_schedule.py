@@ -48,6 +48,17 @@ def dispatch_is_due(window: Window, now: datetime, tolerance: timedelta = EARLY_
     return window.start - tolerance <= now
 
 
+def recheck_task_name(window_id: str, revision: int, attempt: int) -> str:
+    """The name of a window's n-th chained re-check task (the first one is the booking's own)."""
+    return task_name(window_id, revision, "recheck" if attempt == 0 else f"recheck{attempt}")
+
+
+def recheck_is_current(window: Window, attempt: int) -> bool:
+    """A re-check acts only while it is the window's current task: once it has scheduled the next one (or
+    the window was rebooked), a copy, or one enqueued by anyone else, would only write and enqueue again."""
+    return window.task_name == recheck_task_name(window.window_id, window.revision, attempt)
+
+
 def verify_task(window: Window, grace: timedelta, attempt: int = 0) -> TaskSpec:
     if window.end is None:
         raise ValueError(f"window {window.window_id} has no end")

@@ -17,7 +17,7 @@ from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.attention import RefusedFix, blocked_fields, fix_fingerprint
 from maintenance_windows.domain.fleet_answers import Refusal, classify_refusal
 from maintenance_windows.domain.fleet_hosts import FleetHost
-from maintenance_windows.domain.ids import claim_id, task_name
+from maintenance_windows.domain.ids import claim_id
 from maintenance_windows.domain.os_updates import HostUpdate, Route, accepts_command
 from maintenance_windows.domain.remediation import (
     MdmCommandAction,
@@ -29,7 +29,14 @@ from maintenance_windows.domain.remediation import (
     plan_actions,
 )
 from maintenance_windows.domain.rules import TeamRules
-from maintenance_windows.domain.task_schedule import TaskSpec, dispatch_is_due, dispatch_task, verify_task
+from maintenance_windows.domain.task_schedule import (
+    TaskSpec,
+    dispatch_is_due,
+    dispatch_task,
+    recheck_is_current,
+    recheck_task_name,
+    verify_task,
+)
 from maintenance_windows.domain.verification import as_reported
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger
@@ -104,11 +111,13 @@ def run_task(ctx: DispatchContext, body: TaskBody) -> TaskOutcome:
 def recheck(ctx: DispatchContext, body: TaskBody) -> Rescheduled:
     """The window was beyond the queue's 720 h horizon when booked: schedule the next step now."""
     window = current_window(ctx, body, WindowState.SCHEDULED)
+    if not recheck_is_current(window, body.attempt):
+        raise no_op("ignored", body, "this re-check is not the window's current task")
     now = ctx.clock()
     spec = dispatch_task(window, now)
     if spec.payload["purpose"] == "recheck":  # still too far: chain another, under a name of its own
         attempt = body.attempt + 1
-        spec = TaskSpec(task_name(window.window_id, window.revision, f"recheck{attempt}"), spec.at,
+        spec = TaskSpec(recheck_task_name(window.window_id, window.revision, attempt), spec.at,
                         {**spec.payload, "attempt": attempt})  # fmt: skip
     created = ctx.tasks.schedule(spec.name, spec.at, spec.payload)
     noted = window_states.note(window, now, "task_rescheduled", f"task {spec.name} at {spec.at.isoformat()}",
