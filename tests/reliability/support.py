@@ -42,14 +42,16 @@ ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/
 class Size:
     name: str
     windows: int
+    #: fleet_webhook's fuzz cases; each of the other three functions gets `endpoint_fuzz_cases`.
     fuzz_cases: int
+    endpoint_fuzz_cases: int
     #: Per test; pyproject's default (300 s) suits the CI size only.
     timeout_seconds: int
 
 
 SIZES = {
-    "ci": Size("ci", windows=200, fuzz_cases=300, timeout_seconds=300),
-    "large": Size("large", windows=1000, fuzz_cases=10_000, timeout_seconds=1800),
+    "ci": Size("ci", windows=200, fuzz_cases=300, endpoint_fuzz_cases=100, timeout_seconds=300),
+    "large": Size("large", windows=1000, fuzz_cases=10_000, endpoint_fuzz_cases=2_000, timeout_seconds=1800),
 }
 
 

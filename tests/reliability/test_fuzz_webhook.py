@@ -1,25 +1,28 @@
 """fleet_webhook under hypothesis-generated bodies and headers, over HTTP on the local stack: a few hundred
-cases (10,000 with MW_RELIABILITY_SIZE=large). Valid-shaped payloads mix with broken ones.
+cases (10,000 with MW_RELIABILITY_SIZE=large). Valid-shaped payloads mix with broken ones, extreme ones and
+the hostile classes of tests/reliability/hostile.py (deep nesting, integers past 64 bits, timestamps that
+overflow in UTC, lone surrogates, NaN, invalid UTF-8), generated on purpose.
 
 The oracle, per case: a missing or wrong secret is 401; a non-JSON content type is 415; a valid payload is
-202; a broken one is 400; payloads with extreme values (huge ids, odd timestamps) may be either, never 5xx.
-Writes are checked at the end: the store holds exactly the hosts and policies of the accepted cases (broken
-payloads use ids no valid one uses, so any write of theirs would show)."""
+202; a broken or hostile one is 400; payloads with extreme values (huge ids, odd timestamps) may be either,
+never 5xx. Writes are checked at the end: the store holds exactly the hosts and policies of the accepted
+cases (broken and hostile payloads use ids no valid one uses, so any write of theirs would show)."""
 
 from __future__ import annotations
 
+import base64
 import json
-import time
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.reliability.hostile import HOLE, HOSTILE_LITERALS, FuzzLedger, deep_nesting, fuzz_settings, splice
 from tests.reliability.support import Figures, Rig, Size, current_size
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(current_size().timeout_seconds)]
@@ -30,8 +33,8 @@ BROKEN_HOSTS = (10_000_000, 19_999_999)  # never used by a valid case: a write f
 VALID_POLICIES = (1, 999)
 PAST_NOW = datetime.now() - timedelta(days=1)
 BROKEN_POLICIES = (100_000, 199_999)
-#: Ids up to 2**53 - 1 only: past it the Firestore emulator (JavaScript numbers) fails where Firestore would
-#: not, and from 2**63 the product answers 500 (pinned in test_found_bugs.py).
+#: Valid ids up to 2**53 - 1 only: past it the Firestore emulator (JavaScript numbers) fails where Firestore
+#: would not. From 2**63 they are refused (hostile cases below).
 JSON_SAFE_MAX = 2**53 - 1
 #: Headers that would change how the body travels rather than what it says.
 TRANSPORT_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect", "te", "upgrade",
@@ -45,8 +48,10 @@ class Case:
     host_ids: frozenset[int] = frozenset()
     policy_id: int | None = None
     content_type: str = "application/json"
-    auth: Literal["right", "none", "wrong"] = "right"
+    #: "right", or one of SECRET_FORGERIES.
+    auth: str = "right"
     headers: dict[str, str] = field(default_factory=dict)
+    kind: str = "valid"
 
 
 # -- payload strategies ------------------------------------------------------------------------------------
@@ -127,12 +132,13 @@ def broken_cases(draw: st.DrawFn) -> Case:
     kind = draw(st.sampled_from(["mutated", "mutated", "mutated", "not json", "not an object"]))
     if kind == "not json":
         raw = draw(st.binary(max_size=200).filter(lambda b: not _parses_as_object(b)))
-        return Case(raw, "refused")
+        return Case(raw, "refused", kind="broken")
     if kind == "not an object":
-        return Case(json.dumps(draw(json_values.filter(lambda v: not isinstance(v, dict)))).encode(), "refused")
+        value = draw(json_values.filter(lambda v: not isinstance(v, dict)))
+        return Case(json.dumps(value).encode(), "refused", kind="broken")
     payload = draw(payloads(BROKEN_HOSTS, BROKEN_POLICIES))
     BREAKAGES[draw(st.sampled_from(sorted(BREAKAGES)))](payload)
-    return Case(json.dumps(payload).encode(), "refused")
+    return Case(json.dumps(payload).encode(), "refused", kind="broken")
 
 
 def _parses_as_object(raw: bytes) -> bool:
@@ -163,7 +169,50 @@ def extreme_cases(draw: st.DrawFn) -> Case:
         payload["hosts"] = [{"id": first + n} for n in range(draw(st.integers(200, 1000)))]
     body = json.dumps(payload).encode()
     return Case(body, "either", frozenset(h["id"] for h in payload["hosts"] if isinstance(h, dict)),
-                payload["policy"]["id"])  # fmt: skip
+                payload["policy"]["id"], kind="extreme")  # fmt: skip
+
+
+#: Where each hostile literal goes in an otherwise valid payload (of the broken id range).
+HOSTILE_PLACES: dict[str, list[str]] = {
+    "deep nesting in a field": ["policy.description", "host.hostname", "extra", "policy.id"],
+    "integer beyond 64 bits": ["policy.id", "host.id", "policy.team_id"],
+    "timestamp overflowing in UTC": ["timestamp"],
+    "lone surrogate": ["policy.name", "host.hostname", "host.display_name", "policy.description", "key"],
+    "NaN or Infinity": ["policy.id", "host.id", "policy.team_id"],
+    "invalid UTF-8": ["policy.name", "host.hostname", "timestamp"],
+}
+
+
+HOSTILE_KINDS = ("deep nesting at the root", "id from 2^63 to 2^64 - 1", *sorted(HOSTILE_PLACES))
+
+
+@st.composite
+def hostile_cases(draw: st.DrawFn, kinds: tuple[str, ...] = HOSTILE_KINDS) -> Case:
+    """The classes that once answered 500 (docs/reliability.md): each must now be a 400 that stores nothing."""
+    kind = draw(st.sampled_from(kinds))
+    if kind == "deep nesting at the root":
+        return Case(draw(deep_nesting), "refused", kind=kind)
+    payload = draw(payloads(BROKEN_HOSTS, BROKEN_POLICIES))
+    if kind == "id from 2^63 to 2^64 - 1":  # past Firestore's signed 64 bits, within orjson's unsigned ones
+        target = payload["policy"] if draw(st.booleans()) else {"id": 0}
+        if target is not payload["policy"]:
+            payload["hosts"].append(target)
+        target["id"] = draw(st.integers(2**63, 2**64 - 1))
+        return Case(json.dumps(payload).encode(), "refused", kind=kind)
+    place = draw(st.sampled_from(HOSTILE_PLACES[kind]))
+    literal = draw(HOSTILE_LITERALS[kind])
+    if place == "key":  # a lone surrogate in a field's name rather than its value
+        payload["policy"][json.loads(literal) if literal.startswith(b'"') else "x"] = 1
+        return Case(json.dumps(payload).encode(), "refused", kind=kind)
+    holder, _, name = place.partition(".")
+    if holder == "host":
+        payload["hosts"].append({"id": BROKEN_HOSTS[0]})
+        payload["hosts"][-1][name] = HOLE
+    elif holder == "policy":
+        payload["policy"][name] = HOLE
+    else:
+        payload[holder] = HOLE
+    return Case(splice(payload, literal), "refused", kind=kind)
 
 
 header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True).filter(
@@ -177,12 +226,15 @@ other_content_types = st.sampled_from(["text/plain", "", "application/x-www-form
 
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    case = draw(st.one_of(valid_cases(), valid_cases(), broken_cases(), broken_cases(), extreme_cases()))
+    case = draw(st.one_of(valid_cases(), valid_cases(), broken_cases(), broken_cases(), extreme_cases(),
+                          hostile_cases(), hostile_cases()))  # fmt: skip
     headers = draw(st.dictionaries(header_names, header_values, max_size=4))
-    auth: Literal["right", "none", "wrong"] = draw(st.sampled_from(["right"] * 8 + ["none", "wrong"]))
+    auth = draw(st.sampled_from(["right"] * 4 + ["forged"]))
+    if auth == "forged":
+        auth = draw(st.sampled_from(sorted(SECRET_FORGERIES)))
     wrong_type = draw(st.sampled_from([False] * 9 + [True]))  # hypothesis favours 0 in integers(0, 9)
     content_type = draw(other_content_types if wrong_type else content_types)
-    return Case(case.body, case.expect, case.host_ids, case.policy_id, content_type, auth, headers)
+    return Case(case.body, case.expect, case.host_ids, case.policy_id, content_type, auth, headers, case.kind)
 
 
 # -- the test ----------------------------------------------------------------------------------------------
@@ -190,8 +242,7 @@ def cases(draw: st.DrawFn) -> Case:
 
 @dataclass
 class Ledger:
-    statuses: Counter[int] = field(default_factory=Counter)
-    by_expectation: Counter[str] = field(default_factory=Counter)
+    answers: FuzzLedger = field(default_factory=FuzzLedger)
     #: (host, policy) of every accepted sighting: one `host_policies` document each.
     cases: set[tuple[int, int]] = field(default_factory=set)
 
@@ -204,14 +255,42 @@ def expected_statuses(case: Case) -> set[int]:
     return {"accepted": {202}, "refused": {400}, "either": {202, 400, 413}}[case.expect]
 
 
+def _basic(password: str) -> str:
+    return "Basic " + base64.b64encode(f"fleet:{password}".encode()).decode()
+
+
+Credentials = tuple[dict[str, str], dict[str, str]]
+#: Ways to present a secret that is not the webhook's, each as (headers, query parameters) for the secret.
+SECRET_FORGERIES: dict[str, Callable[[str], Credentials]] = {
+    "no secret": lambda secret: ({}, {}),
+    "bearer, wrong": lambda secret: ({"Authorization": f"Bearer {secret}-not"}, {}),
+    "bearer, a prefix of it": lambda secret: ({"Authorization": f"Bearer {secret[:-1]}"}, {}),
+    "bearer, upper case": lambda secret: ({"Authorization": f"Bearer {secret.upper()}x"}, {}),
+    "bearer, empty": lambda secret: ({"Authorization": "Bearer "}, {}),
+    "basic, wrong password": lambda secret: ({"Authorization": _basic(secret + "x")}, {}),
+    "basic, not base64": lambda secret: ({"Authorization": "Basic %%%"}, {}),
+    "query token, wrong": lambda secret: ({}, {"token": secret[::-1] + "x"}),
+    "secret in another header": lambda secret: ({"X-Fleet-Secret": secret}, {}),
+    "secret as the scheme": lambda secret: ({"Authorization": secret}, {}),
+    "an OIDC-shaped token": lambda secret: ({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, {}),
+}
+
+
 def send(rig: Rig, session: requests.Session, case: Case) -> requests.Response:
     secret = rig.stack["secrets"]["webhook"]
     headers = {**case.headers, "Content-Type": case.content_type}
+    params: dict[str, str] = {}
     if case.auth == "right":
         headers["Authorization"] = f"Bearer {secret}"
-    elif case.auth == "wrong":
-        headers["Authorization"] = f"Bearer {secret}-not"
-    return session.post(rig.stack["urls"]["fleet_webhook"], data=case.body, headers=headers, timeout=60)
+    else:
+        forged, params = SECRET_FORGERIES[case.auth](secret)
+        headers |= forged
+    return session.post(rig.stack["urls"]["fleet_webhook"], data=case.body, headers=headers, params=params,
+                        timeout=60)  # fmt: skip
+
+
+def counted_as(case: Case) -> str:
+    return case.kind if case.auth == "right" else f"credentials: {case.auth}"
 
 
 FUZZ = current_size()
@@ -223,28 +302,52 @@ def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(
     rig.store.client  # noqa: B018  # the `store` fixture behind rig has wiped Firestore
     ledger = Ledger()
     session = requests.Session()
-    began = time.monotonic()
 
-    @settings(max_examples=FUZZ.fuzz_cases, deadline=None, database=None, derandomize=FUZZ.name == "ci",
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])  # fmt: skip
+    @fuzz_settings(FUZZ.fuzz_cases)
     @given(case=cases())
     def check(case: Case) -> None:
         answer = send(rig, session, case)
-        ledger.statuses[answer.status_code] += 1
-        ledger.by_expectation[f"{case.auth}/{case.expect}/{answer.status_code}"] += 1
+        ledger.answers.count(counted_as(case), answer.status_code)
         assert answer.status_code < 500, (answer.status_code, answer.text[:300], case.body[:300])
         assert answer.status_code in expected_statuses(case), (answer.status_code, answer.text[:300], case)
         if answer.status_code == 202 and case.policy_id is not None:
             ledger.cases |= {(host_id, case.policy_id) for host_id in case.host_ids}
 
     check()
-    elapsed = time.monotonic() - began
     stored = rig.snapshot()
-    assert {(doc["host_id"], doc["policy_id"]) for doc in stored["host_policies"].values()} == ledger.cases
-    assert all(not documents for name, documents in stored.items() if name != "host_policies")
-    assert ledger.statuses[202] and ledger.statuses[400] and ledger.statuses[401] and ledger.statuses[415]
-    figures.record("fuzz", cases=sum(ledger.statuses.values()), statuses=dict(ledger.statuses),
-                   server_errors=sum(n for s, n in ledger.statuses.items() if s >= 500),
-                   seconds=round(elapsed, 1))  # fmt: skip
+    stored_cases = {(doc["host_id"], doc["policy_id"]) for doc in stored["host_policies"].values()}
+    # Every refused case's ids lie outside what the accepted ones used: whatever else is stored, they wrote.
+    stray = len(stored_cases - ledger.cases)
+    stray += sum(len(documents) for name, documents in stored.items() if name != "host_policies")
+    figures.record("fuzz", **ledger.answers.figures(stray))
     print(json.dumps(figures.values["fuzz"]))
+    assert ledger.answers.server_errors == 0 and stray == 0
+    assert stored_cases == ledger.cases  # and the accepted ones did
+    statuses = ledger.answers.statuses
+    assert statuses[202] and statuses[400] and statuses[401] and statuses[415]
+
+
+#: Cases per hostile class in the test below (the mixed run above draws them too, at random).
+HOSTILE_CASES_PER_KIND = max(10, FUZZ.endpoint_fuzz_cases // 8)
+
+
+@pytest.mark.parametrize("kind", HOSTILE_KINDS)
+def test_every_hostile_class_is_refused_with_a_named_400_and_writes_nothing(
+    rig: Rig, figures: Figures, kind: str
+) -> None:
+    """Each class on its own, so that every one is tried at every size, with the right secret and type."""
+    rig.store.client  # noqa: B018  # the `store` fixture behind rig has wiped Firestore
+    answers, session = FuzzLedger(), requests.Session()
+
+    @fuzz_settings(HOSTILE_CASES_PER_KIND)
+    @given(case=hostile_cases((kind,)))
+    def check(case: Case) -> None:
+        answer = send(rig, session, case)
+        answers.count(case.kind, answer.status_code)
+        assert answer.status_code == 400, (answer.status_code, answer.text[:300], case.body[:300])
+        assert answer.json()["error"], answer.text
+
+    check()
+    written = sum(len(documents) for documents in rig.snapshot().values())
+    figures.record("fuzz_hostile", **{kind: answers.figures(written)})
+    assert answers.server_errors == 0 and written == 0 and answers.statuses[400] >= HOSTILE_CASES_PER_KIND // 2
