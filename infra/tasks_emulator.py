@@ -2,13 +2,17 @@
 
     python -m infra.tasks_emulator --port=P --queue=projects/P/locations/L/queues/Q [--max-retries=N]
 
-Two changes to the emulator, everything else (queues, schedule times, retries) is its own:
+Three changes to the emulator, everything else (queues, schedule times, retries) is its own:
 
 - It listens on the host given here (127.0.0.1 by default). Its own command line cannot choose one:
   `APIThread.run` in its server.py binds `[::]:{port}` (every interface) whatever host it is given.
 - It ignores a task's `oidc_token` and sends no Authorization header. Cloud Tasks would mint a token for
   it; locally infra/tasks_relay does, so each delivery of a task that has an `oidc_token` carries its
   service account and audience in two headers for the relay (which never passes them on).
+- Its queue thread survives a purge. The thread lists the queue, then hands each listed task on in turn;
+  a purge (or delete) in between makes the library raise NotFound, which ended the queue's only thread, and
+  no task was delivered again until the emulator restarted (seen in the reliability suite, which purges the
+  queue between tests).
 
 Options take the `--name=value` form in the stack, so a value is never read as an option.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from concurrent import futures
 from typing import Any
 
@@ -25,6 +30,7 @@ import grpc
 from gcloud_tasks_emulator import server as emulator
 from gcloud_tasks_emulator.cloudtasks_pb2_grpc import add_CloudTasksServicer_to_server
 from gcloud_tasks_emulator.server import DEFAULT_TARGET_HOST, DEFAULT_TARGET_PORT, APIThread, Greeter, Server
+from google.api_core.exceptions import NotFound
 
 from infra.tasks_relay.app import AUDIENCE_HEADER, SERVICE_ACCOUNT_HEADER
 
@@ -49,10 +55,29 @@ class LoopbackApi(APIThread):  # type: ignore[misc]  # the emulator ships no typ
         self._httpd.start()
 
 
+class PurgeSafeProcessor(emulator.Processor):  # type: ignore[misc]
+    """The emulator's task processor. `_process_queue` is the library's loop (copied: the call to guard sits in
+    its middle), but a task gone since the listing is skipped instead of ending the thread."""
+
+    def _process_queue(self, queue: str) -> None:
+        while self._is_running.is_set():
+            if queue not in self._state._queues or queue not in self._state._queue_tasks:
+                break  # the queue was deleted
+            if self._state.queue(queue).state == emulator.Queue.State.RUNNING:
+                for task in self._state._queue_tasks[queue][:]:
+                    emulator.logger.info("[TASKS] Processing next task %s", task.name)
+                    try:
+                        self._state.submit_task(task.name)
+                    except NotFound:
+                        continue  # purged or deleted since the listing
+            time.sleep(emulator._LOOP_SLEEP_TIME)
+
+
 class LoopbackServer(Server):  # type: ignore[misc]
     def __init__(self, host: str, port: int, queues: list[str], max_retries: int) -> None:
         super().__init__(host, port, DEFAULT_TARGET_HOST, DEFAULT_TARGET_PORT, queues, max_retries)
         self._api = LoopbackApi(self._state, host, port)
+        self._processor = PurgeSafeProcessor(self._state)
 
 
 def with_oidc_identity(make_request: Any) -> Any:

@@ -13,6 +13,8 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -130,3 +132,31 @@ def test_a_component_that_never_answers_is_reported_at_its_deadline(tmp_path: Pa
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_the_tasks_emulator_keeps_processing_when_a_listed_task_was_purged() -> None:
+    """The library's queue thread died on a task purged between its listing and its turn (NotFound)."""
+    from google.api_core.exceptions import from_http_status
+
+    from infra.tasks_emulator import PurgeSafeProcessor
+
+    submitted: list[str] = []
+
+    class State:
+        def __init__(self) -> None:
+            self._queues = {"q"}
+            self._queue_tasks = {"q": [SimpleNamespace(name="purged"), SimpleNamespace(name="kept")]}
+
+        def queue(self, name: str) -> Any:
+            return SimpleNamespace(state=1)  # Queue.State.RUNNING
+
+        def submit_task(self, name: str) -> None:
+            submitted.append(name)
+            if name == "purged":
+                raise from_http_status(404, f"Task not found: {name}")  # type: ignore[no-untyped-call]
+            processor._is_running.clear()  # one round is enough
+
+    processor = PurgeSafeProcessor(State())
+    processor._is_running.set()
+    processor._process_queue("q")
+    assert submitted == ["purged", "kept"]
