@@ -52,9 +52,6 @@ def error(status: int, problem: str, **details: Any) -> HttpResponse:
 #: No body of ours nests deeper than 4 levels (Fleet's webhook: body → hosts → host → field); 32 leaves room
 #: for fields we ignore, and keeps every later walk of the value (pydantic, logging) far from any recursion limit.
 MAX_JSON_DEPTH = 32
-#: Every number we accept fits in 64 bits (Firestore stores signed 64-bit integers). orjson reads integers
-#: beyond 64 bits as floats instead of refusing them, so the magnitude is checked after the parse.
-MAX_JSON_NUMBER = 2**64
 
 
 class BadRequest(Exception):
@@ -73,21 +70,23 @@ def parse_json_body(raw: bytes) -> Any:
     """The body's JSON value, or BadRequest naming why it is refused.
 
     orjson does the parsing (not the standard library) because it is bounded where json is not: it refuses
-    nesting past 1,024 levels instead of raising RecursionError, never builds integers of thousands of digits
-    (json raises ValueError past 4,300), refuses lone UTF-16 surrogates ("\\ud800", which Firestore and
-    every UTF-8 encoder refuse later), invalid UTF-8, NaN and Infinity. The walk below then applies our own,
-    tighter depth and number bounds. The size is bounded by each handler before this runs (413).
+    nesting past 1,024 levels instead of raising RecursionError; it never builds an integer of thousands of
+    digits (json raises ValueError past 4,300): integers beyond 64 bits become floats, which every integer
+    field of ours refuses (pydantic strict mode, or an isinstance check), and numbers past a double's range
+    are refused outright; it refuses lone UTF-16 surrogates ("\\ud800", which Firestore and every UTF-8
+    encoder refuse later), invalid UTF-8, NaN and Infinity. The walk below then applies our own, tighter
+    depth bound. The size is bounded by each handler before this runs (413).
     """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as problem:
         raise BadRequest(f"body is not valid JSON: {problem}") from None
-    _check_bounds(value)
+    _check_depth(value)
     return value
 
 
-def _check_bounds(value: Any) -> None:
-    """Depth and number bounds, walked with an explicit stack (no recursion on hostile input)."""
+def _check_depth(value: Any) -> None:
+    """Walked with an explicit stack: no recursion on hostile input."""
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         current, depth = pending.pop()
@@ -96,8 +95,6 @@ def _check_bounds(value: Any) -> None:
                 raise BadRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
             children = current.values() if isinstance(current, dict) else current
             pending.extend((child, depth + 1) for child in children)
-        elif isinstance(current, int | float) and not isinstance(current, bool) and abs(current) >= MAX_JSON_NUMBER:
-            raise BadRequest("body holds a number beyond 64 bits")
 
 
 #: A field path in an answer is cut here: the names in it can be the caller's own (unknown keys).
