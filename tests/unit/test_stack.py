@@ -12,6 +12,7 @@ import socket
 import stat
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -135,7 +136,8 @@ def test_a_component_that_never_answers_is_reported_at_its_deadline(tmp_path: Pa
 
 
 def test_the_tasks_emulator_keeps_processing_when_a_listed_task_was_purged() -> None:
-    """The library's queue thread died on a task purged between its listing and its turn (NotFound)."""
+    """The library's queue thread died on a task purged between its listing and its turn (NotFound), and
+    moved every task not yet due to the end of the queue ten times a second."""
     from google.api_core.exceptions import from_http_status
 
     from infra.tasks_emulator import PurgeSafeProcessor
@@ -145,7 +147,10 @@ def test_the_tasks_emulator_keeps_processing_when_a_listed_task_was_purged() -> 
     class State:
         def __init__(self) -> None:
             self._queues = {"q"}
-            self._queue_tasks = {"q": [SimpleNamespace(name="purged"), SimpleNamespace(name="kept")]}
+            later = datetime.now(UTC) + timedelta(hours=1)
+            self._queue_tasks = {"q": [SimpleNamespace(name="purged", schedule_time=None),
+                                       SimpleNamespace(name="not due", schedule_time=later),
+                                       SimpleNamespace(name="kept", schedule_time=datetime.now(UTC))]}  # fmt: skip
 
         def queue(self, name: str) -> Any:
             return SimpleNamespace(state=1)  # Queue.State.RUNNING
