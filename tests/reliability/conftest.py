@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from maintenance_windows.adapters.firestore_store import FirestoreStore
-from tests.reliability.support import Figures, Rig, Size, current_size
+from tests.reliability.support import Figures, Rig, Size, current_size, fuzz_rows
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +22,27 @@ def size() -> Size:
     return current_size()
 
 
+_RECORDED: list[Figures] = []
+
+
 @pytest.fixture(scope="session")
 def figures(size: Size) -> Iterator[Figures]:
     recorded = Figures(size)
+    _RECORDED.append(recorded)
     yield recorded
     if recorded.values:
         recorded.write()
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """The fuzz counts of this run, per function and in total: what `make reliability` reports."""
+    for recorded in _RECORDED:
+        rows = fuzz_rows(recorded.values)
+        if not rows:
+            continue
+        terminalreporter.section(f"fuzz figures ({recorded.size.name} size)")
+        for name, cases, server_errors, writes in rows:
+            terminalreporter.write_line(f"{name:<58} {cases:>7} cases  {server_errors} 5xx  {writes} writes on refused")
 
 
 @pytest.fixture()

@@ -50,7 +50,7 @@ class Size:
 
 
 SIZES = {
-    "ci": Size("ci", windows=200, fuzz_cases=300, endpoint_fuzz_cases=100, timeout_seconds=300),
+    "ci": Size("ci", windows=200, fuzz_cases=300, endpoint_fuzz_cases=200, timeout_seconds=300),
     "large": Size("large", windows=1000, fuzz_cases=10_000, endpoint_fuzz_cases=2_000, timeout_seconds=1800),
 }
 
@@ -316,3 +316,29 @@ class Figures:
         merged = {**earlier, "size": self.size.name, "windows": self.size.windows, **self.values}
         path.write_text(json.dumps(merged, indent=2, default=str))
         return path
+
+
+#: The fuzz figures' keys, and what each one tried.
+FUZZ_SUITES = {
+    "fuzz": "fleet_webhook, all kinds mixed",
+    "fuzz_hostile": "fleet_webhook, one attack class",
+    "fuzz_dispatch": "dispatch_window",
+    "fuzz_plan": "plan_windows",
+    "fuzz_notifications": "calendar_notifications",
+}
+
+
+def fuzz_rows(values: dict[str, dict[str, Any]]) -> list[tuple[str, int, int, int]]:
+    """(suite, cases, 5xx, writes on refused calls) for every fuzz figure recorded, then their total."""
+    rows = []
+    for name, suite in FUZZ_SUITES.items():
+        figure = values.get(name)
+        if figure is None:
+            continue
+        # fuzz_hostile holds one figure per attack class; the others are one figure each.
+        for label, one in figure.items() if name == "fuzz_hostile" else [(None, figure)]:
+            rows.append((f"{suite}: {label}" if label else suite, one["cases"], one["server_errors"],
+                         one["writes_on_refused"]))  # fmt: skip
+    if rows:
+        rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)))
+    return rows

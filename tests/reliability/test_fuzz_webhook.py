@@ -22,12 +22,13 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maintenance_windows.config.settings import Settings
 from tests.reliability.hostile import HOLE, HOSTILE_LITERALS, FuzzLedger, deep_nesting, fuzz_settings, splice
 from tests.reliability.support import Figures, Rig, Size, current_size
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(current_size().timeout_seconds)]
 
-Expectation = Literal["accepted", "refused", "either"]
+Expectation = Literal["accepted", "refused", "either", "too large"]
 VALID_HOSTS = (1, 999_999)
 BROKEN_HOSTS = (10_000_000, 19_999_999)  # never used by a valid case: a write from a broken one would show
 VALID_POLICIES = (1, 999)
@@ -36,6 +37,8 @@ BROKEN_POLICIES = (100_000, 199_999)
 #: Valid ids up to 2**53 - 1 only: past it the Firestore emulator (JavaScript numbers) fails where Firestore
 #: would not. From 2**63 they are refused (hostile cases below).
 JSON_SAFE_MAX = 2**53 - 1
+#: The function's body limit on the local stack (MW_MAX_BODY_BYTES is not set there: the default).
+MAX_WEBHOOK_BYTES = Settings.model_fields["max_body_bytes"].default
 #: Headers that would change how the body travels rather than what it says.
 TRANSPORT_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect", "te", "upgrade",
                      "trailer", "keep-alive", "authorization", "content-type", "content-encoding"}  # fmt: skip
@@ -109,6 +112,8 @@ BREAKAGES: dict[str, Any] = {
     "no policy": lambda p: p.pop("policy"),
     "no hosts": lambda p: p.pop("hosts"),
     "policy id as text": lambda p: p["policy"].update(id=str(p["policy"]["id"])),
+    "policy id with a slash": lambda p: p["policy"].update(id=f"{p['policy']['id']}/1"),
+    "host id with a slash": lambda p: p["hosts"].append({"id": "1/2"}),
     "policy id zero": lambda p: p["policy"].update(id=0),
     "policy id float": lambda p: p["policy"].update(id=p["policy"]["id"] + 0.5),
     "policy id bool": lambda p: p["policy"].update(id=True),
@@ -215,6 +220,15 @@ def hostile_cases(draw: st.DrawFn, kinds: tuple[str, ...] = HOSTILE_KINDS) -> Ca
     return Case(splice(payload, literal), "refused", kind=kind)
 
 
+@st.composite
+def oversized_cases(draw: st.DrawFn) -> Case:
+    """A valid payload padded past fleet_webhook's body limit (MW_MAX_BODY_BYTES, 10 MiB): 413 before parsing."""
+    payload = draw(payloads(BROKEN_HOSTS, BROKEN_POLICIES))
+    payload["policy"]["description"] = HOLE
+    padding = b'"' + b"x" * (MAX_WEBHOOK_BYTES + draw(st.integers(0, 4096))) + b'"'
+    return Case(splice(payload, padding), "too large", kind="over the body limit")
+
+
 header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True).filter(
     lambda name: name.lower() not in TRANSPORT_HEADERS
 )
@@ -226,8 +240,10 @@ other_content_types = st.sampled_from(["text/plain", "", "application/x-www-form
 
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    case = draw(st.one_of(valid_cases(), valid_cases(), broken_cases(), broken_cases(), extreme_cases(),
-                          hostile_cases(), hostile_cases()))  # fmt: skip
+    # 10 MiB each: rare enough that the large run's few hundred cost seconds, not minutes.
+    oversized = draw(st.sampled_from([False] * 49 + [True]))
+    case = draw(oversized_cases() if oversized else st.one_of(valid_cases(), valid_cases(), broken_cases(),
+                broken_cases(), extreme_cases(), hostile_cases(), hostile_cases()))  # fmt: skip
     headers = draw(st.dictionaries(header_names, header_values, max_size=4))
     auth = draw(st.sampled_from(["right"] * 4 + ["forged"]))
     if auth == "forged":
@@ -250,6 +266,8 @@ class Ledger:
 def expected_statuses(case: Case) -> set[int]:
     if case.auth != "right":
         return {401}
+    if case.expect == "too large":  # the size is checked before the content type
+        return {413}
     if case.content_type.split(";")[0].strip().lower() != "application/json":
         return {415}
     return {"accepted": {202}, "refused": {400}, "either": {202, 400, 413}}[case.expect]
