@@ -27,16 +27,21 @@ def _post_all(rig: Rig, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_concurrent_webhooks_for_one_host_lose_no_policy(rig: Rig, figures: Figures) -> None:
     kept: dict[str, list[int]] = {}
+    #: hosts_new summed over the answers: each webhook created one new (host, policy) case.
+    counted_new: dict[str, list[int]] = {}
     host_id = 9_000
     for count in CONCURRENT:
         for _ in range(TRIALS):
             host_id += 1  # a new host each trial, as in the report: the race is for creating its case
-            _post_all(rig, [failing_webhook(policy_id, [host_id]) for policy_id in range(1, count + 1)])
+            answers = _post_all(rig, [failing_webhook(policy_id, [host_id]) for policy_id in range(1, count + 1)])
+            counted_new.setdefault(str(count), []).append(sum(answer["hosts_new"] for answer in answers))
             cases = {case.host_id: case for case in host_records.all_hosts(rig.store)}
             kept.setdefault(str(count), []).append(len(cases[host_id].failing_policy_ids))
-    figures.record("concurrent_webhooks", policies_kept={n: f"{sorted(k)} of {n}" for n, k in kept.items()})
+    figures.record("concurrent_webhooks", policies_kept={n: f"{sorted(k)} of {n}" for n, k in kept.items()},
+                   new_cases_counted={n: f"{sorted(k)} of {n}" for n, k in counted_new.items()})  # fmt: skip
     print(json.dumps(figures.values["concurrent_webhooks"]))
     assert kept == {str(n): [n] * TRIALS for n in CONCURRENT}
+    assert counted_new == kept
 
 
 def test_identical_concurrent_webhooks_count_each_new_host_once(rig: Rig, figures: Figures) -> None:
