@@ -81,6 +81,7 @@ def cases(draw: st.DrawFn, known: list[dict[str, Any]]) -> Case:
                 "no channel id",
                 "right token",
                 "right token",
+                "right token, message number out of range",
                 "right token, wrong resource",
             ]
         )
@@ -90,14 +91,18 @@ def cases(draw: st.DrawFn, known: list[dict[str, Any]]) -> Case:
         headers = {
             "X-Goog-Channel-ID": PLANTED_ID,
             "X-Goog-Channel-Token": PLANTED_TOKEN,
-            "X-Goog-Resource-ID": PLANTED_RESOURCE if kind == "right token" else "forged",
+            "X-Goog-Resource-ID": "forged" if kind == "right token, wrong resource" else PLANTED_RESOURCE,
         }
+        if kind == "right token, message number out of range":
+            number = draw(message_numbers.filter(bad_message_number))
+            return Case({**headers, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": number}, kind, 400)
         if kind != "right token":
             return Case({**headers, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "5"}, kind, 403)
         state = draw(st.sampled_from(["sync", "not_exists", "exists", "exists"]) | states)
         number = draw(message_numbers.filter(bad_message_number) if state == "exists" else message_numbers)
         headers |= {"X-Goog-Resource-State": state, "X-Goog-Message-Number": number}
-        return Case(headers, f"right token, {state if state in ('sync', 'not_exists', 'exists') else 'odd state'}",
+        named = {"exists": "message number out of range", "sync": "sync", "not_exists": "not_exists"}
+        return Case(headers, f"right token, {named.get(state, 'odd state')}",
                     200 if state in ("sync", "not_exists") else 400)  # fmt: skip
     if kind == "hostile channel id":
         headers["X-Goog-Channel-ID"] = draw(hostile_ids)
@@ -153,7 +158,7 @@ def test_fuzzed_push_messages_never_fail_the_server_and_change_nothing(rig: Rig,
                 "X-Goog-Resource-State": "exists",
                 "X-Goog-Message-Number": "99999999999999999999",
             },
-            "right token, exists",
+            "right token, message number out of range",
             400,
         )
     )
