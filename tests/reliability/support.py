@@ -280,8 +280,10 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, poll: f
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def settle_notifications(rig: Rig, quiet: float = 1.5, timeout: float = 600) -> None:
-    """Until the calendar has pushed everything and calendar_notifications left no message pending."""
+def settle_notifications(rig: Rig, quiet: float = 1.5, timeout: float | None = None) -> None:
+    """Until the calendar has pushed everything and calendar_notifications left no message pending. By default
+    for at most half the size's test time: the large size's 20,000 pushes took 10 minutes on a loaded machine."""
+    timeout = timeout if timeout is not None else max(600, current_size().timeout_seconds / 2)
     last: tuple[int, int] | None = None
     stable_since = time.monotonic()
 
