@@ -262,7 +262,7 @@ class GeminiExplainer:
             response = self._client.models.generate_content(
                 model=self._model, contents=build_prompt(request), config=generation_config()
             )
-        except Exception as error:  # every failure of the call must become template text
+        except Exception as error:  # noqa: BLE001  # every failure of the call must become template text
             self._breaker.record_failure()
             return self._fall_back(request, _Rejection(_classify(error)), _elapsed_ms(started), error)
         self._breaker.record_success()
