@@ -3,7 +3,6 @@ with windows and claims in the Firestore emulator, and tokens from the local OID
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,11 +14,11 @@ from typing import Any
 import flask
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer
 from infra.oidc_issuer import create_app as issuer_app
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.fleet_http import FLEET_RETRY, FleetHttpClient
@@ -76,19 +75,6 @@ class Dispatcher:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@contextmanager
 def serve_dispatcher(
     build_ctx: Callable[[str], DispatchContext], verifier: CallerVerifier | None
 ) -> Iterator[Dispatcher]:
@@ -102,8 +88,8 @@ def serve_dispatcher(
         holder[0].deliveries.append((answer.status, flask.request.headers.get("X-CloudTasks-TaskName")))
         return to_response(answer)
 
-    with serve(app) as base:
-        url = base + "/"
+    with BackgroundServer(app) as served:
+        url = served.url + "/"
         holder.append(Dispatcher(url, build_ctx(url)))
         yield holder[0]
 
@@ -128,7 +114,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
 
 @pytest.fixture(scope="module")
 def certs_url(issuer: LocalIssuer) -> Iterator[str]:
-    with serve(issuer_app(issuer)) as base:
+    with BackgroundServer(issuer_app(issuer)) as served:
+        base = served.url
         yield base + CERTS_PATH
 
 

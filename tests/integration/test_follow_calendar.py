@@ -7,7 +7,6 @@ Run alone: MW_STACK_ONLY=firestore .venv/bin/pytest tests/integration/test_follo
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,10 +15,10 @@ from typing import Any, cast
 
 import pytest
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from infra.calendar_server import RunningServer
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.calendar_credentials import local_credentials
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, RetryPolicy
@@ -56,12 +55,11 @@ class NotificationEndpoint:
     def __init__(self) -> None:
         self.ctx: PlanningContext | None = None
         self.answers: list[int] = []
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = BackgroundServer(self._app, name="calendar-notifications")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/calendar_notifications"
+        return f"{self._server.url}/calendar_notifications"
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -73,13 +71,11 @@ class NotificationEndpoint:
         return Response(answer.encoded(), answer.status, content_type="application/json")(environ, start_response)
 
     def start(self) -> NotificationEndpoint:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 @pytest.fixture(scope="module")

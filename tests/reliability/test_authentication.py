@@ -10,7 +10,6 @@ that handler's own URL.
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,9 +19,9 @@ from typing import Any
 import flask
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.oidc_issuer import LocalIssuer
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.fleet_http import FleetHttpClient
 from maintenance_windows.auth.oidc import OidcVerifier
@@ -194,16 +193,9 @@ def _served_dispatcher(rig: Rig, verifier: Any) -> Iterator[str]:
         ctx = DispatchContext(rig.store, client, tasks, load_teams(rig.stack["team_config"]))
         return to_response(handle_dispatch_window(to_request(flask.request, MAX_BODY_BYTES), ctx, verifier))
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    holder.append(f"http://127.0.0.1:{server.server_port}/")
-    try:
+    with BackgroundServer(app) as served:
+        holder.append(served.url + "/")
         yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer, create_app, subject_for
+from infra.serving import BackgroundServer
 from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier, VerifiedCaller
 
@@ -29,15 +28,8 @@ TASKS = "tasks@proj.iam.gserviceaccount.com"
 
 @contextmanager
 def serving(issuer: LocalIssuer, max_age_seconds: int = 3600) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(issuer, max_age_seconds=max_age_seconds), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}{CERTS_PATH}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with BackgroundServer(create_app(issuer, max_age_seconds=max_age_seconds)) as served:
+        yield served.url + CERTS_PATH
 
 
 class CountingSession(requests.Session):
