@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -32,6 +32,7 @@ from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
 from infra.calendar_server.push import Notifier, PushSettings
 from infra.calendar_server.store import CalendarStore
 from infra.calendar_server.validation import Discovery, MatchedCall, load_discovery, parse_date_time
+from infra.routing import dispatch
 
 API_PREFIX = "/calendar/v3/"
 BATCH_PATH = "/batch/calendar/v3"
@@ -43,6 +44,8 @@ _WRITES = ("calendar.events.insert", "calendar.events.update", "calendar.events.
 _STORE_SETTINGS = ("channel_max_ttl_seconds", "recurrence_horizon_days")
 
 Handler = Callable[[MatchedCall, str, dict[str, Any], Any, Request], tuple[int, Any]]
+#: An "act as the user" change: from the admin request's body, the edit applied to the event (and its zone).
+_Action = Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]
 
 
 class CalendarApp:
@@ -71,7 +74,7 @@ class CalendarApp:
             "calendar.settings.get": self._setting,
             "calendar.channels.stop": self._stop,
         }
-        self._admin = _AdminApi(self)
+        self.admin = _AdminApi(self)
         self.token_answers: Counter[str] = Counter()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -82,20 +85,11 @@ class CalendarApp:
         self.notifier.close()
 
     def respond(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith("/_admin/"):
-            return self._admin.dispatch(request)
-        if path == "/healthz":
-            return _json(200, {"status": "ok"})
-        if path == oauth.TOKEN_PATH and request.method == "POST":
-            return self._token(request)
-        if path == BATCH_PATH and request.method == "POST":
-            self.gate.round_trip(batch=True)
-            return self._batch(request)
-        if path.startswith(API_PREFIX):
-            self.gate.round_trip(batch=False)
-            return self.api_call(request, batched=False)
-        return _error_response(not_found())
+        try:
+            response: Response = dispatch(_ROUTES, request, _Call(self, request), ignored=("rest",))
+        except HTTPException:  # no route, or a route's path with another method: Google's 404
+            return _error_response(not_found())
+        return response
 
     # ---- single calls --------------------------------------------------------------------------
 
@@ -157,7 +151,7 @@ class CalendarApp:
             return False  # the call itself will answer the 404
         return existing.get("eventType") == "workingLocation"
 
-    def _token(self, request: Request) -> Response:
+    def token(self, request: Request) -> Response:
         answer = oauth.grant(request.form.to_dict(), self.store.delegation)
         self.token_answers["granted" if answer.granted else str(answer.body["error"])] += 1
         return _json(answer.status, answer.body)
@@ -237,7 +231,7 @@ class CalendarApp:
 
     # ---- batch ------------------------------------------------------------------------------------
 
-    def _batch(self, request: Request) -> Response:
+    def batch(self, request: Request) -> Response:
         try:
             parts = parse_batch(request.headers.get("Content-Type", ""), request.get_data())
         except ApiError as error:
@@ -298,18 +292,16 @@ class _AdminApi:
                 Rule("/_admin/channels", methods=["GET"], endpoint="channels"),
             ]
         )
-        self._actions: dict[str, Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]] = {
+        self._actions: dict[str, _Action] = {
             "move": _move,
             "delete": lambda _: _cancel,
             "decline": lambda _: _decline,
             "all-day": lambda _: _make_all_day,
         }
 
-    def dispatch(self, request: Request) -> Response:
+    def respond(self, request: Request) -> Response:
         try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
-            handler = getattr(self, f"_{endpoint}")
-            return _json(200, handler(request, **arguments))
+            return _json(200, dispatch(self._routes, request, _AdminCall(self._app, self._actions, request)))
         except ApiError as error:
             return _error_response(error)
         except (ValueError, KeyError, TypeError) as error:
@@ -317,73 +309,82 @@ class _AdminApi:
         except HTTPException as error:
             return _error_response(ApiError(error.code or 400, "notFound", error.description or "Not Found"))
 
-    def _reset(self, request: Request) -> dict[str, Any]:
-        self._app.store.reset()
-        self._app.gate.reset()
-        self._app.notifier.settings = PushSettings()
-        self._app.notifier.discard_queued()
-        self._app.token_answers.clear()
+
+class _AdminCall:
+    """One admin request: each method answers one admin route and returns its JSON body."""
+
+    def __init__(self, app: CalendarApp, actions: dict[str, _Action], request: Request) -> None:
+        self.app = app
+        self.actions = actions
+        self.request = request
+
+    def reset(self) -> dict[str, Any]:
+        self.app.store.reset()
+        self.app.gate.reset()
+        self.app.notifier.settings = PushSettings()
+        self.app.notifier.discard_queued()
+        self.app.token_answers.clear()
         return {"reset": True}
 
-    def _seed_users(self, request: Request) -> dict[str, Any]:
-        users = _body(request)["users"]
+    def seed_users(self) -> dict[str, Any]:
+        users = _body(self.request)["users"]
         for user in users:
-            self._app.store.add_user(user["email"], user.get("timeZone"), user.get("delegation"))
-        return {"users": len(users), "total": self._app.store.user_count()}
+            self.app.store.add_user(user["email"], user.get("timeZone"), user.get("delegation"))
+        return {"users": len(users), "total": self.app.store.user_count()}
 
-    def _seed_events(self, request: Request) -> dict[str, Any]:
+    def seed_events(self) -> dict[str, Any]:
         ids: list[str] = []
-        for item in _body(request)["events"]:
+        for item in _body(self.request)["events"]:
             event = dict(item)
             email = event.pop("user")
-            self._app.discovery.validate_schema("Event", event)
-            ids.append(self._app.store.seed_event(email, event)["id"])
+            self.app.discovery.validate_schema("Event", event)
+            ids.append(self.app.store.seed_event(email, event)["id"])
         return {"ids": ids}
 
-    def _user_events(self, request: Request, email: str) -> dict[str, Any]:
-        return {"items": self._app.store.all_events(email)}
+    def user_events(self, email: str) -> dict[str, Any]:
+        return {"items": self.app.store.all_events(email)}
 
-    def _act(self, request: Request, email: str, event_id: str, action: str) -> dict[str, Any]:
-        make_change = self._actions.get(action)
+    def act(self, email: str, event_id: str, action: str) -> dict[str, Any]:
+        make_change = self.actions.get(action)
         if make_change is None:
-            raise not_found(f"Unknown action {action}; use one of {', '.join(self._actions)}.")
-        body = _body(request) if request.get_data() else {}
-        return self._app.store.act_as_user(email, event_id, make_change(body))
+            raise not_found(f"Unknown action {action}; use one of {', '.join(self.actions)}.")
+        body = _body(self.request) if self.request.get_data() else {}
+        return self.app.store.act_as_user(email, event_id, make_change(body))
 
-    def _expire_tokens(self, request: Request) -> dict[str, Any]:
-        body = _body(request) if request.get_data() else {}
+    def expire_tokens(self) -> dict[str, Any]:
+        body = _body(self.request) if self.request.get_data() else {}
         answer = None
         if body.get("reason") not in (None, "fullSyncRequired"):
             answer = (str(body["reason"]), str(body.get("message", "Gone")), str(body.get("domain", "calendar")))
-        return {"users": self._app.store.expire_sync_tokens(body.get("email"), answer)}
+        return {"users": self.app.store.expire_sync_tokens(body.get("email"), answer)}
 
-    def _config(self, request: Request) -> dict[str, Any]:
-        notifier = self._app.notifier
-        if request.method == "PUT":
-            changes = _body(request)
+    def config(self) -> dict[str, Any]:
+        notifier = self.app.notifier
+        if self.request.method == "PUT":
+            changes = _body(self.request)
             push = {key: changes.pop(key) for key in ("push_duplicates", "push_delay_ms") if key in changes}
             store = {key: changes.pop(key) for key in _STORE_SETTINGS if key in changes}
-            self._app.gate.configure(changes)
+            self.app.gate.configure(changes)
             for key, value in store.items():
                 if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                     raise ValueError(f"{key} must be a positive whole number")
-                setattr(self._app.store, key.replace("channel_max_ttl", "max_channel_ttl"), value)
+                setattr(self.app.store, key.replace("channel_max_ttl", "max_channel_ttl"), value)
             notifier.settings = PushSettings(
                 duplicates=int(push.get("push_duplicates", notifier.settings.duplicates)),
                 delay_ms=int(push.get("push_delay_ms", notifier.settings.delay_ms)),
             )
-        config: GateConfig = self._app.gate.config
+        config: GateConfig = self.app.gate.config
         return {
             **vars(config),
             "push_duplicates": notifier.settings.duplicates,
             "push_delay_ms": notifier.settings.delay_ms,
-            "channel_max_ttl_seconds": self._app.store.max_channel_ttl_seconds,
-            "recurrence_horizon_days": self._app.store.recurrence_horizon_days,
+            "channel_max_ttl_seconds": self.app.store.max_channel_ttl_seconds,
+            "recurrence_horizon_days": self.app.store.recurrence_horizon_days,
         }
 
-    def _faults(self, request: Request) -> dict[str, Any]:
+    def faults(self) -> dict[str, Any]:
         faults: list[ScriptedFault] = []
-        for item in _body(request)["faults"]:
+        for item in _body(self.request)["faults"]:
             fault = ScriptedFault(
                 int(item["status"]),
                 item.get("reason"),
@@ -393,32 +394,32 @@ class _AdminApi:
                 item.get("message"),
             )
             faults.extend([fault] * int(item.get("count", 1)))
-        self._app.gate.script_faults(faults)
+        self.app.gate.script_faults(faults)
         return {"scripted": len(faults)}
 
-    def _counters(self, request: Request) -> dict[str, Any]:
-        push = self._app.notifier.counters
+    def counters(self) -> dict[str, Any]:
+        push = self.app.notifier.counters
         return {
-            **self._app.gate.snapshot(),
+            **self.app.gate.snapshot(),
             "notifications_sent": push.sent,
             "notifications_failed": push.failed,
             "notifications_by_state": dict(push.by_state),
-            "notifications_in_flight": self._app.notifier.in_flight(),
-            "users": self._app.store.user_count(),
-            "token_grants": self._app.token_answers["granted"],
-            "token_refusals": {key: count for key, count in self._app.token_answers.items() if key != "granted"},
+            "notifications_in_flight": self.app.notifier.in_flight(),
+            "users": self.app.store.user_count(),
+            "token_grants": self.app.token_answers["granted"],
+            "token_refusals": {key: count for key, count in self.app.token_answers.items() if key != "granted"},
         }
 
-    def _reset_counters(self, request: Request) -> dict[str, Any]:
-        self._app.gate.reset_counters()
+    def reset_counters(self) -> dict[str, Any]:
+        self.app.gate.reset_counters()
         return {"reset": True}
 
-    def _requests(self, request: Request) -> dict[str, Any]:
-        limit = int(request.args.get("limit", "100"))
-        return {"requests": self._app.gate.recent_requests(limit)}
+    def requests(self) -> dict[str, Any]:
+        limit = int(self.request.args.get("limit", "100"))
+        return {"requests": self.app.gate.recent_requests(limit)}
 
-    def _channels(self, request: Request) -> dict[str, Any]:
-        return {"channels": self._app.store.channels()}
+    def channels(self) -> dict[str, Any]:
+        return {"channels": self.app.store.channels()}
 
 
 # ---- "act as the user" changes --------------------------------------------------------------------
@@ -461,6 +462,54 @@ def _make_all_day(resource: dict[str, Any], zone_name: str) -> None:
     resource["start"], resource["end"] = ev.all_day_span(times.start, times.end, zone_name)
     if resource.get("eventType") in ("outOfOffice", "focusTime"):
         resource["eventType"] = "default"
+
+
+# ---- routes --------------------------------------------------------------------------------------
+
+
+class _Call:
+    """One request: each method answers one route (infra/routing.py)."""
+
+    def __init__(self, app: CalendarApp, request: Request) -> None:
+        self.app = app
+        self.request = request
+
+    def admin(self) -> Response:
+        return self.app.admin.respond(self.request)
+
+    def health(self) -> Response:
+        return _json(200, {"status": "ok"})
+
+    def token(self) -> Response:
+        return self.app.token(self.request)
+
+    def batch(self) -> Response:
+        self.app.gate.round_trip(batch=True)
+        return self.app.batch(self.request)
+
+    def api(self) -> Response:
+        self.app.gate.round_trip(batch=False)
+        return self.app.api_call(self.request, batched=False)
+
+
+class _Rest(PathConverter):
+    """Whatever follows a prefix, even nothing: the admin API and the discovery document route it."""
+
+    regex = ".*"
+    part_isolating = False  # across slashes
+
+
+_ROUTES = Map(
+    [
+        Rule("/_admin/<rest:rest>", endpoint="admin"),
+        Rule("/healthz", endpoint="health"),
+        Rule(oauth.TOKEN_PATH, methods=["POST"], endpoint="token"),
+        Rule(BATCH_PATH, methods=["POST"], endpoint="batch"),
+        Rule(f"{API_PREFIX}<rest:rest>", endpoint="api"),
+    ],
+    converters={"rest": _Rest},
+    merge_slashes=False,  # a path is the discovery document's to judge, as it was Google's
+)
 
 
 # ---- helpers -------------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
-
-from infra.fleet_server.app import DEFAULT_TOKEN, FleetServer, create_app, server_of
+from infra.fleet_server.app import DEFAULT_TOKEN, FleetApp, FleetServer, create_app, server_of
 from infra.fleet_server.clock import Clock
 from infra.fleet_server.seed import Seed
 from infra.serving import BackgroundServer
@@ -19,7 +17,7 @@ from infra.serving import BackgroundServer
 class RunningFleet:
     url: str
     token: str
-    app: Flask
+    app: FleetApp
 
     @property
     def server(self) -> FleetServer:
