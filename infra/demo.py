@@ -131,7 +131,7 @@ def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     return payload
 
 
-def windows(demo: LocalStack) -> list[dict[str, Any]]:
+def windows() -> list[dict[str, Any]]:
     """What `mw windows --json` shows (main() points MW_STACK_FILE at the demo's stack)."""
     from maintenance_windows.cli.planning_commands import window_rows
 
@@ -148,8 +148,8 @@ def wait_for(what: str, check: Any, timeout: float) -> Any:
     raise SystemExit(f"demo: timed out waiting for {what}")
 
 
-def show_events(demo: LocalStack) -> dict[str, dict[str, Any]]:
-    by_user = {row["user"]: row for row in windows(demo)}
+def show_events() -> dict[str, dict[str, Any]]:
+    by_user = {row["user"]: row for row in windows()}
     for email, row in by_user.items():
         local = datetime.fromisoformat(row["start_local"])
         print(f"\n  {email} ({row['time_zone']}) — hosts {row['hosts']}, policies {row['policies']}")
@@ -201,7 +201,7 @@ def story(demo: LocalStack) -> None:
         macos = patch["body"]["mdm"]["macos_updates"]
         say(f"Fleet team 1 (managed): macOS {macos['minimum_version']} enforced on {macos['deadline']} at 12:00 "
             "device time, after Dana's window")  # fmt: skip
-    booked = show_events(demo)
+    booked = show_events()
     for email, row in booked.items():
         start, end = (datetime.fromisoformat(row[key]) for key in ("start_utc", "end_utc"))
         inside = inside_working_hours(start, end, row["time_zone"])
@@ -217,9 +217,7 @@ def story(demo: LocalStack) -> None:
     moved_at = time.monotonic()
     moved = wait_for(
         "the push-driven reschedule",
-        lambda: next(
-            (row for row in windows(demo) if row["user"] == "alice@acme.example" and row["revision"] == 1), None
-        ),
+        lambda: next((row for row in windows() if row["user"] == "alice@acme.example" and row["revision"] == 1), None),
         20,
     )
     say(f"push notification followed in {time.monotonic() - moved_at:.1f} s: revision {moved['revision']}, "
@@ -230,11 +228,11 @@ def story(demo: LocalStack) -> None:
     for host, policy, kind in ((1, 1, "mdm_command"), (2, 1, "mdm_command"), (1, 2, "script"), (3, 2, "script")):
         demo.fleet.pass_on_action(host, policy, kind)
     say("the local Fleet runs each fix when its Mac next checks in (every few seconds), like Fleet does")
-    last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows(demo))
+    last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows())
     say(f"waiting for the last window to start at {last_start:%H:%M:%S} UTC …")
     dispatched = wait_for(
         "both windows to be dispatched",
-        lambda: (rows := windows(demo)) and all(row["state"] in ("dispatched", "verified") for row in rows) and rows,
+        lambda: (rows := windows()) and all(row["state"] in ("dispatched", "verified") for row in rows) and rows,
         200,
     )
     for row in dispatched:
@@ -245,7 +243,7 @@ def story(demo: LocalStack) -> None:
     for request in received:
         say(f"Fleet received {request['method']} {request['path']}")
 
-    stale = wait_for("the old task to fire", lambda: _log_events(demo, "task_no_op"), 30)
+    stale = wait_for("the old task to fire", lambda: _log_events("task_no_op"), 30)
     for entry in stale:
         say(f"the old {entry['purpose']} task for revision 0 fired: {entry['status']}, {entry['why']}; nothing sent")
 
@@ -278,7 +276,7 @@ def story(demo: LocalStack) -> None:
             if first[row["window_id"]].get("status") == "recheck":
                 wait_for("the next report", functools.partial(_reported, demo, row["hosts"]), 60)
     verified = wait_for(
-        "verification", lambda: (rows := windows(demo)) and all(row["state"] == "verified" for row in rows) and rows, 30
+        "verification", lambda: (rows := windows()) and all(row["state"] == "verified" for row in rows) and rows, 30
     )
     for row in verified:
         how = " (by the OS version her Mac reports)" if DANA_MAC in row["hosts"] else ""
@@ -321,7 +319,7 @@ def _verify(demo: LocalStack, row: dict[str, Any], attempt: int) -> dict[str, An
     return answer
 
 
-def _log_events(demo: LocalStack, event: str) -> list[dict[str, Any]]:
+def _log_events(event: str) -> list[dict[str, Any]]:
     """Structured log lines of dispatch_window (the local stack keeps them per function)."""
     log_file = local_stack.state_dir(PROFILE) / "logs" / "dispatch_window.log"
     found = []

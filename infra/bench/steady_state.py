@@ -134,10 +134,10 @@ def run(people: int = 1_000, rate: ChangeRate | None = None, seed: int = 14) -> 
             admin.settle(ctx)
             _spread_channel_ages(ctx, clock.now)
             progress("a quiet day: nobody's calendar changes")
-            quiet = _simulate_day(ctx, admin, clock, lambda step: 0)
+            quiet = _simulate_day(ctx, admin, clock, lambda _step: 0)
             progress(f"a busy day: {rate.describe()}")
             plan = _change_plan(crowd, rate, random.Random(seed))
-            busy = _simulate_day(ctx, admin, clock, lambda step: _apply(admin, ctx, crowd, plan.get(step, []), clock))
+            busy = _simulate_day(ctx, admin, clock, lambda step: _apply(admin, ctx, plan.get(step, []), clock))
         finally:
             notifications.close()
     return _result(people, first.windows_booked, rate, quiet, busy, notifications.answers)
@@ -197,9 +197,7 @@ def _change_plan(crowd: list[Person], rate: ChangeRate, rng: random.Random) -> d
     return plan
 
 
-def _apply(
-    admin: _Admin, ctx: PlanningContext, crowd: list[Person], changes: list[tuple[str, Person]], clock: SimClock
-) -> Counter[str]:
+def _apply(admin: _Admin, ctx: PlanningContext, changes: list[tuple[str, Person]], clock: SimClock) -> Counter[str]:
     """Make the step's changes as the people would, through the stand-in's admin API (each one pushes)."""
     made: Counter[str] = Counter()
     new = [person for kind, person in changes if kind == "new_meeting"]

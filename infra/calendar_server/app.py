@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -43,7 +44,22 @@ _WRITES = ("calendar.events.insert", "calendar.events.update", "calendar.events.
 #: Admin config keys that belong to the store rather than the call gate or the notifier.
 _STORE_SETTINGS = ("channel_max_ttl_seconds", "recurrence_horizon_days")
 
-Handler = Callable[[MatchedCall, str, dict[str, Any], Any, Request], tuple[int, Any]]
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Calendar API call as the discovery document routed it: who calls, with what, and the request."""
+
+    matched: MatchedCall
+    caller: str
+    params: dict[str, Any]
+    body: Any
+    request: Request
+
+    def path(self, name: str) -> str:
+        return self.matched.path_params[name]
+
+
+Handler = Callable[[ApiCall], tuple[int, Any]]
 #: An "act as the user" change: from the admin request's body, the edit applied to the event (and its zone).
 _Action = Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]
 
@@ -137,7 +153,7 @@ class CalendarApp:
         handler = self._handlers.get(matched.method.method_id)
         if handler is None:
             raise ApiError(501, "notImplemented", f"{matched.method.method_id} is not served by the stand-in.")
-        return handler(matched, caller, params, body, request)
+        return handler(ApiCall(matched, caller, params, body, request))
 
     def _writes_working_location(self, matched: MatchedCall, caller: str, body: Any) -> bool:
         if isinstance(body, dict) and body.get("eventType") == "workingLocation":
@@ -156,66 +172,46 @@ class CalendarApp:
         self.token_answers["granted" if answer.granted else str(answer.body["error"])] += 1
         return _json(answer.status, answer.body)
 
-    def _insert(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.insert(caller, matched.path_params["calendarId"], body)
+    def _insert(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.insert(call.caller, call.path("calendarId"), call.body)
 
-    def _get(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        event = self.store.get(caller, matched.path_params["calendarId"], matched.path_params["eventId"])
-        if request.headers.get("If-None-Match") == event["etag"]:
+    def _get(self, call: ApiCall) -> tuple[int, Any]:
+        event = self.store.get(call.caller, call.path("calendarId"), call.path("eventId"))
+        if call.request.headers.get("If-None-Match") == event["etag"]:
             return 304, None
         return 200, event
 
-    def _patch(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        event = self.store.patch(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
-        return 200, event
+    def _patch(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        return 200, self.store.patch(call.caller, call.path("calendarId"), call.path("eventId"), call.body, if_match)
 
-    def _update(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        event = self.store.update(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
-        return 200, event
+    def _update(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        return 200, self.store.update(call.caller, call.path("calendarId"), call.path("eventId"), call.body, if_match)
 
-    def _delete(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        self.store.delete(caller, path["calendarId"], path["eventId"], request.headers.get("If-Match"))
+    def _delete(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        self.store.delete(call.caller, call.path("calendarId"), call.path("eventId"), if_match)
         return 204, None
 
-    def _list(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.list_events(caller, matched.path_params["calendarId"], params)
+    def _list(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.list_events(call.caller, call.path("calendarId"), call.params)
 
-    def _watch(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        calendar_id = matched.path_params["calendarId"]
-        resource_uri = f"{request.host_url}calendar/v3/calendars/{quote(calendar_id, safe='')}/events?alt=json"
-        return 200, self.store.watch(caller, calendar_id, body, resource_uri)
+    def _watch(self, call: ApiCall) -> tuple[int, Any]:
+        calendar_id = call.path("calendarId")
+        resource_uri = f"{call.request.host_url}calendar/v3/calendars/{quote(calendar_id, safe='')}/events?alt=json"
+        return 200, self.store.watch(call.caller, calendar_id, call.body, resource_uri)
 
-    def _free_busy(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.free_busy(body)
+    def _free_busy(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.free_busy(call.body)
 
-    def _setting(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        setting = matched.path_params["setting"]
-        zone_name = self.store.time_zone(caller)  # also 404 for an unknown user
+    def _setting(self, call: ApiCall) -> tuple[int, Any]:
+        setting = call.path("setting")
+        zone_name = self.store.time_zone(call.caller)  # also 404 for an unknown user
         value = zone_name if setting == "timezone" else _SETTING_DEFAULTS.get(setting)
         if value is None:
             raise not_found()
-        etag = hashlib.sha256(f"{caller}:{setting}:{value}".encode()).hexdigest()[:16]
+        etag = hashlib.sha256(f"{call.caller}:{setting}:{value}".encode()).hexdigest()[:16]
         return 200, {
             "kind": "calendar#setting",
             "etag": f'"{etag}"',
@@ -223,10 +219,8 @@ class CalendarApp:
             "value": value,
         }
 
-    def _stop(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        self.store.stop_channel(body)
+    def _stop(self, call: ApiCall) -> tuple[int, Any]:
+        self.store.stop_channel(call.body)
         return 204, None
 
     # ---- batch ------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ _logger = get_logger("infra.fleet_server")
 
 @dataclass
 class FleetServer:
-    """Everything one app instance holds; reachable in-process as app.extensions["fleet_server"]."""
+    """Everything one app instance holds; reachable in-process as app.server (or server_of(app))."""
 
     state: FleetState
     token: str

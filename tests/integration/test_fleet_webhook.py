@@ -93,7 +93,8 @@ def test_wrong_or_missing_secret_is_401_and_stores_nothing(
     assert _count(store) == 0
 
 
-def test_secret_as_bearer_or_query_parameter(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> None:
+@pytest.mark.usefixtures("store")
+def test_secret_as_bearer_or_query_parameter(stack: dict[str, Any], fleet_fixtures: str) -> None:
     secret = stack["secrets"]["webhook"]
     bearer = _post(stack, _fixture(fleet_fixtures), auth=None, headers={"Authorization": f"Bearer {secret}"})
     query = _post(stack, _fixture(fleet_fixtures), auth=None, params={"token": secret})

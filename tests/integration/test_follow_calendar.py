@@ -108,7 +108,10 @@ def follow_store(store: FirestoreStore) -> FirestoreStore:
 
 @pytest.fixture
 def make_ctx(
-    follow_store: FirestoreStore, calendar_server: RunningServer, endpoint: NotificationEndpoint, admin: Admin
+    follow_store: FirestoreStore,
+    calendar_server: RunningServer,
+    endpoint: NotificationEndpoint,
+    admin: Admin,  # noqa: ARG001  # a reset first
 ) -> Callable[..., PlanningContext]:
     def build(follow: FollowRules | None = None) -> PlanningContext:
         adapter = GoogleCalendarAdapter(

@@ -119,10 +119,12 @@ def test_template_fallbacks_are_not_cached(server: RunningGeminiServer) -> None:
 
 
 class BrokenCache:
-    def get(self, key: str) -> Explanation | None:
+    """An ExplanationCache whose backend is down."""
+
+    def get(self, key: str) -> Explanation | None:  # noqa: ARG002  # the port's signature
         raise ConnectionError("cache down")
 
-    def put(self, key: str, explanation: Explanation) -> None:
+    def put(self, key: str, explanation: Explanation) -> None:  # noqa: ARG002  # the port's signature
         raise ConnectionError("cache down")
 
 

@@ -42,7 +42,7 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
 
 
 @pytest.fixture()
-def local(stack: dict[str, Any], store: FirestoreStore) -> Iterator[LocalStack]:
+def local(stack: dict[str, Any], store: FirestoreStore) -> Iterator[LocalStack]:  # noqa: ARG001  # store wipes Firestore first
     client = LocalStack(stack)
     client.seed_fleet()
     client.reset_calendar([{"email": DANA, "timeZone": DANA_ZONE}])

@@ -35,7 +35,11 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
 
 
 @pytest.fixture()
-def local(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> Iterator[LocalStack]:
+def local(
+    stack: dict[str, Any],
+    store: FirestoreStore,
+    fleet_fixtures: str,  # noqa: ARG001  # checks the Fleet fixtures are there
+) -> Iterator[LocalStack]:
     client = LocalStack(stack)
     # A late push from the previous test's channels would follow up into this test's store: let them end first.
     client.quiet_calendar()
@@ -92,7 +96,8 @@ def test_one_event_per_user_in_working_hours_of_their_zone(
     assert not (padded[0] < alice_start + timedelta(minutes=30) and alice_start < padded[1])
 
 
-def test_second_run_books_nothing(local: LocalStack, store: FirestoreStore, fleet_fixtures: str) -> None:
+@pytest.mark.usefixtures("store")
+def test_second_run_books_nothing(local: LocalStack, fleet_fixtures: str) -> None:
     _replay_both_policies(local, fleet_fixtures)
     assert local.plan().json()["windows_booked"] == 2
     inserts = local.counters()["calls"].get("calendar.events.insert", 0)

@@ -104,7 +104,7 @@ def test_a_task_without_an_oidc_token_is_forwarded_without_any_authorization(iss
     assert "Authorization" not in seen
 
 
-def test_no_token_to_be_had_is_a_failed_attempt_and_nothing_is_forwarded(issuer_url: str) -> None:
+def test_no_token_to_be_had_is_a_failed_attempt_and_nothing_is_forwarded() -> None:
     target = Target()
     with BackgroundServer(target) as served, relay_to(served.url + "/", "http://127.0.0.1:9") as relay:
         headers = task_headers(**{SERVICE_ACCOUNT_HEADER: INVOKER, AUDIENCE_HEADER: AUDIENCE})

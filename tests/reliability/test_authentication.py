@@ -142,7 +142,8 @@ def test_plan_windows_refuses_every_wrong_token_and_plans_nothing(
     assert accepted.status_code == 200 and accepted.json()["windows_booked"] == 2
 
 
-def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: Rig, planned: Population) -> None:
+@pytest.mark.usefixtures("planned")
+def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: Rig) -> None:
     (channel, *_) = rig.local.calendar("GET", "channels")["channels"]
     url = rig.stack["urls"]["calendar_notifications"]
     before, dependencies = rig.snapshot(), _calls_to_dependencies(rig)
@@ -198,8 +199,9 @@ def _served_dispatcher(rig: Rig, verifier: Any) -> Iterator[str]:
         yield holder[0]
 
 
+@pytest.mark.usefixtures("planned")
 def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
-    rig: Rig, planned: Population, trusted_issuer: LocalIssuer, stranger: LocalIssuer
+    rig: Rig, trusted_issuer: LocalIssuer, stranger: LocalIssuer
 ) -> None:
     (window, *_) = rig.start_windows_now(w.window_id for w in window_records.all_windows(rig.store))
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}

@@ -20,7 +20,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reliability.support import Figures, Rig, Size, current_size
+from tests.reliability.support import Figures, Rig, current_size
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(current_size().timeout_seconds)]
 
@@ -214,9 +214,7 @@ def send(rig: Rig, session: requests.Session, case: Case) -> requests.Response:
 FUZZ = current_size()
 
 
-def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(
-    rig: Rig, size: Size, figures: Figures
-) -> None:
+def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(rig: Rig, figures: Figures) -> None:
     rig.store.client  # noqa: B018  # the `store` fixture behind rig has wiped Firestore
     ledger = Ledger()
     session = requests.Session()

@@ -119,7 +119,7 @@ def test_retry_after_is_honoured_up_to_its_cap() -> None:
     retrying = policy.retrying(
         tenacity.retry_if_result(lambda answer: answer == "busy"),
         sleep=slept.append,
-        retry_after=lambda state: next(asked),
+        retry_after=lambda _state: next(asked),
     )
     assert retrying(lambda: next(outcomes)) == "done"
     assert slept == [2.0, 5.0]
@@ -346,8 +346,7 @@ class FakeIam:
         self.status, self.body = status, body
         self.calls: list[str] = []
 
-    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: object = None,
-                 **kwargs: object) -> SimpleNamespace:  # fmt: skip
+    def __call__(self, url: str, *_args: object, **_kwargs: object) -> SimpleNamespace:  # google.auth's Request
         self.calls.append(url)
         return SimpleNamespace(status=self.status, data=json.dumps(self.body).encode(), headers={})
 

@@ -160,7 +160,7 @@ def test_local_times_are_answered_with_offsets(store: CalendarStore) -> None:
     assert event["start"]["dateTime"] == "2031-07-01T09:00:00+02:00"
 
 
-def test_channels_notify_only_while_active(store: CalendarStore) -> None:
+def test_channels_notify_only_while_active() -> None:
     sent: list[Notification] = []
     calendars = CalendarStore(notify=sent.append)
     calendars.add_user(ALICE, None)

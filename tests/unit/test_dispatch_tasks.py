@@ -41,7 +41,7 @@ class RecordingClient:
         self.created.append(task)
         return task
 
-    def delete_task(self, *, name: str, **options: Any) -> None:
+    def delete_task(self, *, name: str, **_options: Any) -> None:
         if self.raises:
             raise self.raises
         self.deleted.append(name)

@@ -73,7 +73,8 @@ TABLES = [
 
 
 @pytest.mark.parametrize("argv", TABLES, ids=" ".join)
-def test_every_table_fits_120_columns(world: World, capsys: pytest.CaptureFixture[str], argv: tuple[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_every_table_fits_120_columns(capsys: pytest.CaptureFixture[str], argv: tuple[str]) -> None:
     shown = run(capsys, *argv)
     if argv[0] in ("hosts", "windows", "channels"):
         assert "a-very-long-name" in shown  # the long values are there, cut to fit
@@ -81,9 +82,8 @@ def test_every_table_fits_120_columns(world: World, capsys: pytest.CaptureFixtur
     assert widest <= MAX_WIDTH, f"{argv}: {widest} columns"
 
 
-def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("world")
+def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(capsys: pytest.CaptureFixture[str]) -> None:
     table = run(capsys, "hosts")
     assert "…" in table and BOOKED not in table
     rows = json.loads(run(capsys, "hosts", "--json"))
@@ -96,7 +96,8 @@ def test_render_table_narrows_the_widest_columns_only() -> None:
     assert lines[1].startswith("x  yyy") and lines[1].endswith("…") and len(lines[1]) == MAX_WIDTH
 
 
-def test_people_without_a_window_are_listed_with_the_reason(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_people_without_a_window_are_listed_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
     rows = {row["host_id"]: row for row in json.loads(run(capsys, "hosts", "--json"))}
     assert rows[1]["window"] in ("planned", "scheduled")
     assert rows[2]["window"] == "none" and rows[2]["why"].startswith("declined")
@@ -120,7 +121,8 @@ def test_filters_apply_to_tables_and_json_alike(world: World, capsys: pytest.Cap
     assert [w["user"] for w in declined] == [DECLINER]
 
 
-def test_host_and_user_show_the_history_across_windows(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_host_and_user_show_the_history_across_windows(capsys: pytest.CaptureFixture[str]) -> None:
     detail: dict[str, Any] = json.loads(run(capsys, "host", "2", "--json"))
     assert [w["state"] for w in detail["windows"]] == ["declined"]
     assert "declined" in [entry["kind"] for entry in detail["windows"][0]["history"]]
@@ -131,7 +133,8 @@ def test_host_and_user_show_the_history_across_windows(world: World, capsys: pyt
     assert "history:" in run(capsys, "window", window_id)
 
 
-def test_unknown_host_user_or_window_is_an_error(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_unknown_host_user_or_window_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert mw(["host", "999"]) == 1
     assert mw(["user", "nobody@example.com"]) == 1
     assert mw(["window", "nope"]) == 1

@@ -40,7 +40,7 @@ class CountingSession(requests.Session):
         self.fetches = 0
         self.hooks["response"].append(self._count)
 
-    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def _count(self, _response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         self.fetches += 1
 
 

@@ -70,8 +70,8 @@ def test_a_block_is_new_once_per_fix_and_lifts_when_the_fix_changes() -> None:
     assert fields["attention_reason"] == ("Fleet refused the fix for “FileVault” (host 1 policy 2: script a): "
                                           "Script 'a' doesn’t exist.")  # fmt: skip
     assert blocked_fields(fields, [refusal])[1] == []  # the same fix refused again is not news
-    assert bookable_policies((1, 2), fields["blocked_policies"], lambda p: fix) == (1,)
-    assert bookable_policies((1, 2), fields["blocked_policies"], lambda p: "changed") == (1, 2)
+    assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: fix) == (1,)
+    assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: "changed") == (1, 2)
 
 
 # -- routes, versions, deadlines ---------------------------------------------------------------------------

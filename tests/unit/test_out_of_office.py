@@ -181,7 +181,7 @@ def test_answers_are_read_across_pages_and_errors_stay_per_user() -> None:
         "c@x": {"items": [item("2026-03-05T00:00:00Z", "2026-03-06T00:00:00Z", status="cancelled")]},
     }
     later = [{"items": [item("2026-03-10T09:00:00+01:00", "2026-03-10T12:00:00+01:00")]}]
-    results = collect(["a@x", "b@x", "c@x"], first, lambda email, token: later if token == "p2" else [])
+    results = collect(["a@x", "b@x", "c@x"], first, lambda _email, token: later if token == "p2" else [])
     assert [period.start.day for period in results["a@x"].away] == [3, 10]
     assert results["b@x"].error == "notFound" and results["c@x"].away == ()
     assert away_periods([{"items": [{"eventType": "default", "start": {}, "end": {}}]}]) == ()

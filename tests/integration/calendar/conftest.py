@@ -61,7 +61,7 @@ def admin(calendar_server: RunningServer) -> Admin:
 
 
 @pytest.fixture
-def adapter(calendar_server: RunningServer, admin: Admin) -> GoogleCalendarAdapter:
+def adapter(calendar_server: RunningServer, admin: Admin) -> GoogleCalendarAdapter:  # noqa: ARG001  # a reset first
     return GoogleCalendarAdapter(
         credentials_for=local_credentials(),
         api_endpoint=calendar_server.api_endpoint,

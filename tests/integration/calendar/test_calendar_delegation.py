@@ -49,7 +49,7 @@ class _Delegated(google.auth.credentials.Credentials):
         self._email = email
         self._endpoint = endpoint
 
-    def refresh(self, request: object) -> None:
+    def refresh(self, request: object) -> None:  # noqa: ARG002  # google.auth's Credentials.refresh signature
         self._endpoint.asked.append(self._email)
         refusal = self._endpoint.refusals.get(self._email)
         if refusal is not None:
