@@ -51,7 +51,9 @@ def test_fixture_is_stored_per_host(stack: dict[str, Any], store: FirestoreStore
     assert all(case.failing_policy_ids == (1,) for case in hosts.values())
     assert hosts[1].display_name == "display1"
     policy = store.get("policies", "1")
-    assert policy is not None and policy["name"] == "policy1" and policy["critical"] is True
+    assert policy is not None
+    assert policy["name"] == "policy1"
+    assert policy["critical"] is True
 
 
 def test_old_shape_and_second_policy_merge(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> None:
@@ -76,7 +78,8 @@ def test_same_payload_three_times_changes_nothing(
     assert first["hosts_new"] == 2
     for answer in answers:
         assert (answer["hosts_new"], answer["hosts_updated"], answer["hosts_unchanged"]) == (0, 0, 2)
-        assert answer["commits"] == 0 and answer["policy_updated"] is False
+        assert answer["commits"] == 0
+        assert answer["policy_updated"] is False
     assert {case.host_id: case for case in all_hosts(store)} == snapshot
 
 
@@ -129,7 +132,8 @@ def test_bad_input_is_4xx_naming_the_problem_and_stores_nothing(
 def test_body_over_the_limit_is_413(stack: dict[str, Any], store: FirestoreStore) -> None:
     oversized = b'{"pad": "' + b"x" * (10 * 1024 * 1024 + 10) + b'"}'
     response = _post(stack, oversized)
-    assert response.status_code == 413 and "over the limit" in response.text
+    assert response.status_code == 413
+    assert "over the limit" in response.text
     assert _count(store) == 0
 
 

@@ -39,7 +39,7 @@ def gemini() -> Iterator[RunningGeminiServer]:
     server.shutdown()
 
 
-@pytest.fixture()
+@pytest.fixture
 def server(gemini: RunningGeminiServer) -> RunningGeminiServer:
     requests.post(f"{gemini.base_url}_admin/reset", timeout=5).raise_for_status()
     return gemini
@@ -138,7 +138,7 @@ def test_a_broken_cache_costs_calls_not_events(server: RunningGeminiServer) -> N
 # --- Firestore ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def firestore_client(store: FirestoreStore) -> Any:
     """The stack's Firestore emulator, wiped for this test (tests/conftest.py)."""
     return store.client

@@ -45,7 +45,7 @@ def gemini() -> Iterator[RunningGeminiServer]:
     server.shutdown()
 
 
-@pytest.fixture()
+@pytest.fixture
 def server(gemini: RunningGeminiServer) -> RunningGeminiServer:
     requests.post(f"{gemini.base_url}_admin/reset", timeout=5).raise_for_status()
     return gemini
@@ -200,7 +200,8 @@ def test_planted_instruction_never_changes_what_the_event_says(server: RunningGe
     for call in recorded(server)["requests"]:
         prompt = call["body"]["contents"][0]["parts"][0]["text"]
         fence = re.search(r"<<<DATA (\w+)\n(.*)\nDATA \1>>>", prompt, re.DOTALL)
-        assert fence is not None and "CryptoMinerPro" in fence.group(2)
+        assert fence is not None
+        assert "CryptoMinerPro" in fence.group(2)
         assert "CryptoMinerPro" not in prompt.replace(fence.group(0), "")
 
 

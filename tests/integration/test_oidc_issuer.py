@@ -170,8 +170,10 @@ def test_mint_refuses_callers_off_loopback(tmp_path: Path) -> None:
     body = {"audience": PLAN_AUDIENCE, "email": SCHEDULER}
     remote = client.post(MINT_PATH, json=body, environ_overrides={"REMOTE_ADDR": "10.20.30.40"})
     local_v6 = client.post(MINT_PATH, json=body, environ_overrides={"REMOTE_ADDR": "::1"})
-    assert remote.status_code == 403 and "token" not in remote.get_json()
-    assert local_v6.status_code == 200 and local_v6.get_json()["token"].count(".") == 2
+    assert remote.status_code == 403
+    assert "token" not in remote.get_json()
+    assert local_v6.status_code == 200
+    assert local_v6.get_json()["token"].count(".") == 2
 
 
 def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
@@ -181,7 +183,8 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(kids) == 4 and len(set(kids)) == 1
+    assert len(kids) == 4
+    assert len(set(kids)) == 1
     assert [path.name for path in tmp_path.iterdir()] == ["signing-key.pem"]
 
 

@@ -86,7 +86,8 @@ def test_a_task_with_an_oidc_token_reaches_the_target_with_a_token_for_its_ident
     assert (method, body) == ("POST", BODY)
     assert seen["User-Agent"] == "Google-Cloud-Tasks"
     assert (seen["X-Cloudtasks-Taskname"], seen["Content-Type"]) == ("t-1", "application/json")
-    assert SERVICE_ACCOUNT_HEADER not in seen and AUDIENCE_HEADER not in seen
+    assert SERVICE_ACCOUNT_HEADER not in seen
+    assert AUDIENCE_HEADER not in seen
     caller = OidcVerifier(AUDIENCE, [INVOKER], certs_url=issuer_url + CERTS_PATH).verify(seen["Authorization"])
     assert caller.email == INVOKER
     assert [(d["task"], d["service_account"], d["audience"], d["status"]) for d in deliveries] == [
@@ -109,7 +110,8 @@ def test_no_token_to_be_had_is_a_failed_attempt_and_nothing_is_forwarded() -> No
     with BackgroundServer(target) as served, relay_to(served.url + "/", "http://127.0.0.1:9") as relay:
         headers = task_headers(**{SERVICE_ACCOUNT_HEADER: INVOKER, AUDIENCE_HEADER: AUDIENCE})
         answer = requests.post(relay, data=BODY, headers=headers, timeout=30)
-    assert answer.status_code == 503 and "issuer" in answer.json()["error"]
+    assert answer.status_code == 503
+    assert "issuer" in answer.json()["error"]
     assert target.received == []
 
 
@@ -117,7 +119,8 @@ def test_an_unreachable_target_is_a_failed_attempt(issuer_url: str) -> None:
     with relay_to("http://127.0.0.1:9/", issuer_url) as relay:
         answer = requests.post(relay, data=BODY, headers=task_headers(), timeout=30)
         elsewhere = requests.post(relay + "other", data=BODY, headers=task_headers(), timeout=30)
-    assert answer.status_code == 502 and "unreachable" in answer.json()["error"]
+    assert answer.status_code == 502
+    assert "unreachable" in answer.json()["error"]
     assert elsewhere.status_code == 404
 
 

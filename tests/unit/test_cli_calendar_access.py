@@ -37,7 +37,8 @@ def _out(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 def test_hosts_show_the_calendar_problem(capsys: pytest.CaptureFixture[str]) -> None:
     (row,) = json.loads(_out(capsys, "hosts", "--json"))
     assert (row["host_id"], row["user"], row["window"]) == (7, BOB, "new")
-    assert row["why"] == f"not placed: {REFUSED}" and row["details"]["calendar_problem"] == REFUSED
+    assert row["why"] == f"not placed: {REFUSED}"
+    assert row["details"]["calendar_problem"] == REFUSED
     assert "not placed: calendar" in _out(capsys, "hosts")  # the table cuts long cells; --json holds them whole
 
 

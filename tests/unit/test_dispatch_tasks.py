@@ -35,7 +35,8 @@ class RecordingClient:
         self.raises = raises
 
     def create_task(self, *, parent: str, task: tasks_v2.Task, **options: Any) -> tasks_v2.Task:
-        assert parent == QUEUE and options["retry"] is not None
+        assert parent == QUEUE
+        assert options["retry"] is not None
         if self.raises:
             raise self.raises
         self.created.append(task)
@@ -86,7 +87,8 @@ def test_an_existing_name_is_reported_not_raised() -> None:
 def test_delete_is_best_effort(problem: Exception) -> None:
     assert queue(RecordingClient(problem)).delete("t") is False
     client = RecordingClient()
-    assert queue(client).delete("t") is True and client.deleted == [f"{QUEUE}/tasks/t"]
+    assert queue(client).delete("t") is True
+    assert client.deleted == [f"{QUEUE}/tasks/t"]
 
 
 def test_other_errors_propagate() -> None:
@@ -117,7 +119,10 @@ def test_memory_queue_dedups_names_even_after_delivery_or_delete() -> None:
     assert tasks.schedule("b", AT + timedelta(minutes=5), {"n": 3}) is True
     assert [t.name for t in tasks.due(AT)] == ["a"]
     assert [t.name for t in tasks.take_due(AT + timedelta(minutes=5))] == ["a", "b"]
-    assert tasks.pending() == [] and tasks.schedule("a", AT, {}) is False
-    assert tasks.schedule("c", AT, {}) and tasks.delete("c") and not tasks.delete("c")
+    assert tasks.pending() == []
+    assert tasks.schedule("a", AT, {}) is False
+    assert tasks.schedule("c", AT, {})
+    assert tasks.delete("c")
+    assert not tasks.delete("c")
     assert tasks.schedule("c", AT, {}) is False
     assert tasks.rejected == ["a", "a", "c"]

@@ -35,14 +35,16 @@ def test_current_shape_snapshot(fleet_fixtures: str) -> None:
     payload = FailingPoliciesWebhook.model_validate(_load(fleet_fixtures, WEBHOOKS[0]))
     snapshot = snapshot_of(payload)
     assert (snapshot.name, snapshot.platform, snapshot.critical, snapshot.team_id) == ("policy1", "darwin", True, None)
-    assert snapshot.description == "policy1 description" and snapshot.resolution == "policy1 resolution"
+    assert snapshot.description == "policy1 description"
+    assert snapshot.resolution == "policy1 resolution"
     assert [s.host_id for s in sightings_of(payload)] == [1, 2]
     assert sightings_of(payload)[0].display_name == "display1"
 
 
 def test_old_shape_carries_team(fleet_fixtures: str) -> None:
     snapshot = snapshot_of(FailingPoliciesWebhook.model_validate(_load(fleet_fixtures, WEBHOOKS[1])))
-    assert snapshot.team_id == 1 and snapshot.calendar_events_enabled is True
+    assert snapshot.team_id == 1
+    assert snapshot.calendar_events_enabled is True
 
 
 def test_fleet_id_stands_in_for_team_id(fleet_fixtures: str) -> None:

@@ -552,7 +552,8 @@ def test_other_declarations_and_profiles_are_accepted() -> None:
     client = app_client(HOSTS_SEED)
     passcode = {"Type": "com.apple.configuration.passcode.settings", "Identifier": "p", "Payload": {}}
     accepted = upload(client, "passcode.json", json.dumps(passcode).encode())
-    assert accepted.status_code == 200 and accepted.get_json()["profile_uuid"].startswith("d")
+    assert accepted.status_code == 200
+    assert accepted.get_json()["profile_uuid"].startswith("d")
     assert upload(client, "wifi.mobileconfig", b"<plist/>").get_json()["profile_uuid"].startswith("a")
     activation = upload(client, "act.json", json.dumps({"Type": "com.apple.activation.simple"}).encode())
     assert error_reasons(activation) == [
@@ -644,7 +645,8 @@ def test_software_titles_available_for_install_are_those_offered_to_the_team() -
     client = app_client(READS_SEED)
     body = get(client, "/software/titles?team_id=1&available_for_install=true")
     assert [t["id"] for t in body["software_titles"]] == [20]
-    assert body["count"] == 1 and body["software_titles"][0]["software_package"]["version"] == "1.0"
+    assert body["count"] == 1
+    assert body["software_titles"][0]["software_package"]["version"] == "1.0"
     assert len(get(client, "/software/titles?team_id=1")["software_titles"]) == 2
 
 

@@ -59,8 +59,10 @@ def test_the_secret_may_come_as_bearer_token_query_or_an_older_secret(headers: d
 def test_a_missing_or_wrong_secret_is_401_and_stores_nothing(headers: dict[str, str]) -> None:
     store = MemoryStore()
     response = post(store, webhook_payload(1, [1], MONDAY), headers=headers)
-    assert response.status == 401 and response.headers["WWW-Authenticate"].startswith("Basic")
-    assert SECRET not in json.dumps(response.body) and store.stats.writes == 0
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert SECRET not in json.dumps(response.body)
+    assert store.stats.writes == 0
 
 
 @pytest.mark.parametrize(
@@ -82,7 +84,8 @@ def test_bad_requests_are_refused_with_a_clear_4xx_and_store_nothing(
 ) -> None:
     store = MemoryStore()
     response = post(store, body, **kwargs)
-    assert response.status == status and problem in response.body["error"]
+    assert response.status == status
+    assert problem in response.body["error"]
     assert store.stats.writes == 0
 
 
@@ -90,4 +93,5 @@ def test_an_invalid_payload_names_each_field() -> None:
     body = {"timestamp": "yesterday", "policy": {"id": 1, "name": "p"}, "hosts": [{"id": -1}]}
     response = post(MemoryStore(), body)
     fields = {problem["field"] for problem in response.body["problems"]}
-    assert response.status == 400 and {"timestamp", "hosts.0.id"} <= fields
+    assert response.status == 400
+    assert {"timestamp", "hosts.0.id"} <= fields

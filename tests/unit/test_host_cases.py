@@ -30,14 +30,17 @@ def test_policies_accumulate_and_close_one_by_one() -> None:
     case = record_sighting(record_sighting(None, _sighting(1)), _sighting(2))
     assert case.failing_policy_ids == (1, 2)
     partly = close_policies(case, {1}, T0)
-    assert partly.failing_policy_ids == (2,) and partly.status is HostStatus.FAILING
+    assert partly.failing_policy_ids == (2,)
+    assert partly.status is HostStatus.FAILING
     closed = close_policies(partly, {2}, T0)
-    assert closed.status is HostStatus.CLOSED and closed.closed_at == T0
+    assert closed.status is HostStatus.CLOSED
+    assert closed.closed_at == T0
 
 
 def test_a_stale_retry_does_not_reopen_but_a_new_failure_does() -> None:
     closed = close_policies(record_sighting(None, _sighting()), {1}, T0 + timedelta(hours=1))
     assert record_sighting(closed, _sighting(at=T0)) == closed
     reopened = record_sighting(closed, _sighting(2, at=T0 + timedelta(days=1)))
-    assert reopened.status is HostStatus.FAILING and reopened.failing_policy_ids == (2,)
+    assert reopened.status is HostStatus.FAILING
+    assert reopened.failing_policy_ids == (2,)
     assert reopened.closed_at is None

@@ -26,7 +26,7 @@ BOOKED = f"{LONG}booked@{DOMAIN}"
 REFUSED = f"refused@{DOMAIN}"
 
 
-@pytest.fixture()
+@pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     world = World()
     world.host(1, BOOKED, failing=list(range(100, 130)))
@@ -85,7 +85,8 @@ def test_every_table_fits_120_columns(capsys: pytest.CaptureFixture[str], argv: 
 @pytest.mark.usefixtures("world")
 def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(capsys: pytest.CaptureFixture[str]) -> None:
     table = run(capsys, "hosts")
-    assert "…" in table and BOOKED not in table
+    assert "…" in table
+    assert BOOKED not in table
     rows = json.loads(run(capsys, "hosts", "--json"))
     assert BOOKED in [row["user"] for row in rows]
     assert len(rows) == len(table.splitlines()) - 1  # same rows as the table, header aside
@@ -93,20 +94,24 @@ def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(capsys: pytest
 
 def test_render_table_narrows_the_widest_columns_only() -> None:
     lines = render_table([{"a": "x", "b": "y" * 300}], ["a", "b"])
-    assert lines[1].startswith("x  yyy") and lines[1].endswith("…") and len(lines[1]) == MAX_WIDTH
+    assert lines[1].startswith("x  yyy")
+    assert lines[1].endswith("…")
+    assert len(lines[1]) == MAX_WIDTH
 
 
 @pytest.mark.usefixtures("world")
 def test_people_without_a_window_are_listed_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
     rows = {row["host_id"]: row for row in json.loads(run(capsys, "hosts", "--json"))}
     assert rows[1]["window"] in ("planned", "scheduled")
-    assert rows[2]["window"] == "none" and rows[2]["why"].startswith("declined")
+    assert rows[2]["window"] == "none"
+    assert rows[2]["why"].startswith("declined")
     assert rows[3]["why"].startswith("no email")
     assert rows[4]["why"] == "permanent Fleet error: 422 No script exists for the provided name."
     listed = json.loads(run(capsys, "windows", "--json"))
     assert DECLINER not in [w["user"] for w in listed["windows"]]  # closed, so not among the open ones
     waiting = {entry["user"]: entry["why"] for entry in listed["without_window"]}
-    assert waiting[DECLINER].startswith("declined") and waiting["-"].startswith("no email")
+    assert waiting[DECLINER].startswith("declined")
+    assert waiting["-"].startswith("no email")
     assert "no window:" in run(capsys, "windows")
 
 
@@ -127,7 +132,8 @@ def test_host_and_user_show_the_history_across_windows(capsys: pytest.CaptureFix
     assert [w["state"] for w in detail["windows"]] == ["declined"]
     assert "declined" in [entry["kind"] for entry in detail["windows"][0]["history"]]
     person = json.loads(run(capsys, "user", DECLINER, "--json"))
-    assert [h["host_id"] for h in person["hosts"]] == [2] and len(person["windows"]) == 1
+    assert [h["host_id"] for h in person["hosts"]] == [2]
+    assert len(person["windows"]) == 1
     window_id = person["windows"][0]["window_id"]
     assert json.loads(run(capsys, "window", window_id, "--json"))["state"] == "declined"
     assert "history:" in run(capsys, "window", window_id)
@@ -144,4 +150,5 @@ def test_unknown_host_user_or_window_is_an_error(capsys: pytest.CaptureFixture[s
 def test_a_stored_host_document_is_shown_in_full_in_json(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.store.commit([Write("merge", HOSTS, "3", {"paused": True})])
     row = json.loads(run(capsys, "host", "3", "--json"))
-    assert row["why"] == "paused" and row["details"]["paused"] is True
+    assert row["why"] == "paused"
+    assert row["details"]["paused"] is True

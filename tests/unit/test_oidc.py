@@ -84,13 +84,13 @@ def shared_certs_url(shared_issuer: LocalIssuer) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture()
+@pytest.fixture
 def setup(shared_issuer: LocalIssuer, shared_certs_url: str) -> Iterator[Setup]:
     with CountingSession() as session:
         yield Setup(shared_issuer, shared_certs_url, session, FakeMonotonic())
 
 
-@pytest.fixture()
+@pytest.fixture
 def private_setup(tmp_path: Path) -> Iterator[Setup]:
     """Its own issuer and server, for tests that rotate keys or change what is served."""
     issuer = LocalIssuer(tmp_path / "oidc")
@@ -232,7 +232,8 @@ class TestRefusedWith401:
         for token in tokens:
             error = refusal(partial(setup.verifier().verify, token))
             raw = token.removeprefix("Bearer ")
-            assert raw not in error.reason and raw not in str(error)
+            assert raw not in error.reason
+            assert raw not in str(error)
             assert raw.split(".")[-1] not in str(error)
 
 
@@ -318,7 +319,8 @@ class TestSignatureRemovedByCloudRun:
 
     def test_refused_unless_the_deployment_says_cloud_run_verified_it(self, setup: Setup) -> None:
         error = refusal(lambda: setup.verifier().verify(self.stripped(setup.bearer())))
-        assert error.status == 401 and "accept_platform_verified" in error.reason
+        assert error.status == 401
+        assert "accept_platform_verified" in error.reason
 
     def test_accepted_claims_still_checked_when_trusted(self, setup: Setup) -> None:
         verifier = setup.verifier(accept_platform_verified=True)

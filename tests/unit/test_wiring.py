@@ -66,23 +66,29 @@ def test_fleet_webhook_builds_only_the_store_and_its_secrets() -> None:
     wiring.warm("fleet_webhook")
     store, settings = wiring.webhook()
     # Firestore behind the store path guard, so no id reaches Firestore's path parser unchecked.
-    assert isinstance(store, GuardedStore) and isinstance(store.inner, FirestoreStore)
+    assert isinstance(store, GuardedStore)
+    assert isinstance(store.inner, FirestoreStore)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
 
 
 def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     ctx, verifier, settings = wiring.planner()
-    assert isinstance(ctx.calendar, GoogleCalendarAdapter) and isinstance(ctx.tasks, LazyTaskQueue)
-    assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
-    assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
+    assert isinstance(ctx.calendar, GoogleCalendarAdapter)
+    assert isinstance(ctx.tasks, LazyTaskQueue)
+    assert isinstance(verifier, OidcVerifier)
+    assert ctx.notifications_url == "https://notify.example"
+    assert settings.time_budget.total_seconds() == 90
+    assert settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
     # calendar_notifications books with the planner's own clients, but reads team OS-update settings from
     # the stored copy: it holds no Fleet token.
     notifications = wiring.notifications()
     assert (notifications.calendar, notifications.fleet, notifications.store) == (ctx.calendar, ctx.fleet, ctx.store)
-    assert notifications.os_updates is not ctx.os_updates and notifications.os_updates.reads_fleet is False
-    assert ctx.os_updates.reads_fleet is True and wiring.notifications() is notifications
+    assert notifications.os_updates is not ctx.os_updates
+    assert notifications.os_updates.reads_fleet is False
+    assert ctx.os_updates.reads_fleet is True
+    assert wiring.notifications() is notifications
 
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +103,8 @@ def test_dispatch_window_builds_fleet_and_tasks_and_checks_tokens(monkeypatch: p
     wiring.warm("dispatch_window")
     ctx, verifier = wiring.dispatcher()
     assert isinstance(verifier, OidcVerifier)
-    assert type(ctx.fleet).__name__ == "FleetHttpClient" and type(ctx.tasks).__name__ == "CloudTasksQueue"
+    assert type(ctx.fleet).__name__ == "FleetHttpClient"
+    assert type(ctx.tasks).__name__ == "CloudTasksQueue"
 
 
 @pytest.mark.parametrize("missing", ["MW_FLEET_URL", "MW_TASKS_QUEUE", "MW_TASK_INVOKER_SA"])
@@ -130,4 +137,6 @@ def test_plan_windows_refuses_impossible_rules_in_one_log_line(
     with pytest.raises(ConfigurationError, match=r"teams\.3\.slots\.deadline_days"):
         wiring.warm("plan_windows")
     logged = [line for line in capsys.readouterr().out.splitlines() if "team rules refused" in line]
-    assert len(logged) == 1 and "run `mw check`" in logged[0] and "teams.3.slots.deadline_days" in logged[0]
+    assert len(logged) == 1
+    assert "run `mw check`" in logged[0]
+    assert "teams.3.slots.deadline_days" in logged[0]
