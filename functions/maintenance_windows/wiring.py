@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -78,7 +77,7 @@ def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVe
         [caller],
         certs_url=current.oidc_certs_url or GOOGLE_CERTS_URL,
         # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
-        accept_platform_verified=bool(os.environ.get("K_SERVICE")),
+        accept_platform_verified=current.on_cloud_run,
     )
 
 
@@ -191,7 +190,7 @@ def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
         catalog=fleet,
     )
     # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
-    return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))
+    return ctx, dispatch_verifier(current, accept_platform_verified=current.on_cloud_run)
 
 
 _WARMERS = {
