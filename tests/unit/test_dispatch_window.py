@@ -15,14 +15,12 @@ from maintenance_windows.adapters.memory_fleet import FleetAction, MemoryFleet
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.auth import AuthError
-from maintenance_windows.auth.oidc import OidcVerifier
-from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
+from maintenance_windows.handlers.dispatch_window import handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
     FleetError,
@@ -609,18 +607,3 @@ def test_refused_callers_get_their_status_and_nothing_runs() -> None:
     assert verifier.headers == ["Bearer x"]
     assert sent(setup.fleet) == []
     assert handle_dispatch_window(_request(body, method="GET"), setup.ctx, None).status == 405
-
-
-def test_the_verifier_is_always_built_and_cannot_be_switched_off() -> None:
-    # The former local switch is no setting any more: it is ignored, and the token check stays.
-    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
-        dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}))
-    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
-        dispatch_verifier(Settings.from_env({"MW_DISPATCH_URL": "https://d.example"}))
-    built = dispatch_verifier(
-        Settings.from_env({"MW_DISPATCH_URL": "https://d.example", "MW_TASK_INVOKER_SA": "t@p.iam.gserviceaccount.com"})
-    )
-    assert isinstance(built, OidcVerifier)
-    with pytest.raises(AuthError) as refused:
-        built.verify(None)
-    assert refused.value.status == 401

@@ -6,8 +6,11 @@ calendar at a local endpoint, and Fleet, Gemini and Cloud Tasks clients are buil
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from maintenance_windows import wiring
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.lazy import LazyTaskQueue
+from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError
 from maintenance_windows.repository.guarded_store import GuardedStore
@@ -93,7 +97,7 @@ def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MW_PLAN_URL")
-    with pytest.raises(ConfigurationError, match="plan_windows: the audience URL"):
+    with pytest.raises(ConfigurationError, match="plan_windows needs MW_PLAN_URL and MW_SCHEDULER_SA"):
         wiring.warm("plan_windows")
 
 
@@ -114,6 +118,46 @@ def test_dispatch_window_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, 
             monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=missing):
         wiring.warm("dispatch_window")
+
+
+def test_the_dispatch_token_check_is_always_built_and_cannot_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The former local switch is no setting any more: it is ignored, and the token check stays.
+    for name, value in {**DISPATCH, "MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}.items():
+        monkeypatch.setenv(name, value)
+    _, verifier = wiring.dispatcher()
+    with pytest.raises(AuthError) as refused:
+        verifier.verify(None)
+    assert refused.value.status == 401
+
+
+def test_only_cloud_run_trusts_a_signature_its_iam_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    platform_verified = (
+        "Bearer "
+        + ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in (
+                {"alg": "RS256", "kid": "k"},
+                {
+                    "iss": "https://accounts.google.com",
+                    "aud": DISPATCH["MW_DISPATCH_URL"],
+                    "exp": int(time.time()) + 3000,  # a Google ID token lives an hour at most
+                    "iat": int(time.time()) - 60,
+                    "email": DISPATCH["MW_TASK_INVOKER_SA"],
+                    "email_verified": True,
+                    "sub": "1",
+                },
+            )
+        )
+        + ".SIGNATURE_REMOVED_BY_GOOGLE"
+    )
+    with pytest.raises(AuthError):
+        wiring.dispatcher()[1].verify(platform_verified)
+    wiring.dispatcher.cache_clear()
+    wiring.settings.cache_clear()
+    monkeypatch.setenv("K_SERVICE", "mw-dispatch-window")
+    assert wiring.dispatcher()[1].verify(platform_verified).email == DISPATCH["MW_TASK_INVOKER_SA"]
 
 
 def test_an_invalid_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
