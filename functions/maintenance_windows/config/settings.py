@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
+from maintenance_windows.domain.input_problems import summary
+
 
 class ConfigurationError(Exception):
     """Raised at cold start; the message names the variable or file and the problem."""
@@ -93,10 +95,7 @@ class Settings(BaseSettings):
         try:
             settings = cls(_build_sources=((source,), {}))
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors()
-            )
-            raise ConfigurationError(f"invalid environment: {problems}") from None
+            raise ConfigurationError(f"invalid environment: {summary(error)}") from None
         if settings.tasks_relay_url and settings.on_cloud_run:
             # In the cloud it would send every task, with its token, somewhere other than dispatch_window.
             raise ConfigurationError("MW_LOCAL_TASKS_RELAY_URL is for the local stack only and is refused on Cloud Run")
