@@ -7,9 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import google.auth
+import grpc
 import pytest
 from google.api_core import exceptions as google_exceptions
 from google.cloud import tasks_v2
+from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
@@ -105,11 +108,31 @@ def test_configuration_is_checked() -> None:
         queue(RecordingClient()).schedule("t", datetime(2026, 1, 1), {})
 
 
-def test_from_settings_uses_the_emulator_channel() -> None:
-    settings = Settings.from_env({"MW_TASKS_QUEUE": QUEUE, "MW_DISPATCH_URL": URL,
-                                  "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1"})  # fmt: skip
+def test_from_settings_talks_to_the_emulator_on_a_plain_channel_without_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The client uses the gRPC transport with or without the emulator: what tells them apart is the channel.
+    opened: list[tuple[str, grpc.Channel]] = []
+    plain_channel = grpc.insecure_channel
+
+    def recording(target: str, *args: Any, **kwargs: Any) -> grpc.Channel:
+        opened.append((target, plain_channel(target, *args, **kwargs)))
+        return opened[-1][1]
+
+    def no_credentials(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the emulator needs no Google credentials")
+
+    monkeypatch.setattr(grpc, "insecure_channel", recording)
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    settings = Settings.from_env(
+        {"MW_TASKS_QUEUE": QUEUE, "MW_DISPATCH_URL": URL, "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1"}
+    )
     built = CloudTasksQueue.from_settings(settings)
-    assert built._client.transport.__class__.__name__ == "CloudTasksGrpcTransport"
+    [(target, channel)] = opened
+    assert target == "127.0.0.1:1"
+    transport = built._client.transport
+    assert isinstance(transport, CloudTasksGrpcTransport)
+    assert transport.grpc_channel is channel
 
 
 def test_memory_queue_dedups_names_even_after_delivery_or_delete() -> None:

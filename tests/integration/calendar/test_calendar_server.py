@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -175,7 +176,7 @@ def test_incremental_sync_pages_and_deletions(calendar_server: RunningServer) ->
     assert second["nextSyncToken"]
     items = first["items"] + second["items"]
     assert [item["id"] for item in items] == ["inc00000", "inc00001", "inc00009"]
-    assert items[0] == {key: items[0][key] for key in ("kind", "etag", "id", "status", "updated")}
+    assert set(items[0]) == {"kind", "etag", "id", "status", "updated"}  # a deletion carries no more
     assert items[0]["status"] == "cancelled"
 
     quiet = api(calendar_server, "GET", f"calendars/primary/events?syncToken={second['nextSyncToken']}").json()
@@ -336,12 +337,9 @@ def test_latency_is_paid_per_round_trip(calendar_server: RunningServer, seeded: 
     started = time.monotonic()
     answer = api(calendar_server, "GET", "users/me/settings/timezone")
     assert time.monotonic() - started >= 0.15
-    assert answer.json() == {
-        "kind": "calendar#setting",
-        "etag": answer.json()["etag"],
-        "id": "timezone",
-        "value": "Europe/Paris",
-    }
+    setting = answer.json()
+    assert re.fullmatch(r'"[0-9a-f]{16}"', setting.pop("etag"))
+    assert setting == {"kind": "calendar#setting", "id": "timezone", "value": "Europe/Paris"}
     seeded.call("GET", "counters")  # admin calls pay no latency and are not counted
     assert seeded.counters()["round_trips"] == 1
 
