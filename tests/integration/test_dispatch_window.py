@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import flask
@@ -17,7 +16,6 @@ import requests
 
 from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer
-from infra.oidc_issuer import create_app as issuer_app
 from infra.serving import BackgroundServer
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.firestore_store import FirestoreStore
@@ -106,18 +104,6 @@ def admin(fleet: RunningFleet) -> Iterator[FleetAdmin]:
     client = FleetAdmin(fleet.url)
     yield client
     client.close()
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
-    return LocalIssuer(Path(tmp_path_factory.mktemp("oidc")))
-
-
-@pytest.fixture(scope="module")
-def certs_url(issuer: LocalIssuer) -> Iterator[str]:
-    with BackgroundServer(issuer_app(issuer)) as served:
-        base = served.url
-        yield base + CERTS_PATH
 
 
 def context_factory(
@@ -236,9 +222,13 @@ def test_each_action_arrives_once_while_fleet_fails_30_percent(
 
 
 def test_tokens_are_checked_before_anything_runs(
-    stack: dict[str, Any], store: FirestoreStore, fleet: RunningFleet, admin: FleetAdmin, issuer: LocalIssuer,
-    certs_url: str,
-) -> None:  # fmt: skip
+    stack: dict[str, Any],
+    store: FirestoreStore,
+    fleet: RunningFleet,
+    admin: FleetAdmin,
+    issuer: LocalIssuer,
+    issuer_url: str,
+) -> None:
     verifier_holder: list[OidcVerifier] = []
 
     class Late:
@@ -249,7 +239,7 @@ def test_tokens_are_checked_before_anything_runs(
 
     with serve_dispatcher(context_factory(stack, store, fleet), Late()) as dispatcher:
         audience = dispatcher.url
-        verifier_holder.append(OidcVerifier(audience, [TASK_INVOKER], certs_url=certs_url))
+        verifier_holder.append(OidcVerifier(audience, [TASK_INVOKER], certs_url=issuer_url + CERTS_PATH))
         window = store_window(store, datetime.now(UTC))
         body = {"window_id": window.window_id, "revision": 1, "purpose": "dispatch"}
         past = datetime.now(UTC) - timedelta(hours=2)

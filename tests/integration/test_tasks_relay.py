@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from infra.oidc_issuer import CERTS_PATH, LocalIssuer
-from infra.oidc_issuer import create_app as issuer_app
+from infra.oidc_issuer import CERTS_PATH
 from infra.serving import BackgroundServer
 from infra.tasks_relay import AUDIENCE_HEADER, DELIVERIES_PATH, SERVICE_ACCOUNT_HEADER, Relay, create_app
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
@@ -43,17 +41,6 @@ class Target:
         return Response(json.dumps({"status": "done"}), status=self.status, content_type="application/json")(
             environ, start_response
         )
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
-    return LocalIssuer(Path(tmp_path_factory.mktemp("oidc")))
-
-
-@pytest.fixture(scope="module")
-def issuer_url(issuer: LocalIssuer) -> Iterator[str]:
-    with BackgroundServer(issuer_app(issuer)) as served:
-        yield served.url
 
 
 @contextmanager
