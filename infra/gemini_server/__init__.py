@@ -1,4 +1,7 @@
-"""Local stand-in for Gemini on Vertex AI (generateContent, models.get). `python -m infra.gemini_server --port P`."""
+"""Local stand-in for Gemini on Vertex AI (generateContent, models.get). `python -m infra.gemini_server --port P`.
+
+Of this project it imports infra.routing and infra.serving only, nothing of maintenance_windows.
+"""
 
 from __future__ import annotations
 
