@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 
 
 def test_a_given_mapping_is_all_that_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [key for key in os.environ if key.startswith("MW_")]:  # the local stack's, when it runs the tests
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MW_PROJECT", "from-the-process")
     monkeypatch.setenv("K_SERVICE", "mw-plan-windows")
     given = Settings.from_env({"MW_REGION": "us-central1"})
