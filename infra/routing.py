@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.routing import Map
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 
 
@@ -27,3 +27,11 @@ def dispatch(routes: Map, request: Request, call: object, *, ignored: tuple[str,
 def allowed_methods(refused: MethodNotAllowed) -> str:
     """The Allow header a 405 carries: the methods the path's routes answer (GET routes answer HEAD too)."""
     return ", ".join(sorted(refused.valid_methods or ()))
+
+
+def without_head(rule: Rule) -> Rule:
+    """`rule` answering only the methods it names. werkzeug adds HEAD to every GET rule; a stand-in whose
+    hand-written routing answered HEAD like any other wrong method keeps doing so (no laxer than before)."""
+    assert rule.methods is not None, "a rule for every method has no HEAD to take away"
+    rule.methods.discard("HEAD")
+    return rule

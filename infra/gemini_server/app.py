@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 from infra.gemini_server.answers import DEFAULT_THINKING_TOKENS, envelope, generate
 from infra.gemini_server.catalog import KNOWN_MODELS, PublisherModel, extra_model
 from infra.gemini_server.checks import BadRequest, check_request
-from infra.routing import dispatch
+from infra.routing import dispatch, without_head
 
 MODES = (
     "normal", "slow", "error", "malformed", "schema_violation", "injection_echo", "blocked", "max_tokens",
@@ -213,8 +213,10 @@ _ROUTES = Map(
         Rule(
             f"/<any(v1, v1beta1):version>/{_IN_LOCATION}{_MODEL}:generateContent", methods=["POST"], endpoint="generate"
         ),
-        Rule(f"/<any(v1, v1beta1):version>/{_IN_LOCATION}{_MODEL}", methods=["GET"], endpoint="get_model"),
-        Rule(f"/<any(v1, v1beta1):version>/{_MODEL}", methods=["GET"], endpoint="get_model"),
+        *(
+            without_head(Rule(f"/<any(v1, v1beta1):version>/{path}", methods=["GET"], endpoint="get_model"))
+            for path in (f"{_IN_LOCATION}{_MODEL}", _MODEL)
+        ),
         Rule("/_admin/mode", methods=["POST"], endpoint="set_mode"),
         Rule("/_admin/requests", methods=["GET"], endpoint="recorded"),
         Rule("/_admin/reset", methods=["POST"], endpoint="reset"),

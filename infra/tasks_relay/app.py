@@ -38,7 +38,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.routing import allowed_methods, dispatch
+from infra.routing import allowed_methods, dispatch, without_head
 from maintenance_windows.observability import get_logger
 
 if TYPE_CHECKING:
@@ -173,7 +173,9 @@ class _Call:
         return _json({"deliveries": [asdict(d) for d in self.relay.deliveries()]}, 200)
 
 
-_ROUTES = Map([Rule("/", endpoint="deliver"), Rule(DELIVERIES_PATH, methods=["GET"], endpoint="deliveries")])
+_ROUTES = Map(
+    [Rule("/", endpoint="deliver"), without_head(Rule(DELIVERIES_PATH, methods=["GET"], endpoint="deliveries"))]
+)
 
 
 def _forwarded_headers(request: Request) -> dict[str, str]:
