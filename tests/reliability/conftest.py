@@ -45,7 +45,7 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
             terminalreporter.write_line(f"{name:<58} {cases:>7} cases  {server_errors} 5xx  {writes} writes on refused")
 
 
-@pytest.fixture()
+@pytest.fixture
 def rig(stack: dict[str, Any], store: FirestoreStore) -> Iterator[Rig]:
     """The stack seen from outside; faults, push duplicates and queued tasks never outlive a test."""
     harness = Rig(stack, store)

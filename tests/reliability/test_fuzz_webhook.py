@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from maintenance_windows.config.settings import Settings
 from tests.reliability.hostile import HOLE, HOSTILE_LITERALS, FuzzLedger, deep_nesting, fuzz_settings, splice
-from tests.reliability.support import Figures, Rig, Size, current_size
+from tests.reliability.support import Figures, Rig, current_size
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(current_size().timeout_seconds)]
 
@@ -283,17 +283,17 @@ def _basic(password: str) -> str:
 Credentials = tuple[dict[str, str], dict[str, str]]
 #: Ways to present a secret that is not the webhook's, each as (headers, query parameters) for the secret.
 SECRET_FORGERIES: dict[str, Callable[[str], Credentials]] = {
-    "no secret": lambda secret: ({}, {}),
+    "no secret": lambda _secret: ({}, {}),
     "bearer, wrong": lambda secret: ({"Authorization": f"Bearer {secret}-not"}, {}),
     "bearer, a prefix of it": lambda secret: ({"Authorization": f"Bearer {secret[:-1]}"}, {}),
     "bearer, upper case": lambda secret: ({"Authorization": f"Bearer {secret.upper()}x"}, {}),
-    "bearer, empty": lambda secret: ({"Authorization": "Bearer "}, {}),
+    "bearer, empty": lambda _secret: ({"Authorization": "Bearer "}, {}),
     "basic, wrong password": lambda secret: ({"Authorization": _basic(secret + "x")}, {}),
-    "basic, not base64": lambda secret: ({"Authorization": "Basic %%%"}, {}),
+    "basic, not base64": lambda _secret: ({"Authorization": "Basic %%%"}, {}),
     "query token, wrong": lambda secret: ({}, {"token": secret[::-1] + "x"}),
     "secret in another header": lambda secret: ({"X-Fleet-Secret": secret}, {}),
     "secret as the scheme": lambda secret: ({"Authorization": secret}, {}),
-    "an OIDC-shaped token": lambda secret: ({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, {}),
+    "an OIDC-shaped token": lambda _secret: ({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, {}),
 }
 
 
@@ -317,9 +317,7 @@ def counted_as(case: Case) -> str:
 FUZZ = current_size()
 
 
-def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(
-    rig: Rig, size: Size, figures: Figures
-) -> None:
+def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(rig: Rig, figures: Figures) -> None:
     rig.store.client  # noqa: B018  # the `store` fixture behind rig has wiped Firestore
     ledger = Ledger()
     session = requests.Session()
@@ -342,10 +340,14 @@ def test_fuzzed_webhooks_never_fail_the_server_and_invalid_ones_write_nothing(
     stray += sum(len(documents) for name, documents in stored.items() if name != "host_policies")
     figures.record("fuzz", **ledger.answers.figures(stray))
     print(json.dumps(figures.values["fuzz"]))
-    assert ledger.answers.server_errors == 0 and stray == 0
+    assert ledger.answers.server_errors == 0
+    assert stray == 0
     assert stored_cases == ledger.cases  # and the accepted ones did
     statuses = ledger.answers.statuses
-    assert statuses[202] and statuses[400] and statuses[401] and statuses[415]
+    assert statuses[202]
+    assert statuses[400]
+    assert statuses[401]
+    assert statuses[415]
 
 
 #: Cases per hostile class in the test below (the mixed run above draws them too, at random).
@@ -371,4 +373,6 @@ def test_every_hostile_class_is_refused_with_a_named_400_and_writes_nothing(
     check()
     written = sum(len(documents) for documents in rig.snapshot().values())
     figures.record("fuzz_hostile", **{kind: answers.figures(written)})
-    assert answers.server_errors == 0 and written == 0 and answers.statuses[400] >= HOSTILE_CASES_PER_KIND // 2
+    assert answers.server_errors == 0
+    assert written == 0
+    assert answers.statuses[400] >= HOSTILE_CASES_PER_KIND // 2
