@@ -76,8 +76,15 @@ def known_records(now: datetime) -> tuple[list[HostCase], list[Window]]:
     day = timedelta(days=1)
     alice = _window("alice", (1,), now - 9 * day, now - 5 * day, now - 7 * day - timedelta(hours=1))
     moved_at = now - 8 * day
-    alice = states.moved(alice, alice.start or now, alice.end or now, moved_at, late=False, etag=None,
-                         changed_at=moved_at - timedelta(seconds=20))  # fmt: skip
+    alice = states.moved(
+        alice,
+        alice.start or now,
+        alice.end or now,
+        moved_at,
+        late=False,
+        etag=None,
+        changed_at=moved_at - timedelta(seconds=20),
+    )
     alice = states.booked(alice, "task-alice-1", moved_at)
     alice = states.verified(states.dispatched(alice, now - 7 * day - timedelta(hours=1), "sent"), now - 7 * day, "ok")
 
@@ -89,12 +96,21 @@ def known_records(now: datetime) -> tuple[list[HostCase], list[Window]]:
 
     dave_start = now + day
     dave = _window("dave", (4, 5), now - 1 * day, now + 5 * day, dave_start)
-    dave = states.moved(dave, dave_start, dave_start + timedelta(minutes=30), now - timedelta(hours=2), late=False,
-                        etag=None, changed_at=now - timedelta(hours=2, seconds=5))  # fmt: skip
+    dave = states.moved(
+        dave,
+        dave_start,
+        dave_start + timedelta(minutes=30),
+        now - timedelta(hours=2),
+        late=False,
+        etag=None,
+        changed_at=now - timedelta(hours=2, seconds=5),
+    )
     dave = states.booked(dave, "task-dave-1", now - timedelta(hours=2))
 
     erin = _window("erin", (6,), now - 19 * day, now - 15 * day, now - 9 * day - timedelta(hours=1))
-    erin = states.failed(states.dispatched(erin, now - 9 * day - timedelta(hours=1), "sent"), now - 9 * day, "still failing")
+    erin = states.failed(
+        states.dispatched(erin, now - 9 * day - timedelta(hours=1), "sent"), now - 9 * day, "still failing"
+    )
 
     hosts = [
         _host(1, now - 10 * day, "alice@acme.example", failing=False),
@@ -102,8 +118,13 @@ def known_records(now: datetime) -> tuple[list[HostCase], list[Window]]:
         _host(3, now - 8 * day, "carol@acme.example"),
         _host(4, now - 2 * day, "dave@acme.example"),
         _host(5, now - 2 * day, "dave@acme.example"),
-        _host(6, now - 20 * day, "erin@acme.example", needs_attention=True,
-              attention_reason="still failing after 1 failed windows"),  # fmt: skip
+        _host(
+            6,
+            now - 20 * day,
+            "erin@acme.example",
+            needs_attention=True,
+            attention_reason="still failing after 1 failed windows",
+        ),
         _host(7, now - 1 * day, None, owner_checked_at=now - day, email_problem="no owner found"),
     ]
     return hosts, [alice, bob, carol, dave, erin]

@@ -97,8 +97,7 @@ class Figures:
             f"({len(self.fix_hours)} hosts verified)",
             f"declined: {share_text(self.declined_share)} ({self.windows_declined} of {self.windows_ended} "
             "windows ended)",
-            f"time to follow a move: p95 {seconds_text(self.p95_follow_seconds)} "
-            f"({len(self.follow_seconds)} moves)",
+            f"time to follow a move: p95 {seconds_text(self.p95_follow_seconds)} ({len(self.follow_seconds)} moves)",
         ]
 
 
@@ -160,7 +159,9 @@ def _is_due(window: Window, end: datetime | None, start: datetime, now: datetime
     return window.state in OPEN_STATES and start <= window.deadline <= now
 
 
-def _fix_hours(window: Window, verified_at: datetime, every: Sequence[Window], hosts: Mapping[int, HostCase]) -> list[float]:
+def _fix_hours(
+    window: Window, verified_at: datetime, every: Sequence[Window], hosts: Mapping[int, HostCase]
+) -> list[float]:
     found = []
     for host_id in window.host_ids:
         began = failing_since(window, host_id, every, hosts)
