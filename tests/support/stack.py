@@ -11,7 +11,7 @@ from maintenance_windows.adapters.firestore_store import FirestoreStore
 
 #: Every collection the product writes; wiped between integration tests.
 COLLECTIONS = (
-    "hosts", "policies", "users", "windows", "claims", "leases", "channels", "explanations", "follow_pending",
+    "hosts", "policies", "users", "windows", "claims", "leases", "channels", "explanations", "follow_pending", "alerts",
 )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ STATE_COLOURS = {
     "declined": "#ef6c00",
     "cancelled": "#9e9e9e",
 }
-_WIDTH, _HEIGHT, _LEFT, _BOTTOM, _TOP = 640, 220, 36, 40, 16
+_WIDTH, _HEIGHT, _LEFT, _BOTTOM, _TOP = 660, 220, 36, 40, 16
 
 
 def fix_buckets(hours: Sequence[float]) -> list[tuple[str, int]]:
@@ -80,11 +80,19 @@ def windows_per_day_chart(days: Sequence[tuple[str, Counter[str]]]) -> str:
                 f'fill="{colour}"><title>{day}: {counts[state]} {state}</title></rect>'
             )
         if index % 5 == 0 or index == len(days) - 1:
-            parts.append(_text(x + slot * 0.4, _HEIGHT - _BOTTOM + 16, day[5:]))
+            last = index == len(days) - 1
+            parts.append(
+                _text(
+                    x + slot * 0.8 if last else x + slot * 0.4,
+                    _HEIGHT - _BOTTOM + 16,
+                    day[5:],
+                    anchor="end" if last else "middle",
+                )
+            )
     parts.append(_text(_LEFT - 6, _TOP + 4, str(top), anchor="end"))
     parts.append(_axis())
     for index, (state, colour) in enumerate(STATE_COLOURS.items()):
-        lx = _LEFT + index * 75
+        lx = _LEFT + index * 76
         parts.append(f'<rect x="{lx}" y="{_HEIGHT - 14}" width="10" height="10" fill="{colour}"/>')
         parts.append(_text(lx + 14, _HEIGHT - 5, state, anchor="start"))
     parts.append("</svg>")
