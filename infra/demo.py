@@ -309,6 +309,20 @@ def story(demo: LocalStack) -> None:
           f"{sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
+    status_page(demo)
+
+
+def status_page(demo: LocalStack) -> None:
+    """The status page's address and the compliance figures it shows (the same code as `mw status`)."""
+    from maintenance_windows.cli.status_commands import figures
+
+    heading("Status page")
+    status = demo.stack["status"]
+    print(f"  {demo.stack['urls']['status']}  (sign in as {status['admins'][0]}; the local password is in "
+          f"{local_stack.state_dir(PROFILE) / 'status-secrets.json'})")  # fmt: skip
+    print("  compliance, last 30 days:")
+    for line in figures().summary_lines():
+        print(f"    {line}")
 
 
 def _reported(demo: LocalStack, hosts: list[int]) -> bool:
