@@ -41,7 +41,7 @@ locals {
 
   # Collections whose documents Firestore deletes once `expires_at` (a timestamp) has passed. TTL deletion
   # runs within about a day of expiry, so readers must still check expires_at themselves.
-  ttl_collections = ["claims", "leases", "explanations"]
+  ttl_collections = ["claims", "leases", "explanations", "alerts"]
 }
 
 resource "google_firestore_index" "composite" {

@@ -169,14 +169,16 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 
 
 def chat_alerts() -> AfterPlanHook | None:
-    """Chat alerts after each planning run, when a chat webhook is configured (they are optional)."""
+    """Chat alerts after each planning run, when a chat webhook is configured (they are optional: the deployed
+    secret holds `none` to send none)."""
     current = settings()
-    if current.chat_webhook_url is None or not current.chat_webhook_url.get_secret_value():
+    url = current.chat_webhook_url.get_secret_value().strip() if current.chat_webhook_url else ""
+    if url.lower() in ("", "none"):
         return None
     from maintenance_windows.adapters.chat_webhook import ChatWebhook
     from maintenance_windows.status.alerts import ChatAlerts
 
-    webhook = ChatWebhook(current.chat_webhook_url.get_secret_value())
+    webhook = ChatWebhook(url)
     return ChatAlerts(webhook, current.chat_format, status_url=current.status_url,
                       pause_alert_days=current.chat_pause_alert_days)  # fmt: skip
 

@@ -314,7 +314,7 @@ def test_grant_reader_refuses_shapes_it_does_not_understand() -> None:
 def test_ttl_policies_cover_the_expiring_collections() -> None:
     ttl = tf.resources("google_firestore_field")["expires_at_ttl"]
     assert tf.expression(ttl["for_each"]) == "toset(local.ttl_collections)"
-    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations"}
+    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations", "alerts"}
     assert tf.unquote(ttl["field"]) == "expires_at"
     assert "ttl_config" in ttl
 

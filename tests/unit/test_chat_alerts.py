@@ -104,3 +104,12 @@ def test_the_receiver_is_as_strict_as_the_documented_webhooks() -> None:
     long = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", data=json.dumps({"text": "x" * 5000}),
                        content_type="application/json")  # fmt: skip
     assert long.status_code == 400
+
+
+def test_alerts_are_wired_only_when_a_webhook_is_configured(monkeypatch: Any) -> None:
+    from maintenance_windows import wiring
+    from maintenance_windows.config.settings import Settings
+
+    for value, wired in (("none", False), ("", False), ("https://hooks.slack.com/services/T/B/x", True)):
+        monkeypatch.setattr(wiring, "settings", lambda value=value: Settings.from_env({"MW_CHAT_WEBHOOK_URL": value}))
+        assert (wiring.chat_alerts() is not None) is wired, value
