@@ -318,8 +318,8 @@ def status_page(demo: LocalStack) -> None:
 
     heading("Status page")
     status = demo.stack["status"]
-    print(f"  {demo.stack['urls']['status']}  (sign in as {status['admins'][0]}; the local password is in "
-          f"{local_stack.state_dir(PROFILE) / 'status-secrets.json'})")  # fmt: skip
+    print(f"  {demo.stack['urls']['status']}  (while the demo's stack runs; sign in as {status['admins'][0]}, "
+          f"password in {local_stack.state_dir(PROFILE) / 'status-secrets.json'}; `make up` serves it too)")  # fmt: skip
     print("  compliance, last 30 days:")
     for line in figures().summary_lines():
         print(f"    {line}")

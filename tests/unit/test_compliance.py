@@ -109,6 +109,16 @@ def test_shares_read_as_percentages(value: float | None, text: str) -> None:
     assert compliance.share_text(value) == text
 
 
+@pytest.mark.parametrize(("hours", "text"), [(None, "n/a"), (0.25, "15 min"), (5.0, "5.0 h"), (72.0, "3.0 d")])
+def test_durations_read_in_their_unit(hours: float | None, text: str) -> None:
+    assert compliance.hours_text(hours) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(None, "n/a"), (0.42, "0.4 s"), (20.0, "20 s"), (300.0, "5.0 min")])
+def test_follow_times_read_in_their_unit(seconds: float | None, text: str) -> None:
+    assert compliance.seconds_text(seconds) == text
+
+
 def test_summary_lines_name_every_figure() -> None:
     text = "\n".join(figures().summary_lines())
     assert "25% (1 of 4 hosts due)" in text

@@ -214,10 +214,14 @@ def share_text(share: float | None) -> str:
 def hours_text(hours: float | None) -> str:
     if hours is None:
         return "n/a"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
 def seconds_text(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
