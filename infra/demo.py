@@ -318,8 +318,9 @@ def status_page(demo: LocalStack) -> None:
 
     heading("Status page")
     status = demo.stack["status"]
+    secrets_file = local_stack.state_dir(PROFILE) / "status-secrets.json"
     print(f"  {demo.stack['urls']['status']}  (while the demo's stack runs; sign in as {status['admins'][0]}, "
-          f"password in {local_stack.state_dir(PROFILE) / 'status-secrets.json'}; `make up` serves it too)")  # fmt: skip
+          f"password in {secrets_file}; `make up` serves it too)")  # fmt: skip
     print("  compliance, last 30 days:")
     for line in figures().summary_lines():
         print(f"    {line}")
@@ -350,9 +351,10 @@ def _log_events(demo: LocalStack, event: str) -> list[dict[str, Any]]:
 
 def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
     from maintenance_windows.adapters.firestore_store import FirestoreStore
+    from maintenance_windows.repository.hosts import all_hosts
 
     store = FirestoreStore.connect(demo.stack["project"])
-    return [document for _, document in store.query("hosts")]
+    return [{"host_id": case.host_id, "status": case.status.value} for case in all_hosts(store)]
 
 
 def main() -> int:

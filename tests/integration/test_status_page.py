@@ -17,7 +17,7 @@ from infra.client import LocalStack
 from maintenance_windows.adapters.chat_webhook import ChatWebhook
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.domain import compliance
-from maintenance_windows.repository.hosts import all_hosts
+from maintenance_windows.repository.hosts import policy_cases
 from maintenance_windows.repository.windows import all_windows
 from maintenance_windows.status.alerts import ChatAlerts
 from tests.support.status_fixtures import EXPECTED, seed
@@ -92,7 +92,9 @@ def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
     shown = {key: browser.find_element(By.ID, key).text
              for key in ("fixed-in-time", "median-fix", "p90-fix", "declined-share", "p95-follow")}  # fmt: skip
     # The figures of what the emulator holds now, computed again, and the ones the seeded records were built for.
-    stored = compliance.compute(all_windows(store), {h.host_id: h for h in all_hosts(store)}, datetime.now(UTC))
+    windows = all_windows(store)
+    cases = policy_cases(store, {h for w in windows for h in w.host_ids}, {p for w in windows for p in w.policy_ids})
+    stored = compliance.compute(windows, cases, datetime.now(UTC))
     expected = {
         "fixed-in-time": compliance.share_text(EXPECTED["fixed_in_time_share"]),
         "median-fix": compliance.hours_text(EXPECTED["median_fix_hours"]),

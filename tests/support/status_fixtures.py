@@ -17,11 +17,11 @@ median 72, p90 216; windows ended 4 (verified, verified, declined, failed), decl
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from maintenance_windows.domain import windows as states
-from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
+from maintenance_windows.domain.host_cases import PolicyCase, PolicyState
 from maintenance_windows.domain.windows import Slot, Window
 from maintenance_windows.ports.store import DocumentStore, Write
 from maintenance_windows.repository import hosts as host_records
@@ -40,20 +40,13 @@ EXPECTED = {
 }
 
 
-def _host(host_id: int, since: datetime, email: str | None, *, failing: bool = True, **extra: object) -> HostCase:
-    return HostCase(
-        host_id=host_id,
-        hostname=f"host-{host_id}",
-        display_name=f"Laptop {host_id}",
-        url="",
-        reported_team_id=1,
-        status=HostStatus.FAILING if failing else HostStatus.CLOSED,
-        failing_policy_ids=(10,) if failing else (),
-        policy_seen={10: SeenWindow(since, since)},
-        first_seen=since,
-        last_seen=since,
-        extra={"user_email": email, "team_id": 1, **extra} if email else {"team_id": 1, **extra},
-    )
+def _case(host_id: int, since: datetime, *, passed: datetime | None = None) -> PolicyCase:
+    state = PolicyState.PASSING if passed else PolicyState.FAILING
+    return PolicyCase(host_id, 10, state, since, since, passed_at=passed)
+
+
+def _extra(email: str | None, **extra: object) -> dict[str, object]:
+    return {"team_id": 1, **({"user_email": email} if email else {}), **extra}
 
 
 def _window(user: str, hosts: tuple[int, ...], created: datetime, deadline: datetime, start: datetime) -> Window:
@@ -72,7 +65,18 @@ def _window(user: str, hosts: tuple[int, ...], created: datetime, deadline: date
     return states.booked(planned, f"task-{user}", created)
 
 
-def known_records(now: datetime) -> tuple[list[HostCase], list[Window]]:
+@dataclass(frozen=True)
+class Records:
+    cases: list[PolicyCase]
+    extras: dict[int, dict[str, object]]  # the `hosts` documents: owner and attention fields
+    windows: list[Window]
+
+    @property
+    def case_map(self) -> dict[tuple[int, int], PolicyCase]:
+        return {(case.host_id, case.policy_id): case for case in self.cases}
+
+
+def known_records(now: datetime) -> Records:
     day = timedelta(days=1)
     alice = _window("alice", (1,), now - 9 * day, now - 5 * day, now - 7 * day - timedelta(hours=1))
     moved_at = now - 8 * day
@@ -112,36 +116,37 @@ def known_records(now: datetime) -> tuple[list[HostCase], list[Window]]:
         states.dispatched(erin, now - 9 * day - timedelta(hours=1), "sent"), now - 9 * day, "still failing"
     )
 
-    hosts = [
-        _host(1, now - 10 * day, "alice@acme.example", failing=False),
-        _host(2, now - 12 * day, "bob@acme.example", failing=False),
-        _host(3, now - 8 * day, "carol@acme.example"),
-        _host(4, now - 2 * day, "dave@acme.example"),
-        _host(5, now - 2 * day, "dave@acme.example"),
-        _host(
-            6,
-            now - 20 * day,
-            "erin@acme.example",
-            needs_attention=True,
-            attention_reason="still failing after 1 failed windows",
-        ),
-        _host(7, now - 1 * day, None, owner_checked_at=now - day, email_problem="no owner found"),
+    cases = [
+        _case(1, now - 10 * day, passed=now - 7 * day),
+        _case(2, now - 12 * day, passed=now - 3 * day),
+        _case(3, now - 8 * day),
+        _case(4, now - 2 * day),
+        _case(5, now - 2 * day),
+        _case(6, now - 20 * day),
+        _case(7, now - 1 * day),
     ]
-    return hosts, [alice, bob, carol, dave, erin]
+    extras = {
+        1: _extra("alice@acme.example", fleet_display_name="Alice's MacBook"),
+        2: _extra("bob@acme.example"),
+        3: _extra("carol@acme.example"),
+        4: _extra("dave@acme.example"),
+        5: _extra("dave@acme.example"),
+        6: _extra("erin@acme.example", needs_attention=True, attention_reason="still failing after 1 failed windows"),
+        7: _extra(None, owner_checked_at=now - day, email_problem="no owner found"),
+    }
+    return Records(cases, extras, [alice, bob, carol, dave, erin])
 
 
-def seed(store: DocumentStore, now: datetime) -> tuple[list[HostCase], list[Window]]:
+def seed(store: DocumentStore, now: datetime) -> Records:
     """Write the known records into a store (memory or the emulator), replacing what those ids held."""
-    hosts, windows = known_records(now)
-    store.commit([Write("set", host_records.HOSTS, str(h.host_id), _host_document(h)) for h in hosts])
-    window_records.save(store, windows)
-    return hosts, windows
-
-
-def _host_document(case: HostCase) -> dict[str, object]:
-    document = host_records.host_to_document(case)
-    document.update(case.extra)
-    return document
+    records = known_records(now)
+    writes = [Write("set", host_records.HOST_POLICIES, host_records.policy_case_id(c.host_id, c.policy_id),
+                    host_records.policy_case_to_document(c)) for c in records.cases]  # fmt: skip
+    writes += [Write("set", host_records.HOSTS, str(host_id), {"host_id": host_id, **extra})
+               for host_id, extra in records.extras.items()]  # fmt: skip
+    store.commit(writes)
+    window_records.save(store, records.windows)
+    return records
 
 
 def without_history_times(window: Window) -> Window:

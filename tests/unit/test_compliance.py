@@ -17,8 +17,8 @@ NOW = datetime(2031, 3, 31, 12, 0, tzinfo=UTC)
 
 
 def figures(now: datetime = NOW) -> compliance.Figures:
-    hosts, windows = known_records(now)
-    return compute(windows, {h.host_id: h for h in hosts}, now)
+    records = known_records(now)
+    return compute(records.windows, records.case_map, now)
 
 
 def test_the_known_records_give_the_expected_figures() -> None:
@@ -37,8 +37,8 @@ def test_percentiles_are_nearest_rank() -> None:
 def test_windows_outside_the_period_are_left_out() -> None:
     later = NOW + timedelta(days=60)
     result = figures(NOW).as_dict()
-    hosts, windows = known_records(NOW)
-    far = compute(windows, {h.host_id: h for h in hosts}, later).as_dict()
+    records = known_records(NOW)
+    far = compute(records.windows, records.case_map, later).as_dict()
     assert result["windows_ended"] == 4
     # Sixty days on, every window ended more than 30 days ago; dave's is still open but past its deadline.
     assert far["windows_ended"] == 0 and far["median_fix_hours"] is None and far["declined_share"] is None
@@ -46,44 +46,47 @@ def test_windows_outside_the_period_are_left_out() -> None:
 
 
 def test_an_open_window_past_its_deadline_is_due_and_not_fixed() -> None:
-    hosts, windows = known_records(NOW)
-    dave = next(w for w in windows if w.user_key == "dave")
+    records = known_records(NOW)
+    dave = next(w for w in records.windows if w.user_key == "dave")
     overdue = replace(dave, deadline=NOW - timedelta(hours=1))
-    result = compute([overdue], {h.host_id: h for h in hosts}, NOW)
+    result = compute([overdue], records.case_map, NOW)
     assert (result.hosts_due, result.hosts_fixed_in_time) == (2, 0)
 
 
 def test_a_window_cancelled_because_the_hosts_pass_before_the_deadline_counts_as_fixed() -> None:
-    hosts, windows = known_records(NOW)
-    dave = next(w for w in windows if w.user_key == "dave")
+    records = known_records(NOW)
+    dave = next(w for w in records.windows if w.user_key == "dave")
     passed = states.cancel(replace(dave, deadline=NOW - timedelta(hours=1)), NOW - timedelta(hours=3), "hosts pass")
-    result = compute([passed], {h.host_id: h for h in hosts}, NOW)
+    result = compute([passed], records.case_map, NOW)
     assert (result.hosts_due, result.hosts_fixed_in_time) == (2, 2)
     assert result.fix_hours == ()  # nothing was verified: the time to fix counts verified hosts only
 
 
 def test_a_host_that_failed_again_counts_from_the_end_of_its_previous_window() -> None:
-    hosts, windows = known_records(NOW)
-    bob = next(w for w in windows if w.user_key == "bob")
+    records = known_records(NOW)
+    bob = next(w for w in records.windows if w.user_key == "bob")
     again = replace(bob, window_id="bob-1", created_at=NOW - timedelta(days=2), deadline=NOW + timedelta(days=3),
                     history=(), state=states.WindowState.NEW)  # fmt: skip
     slot = states.Slot(NOW - timedelta(hours=5), NOW - timedelta(hours=4), "r")
     again = states.booked(states.plan(again, slot, "UTC", NOW - timedelta(days=2)), "t", NOW - timedelta(days=2))
     again = states.verified(states.dispatched(again, NOW - timedelta(hours=5), "sent"), NOW - timedelta(hours=4), "ok")
-    result = compute([bob, again], {h.host_id: h for h in hosts}, NOW)
-    # The host case still says "first failing 12 days ago"; the second fix counts from bob-0's verification.
+    # The policy case still says "first failing 12 days ago": the second fix counts from bob-0's verification.
+    result = compute([bob, again], records.case_map, NOW)
     assert result.fix_hours == (68.0, 216.0)
+    # Failing again after bob-1 was verified: the case's times are the newer failure's, so bob-1 counts from
+    # its own creation (two days before its verification four hours ago).
+    newer = {**records.case_map, (2, 10): replace(records.case_map[(2, 10)], first_seen=NOW - timedelta(hours=1))}
+    assert compute([again], newer, NOW).fix_hours == (44.0,)
 
 
 def test_moves_recorded_without_the_change_time_are_not_counted() -> None:
-    hosts, windows = known_records(NOW)
-    result = compute([without_history_times(w) for w in windows], {h.host_id: h for h in hosts}, NOW)
+    records = known_records(NOW)
+    result = compute([without_history_times(w) for w in records.windows], records.case_map, NOW)
     assert result.follow_seconds == () and result.p95_follow_seconds is None
 
 
 def test_the_change_time_survives_the_store_and_old_documents_still_load() -> None:
-    _, windows = known_records(NOW)
-    alice = next(w for w in windows if w.user_key == "alice")
+    alice = next(w for w in known_records(NOW).windows if w.user_key == "alice")
     assert window_from_document(window_to_document(alice)) == alice
     old = window_to_document(alice)
     for entry in old["history"]:
@@ -92,8 +95,7 @@ def test_the_change_time_survives_the_store_and_old_documents_still_load() -> No
 
 
 def test_windows_per_day_counts_each_window_on_its_day() -> None:
-    _, windows = known_records(NOW)
-    days = compliance.windows_per_day(windows, NOW)
+    days = compliance.windows_per_day(known_records(NOW).windows, NOW)
     assert len(days) == 30 and days[-1][0] == NOW.date().isoformat()
     total = sum(sum(counts.values()) for _, counts in days)
     assert total == 4  # dave's window starts tomorrow, outside the 30 days shown

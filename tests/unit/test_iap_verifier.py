@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pytest
 from google.auth import jwt
@@ -12,6 +13,9 @@ from infra.iap_proxy.app import LocalIap
 from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.iap import IapVerifier, pem_of
 
+# google-auth's jwt functions carry no annotations; these aliases give them the types its docs state.
+_decode: Callable[..., dict[str, Any]] = jwt.decode
+_encode: Callable[..., bytes] = jwt.encode
 AUDIENCE = "/projects/123456789/locations/europe-west1/services/mw-status-page"
 
 
@@ -27,7 +31,7 @@ class KeySession:
         body = self.body
 
         class Answer:
-            headers = {"Cache-Control": "public, max-age=3600"}
+            headers: ClassVar[dict[str, str]] = {"Cache-Control": "public, max-age=3600"}
 
             def raise_for_status(self) -> None:
                 return None
@@ -79,8 +83,8 @@ def test_a_key_not_in_the_set_is_refused() -> None:
 
 def test_a_forged_signature_under_a_known_key_id_is_refused() -> None:
     real, forger = iap(), iap()
-    claims = jwt.decode(real.assertion("admin@acme.example"), verify=False)
-    forged = jwt.encode(forger._signer, claims, key_id=real.kid).decode()
+    claims = _decode(real.assertion("admin@acme.example"), verify=False)
+    forged = _encode(forger._signer, claims, key_id=real.kid).decode()
     check, _ = verifier(real)
     with pytest.raises(AuthError, match="signature, audience or time"):
         check.verify(forged)
@@ -99,8 +103,8 @@ def test_an_expired_assertion_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_the_wrong_issuer_is_refused() -> None:
     proxy = iap()
-    claims = dict(jwt.decode(proxy.assertion("admin@acme.example"), verify=False), iss="https://accounts.google.com")
-    token = jwt.encode(proxy._signer, claims).decode()
+    claims = dict(_decode(proxy.assertion("admin@acme.example"), verify=False), iss="https://accounts.google.com")
+    token = _encode(proxy._signer, claims).decode()
     check, _ = verifier(proxy)
     with pytest.raises(AuthError, match="wrong issuer"):
         check.verify(token)

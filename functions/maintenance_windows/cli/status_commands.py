@@ -11,7 +11,7 @@ from maintenance_windows.cli.commands import EXTRA_COMMANDS, store_from_stack
 from maintenance_windows.cli.stack_info import StackNotRunning, load_stack
 from maintenance_windows.cli.tables import print_json
 from maintenance_windows.domain import compliance
-from maintenance_windows.repository.hosts import all_hosts
+from maintenance_windows.repository.hosts import policy_cases
 from maintenance_windows.repository.windows import all_windows
 
 
@@ -24,9 +24,9 @@ def register(sub: Any) -> None:
 
 def figures(days: int = 30, now: datetime | None = None) -> compliance.Figures:
     store = store_from_stack()
-    hosts = {case.host_id: case for case in all_hosts(store)}
-    period = timedelta(days=days)
-    return compliance.compute(all_windows(store), hosts, now or datetime.now(UTC), period)
+    windows = all_windows(store)
+    cases = policy_cases(store, {h for w in windows for h in w.host_ids}, {p for w in windows for p in w.policy_ids})
+    return compliance.compute(windows, cases, now or datetime.now(UTC), timedelta(days=days))
 
 
 def status_url() -> str | None:

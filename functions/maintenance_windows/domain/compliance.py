@@ -7,9 +7,10 @@ here once, from the records alone, with the time given as an argument:
   or it ended in the period), the share whose window was verified, or cancelled because Fleet reported the
   hosts passing, no later than its deadline. Windows still open with their deadline ahead are not due yet and
   are left out; open windows past their deadline count as not fixed.
-- **time to fix** (median, p90): per host of a window verified in the period, from the host's first failing
-  report for the window's policies to the verification. A host that failed before, was fixed, and failed again
-  counts from the new failure: the start is never earlier than the end of the host's previous window.
+- **time to fix** (median, p90): per host of a window verified in the period, from the first failing report
+  of the failure the window fixed (its policy cases' `first_seen`) to the verification. The start is never
+  earlier than the end of the host's previous window; when the host has failed again since (a newer
+  failure replaced the case's times), the window's creation stands in for it.
 - **declined share**: of the windows that ended in the period, the share that ended declined.
 - **time to follow a move** (p95): from the moment the person moved the event (the calendar's `updated`) to
   the moment the window took the new time; moves recorded before that time was kept are not counted.
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from maintenance_windows.domain.host_cases import HostCase
+from maintenance_windows.domain.host_cases import PolicyCase
 from maintenance_windows.domain.windows import OPEN_STATES, Window, WindowState
 
 DEFAULT_PERIOD = timedelta(days=30)
@@ -125,8 +126,12 @@ def fixed_in_time(window: Window) -> bool:
 
 
 def compute(
-    windows: Iterable[Window], hosts: Mapping[int, HostCase], now: datetime, period: timedelta = DEFAULT_PERIOD
+    windows: Iterable[Window],
+    cases: Mapping[tuple[int, int], PolicyCase],
+    now: datetime,
+    period: timedelta = DEFAULT_PERIOD,
 ) -> Figures:
+    """The figures over `period` up to `now`; `cases` are the policy cases by (host id, policy id)."""
     start = now - period
     every = sorted(windows, key=lambda w: w.created_at)
     due = fixed = ended = declined = 0
@@ -140,7 +145,7 @@ def compute(
             ended += 1
             declined += window.state is WindowState.DECLINED
             if window.state is WindowState.VERIFIED:
-                fix_hours += _fix_hours(window, end, every, hosts)
+                fix_hours += _fix_hours(window, end, every, cases)
     return Figures(
         period_start=start,
         period_end=now,
@@ -160,21 +165,24 @@ def _is_due(window: Window, end: datetime | None, start: datetime, now: datetime
 
 
 def _fix_hours(
-    window: Window, verified_at: datetime, every: Sequence[Window], hosts: Mapping[int, HostCase]
+    window: Window, verified_at: datetime, every: Sequence[Window], cases: Mapping[tuple[int, int], PolicyCase]
 ) -> list[float]:
     found = []
     for host_id in window.host_ids:
-        began = failing_since(window, host_id, every, hosts)
+        began = failing_since(window, host_id, every, cases)
+        if began > verified_at:  # failing again since: the case's times are the new failure's
+            began = window.created_at
         found.append(max(0.0, (verified_at - began).total_seconds() / 3600))
     return found
 
 
-def failing_since(window: Window, host_id: int, every: Sequence[Window], hosts: Mapping[int, HostCase]) -> datetime:
-    """When the host's failure that this window fixed began: its first report for the window's policies, not
-    before its previous window ended; the window's creation when the host case is gone."""
-    case = hosts.get(host_id)
-    seen = [case.policy_seen[p].first_seen for p in window.policy_ids if case and p in case.policy_seen]
-    began = min(seen) if seen else (case.first_seen if case else window.created_at)
+def failing_since(
+    window: Window, host_id: int, every: Sequence[Window], cases: Mapping[tuple[int, int], PolicyCase]
+) -> datetime:
+    """When the host's failure that this window fixed began: the first report of its policy cases for the
+    window's policies, not before its previous window ended; the window's creation when no case is stored."""
+    seen = [cases[(host_id, p)].first_seen for p in window.policy_ids if (host_id, p) in cases]
+    began = min(seen) if seen else window.created_at
     earlier_ends = [
         end
         for other in every

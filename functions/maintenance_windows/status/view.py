@@ -14,8 +14,9 @@ from typing import Any
 from maintenance_windows.cli.host_view import Snapshot, host_row, read_snapshot, window_row
 from maintenance_windows.domain import compliance
 from maintenance_windows.domain.host_cases import HostStatus
-from maintenance_windows.domain.windows import WindowState
+from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.store import DocumentStore
+from maintenance_windows.repository import hosts as host_records
 
 #: Attention kinds, in the order the page lists them.
 FAILED_FIX = "failed fix"
@@ -89,7 +90,6 @@ def attention_items(snapshot: Snapshot) -> list[Attention]:
 
 def overview(store: DocumentStore, now: datetime) -> Overview:
     snapshot = read_snapshot(store)
-    hosts = {case.host_id: case for case in snapshot.hosts}
     by_team: dict[str, Counter[str]] = {}
     for window in snapshot.windows:
         team = "no team" if window.team_id is None else f"team {window.team_id}"
@@ -101,7 +101,7 @@ def overview(store: DocumentStore, now: datetime) -> Overview:
     )
     return Overview(
         now=now,
-        figures=compliance.compute(snapshot.windows, hosts, now),
+        figures=figures(store, snapshot.windows, now),
         states=tuple(state.value for state in WindowState),
         by_team=dict(sorted(by_team.items())),
         next_day=[window_row(w) for w in upcoming],
@@ -109,6 +109,13 @@ def overview(store: DocumentStore, now: datetime) -> Overview:
         per_day=compliance.windows_per_day(snapshot.windows, now),
         paused=paused_teams(store),
     )
+
+
+def figures(store: DocumentStore, windows: list[Window], now: datetime) -> compliance.Figures:
+    """The compliance figures of these windows, with the policy cases of their hosts."""
+    cases = host_records.policy_cases(store, {h for w in windows for h in w.host_ids},
+                                      {p for w in windows for p in w.policy_ids})  # fmt: skip
+    return compliance.compute(windows, cases, now)
 
 
 def paused_teams(store: DocumentStore) -> list[PausedTeam]:
@@ -131,7 +138,8 @@ def host_history(store: DocumentStore, host_id: int) -> History | None:
     if case is None:
         return None
     windows = [window_row(w) for w in snapshot.windows_of(host_id)]
-    return History(f"Host {host_id} ({case.display_name or case.hostname})", [host_row(case, snapshot)], windows)
+    name = case.extra.get("fleet_display_name")
+    return History(f"Host {host_id}" + (f" ({name})" if name else ""), [host_row(case, snapshot)], windows)
 
 
 def person_history(store: DocumentStore, email: str) -> History | None:
