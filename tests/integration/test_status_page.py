@@ -3,6 +3,7 @@ chromedriver (installed by `make setup`). Also the chat alerts, posted to the lo
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -144,3 +145,17 @@ def test_a_planning_run_posts_the_daily_digest(stack: dict[str, Any], store: Fir
     assert [text.split("\n")[0].split(" · ")[0] for text in texts] == [
         f"*Maintenance windows, daily digest {datetime.now(UTC).date().isoformat()}*"
     ]
+
+
+def test_mw_status_prints_the_figures_the_page_shows(
+    stack: dict[str, Any], seeded: datetime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from maintenance_windows.cli.main import main as mw
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack["firestore_emulator_host"])
+    capsys.readouterr()
+    assert mw(["--project", stack["project"], "status", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert {key: shown[key] for key in EXPECTED} == EXPECTED
+    assert mw(["--project", stack["project"], "status"]) == 0
+    assert "fixed within deadline: 25% (1 of 4 hosts due)" in capsys.readouterr().out
