@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import threading
-from types import FrameType
-
-from werkzeug.serving import make_server
 
 from infra.chat_server.app import Receiver, create_app
+from infra.serving import BackgroundServer, stop_signal
 from maintenance_windows.observability import configure_logging, get_logger
 
 _logger = get_logger("infra.chat_server")
@@ -22,19 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     configure_logging()
-    server = make_server(args.host, args.port, create_app(Receiver(os.environ["MW_LOCAL_CHAT_TOKEN"])), threaded=True)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    threading.Thread(target=server.serve_forever, name="chat-server", daemon=True).start()
-    _logger.info("chat webhook receiver listening", url=f"http://{args.host}:{server.port}")
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    stopping = stop_signal()
+    app = create_app(Receiver(os.environ["MW_LOCAL_CHAT_TOKEN"]))
+    with BackgroundServer(app, host=args.host, port=args.port, quiet=False, name="chat-server") as server:
+        _logger.info("chat webhook receiver listening", url=server.url)
+        stopping.wait()
 
 
 if __name__ == "__main__":

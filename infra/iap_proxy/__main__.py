@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import threading
-from types import FrameType
-
-from werkzeug.serving import make_server
 
 from infra.iap_proxy.app import LocalIap, create_app
+from infra.serving import BackgroundServer, stop_signal
 from maintenance_windows.observability import configure_logging, get_logger
 
 _logger = get_logger("infra.iap_proxy")
@@ -23,20 +19,10 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_logging()
     iap = LocalIap(args.target, args.audience, args.admins.split(","), os.environ["MW_LOCAL_STATUS_PASSWORD"])
-    server = make_server(args.host, args.port, create_app(iap), threaded=True)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    serving = threading.Thread(target=server.serve_forever, name="iap-proxy", daemon=True)
-    serving.start()
-    _logger.info("local IAP listening", url=f"http://{args.host}:{server.port}", target=args.target)
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    stopping = stop_signal()
+    with BackgroundServer(create_app(iap), host=args.host, port=args.port, quiet=False, name="iap-proxy") as server:
+        _logger.info("local IAP listening", url=server.url, target=args.target)
+        stopping.wait()
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -32,7 +32,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--window-size=1280,1700")  # fmt: skip
 
 
-@pytest.fixture()
+@pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -51,8 +51,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
-@pytest.fixture()
-def seeded(stack: dict[str, Any], store: FirestoreStore) -> datetime:
+@pytest.fixture
+def seeded(store: FirestoreStore) -> datetime:
     now = datetime.now(UTC)
     seed(store, now)
     return now
@@ -71,19 +71,24 @@ def sign_in(driver: Any, stack: dict[str, Any], email: str, password: str) -> No
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "problem") or d.title.startswith("Status"))
 
 
-def test_anonymous_visitors_get_no_data(stack: dict[str, Any], seeded: datetime, browser: Any) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_anonymous_visitors_get_no_data(stack: dict[str, Any], browser: Any) -> None:
     direct = requests.get(stack["urls"]["status_page"], timeout=30)
-    assert direct.status_code == 401 and "alice" not in direct.text
+    assert direct.status_code == 401
+    assert "alice" not in direct.text
     forged = requests.get(stack["urls"]["status_page"], headers={"x-goog-iap-jwt-assertion": "e30.e30.e30"}, timeout=30)
     assert forged.status_code == 401
     browser.get(stack["urls"]["status"])
-    assert browser.title.startswith("Sign in") and "alice" not in browser.page_source
+    assert browser.title.startswith("Sign in")
+    assert "alice" not in browser.page_source
     sign_in(browser, stack, "eve@acme.example", stack["status"]["password"])
-    assert "You do not have access" in browser.page_source and "alice" not in browser.page_source
+    assert "You do not have access" in browser.page_source
+    assert "alice" not in browser.page_source
 
 
+@pytest.mark.usefixtures("seeded")
 def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
-    stack: dict[str, Any], store: FirestoreStore, seeded: datetime, browser: Any
+    stack: dict[str, Any], store: FirestoreStore, browser: Any
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.wait import WebDriverWait
@@ -107,7 +112,9 @@ def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
     assert shown["fixed-in-time"] == compliance.share_text(stored.fixed_in_time_share)
     assert shown["median-fix"] == compliance.hours_text(stored.median_fix_hours)
     attention = browser.find_element(By.ID, "attention").text
-    assert "declined" in attention and "no email" in attention and "failed fix" in attention
+    assert "declined" in attention
+    assert "no email" in attention
+    assert "failed fix" in attention
     assert browser.find_element(By.ID, "time-to-fix").is_displayed()
     assert len(browser.find_elements(By.CSS_SELECTOR, "#windows-per-day rect.bar")) == 4
 
@@ -116,7 +123,8 @@ def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
     shot.unlink(missing_ok=True)
     assert browser.save_screenshot(str(shot))
     data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000
 
     browser.find_element(By.LINK_TEXT, "3").click()  # host 3, carol's declined window
     WebDriverWait(browser, 30).until(lambda d: d.title.startswith("Host 3"))
@@ -131,11 +139,13 @@ def test_chat_alerts_reach_the_webhook_once(stack: dict[str, Any], store: Firest
     assert hook.send(store, seeded) == 4
     assert hook.send(store, seeded) == 0
     texts = [message["body"]["text"] for message in requests.get(receiver, timeout=10).json()]
-    assert len(texts) == 4 and any("declined" in text for text in texts)
+    assert len(texts) == 4
+    assert any("declined" in text for text in texts)
     assert any("daily digest" in text and "25%" in text for text in texts)
 
 
-def test_a_planning_run_posts_the_daily_digest(stack: dict[str, Any], store: FirestoreStore) -> None:
+@pytest.mark.usefixtures("store")
+def test_a_planning_run_posts_the_daily_digest(stack: dict[str, Any]) -> None:
     receiver = stack["urls"]["chat"] + "/_admin/messages"
     requests.delete(receiver, timeout=10).raise_for_status()
     client = LocalStack(stack)
@@ -147,8 +157,9 @@ def test_a_planning_run_posts_the_daily_digest(stack: dict[str, Any], store: Fir
     ]
 
 
+@pytest.mark.usefixtures("seeded")
 def test_mw_status_prints_the_figures_the_page_shows(
-    stack: dict[str, Any], seeded: datetime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from maintenance_windows.cli.main import main as mw
 

@@ -188,7 +188,8 @@ def test_environment_and_secrets_are_wired_from_the_locals_the_tests_read() -> N
 
 def test_the_status_page_is_behind_iap_with_the_audience_its_code_checks() -> None:
     service = status_page_service()
-    assert service["iap_enabled"] is True and tf.unquote(service["ingress"]) == "INGRESS_TRAFFIC_ALL"
+    assert service["iap_enabled"] is True
+    assert tf.unquote(service["ingress"]) == "INGRESS_TRAFFIC_ALL"
     assert tf.unquote(service["provider"]) == "google-beta"
     audience = tf.unquote(tf.local("common_env")["MW_IAP_AUDIENCE"])
     assert (

@@ -77,9 +77,11 @@ def test_a_long_pause_alerts_once_per_pause() -> None:
     since = NOW - timedelta(days=4)
     assert alerts.pause_alert("team 1", NOW - timedelta(days=1), "rollout", NOW, timedelta(days=3)) is None
     alert = alerts.pause_alert("team 1", since, "rollout", NOW, timedelta(days=3))
-    assert alert is not None and "paused for 4 days" in alert.text
+    assert alert is not None
+    assert "paused for 4 days" in alert.text
     later = alerts.pause_alert("team 1", since, "rollout", NOW + timedelta(days=2), timedelta(days=3))
-    assert later is not None and later.alert_id == alert.alert_id
+    assert later is not None
+    assert later.alert_id == alert.alert_id
 
 
 def test_both_formats_are_taken_by_the_local_receiver() -> None:
@@ -89,7 +91,8 @@ def test_both_formats_are_taken_by_the_local_receiver() -> None:
     slack = client.post(SLACK_PATH + "tok", json=alerts.message(alert, "slack"))
     assert (slack.status_code, slack.get_data(as_text=True)) == (200, "ok")
     google = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", json=alerts.message(alert, "google_chat"))
-    assert google.status_code == 200 and google.get_json()["name"].startswith("spaces/AAAAlocal/messages/")
+    assert google.status_code == 200
+    assert google.get_json()["name"].startswith("spaces/AAAAlocal/messages/")
     assert [m["format"] for m in receiver.messages()] == ["slack", "google_chat"]
 
 
@@ -100,7 +103,8 @@ def test_the_receiver_is_as_strict_as_the_documented_webhooks() -> None:
     assert client.post(SLACK_PATH + "tok", json={"username": "x"}).get_data(as_text=True) == "no_text"
     assert client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=bad", json={"text": "x"}).status_code == 401
     empty = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", json={"text": ""})
-    assert empty.status_code == 400 and empty.get_json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert empty.status_code == 400
+    assert empty.get_json()["error"]["status"] == "INVALID_ARGUMENT"
     long = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", data=json.dumps({"text": "x" * 5000}),
                        content_type="application/json")  # fmt: skip
     assert long.status_code == 400

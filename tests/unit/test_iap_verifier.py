@@ -26,7 +26,7 @@ class KeySession:
         self.body = body
         self.fetches = 0
 
-    def get(self, url: str, timeout: float) -> Any:
+    def get(self, url: str, timeout: float) -> Any:  # noqa: ARG002  # requests.Session.get's signature
         self.fetches += 1
         body = self.body
 

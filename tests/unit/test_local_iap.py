@@ -13,7 +13,8 @@ def client() -> Client:
 
 def test_anonymous_visitors_are_sent_to_sign_in() -> None:
     answer = client().get("/host/1")
-    assert answer.status_code == 302 and answer.headers["Location"] == f"{SIGNIN_PATH}?next=/host/1"
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == f"{SIGNIN_PATH}?next=/host/1"
 
 
 def test_only_an_admin_with_the_password_gets_a_session() -> None:
@@ -23,7 +24,8 @@ def test_only_an_admin_with_the_password_gets_a_session() -> None:
     assert wrong.status_code == stranger.status_code == 403
     assert browser.get_cookie(SESSION_COOKIE) is None
     right = browser.post(SIGNIN_PATH, data={"email": "Admin@acme.example", "password": "right", "next": "/host/1"})
-    assert right.status_code == 303 and right.headers["Location"] == "/host/1"
+    assert right.status_code == 303
+    assert right.headers["Location"] == "/host/1"
     assert browser.get_cookie(SESSION_COOKIE) is not None
 
 
@@ -37,4 +39,5 @@ def test_sign_in_never_redirects_off_the_host() -> None:
 def test_the_key_set_is_public_and_shaped_like_googles() -> None:
     keys = client().get(KEYS_PATH).get_json()["keys"]
     assert [sorted(key) for key in keys] == [["alg", "crv", "kid", "kty", "use", "x", "y"]]
-    assert keys[0]["alg"] == "ES256" and keys[0]["crv"] == "P-256"
+    assert keys[0]["alg"] == "ES256"
+    assert keys[0]["crv"] == "P-256"

@@ -43,10 +43,10 @@ class ChatAlerts:
         self._status_url = status_url.rstrip("/") if status_url else None
         self._pause_after = timedelta(days=pause_alert_days)
 
-    def __call__(self, ctx: PlanningContext, open_windows: Sequence[Window], report: PlanReport) -> None:
+    def __call__(self, ctx: PlanningContext, open_windows: Sequence[Window], report: PlanReport) -> None:  # noqa: ARG002  # the hook's signature; alerts read the whole store
         try:
             sent = self.send(ctx.store, ctx.clock())
-        except Exception as problem:  # alerts are a side channel: a failure here must not fail the plan
+        except Exception as problem:  # noqa: BLE001  # alerts are a side channel: a failure must not fail the plan
             _logger.error("chat alerts failed", event="chat_alert_failed", error=type(problem).__name__)
             return
         if sent:
