@@ -270,8 +270,8 @@ class RecordingFleet:
     ) -> TeamOSUpdates:
         self._recorder.record("fleet", "set_team_os_updates", team_id=team_id)
         current = self._catalog.team_os_updates(team_id)
-        given = {"macos": macos, "ios": ios, "ipados": ipados, "windows": windows}
-        return replace(current, **{key: value for key, value in given.items() if value is not None})
+        return replace(current, macos=macos or current.macos, ios=ios or current.ios, ipados=ipados or current.ipados,
+                       windows=windows or current.windows)  # fmt: skip
 
     def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
         self._recorder.record("fleet", "run_mdm_command", hosts=list(host_uuids))
