@@ -225,3 +225,24 @@ def test_the_pause_documents_are_readable_for_a_status_page() -> None:
     assert pause_records.pause_of(world.store, 4) is not None and pause_records.pause_of(world.store, 5) is not None
     world.resume()
     assert pause_records.pause_of(world.store, 5) is None
+
+
+def test_the_overlay_store_reads_through_and_keeps_every_write_to_itself() -> None:
+    from maintenance_windows.adapters.memory_store import MemoryStore
+    from maintenance_windows.ports.store import Filter, Write
+
+    real = MemoryStore()
+    real.commit([Write("set", "c", "a", {"n": 1, "m": {"x": 1}}), Write("set", "c", "b", {"n": 2})])
+    recorder = Recorder()
+    overlay = OverlayStore(real, recorder)
+    overlay.commit(
+        [Write("merge", "c", "a", {"m": {"y": 2}}), Write("delete", "c", "b"), Write("set", "c", "d", {"n": 1})]
+    )
+    assert overlay.get("c", "a") == {"n": 1, "m": {"x": 1, "y": 2}} and overlay.get("c", "b") is None
+    assert [doc_id for doc_id, _ in overlay.query("c", [Filter("n", "==", 1)])] == ["a", "d"]
+    assert overlay.get_many("c", ["a", "b", "d"]).keys() == {"a", "d"}
+    assert overlay.create("c", "a", {}) is False and overlay.create("c", "b", {"n": 3}) is True
+    assert overlay.update("c", "zz", {"n": 1}) is False and overlay.update("c", "d", {"n": 5}) is True
+    assert [doc_id for doc_id, _ in overlay.query("c", order_by="n", limit=2)] == ["a", "b"]
+    assert real.query("c") == [("a", {"n": 1, "m": {"x": 1}}), ("b", {"n": 2})]
+    assert recorder.count("store") == 5 and overlay.original("c", "b") == {"n": 2}
