@@ -60,7 +60,7 @@ def window_or_reason(
     if case.status is not HostStatus.FAILING:
         return "none", "no failing policy"
     extra = case.extra
-    held = _held(extra, pauses, extra.get("team_id", case.reported_team_id))
+    held = _held(extra, pauses, extra.get("team_id"))
     if held:
         return "none", held
     if extra.get("email_problem") or (extra.get("owner_checked_at") and not extra.get("user_email")):
@@ -106,10 +106,10 @@ def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
     state, why = window_or_reason(case, windows, snapshot.refusals, snapshot.pauses)
     return {
         "host_id": case.host_id,
-        "display_name": case.display_name,
+        "display_name": case.extra.get("fleet_display_name", ""),
         "status": case.status.value,
         "failing_policies": list(case.failing_policy_ids),
-        "team_id": case.extra.get("team_id", case.reported_team_id),
+        "team_id": case.extra.get("team_id"),
         "user": case.extra.get("user_email"),
         "window": state,
         "why": why,
