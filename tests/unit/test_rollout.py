@@ -246,3 +246,20 @@ def test_the_overlay_store_reads_through_and_keeps_every_write_to_itself() -> No
     assert [doc_id for doc_id, _ in overlay.query("c", order_by="n", limit=2)] == ["a", "b"]
     assert real.query("c") == [("a", {"n": 1, "m": {"x": 1}}), ("b", {"n": 2})]
     assert recorder.count("store") == 5 and overlay.original("c", "b") == {"n": 2}
+
+
+def test_an_event_deleted_during_a_pause_is_booked_again_only_after_it() -> None:
+    from maintenance_windows.service.follow import FollowOutcome, apply_changes
+
+    world = World()
+    world.host(1, ALICE)
+    world.plan()
+    (booked,) = world.windows()
+    world.pause("freeze")
+    deleted = world.calendar.user_deletes(ALICE, booked.event_id or "")
+    held = apply_changes(world.ctx, booked, [deleted.as_event()], full_sync=False, outcome=FollowOutcome())
+    assert held.state is WindowState.PLANNED and held.task_name is None and held.booking == 1
+    assert world.calendar.events_of(ALICE) == [] and world.tasks.pending() == []
+    assert held.unplaced_reason is not None and held.unplaced_reason.startswith("paused: all teams")
+    world.resume()
+    assert world.plan().windows_booked == 1 and len(world.calendar.events_of(ALICE)) == 1
