@@ -49,6 +49,20 @@ def test_misspelt_rollout_rules_get_did_you_mean() -> None:
     ]
 
 
+def test_pilot_and_exclude_entries_that_cannot_work_are_warnings() -> None:
+    text = (
+        "defaults:\n  domains: [acme.example]\n  exclude: {emails: [x@acme.example], labels: [Kiosks]}\n"
+        "  pilot:\n    emails: [x@acme.example, y@other.example]\n    labels: [kiosks]\n"
+    )
+    warnings = [f"{w.line}: {w.path}: {w.message}" for w in check_text(text).warnings]
+    assert warnings == [
+        "5: defaults.pilot.emails: y@other.example: not in the team's domains (acme.example), so never booked "
+        "whatever this list says",
+        "4: defaults.pilot: x@acme.example, kiosks: both in the pilot and excluded; excluded wins",
+    ]
+    assert check_text(text).errors == []
+
+
 def test_a_misspelt_platform_is_an_error_where_it_is_written() -> None:
     text = (
         "teams:\n"
