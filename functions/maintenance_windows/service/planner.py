@@ -124,7 +124,8 @@ def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     report.windows_opened = len(opened)
     report.extra["os_update_settings_changed"] = len(_sync_os_updates(ctx))
     _book(ctx, options, report, budget_ends, check.pauses)
-    report.extra["preview_would_book"] = _preview(ctx, options, check, owners, open_windows)
+    if time.monotonic() < budget_ends:  # a preview is a report: it never costs live bookings their time
+        report.extra["preview_would_book"] = _preview(ctx, options, check, owners, open_windows)
     report.extra["outcomes_told"] = tell_outcomes(ctx)
 
 
