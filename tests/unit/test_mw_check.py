@@ -54,11 +54,11 @@ def test_pilot_and_exclude_entries_that_cannot_work_are_warnings() -> None:
         "defaults:\n  domains: [acme.example]\n  exclude: {emails: [x@acme.example], labels: [Kiosks]}\n"
         "  pilot:\n    emails: [x@acme.example, y@other.example]\n    labels: [kiosks]\n"
     )
-    warnings = [f"{w.line}: {w.path}: {w.message}" for w in check_text(text).warnings]
+    warnings = sorted(f"{w.line}: {w.path}: {w.message}" for w in check_text(text).warnings)
     assert warnings == [
+        "4: defaults.pilot: x@acme.example, kiosks: both in the pilot and excluded; excluded wins",
         "5: defaults.pilot.emails: y@other.example: not in the team's domains (acme.example), so never booked "
         "whatever this list says",
-        "4: defaults.pilot: x@acme.example, kiosks: both in the pilot and excluded; excluded wins",
     ]
     assert check_text(text).errors == []
 
