@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,8 @@ teams:
 """
 
 
-@pytest.fixture()
-def local(stack: dict[str, Any], store: FirestoreStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+@pytest.fixture
+def local(stack: dict[str, Any], store: FirestoreStore, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     client = LocalStack(stack)
     client.quiet_calendar()
     stack_support.wipe(store)
@@ -54,7 +53,7 @@ def local(stack: dict[str, Any], store: FirestoreStore, monkeypatch: pytest.Monk
     zones = {ALICE: "Europe/Berlin", BOB: "America/New_York", CHEN: "Asia/Singapore", DANA: "America/Los_Angeles"}
     client.reset_calendar([{"email": email, "timeZone": zone} for email, zone in zones.items()])
     monkeypatch.setenv("MW_STACK_FILE", os.environ.get("MW_STACK_FILE") or str(local_stack.stack_file("test")))
-    yield client
+    return client
 
 
 def rules_file(tmp_path: Path) -> Path:
@@ -91,10 +90,13 @@ def test_a_dry_run_lists_who_would_be_booked_and_books_nothing(
     assert set(actions) == {("book", ALICE), ("book", DANA), ("held", BOB), ("held", CHEN)}
     assert actions[("held", BOB)]["why"] == "excluded: by label Executives"
     assert actions[("held", CHEN)]["why"].startswith("not in pilot: the Workstations pilot")
-    assert actions[("book", ALICE)]["when"] and actions[("book", ALICE)]["why"]
-    assert result["withheld"]["calendar.insert"] == 2 and result["withheld"]["tasks.schedule"] == 2
+    assert actions[("book", ALICE)]["when"]
+    assert actions[("book", ALICE)]["why"]
+    assert result["withheld"]["calendar.insert"] == 2
+    assert result["withheld"]["tasks.schedule"] == 2
     # Nothing left the process: no window, no lease, no event, no Fleet action.
-    assert window_records.all_windows(store) == [] and store.query("leases") == []
+    assert window_records.all_windows(store) == []
+    assert store.query("leases") == []
     assert all(case.get("hold") is None for _, case in store.query("hosts"))
     assert local.counters()["calls"].get("calendar.events.insert", 0) == inserts
     assert all(local.our_events(email) == [] for email in (ALICE, BOB, CHEN, DANA))
@@ -110,9 +112,12 @@ def test_pilot_and_exclude_hold_in_a_live_run(
     ctx = PlanningContext(store, GoogleCalendarAdapter.from_settings(settings), FleetHttpClient.from_settings(settings),
                           MemoryTaskQueue(), TemplateExplainer(), teams)  # fmt: skip
     report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=5)))
-    assert report.windows_booked == 2 and report.extra["hosts_held_excluded"] == 1
+    assert report.windows_booked == 2
+    assert report.extra["hosts_held_excluded"] == 1
     assert sorted(w.user_email for w in window_records.all_windows(store)) == [ALICE, DANA]
-    assert local.our_events(BOB) == [] and local.our_events(CHEN) == [] and len(local.our_events(DANA)) == 1
+    assert local.our_events(BOB) == []
+    assert local.our_events(CHEN) == []
+    assert len(local.our_events(DANA)) == 1
     rows = {row["host_id"]: row for row in cli_rows()}
     assert rows[2]["why"] == "excluded: by label Executives"
     assert rows[4]["why"].startswith("not in pilot")
@@ -133,7 +138,8 @@ def test_a_pause_stops_booking_and_dispatch_and_the_window_is_rebooked_after_it(
     assert local.replay(failing_webhook(1, [1], fleet_fixtures)).status_code == 202  # Alice
     cli(capsys, "pause", "--reason", "incident 12", "--yes", "--json")
     held = local.plan(lead_minutes=0).json()
-    assert (held["windows_booked"], held["hosts_held_paused"]) == (0, 1) and local.our_events(ALICE) == []
+    assert (held["windows_booked"], held["hosts_held_paused"]) == (0, 1)
+    assert local.our_events(ALICE) == []
     assert cli(capsys, "windows", "--json")["without_window"][0]["why"].startswith("paused: all teams")
     cli(capsys, "resume", "--yes", "--json")
     assert local.plan(lead_minutes=1).json()["windows_booked"] == 1  # a minute ahead: time to pause first
@@ -144,13 +150,17 @@ def test_a_pause_stops_booking_and_dispatch_and_the_window_is_rebooked_after_it(
     while (current := window_records.load(store, booked.window_id)) and current.state is WindowState.SCHEDULED:
         assert datetime.now(UTC) < deadline, "the dispatch task never came"
         time.sleep(0.5)
-    assert current is not None and current.state is WindowState.PLANNED and current.put_off_start == booked.start
+    assert current is not None
+    assert current.state is WindowState.PLANNED
+    assert current.put_off_start == booked.start
     assert local.fleet.state()["actions"] == []
     assert local.plan(lead_minutes=10).json()["windows_booked"] == 0  # still paused
     cli(capsys, "resume", "--yes", "--json")
     assert local.plan(lead_minutes=10).json()["windows_booked"] == 1
     (rebooked,) = window_records.all_windows(store)
-    assert rebooked.state is WindowState.SCHEDULED and rebooked.start and booked.start
+    assert rebooked.state is WindowState.SCHEDULED
+    assert rebooked.start
+    assert booked.start
     assert rebooked.start > booked.start
     (event,) = local.our_events(ALICE)
     assert "maintenance was paused at the time first booked" in event["description"]

@@ -17,7 +17,7 @@ from tests.support.world import DOMAIN, World
 ALICE = f"alice@{DOMAIN}"
 
 
-@pytest.fixture()
+@pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     world = World(teams=parse_teams({"defaults": {"domains": [DOMAIN]}, "teams": {"5": {"mode": "preview"}}}))
     world.host(1, ALICE)
@@ -39,7 +39,8 @@ def test_pause_asks_first_and_without_a_terminal_or_yes_writes_nothing(
 ) -> None:
     capsys.readouterr()
     assert mw(["pause", "--reason", "incident"]) == 1
-    assert "pass --yes" in capsys.readouterr().err and pause_records.active_pauses(world.store) == []
+    assert "pass --yes" in capsys.readouterr().err
+    assert pause_records.active_pauses(world.store) == []
 
 
 def test_pause_then_resume_a_team_with_yes(world: World, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,17 +51,20 @@ def test_pause_then_resume_a_team_with_yes(world: World, capsys: pytest.CaptureF
     assert [(row["scope"], row["reason"]) for row in rows] == [("team 3", "lab move")]
     assert out(capsys, "resume", "--team", "4", "--yes", code=1) == ""
     assert "resumed team 3" in out(capsys, "resume", "--team", "3", "--yes")
-    assert pause_records.active_pauses(world.store) == [] and "nothing is paused" in out(capsys, "pauses")
+    assert pause_records.active_pauses(world.store) == []
+    assert "nothing is paused" in out(capsys, "pauses")
 
 
 def test_listings_show_a_pause_at_the_top_and_as_the_reason(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     out(capsys, "pause", "--reason", "change freeze", "--yes")
     world.plan()
     listing = out(capsys, "hosts")
-    assert listing.splitlines()[0].startswith("PAUSED all teams since") and "change freeze" in listing
+    assert listing.splitlines()[0].startswith("PAUSED all teams since")
+    assert "change freeze" in listing
     assert all(len(line) <= MAX_WIDTH for line in listing.splitlines())
     rows = {row["host_id"]: row for row in json.loads(out(capsys, "hosts", "--json"))}
-    assert rows[1]["why"].startswith("paused: all teams") and rows[2]["why"].startswith("paused: all teams")
+    assert rows[1]["why"].startswith("paused: all teams")
+    assert rows[2]["why"].startswith("paused: all teams")
     windows = json.loads(out(capsys, "windows", "--json"))
     assert windows["pauses"][0]["reason"] == "change freeze"
     assert {p["user"] for p in windows["without_window"]} == {ALICE, f"bob@{DOMAIN}"}
@@ -72,7 +76,9 @@ def test_previews_show_what_the_preview_team_would_book(world: World, capsys: py
     (report,) = json.loads(out(capsys, "previews", "--json"))
     assert (report["team_id"], report["would_book_count"]) == (5, 1)
     table = out(capsys, "previews")
-    assert "would book 1" in table and f"bob@{DOMAIN}" in table
+    assert "would book 1" in table
+    assert f"bob@{DOMAIN}" in table
     assert all(len(line) <= MAX_WIDTH for line in table.splitlines())
     rows = {row["host_id"]: row for row in json.loads(out(capsys, "hosts", "--json"))}
-    assert rows[2]["why"] == "preview: Default runs in preview: nothing is booked" and rows[1]["window"] == "scheduled"
+    assert rows[2]["why"] == "preview: Default runs in preview: nothing is booked"
+    assert rows[1]["window"] == "scheduled"

@@ -67,7 +67,9 @@ def test_exclusion_outranks_the_pilot_and_a_pause_and_labels_match_case_blind() 
 def test_a_pause_of_every_team_outranks_a_teams_own() -> None:
     every, team = Pause(None, "all", MONDAY), Pause(3, "team three", MONDAY)
     assert pause_for([team, every], 3) is every
-    assert pause_for([team], 3) is team and pause_for([team], 4) is None and pause_for([team], None) is None
+    assert pause_for([team], 3) is team
+    assert pause_for([team], 4) is None
+    assert pause_for([team], None) is None
 
 
 def test_an_empty_pilot_is_refused_and_a_bad_email_is_named() -> None:
@@ -86,12 +88,14 @@ def test_a_pause_books_nothing_and_resume_books_what_waited() -> None:
     world.pause("bad script in policy 1")
     report = world.plan()
     assert (report.windows_opened, report.windows_booked, report.extra["hosts_held_paused"]) == (0, 0, 1)
-    assert world.calendar.events_of(ALICE) == [] and world.tasks.pending() == []
+    assert world.calendar.events_of(ALICE) == []
+    assert world.tasks.pending() == []
     assert why(world, 1) == f"paused: all teams since {MONDAY:%Y-%m-%d %H:%M}Z: bad script in policy 1"
     world.resume()
     assert why(world, 1) == "waiting for the next plan"  # read live: a resume shows at once
     assert world.plan().windows_booked == 1
-    assert len(world.calendar.events_of(ALICE)) == 1 and world.host_case(1)["hold"] is None
+    assert len(world.calendar.events_of(ALICE)) == 1
+    assert world.host_case(1)["hold"] is None
 
 
 def test_a_team_pause_holds_that_team_only() -> None:
@@ -100,7 +104,8 @@ def test_a_team_pause_holds_that_team_only() -> None:
     world.host(2, BOB)
     world.pause("lab move", team_id=3)
     report = world.plan()
-    assert report.windows_booked == 1 and [w.user_email for w in world.windows()] == [BOB]
+    assert report.windows_booked == 1
+    assert [w.user_email for w in world.windows()] == [BOB]
     assert why(world, 1).startswith("paused: team 3 since")
 
 
@@ -112,20 +117,26 @@ def test_a_window_due_during_a_pause_sends_nothing_and_is_rebooked_after_it_sayi
     world.pause("incident 7")
     with pytest.raises(NothingToDo) as held:
         dispatch_due(world)
-    assert held.value.status == "paused" and world.fleet.sent() == []
+    assert held.value.status == "paused"
+    assert world.fleet.sent() == []
     (put_off,) = world.windows()
     assert (put_off.state, put_off.revision, put_off.put_off_start) == (WindowState.PLANNED, 1, booked.start)
-    assert put_off.unplaced_reason is not None and "incident 7" in put_off.unplaced_reason
+    assert put_off.unplaced_reason is not None
+    assert "incident 7" in put_off.unplaced_reason
     with pytest.raises(NothingToDo):  # a retry of the same task finds the new revision
         run_task(world.dispatch_ctx, TaskBody(window_id=booked.window_id, revision=0, purpose="dispatch"))
     assert world.plan().windows_booked == 0  # still paused: not booked again yet
     world.resume()
     world.plan()
     (rebooked,) = world.windows()
-    assert rebooked.state is WindowState.SCHEDULED and rebooked.start is not None
-    assert booked.start is not None and rebooked.start > booked.start and rebooked.event_id == booked.event_id
+    assert rebooked.state is WindowState.SCHEDULED
+    assert rebooked.start is not None
+    assert booked.start is not None
+    assert rebooked.start > booked.start
+    assert rebooked.event_id == booked.event_id
     event = world.calendar.stored(ALICE, rebooked.event_id or "")
-    assert event is not None and event.start == rebooked.start
+    assert event is not None
+    assert event.start == rebooked.start
     assert "maintenance was paused at the time first booked" in event.description_html
     assert len(world.calendar.events_of(ALICE)) == 1
     outcome = dispatch_due(world)
@@ -141,7 +152,8 @@ def test_only_the_pilot_is_booked_by_email_or_label_and_the_others_say_why() -> 
     world.host(2, BOB, team_id=3, labels=["early"])
     world.host(3, CAROL, team_id=3, labels=["Finance"])
     report = world.plan()
-    assert report.windows_booked == 2 and report.extra["hosts_held_not_in_pilot"] == 1
+    assert report.windows_booked == 2
+    assert report.extra["hosts_held_not_in_pilot"] == 1
     assert sorted(w.user_email for w in world.windows()) == [ALICE, BOB]
     assert why(world, 3).startswith("not in pilot: the Sales pilot names neither")
     assert world.calendar.events_of(CAROL) == []
@@ -155,13 +167,16 @@ def test_an_excluded_person_is_never_booked_and_a_window_booked_before_is_cancel
     assert len(world.windows()) == 2
     world.ctx.teams = parse_teams({"defaults": {"domains": [DOMAIN], "exclude": {"emails": [ALICE]}}})
     report = world.plan()
-    assert report.extra["windows_cancelled_by_rules"] == 1 and [w.user_email for w in world.windows()] == [BOB]
-    assert world.calendar.events_of(ALICE) == [] and why(world, 1) == f"excluded: by email {ALICE}"
+    assert report.extra["windows_cancelled_by_rules"] == 1
+    assert [w.user_email for w in world.windows()] == [BOB]
+    assert world.calendar.events_of(ALICE) == []
+    assert why(world, 1) == f"excluded: by email {ALICE}"
     exclude = {"emails": [ALICE], "labels": ["executives"]}
     world.ctx.teams = parse_teams({"defaults": {"domains": [DOMAIN], "exclude": exclude}})
     world.clock.advance(timedelta(hours=25))  # label rules read the host's labels again after a day
     world.plan()
-    assert world.windows() == [] and why(world, 2) == "excluded: by label executives"
+    assert world.windows() == []
+    assert why(world, 2) == "excluded: by label executives"
 
 
 def test_preview_books_nothing_and_stores_what_it_would_book_on_every_run() -> None:
@@ -169,16 +184,21 @@ def test_preview_books_nothing_and_stores_what_it_would_book_on_every_run() -> N
     world.host(1, ALICE, team_id=3)
     report = world.plan()
     assert (report.windows_opened, report.windows_booked, report.extra["preview_would_book"]) == (0, 0, 1)
-    assert world.calendar.events_of(ALICE) == [] and world.tasks.pending() == [] and world.windows() == []
+    assert world.calendar.events_of(ALICE) == []
+    assert world.tasks.pending() == []
+    assert world.windows() == []
     (preview,) = [doc for _, doc in world.store.query(PREVIEWS)]
     assert (preview["team_id"], preview["would_book_count"]) == (3, 1)
     (entry,) = preview["would_book"]
-    assert entry["user"] == ALICE and entry["hosts"] == [1] and entry["start"] > MONDAY.isoformat()
+    assert entry["user"] == ALICE
+    assert entry["hosts"] == [1]
+    assert entry["start"] > MONDAY.isoformat()
     assert why(world, 1) == "preview: Sales runs in preview: nothing is booked"
     world.clock.advance(timedelta(hours=1))
     world.plan()
     (again,) = [doc for _, doc in world.store.query(PREVIEWS)]
-    assert again["at"] == world.clock() and world.windows() == []
+    assert again["at"] == world.clock()
+    assert world.windows() == []
 
 
 # -- dry run ------------------------------------------------------------------------------------------------
@@ -204,13 +224,17 @@ def test_a_dry_run_computes_the_bookings_and_writes_nothing() -> None:
     report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=5)))
     assert (report.windows_opened, report.windows_booked) == (2, 2)
     assert _collections(world) == before
-    assert world.calendar.events_of(ALICE) == [] and world.tasks.pending() == [] and world.fleet.sent() == []
+    assert world.calendar.events_of(ALICE) == []
+    assert world.tasks.pending() == []
+    assert world.fleet.sent() == []
     result = summarize(report, store, recorder)
     booked = {p["user"]: p for p in result["people"] if p["action"] == "book"}
-    assert set(booked) == {ALICE, BOB} and all(p["when"] and p["why"] for p in booked.values())
+    assert set(booked) == {ALICE, BOB}
+    assert all(p["when"] and p["why"] for p in booked.values())
     (held,) = [p for p in result["people"] if p["action"] == "held"]
     assert (held["user"], held["hosts"], held["why"]) == (CAROL, [3], f"excluded: by email {CAROL}")
-    assert result["withheld"]["calendar.insert"] == 2 and result["withheld"]["tasks.schedule"] == 2
+    assert result["withheld"]["calendar.insert"] == 2
+    assert result["withheld"]["tasks.schedule"] == 2
     json.dumps(result, default=str)
     world.plan()  # the real run afterwards books the same people: the dry run left no lease or window behind
     assert sorted(w.user_email for w in world.windows()) == [ALICE, BOB]
@@ -222,7 +246,8 @@ def test_the_pause_documents_are_readable_for_a_status_page() -> None:
     world.pause("freeze")
     rows = pause_records.status(world.store)
     assert [(r["scope"], r["reason"]) for r in rows] == [("all teams", "freeze"), ("team 4", "incident 9")]
-    assert pause_records.pause_of(world.store, 4) is not None and pause_records.pause_of(world.store, 5) is not None
+    assert pause_records.pause_of(world.store, 4) is not None
+    assert pause_records.pause_of(world.store, 5) is not None
     world.resume()
     assert pause_records.pause_of(world.store, 5) is None
 
@@ -238,14 +263,18 @@ def test_the_overlay_store_reads_through_and_keeps_every_write_to_itself() -> No
     overlay.commit(
         [Write("merge", "c", "a", {"m": {"y": 2}}), Write("delete", "c", "b"), Write("set", "c", "d", {"n": 1})]
     )
-    assert overlay.get("c", "a") == {"n": 1, "m": {"x": 1, "y": 2}} and overlay.get("c", "b") is None
+    assert overlay.get("c", "a") == {"n": 1, "m": {"x": 1, "y": 2}}
+    assert overlay.get("c", "b") is None
     assert [doc_id for doc_id, _ in overlay.query("c", [Filter("n", "==", 1)])] == ["a", "d"]
     assert overlay.get_many("c", ["a", "b", "d"]).keys() == {"a", "d"}
-    assert overlay.create("c", "a", {}) is False and overlay.create("c", "b", {"n": 3}) is True
-    assert overlay.update("c", "zz", {"n": 1}) is False and overlay.update("c", "d", {"n": 5}) is True
+    assert overlay.create("c", "a", {}) is False
+    assert overlay.create("c", "b", {"n": 3}) is True
+    assert overlay.update("c", "zz", {"n": 1}) is False
+    assert overlay.update("c", "d", {"n": 5}) is True
     assert [doc_id for doc_id, _ in overlay.query("c", order_by="n", limit=2)] == ["a", "b"]
     assert real.query("c") == [("a", {"n": 1, "m": {"x": 1}}), ("b", {"n": 2})]
-    assert recorder.count("store") == 5 and overlay.original("c", "b") == {"n": 2}
+    assert recorder.count("store") == 5
+    assert overlay.original("c", "b") == {"n": 2}
 
 
 def test_an_event_deleted_during_a_pause_is_booked_again_only_after_it() -> None:
@@ -258,8 +287,13 @@ def test_an_event_deleted_during_a_pause_is_booked_again_only_after_it() -> None
     world.pause("freeze")
     deleted = world.calendar.user_deletes(ALICE, booked.event_id or "")
     held = apply_changes(world.ctx, booked, [deleted.as_event()], full_sync=False, outcome=FollowOutcome())
-    assert held.state is WindowState.PLANNED and held.task_name is None and held.booking == 1
-    assert world.calendar.events_of(ALICE) == [] and world.tasks.pending() == []
-    assert held.unplaced_reason is not None and held.unplaced_reason.startswith("paused: all teams")
+    assert held.state is WindowState.PLANNED
+    assert held.task_name is None
+    assert held.booking == 1
+    assert world.calendar.events_of(ALICE) == []
+    assert world.tasks.pending() == []
+    assert held.unplaced_reason is not None
+    assert held.unplaced_reason.startswith("paused: all teams")
     world.resume()
-    assert world.plan().windows_booked == 1 and len(world.calendar.events_of(ALICE)) == 1
+    assert world.plan().windows_booked == 1
+    assert len(world.calendar.events_of(ALICE)) == 1

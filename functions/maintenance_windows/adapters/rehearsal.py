@@ -206,7 +206,9 @@ class RecordingCalendar:
         description_html: str | None = None,
         private_properties: Mapping[str, str] | None = None,
     ) -> CalendarEvent:
-        self._recorder.record("calendar", "patch", user=user_email, event_id=event_id)
+        self._recorder.record("calendar", "patch", user=user_email, event_id=event_id,
+                              start=start.isoformat() if start else None, time_zone=time_zone,
+                              text_changed=description_html is not None)  # fmt: skip
         return CalendarEvent(event_id, "confirmed", start, end, False, DRY_RUN_ETAG, None,
                              dict(private_properties or {}), summary=summary or "")  # fmt: skip
 
@@ -214,14 +216,15 @@ class RecordingCalendar:
         self._recorder.record("calendar", "delete", user=user_email, event_id=event_id)
         return True
 
-    def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel:
-        raise RehearsalRefused("a dry run opens no push channel")
+    def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel:  # noqa: ARG002  # the port's signature; nothing is opened
+        raise RehearsalRefused(f"a dry run opens no push channel (for {user_email})")
 
     def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
         return [RehearsalRefused("a dry run opens no push channel") for _ in requests]
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
-        self._recorder.record("calendar", "stop_channel", user=user_email, channel_id=channel_id)
+        self._recorder.record("calendar", "stop_channel", user=user_email, channel_id=channel_id,
+                              resource_id=resource_id)  # fmt: skip
 
 
 class RecordingFleet:
@@ -274,7 +277,7 @@ class RecordingFleet:
                        windows=windows or current.windows)  # fmt: skip
 
     def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
-        self._recorder.record("fleet", "run_mdm_command", hosts=list(host_uuids))
+        self._recorder.record("fleet", "run_mdm_command", hosts=list(host_uuids), bytes=len(command_base64))
         return ActionReceipt("mdm_command", None)
 
     def run_script(
@@ -285,7 +288,7 @@ class RecordingFleet:
         script_name: str | None = None,
         team_id: int | None = None,
     ) -> ActionReceipt:
-        self._recorder.record("fleet", "run_script", host_id=host_id, script=script_id or script_name)
+        self._recorder.record("fleet", "run_script", host_id=host_id, script=script_id or script_name, team_id=team_id)
         return ActionReceipt("script", None)
 
     def install_software(self, host_id: int, software_title_id: int) -> ActionReceipt:
@@ -296,7 +299,7 @@ class RecordingFleet:
         self._recorder.record("fleet", "refetch", host_id=host_id)
 
     def post_calendar_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
-        self._recorder.record("fleet", "calendar_webhook", host_id=payload.get("host_id"))
+        self._recorder.record("fleet", "calendar_webhook", url=url, host_id=payload.get("host_id"))
 
 
 class RecordingTasks:
@@ -304,7 +307,7 @@ class RecordingTasks:
         self._recorder = recorder
 
     def schedule(self, name: str, at: datetime, payload: Mapping[str, Any]) -> bool:
-        self._recorder.record("tasks", "schedule", name=name, at=at.isoformat())
+        self._recorder.record("tasks", "schedule", name=name, at=at.isoformat(), purpose=payload.get("purpose"))
         return True
 
     def delete(self, name: str) -> bool:
