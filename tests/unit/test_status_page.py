@@ -122,3 +122,28 @@ def test_the_windows_per_day_chart_stacks_the_states_of_a_day(ctx: StatusContext
     assert charts.windows_per_day_chart(days).count('class="bar"') == 0
     overview = view.overview(ctx.store, NOW)
     assert charts.windows_per_day_chart(overview.per_day).count('class="bar"') == 4
+
+
+def test_paused_teams_are_shown_and_a_long_pause_is_alerted_once(ctx: StatusContext) -> None:
+    from datetime import timedelta
+
+    from maintenance_windows.domain.rollout import Pause
+    from maintenance_windows.repository.pauses import pause_write
+    from maintenance_windows.status.alerts import ChatAlerts
+
+    ctx.store.commit([pause_write(Pause(1, "pilot review", NOW - timedelta(days=4), "admin@acme.example"))])
+    html = handle_status_page("GET", "/", "good", ctx).body.decode()
+    assert "team 1" in text(html.encode())
+    assert "pilot review" in html
+    posted: list[str] = []
+
+    class Chat:
+        def post(self, body: dict[str, str]) -> None:
+            posted.append(body["text"])
+
+    hook = ChatAlerts(Chat(), "slack")
+    hook.send(ctx.store, NOW)
+    hook.send(ctx.store, NOW + timedelta(hours=1))
+    assert [t for t in posted if t.startswith("*paused*")] == [
+        "*paused*: team 1 has been paused for 4 days (pilot review)"
+    ]

@@ -17,6 +17,7 @@ from maintenance_windows.domain.host_cases import HostStatus
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.store import DocumentStore
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import pauses
 
 #: Attention kinds, in the order the page lists them.
 FAILED_FIX = "failed fix"
@@ -53,7 +54,7 @@ class Overview:
     next_day: list[dict[str, Any]]
     attention: list[Attention]
     per_day: list[tuple[str, Counter[str]]]
-    #: Paused teams, once rollout pauses are stored (repository/pauses.py).
+    #: Paused teams (repository/pauses.py).
     paused: list[PausedTeam] = field(default_factory=list)
 
 
@@ -119,10 +120,8 @@ def figures(store: DocumentStore, windows: list[Window], now: datetime) -> compl
 
 
 def paused_teams(store: DocumentStore) -> list[PausedTeam]:
-    """PAUSES: the place for paused teams. Rollout pauses are stored by repository/pauses.py once it lands;
-    until then there is nothing to read and the page says "none"."""
-    del store
-    return []
+    """The rollout pauses in force (`mw pause`, repository/pauses.py), every-team pause first."""
+    return [PausedTeam(p.scope, p.paused_at, p.reason) for p in pauses.active_pauses(store)]
 
 
 @dataclass(frozen=True)
