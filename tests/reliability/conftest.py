@@ -42,7 +42,7 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
             continue
         terminalreporter.section(f"fuzz figures ({recorded.size.name} size)")
         for name, cases, server_errors, writes in rows:
-            terminalreporter.write_line(f"{name:<58} {cases:>7} cases  {server_errors} 5xx  {writes} writes on refused")
+            terminalreporter.write_line(f"{name:<64} {cases:>7} cases  {server_errors} 5xx  {writes} writes on refused")
 
 
 @pytest.fixture
