@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.domain import calendar_providers
+from maintenance_windows.domain.calendar_providers import ProviderChoice, ProviderClaim
 from maintenance_windows.domain.rules import SlotRules, TeamRules
 
 
@@ -42,6 +44,20 @@ class TeamsConfig(BaseModel):
     def slot_rules_for(self, team_id: int | None, zone: str) -> SlotRules:
         """A team's slot rules for a person in ``zone``: its matching region's hours, lunch and holidays."""
         return self.rules_for(team_id).slots.for_zone(zone)
+
+    def calendar_choice(self) -> ProviderChoice:
+        """Which provider holds each person's calendar, by email domain (domain/calendar_providers.py)."""
+        teams = [_claim(f"team {key}", rules) for key, rules in self.teams.items()]
+        return calendar_providers.resolve(_claim("defaults", self.defaults), teams)
+
+    @model_validator(mode="after")
+    def _one_provider_per_domain(self) -> TeamsConfig:
+        self.calendar_choice()  # a ValueError here names the domains two rule sets disagree on
+        return self
+
+
+def _claim(source: str, rules: TeamRules) -> ProviderClaim:
+    return ProviderClaim(source, rules.calendar, tuple(rules.domains), dict(rules.calendar_domains))
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from maintenance_windows.domain.calendar_providers import CalendarProvider
 from maintenance_windows.domain.remediation import PolicyActions
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -239,6 +240,10 @@ class TeamRules(StrictModel):
     policies: list[PolicyWording] = Field(default_factory=list)
     #: POSTs Fleet's own calendar-webhook payload here at window start, for flows built on it.
     compatible_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    #: Where the calendars of this team's `domains` live (domain/calendar_providers.py).
+    calendar: CalendarProvider = "google"
+    #: Email domain → provider, for a domain whose provider differs from its team's (or has no team).
+    calendar_domains: dict[str, CalendarProvider] = Field(default_factory=dict)
 
     def display_name_for(self, policy_id: int, policy_name: str) -> str:
         """The configured plain name of a policy, or "" when there is none."""

@@ -1,0 +1,41 @@
+"""One `provider` fixture, parametrised over every calendar provider the product supports.
+
+To add a provider: write a harness (harness.ProviderHarness) and add its factory to PROVIDERS; every test of
+test_provider_behaviour.py then runs against it. Stand-ins are started once per session, and reset per test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from infra.calendar_server import RunningServer
+from tests.providers.google_harness import GoogleHarness
+from tests.providers.harness import ProviderHarness
+from tests.providers.memory_harness import MemoryHarness
+
+
+@pytest.fixture(scope="session")
+def google_stand_in() -> Iterator[RunningServer]:
+    with RunningServer() as server:
+        yield server
+
+
+def _memory(request: pytest.FixtureRequest) -> ProviderHarness:
+    return MemoryHarness()
+
+
+def _google(request: pytest.FixtureRequest) -> ProviderHarness:
+    return GoogleHarness(request.getfixturevalue("google_stand_in"))
+
+
+PROVIDERS: dict[str, Callable[[pytest.FixtureRequest], ProviderHarness]] = {
+    "memory": _memory,
+    "google": _google,
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request: pytest.FixtureRequest) -> ProviderHarness:
+    return PROVIDERS[request.param](request)
