@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from infra.calendar_server import RunningServer
+from infra.graph_server import RunningServer as GraphServer
 from tests.providers.google_harness import GoogleHarness
+from tests.providers.graph_harness import GraphHarness
 from tests.providers.harness import ProviderHarness
 from tests.providers.memory_harness import MemoryHarness
 
@@ -19,6 +21,12 @@ from tests.providers.memory_harness import MemoryHarness
 @pytest.fixture(scope="session")
 def google_stand_in() -> Iterator[RunningServer]:
     with RunningServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def graph_stand_in() -> Iterator[GraphServer]:
+    with GraphServer() as server:
         yield server
 
 
@@ -30,9 +38,14 @@ def _google(request: pytest.FixtureRequest) -> ProviderHarness:
     return GoogleHarness(request.getfixturevalue("google_stand_in"))
 
 
+def _graph(request: pytest.FixtureRequest) -> ProviderHarness:
+    return GraphHarness(request.getfixturevalue("graph_stand_in"))
+
+
 PROVIDERS: dict[str, Callable[[pytest.FixtureRequest], ProviderHarness]] = {
     "memory": _memory,
     "google": _google,
+    "graph": _graph,
 }
 
 
