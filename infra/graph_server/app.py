@@ -358,7 +358,7 @@ class GraphApp:
                 raise GraphError(
                     410, "SyncStateNotFound", "The sync state is not found or has expired. Do a full synchronization."
                 )
-            _, position, low, high = known
+            _owner, position, low, high = known
             changed = dict.fromkeys(gid for email, gid in self.store.changes[position:] if email == user)
             answer: list[dict[str, Any]] = []
             for gid in changed:
