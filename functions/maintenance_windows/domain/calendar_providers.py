@@ -1,4 +1,4 @@
-"""Which calendar provider holds a person's calendar: Google Workspace or Microsoft 365.
+"""Which calendar provider holds a person's calendar: Google Workspace, Microsoft 365 or a CalDAV server.
 
 A mailbox lives with one provider, and which one follows from the address's domain (its mail is routed
 there), so the choice is made per email domain, never per host or window: the same person always reaches
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-CalendarProvider = Literal["google", "microsoft"]
-PROVIDERS: tuple[CalendarProvider, ...] = ("google", "microsoft")
+CalendarProvider = Literal["google", "microsoft", "caldav"]
+PROVIDERS: tuple[CalendarProvider, ...] = ("google", "microsoft", "caldav")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from maintenance_windows.domain.caldav_server import CalDavServer
 from maintenance_windows.domain.calendar_providers import CalendarProvider
 from maintenance_windows.domain.remediation import PolicyActions
 
@@ -244,6 +245,8 @@ class TeamRules(StrictModel):
     calendar: CalendarProvider = "google"
     #: Email domain → provider, for a domain whose provider differs from its team's (or has no team).
     calendar_domains: dict[str, CalendarProvider] = Field(default_factory=dict)
+    #: The CalDAV server of this team's people, when `calendar: caldav` (domain/caldav_server.py).
+    caldav: CalDavServer | None = None
 
     def display_name_for(self, policy_id: int, policy_name: str) -> str:
         """The configured plain name of a policy, or "" when there is none."""
