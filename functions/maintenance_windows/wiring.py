@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
+    from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
@@ -129,7 +130,7 @@ def planning_context() -> PlanningContext:
     fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
-        calendar=GoogleCalendarAdapter.from_settings(current),
+        calendar=calendar_port(GoogleCalendarAdapter.from_settings(current)),
         fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
@@ -137,6 +138,21 @@ def planning_context() -> PlanningContext:
         notifications_url=current.notifications_url,
         os_updates=os_updates(cast("FleetCatalogPort", fleet)),
     )
+
+
+def calendar_port(google: CalendarPort) -> CalendarPort:
+    """Google alone, or a router in front of every provider the team rules name (adapters/calendar_router)."""
+    choice = teams().calendar_choice()
+    if choice.in_use == {"google"}:
+        return google
+    from maintenance_windows.adapters.calendar_router import CalendarRouter
+
+    providers: dict[str, CalendarPort] = {"google": google}
+    if "caldav" in choice.in_use:
+        from maintenance_windows.adapters.caldav import CalDavCalendarAdapter
+
+        providers["caldav"] = CalDavCalendarAdapter.from_settings(settings(), teams().caldav_server_for)
+    return CalendarRouter(providers, choice.provider_of)
 
 
 def os_updates(catalog: FleetCatalogPort | None) -> OsUpdates:
@@ -163,7 +179,9 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
     from maintenance_windows.service.channels import ChannelKeeper
 
-    return (ChannelKeeper(),)
+    from maintenance_windows.service.polling import PolledFollower
+
+    return (ChannelKeeper(), PolledFollower())
 
 
 @functools.cache

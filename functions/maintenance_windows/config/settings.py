@@ -41,6 +41,11 @@ class Settings(BaseModel):
     calendar_quota_per_minute: int = Field(10_000, alias="MW_CALENDAR_QUOTA_PER_MINUTE", gt=0)
     notifications_url: str | None = Field(None, alias="MW_NOTIFICATIONS_URL")
 
+    # CalDAV: a JSON mapping of service accounts and app passwords (adapters/caldav/credentials.py), from
+    # Secret Manager; the servers themselves are in the team rules.
+    caldav_credentials: SecretStr | None = Field(None, alias="MW_CALDAV_CREDENTIALS")
+    caldav_quota_per_minute: int = Field(6_000, alias="MW_CALDAV_QUOTA_PER_MINUTE", gt=0)
+
     # Cloud Tasks
     tasks_queue: str | None = Field(None, alias="MW_TASKS_QUEUE")  # projects/P/locations/L/queues/Q
     tasks_emulator_host: str | None = Field(None, alias="MW_TASKS_EMULATOR_HOST")

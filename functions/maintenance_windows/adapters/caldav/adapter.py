@@ -111,9 +111,10 @@ class CalDavCalendarAdapter:
 
     @classmethod
     def from_settings(cls, settings: object, servers: Callable[[str], CalDavServer | None]) -> CalDavCalendarAdapter:
+        secret = getattr(settings, "caldav_credentials", None)
         return cls(
             servers=servers,
-            credentials=CalDavCredentials.from_json(getattr(settings, "caldav_credentials", None)),
+            credentials=CalDavCredentials.from_json(secret.get_secret_value() if secret is not None else None),
             quota_per_minute=int(getattr(settings, "caldav_quota_per_minute", QUOTA_PER_MINUTE)),
         )
 
