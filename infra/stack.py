@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.ports import PROFILE_BASES, PortInUse, ensure_free, port_answers, port_for
+from infra.radicale_server import SERVICE_ACCOUNT
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -60,7 +61,38 @@ def _py(*args: str) -> list[str]:
 
 def generate_secrets() -> dict[str, str]:
     """Fresh random secrets for one stack. Any value may start with `-`: none is ever put on a command line."""
-    return {"webhook": secrets.token_urlsafe(24), "fleet_api_token": secrets.token_urlsafe(24)}
+    return {
+        "webhook": secrets.token_urlsafe(24),
+        "fleet_api_token": secrets.token_urlsafe(24),
+        "caldav": secrets.token_urlsafe(24),
+    }
+
+
+CALDAV_SEED = ROOT / "infra" / "local" / "caldav-seed.json"
+
+
+def caldav_passwords(local_secrets: dict[str, str]) -> dict[str, str]:
+    """Radicale logins: the service account and each seeded person, derived from the stack's secret."""
+    import hashlib
+
+    root = local_secrets.get("caldav") or local_secrets["webhook"]  # a stack made before CalDAV existed
+    people = [person["email"] for person in json.loads(CALDAV_SEED.read_text())["people"]]
+    return {login: hashlib.sha256(f"{root}:{login}".encode()).hexdigest()[:24] for login in [SERVICE_ACCOUNT, *people]}
+
+
+def caldav_team_config(profile: str, caldav_url: str) -> Path:
+    """The local team rules with the CalDAV domain pointed at this stack's Radicale (its port varies)."""
+    import yaml
+
+    rules = yaml.safe_load((ROOT / "infra" / "local" / "teams.yaml").read_text())
+    seed = json.loads(CALDAV_SEED.read_text())
+    defaults = rules.setdefault("defaults", {})
+    defaults.setdefault("calendar_domains", {})[seed["domain"]] = "caldav"
+    defaults["caldav"] = {"url": caldav_url + "/"}
+    target = state_dir(profile) / "teams.yaml"
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return target
 
 
 def write_private(path: Path, text: str) -> None:
@@ -96,14 +128,14 @@ def describe(profile: str) -> dict[str, Any]:
     """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
     port = {
         name: port_for(profile, name)
-        for name in (*FUNCTIONS, "firestore", "tasks", "tasks_relay", "oidc", "fleet", "calendar", "gemini")
+        for name in (*FUNCTIONS, "firestore", "tasks", "tasks_relay", "oidc", "fleet", "calendar", "gemini", "caldav")
     }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
         url[name] += "/"
     local_secrets = _local_secrets(profile)
     queue = f"projects/{PROJECT}/locations/{LOCATION}/queues/{QUEUE}"
-    team_config = os.environ.get("MW_TEAM_CONFIG", str(ROOT / "infra" / "local" / "teams.yaml"))
+    team_config = os.environ.get("MW_TEAM_CONFIG") or str(caldav_team_config(profile, url["caldav"]))
     function_env = {
         "MW_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{port['firestore']}",
@@ -125,6 +157,14 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_OIDC_CERTS_URL": f"{url['oidc']}/oauth2/v1/certs",
         "MW_GEMINI_BASE_URL": url["gemini"] + "/",
         "MW_ALLOW_SHORT_LEAD": "true",
+        "MW_CALDAV_CREDENTIALS": json.dumps(
+            {
+                "service_account": {
+                    "username": SERVICE_ACCOUNT,
+                    "password": caldav_passwords(local_secrets)[SERVICE_ACCOUNT],
+                }
+            }
+        ),
     }
     return {
         "profile": profile,
@@ -194,6 +234,12 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
         ),
         Component("calendar", _py("-m", "infra.calendar_server", option("port", port["calendar"])), port["calendar"]),
         Component("gemini", _py("-m", "infra.gemini_server", option("port", port["gemini"])), port["gemini"]),
+        Component(
+            "caldav",
+            _py("-m", "infra.radicale_server", option("port", port["caldav"]), option("folder", folder / "radicale")),
+            port["caldav"],
+            env={"RADICALE_USERS": json.dumps(caldav_passwords(info["secrets"]))},
+        ),
     ]
     for name in FUNCTIONS:
         found.append(
@@ -298,6 +344,8 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
             wait_ready(component, process, logs / f"{component.name}.log")
         if "calendar" in {component.name for component in wanted}:
             seed_calendar(info)
+        if "caldav" in {component.name for component in wanted}:
+            seed_caldav(info)
         if with_scheduler:
             process = _spawn("scheduler", scheduler_command(info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
@@ -315,6 +363,13 @@ def seed_calendar(info: dict[str, Any]) -> None:
     seed = json.loads((ROOT / "infra" / "local" / "calendar-seed.json").read_text())
     response = requests.post(info["urls"]["calendar"] + "/_admin/users", json=seed, timeout=10)
     response.raise_for_status()
+
+
+def seed_caldav(info: dict[str, Any]) -> None:
+    """Each seeded CalDAV person gets their own calendar in Radicale, in their zone."""
+    from infra.radicale_server import seed
+
+    seed(info["urls"]["caldav"], json.loads(CALDAV_SEED.read_text())["people"], caldav_passwords(info["secrets"]))
 
 
 def _group_alive(pgid: int) -> bool:

@@ -178,7 +178,6 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 @functools.cache
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
     from maintenance_windows.service.channels import ChannelKeeper
-
     from maintenance_windows.service.polling import PolledFollower
 
     return (ChannelKeeper(), PolledFollower())

@@ -170,7 +170,7 @@ class RunningRadicale:
 
     def __enter__(self) -> RunningRadicale:
         config = prepare(self.folder, self.port, self.passwords, self.withheld)
-        log = open(self.folder / "radicale.log", "wb")  # noqa: SIM115 - kept open for the child's life
+        log = open(self.folder / "radicale.log", "wb")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config", str(config)],
             stdout=log,
@@ -187,7 +187,9 @@ class RunningRadicale:
             time.sleep(0.05)
         raise RuntimeError("Radicale did not answer within 30 s")
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if self._process is not None:
             self._process.terminate()
             try:
@@ -221,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     # Passwords arrive in the environment (readable by the owner only), never on the command line.
     people = json.loads(os.environ.get("RADICALE_USERS", "{}"))
     config = prepare(args.folder, args.port, people)
-    os.execv(sys.executable, [sys.executable, "-m", "radicale", "--config", str(config)])
+    # Become Radicale (same pid), so the stack stops exactly the process it started.
+    os.execv(sys.executable, [sys.executable, "-m", "radicale", "--config", str(config)])  # noqa: S606
 
 
 if __name__ == "__main__":

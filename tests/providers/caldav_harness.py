@@ -66,7 +66,8 @@ class CalDavHarness:
 
     def person(self, email: str) -> caldav.Calendar:
         client = caldav.DAVClient(url=self.radicale.url, username=email, password=self.radicale.passwords[email])
-        return client.calendar(url=self.server.calendar_url(email))
+        found: caldav.Calendar = client.calendar(url=self.server.calendar_url(email))  # type: ignore[no-untyped-call]
+        return found
 
     def add_person(self, email: str, time_zone: str) -> None:
         self.radicale.add_person(email, time_zone)

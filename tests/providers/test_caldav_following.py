@@ -32,8 +32,9 @@ def world(radicale: RunningRadicale) -> Iterator[World]:
     built = World(teams=teams)
     adapter = CalDavCalendarAdapter(
         servers=teams.caldav_server_for,
-        credentials=CalDavCredentials({"service_account": {"username": SERVICE_ACCOUNT,
-                                                           "password": radicale.service_password}}),  # fmt: skip
+        credentials=CalDavCredentials(
+            {"service_account": {"username": SERVICE_ACCOUNT, "password": radicale.service_password}}
+        ),
         retry=RetryPolicy(max_attempts=2, base_delay_seconds=0.001, max_delay_seconds=0.01),
         clock=built.clock,
     )

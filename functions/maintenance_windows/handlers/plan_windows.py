@@ -76,7 +76,7 @@ def _follow_only(request: HttpRequest) -> bool:
         body = parse_json_body(request.body)
     except BadRequest:
         return False
-    return body == {"follow_only": True}
+    return bool(body == {"follow_only": True})
 
 
 def _options(request: HttpRequest, settings: PlanSettings) -> PlanOptions | HttpResponse:

@@ -199,7 +199,9 @@ class CalDavCalendarAdapter:
                 found[email] = outcome
                 continue
             try:
-                items = [o for m in _members(outcome) if m.calendar_data for o in ical.occurrences(m.calendar_data, email)]
+                items = [
+                    o for m in _members(outcome) if m.calendar_data for o in ical.occurrences(m.calendar_data, email)
+                ]
             except (ical.NotICalendar, webdav.NotMultistatus) as unreadable:
                 found[email] = CalendarError(str(unreadable), reason="unreadable")
                 continue
@@ -218,6 +220,8 @@ class CalDavCalendarAdapter:
                 if outcome.status not in (403, 405, 415, 501):
                     results[email] = BusyResult(error=outcome.reason or "error")
                 continue
+            if not isinstance(outcome, DavAnswer):
+                continue
             try:
                 periods = [(s, e) for s, e, kind in ical.free_busy_periods(outcome.body.decode()) if kind != "FREE"]
             except (ical.NotICalendar, UnicodeDecodeError):
@@ -233,8 +237,8 @@ class CalDavCalendarAdapter:
         for index, spec in enumerate(specs):
             try:
                 where = self._where(spec.user_email)
-            except CalendarAccessRefused as problem:
-                refused[index] = problem
+            except CalendarAccessRefused as withheld:
+                refused[index] = withheld
                 continue
             request = DavRequest(
                 "PUT",
@@ -243,7 +247,7 @@ class CalDavCalendarAdapter:
                 ical.event_text(spec),
                 {"Content-Type": ICS, "If-None-Match": "*"},
             )
-            calls.append(Call(str(index), spec.user_email, "event.create", lambda r=request: r))
+            calls.append(Call(str(index), spec.user_email, "event.create", _built(request)))
         outcomes = self._transport.run(calls)
         results: list[InsertResult] = []
         for index, spec in enumerate(specs):
@@ -361,7 +365,7 @@ class CalDavCalendarAdapter:
         for email, outcome in self._each(list(dict.fromkeys(emails)), "calendar.sync", "REPORT", body).items():
             if isinstance(outcome, CalendarError):
                 tokens[email] = outcome
-            elif outcome.sync_token:
+            elif isinstance(outcome, webdav.Multistatus) and outcome.sync_token:
                 tokens[email] = outcome.sync_token
             else:
                 tokens[email] = CalendarError("the server answered no sync-token", reason="no_sync_token")
@@ -386,8 +390,10 @@ class CalDavCalendarAdapter:
         request = DavRequest("REPORT", where.calendar, where.login, webdav.sync_collection(token, with_data=with_data),
                              {"Content-Type": XML, "Depth": "0"})  # fmt: skip
         answer = self._transport.call("calendar.sync", request)
-        if answer.status in (403, 409, 410) and token and (
-            "valid-sync-token" in webdav.error_conditions(answer.body) or answer.status == 410
+        if (
+            answer.status in (403, 409, 410)
+            and token
+            and ("valid-sync-token" in webdav.error_conditions(answer.body) or answer.status == 410)
         ):
             raise SyncTokenExpired("the server no longer knows the sync token", status=410, reason="fullSyncRequired")
         self._raise_for(answer, user_email, where.login)
@@ -420,7 +426,9 @@ class CalDavCalendarAdapter:
     def _server(self, email: str) -> CalDavServer:
         server = self._servers(email)
         if server is None:
-            raise CalendarDeploymentError(f"no caldav server in the team rules for {email}", reason="caldav_not_configured")
+            raise CalendarDeploymentError(
+                f"no caldav server in the team rules for {email}", reason="caldav_not_configured"
+            )
         return server
 
     def _where(self, email: str) -> _Where:
@@ -468,11 +476,11 @@ class CalDavCalendarAdapter:
         for email in emails:
             try:
                 where = self._where(email)
-            except CalendarAccessRefused as problem:
-                outcomes[email] = problem
+            except CalendarAccessRefused as withheld:
+                outcomes[email] = withheld
                 continue
             request = DavRequest(verb, where.calendar, where.login, body, {"Content-Type": XML, "Depth": depth})
-            calls.append(Call(email, email, method, lambda r=request: r))
+            calls.append(Call(email, email, method, _built(request)))
         for key, outcome in self._transport.run(calls).items():
             problem = self._problem(outcome, key)
             if problem is not None:
@@ -492,7 +500,9 @@ class CalDavCalendarAdapter:
         if outcome is None:
             return CalendarError("no answer", reason="unavailable")
         if isinstance(outcome, Failure):
-            return CalendarError(f"CalDAV: {outcome.status} {outcome.reason}", status=outcome.status, reason="unavailable")
+            return CalendarError(
+                f"CalDAV: {outcome.status} {outcome.reason}", status=outcome.status, reason="unavailable"
+            )
         if outcome.status < 400 or outcome.status == 412:
             return None
         try:
@@ -509,9 +519,13 @@ class CalDavCalendarAdapter:
         if answer.status == 401:
             if login.shared:
                 raise CalendarDeploymentError(
-                    f"the CalDAV server refused the service account {login.username!r}", status=401, reason="unauthorized"
+                    f"the CalDAV server refused the service account {login.username!r}",
+                    status=401,
+                    reason="unauthorized",
                 )
-            raise CalendarAccessRefused(f"the server refused {email}'s app password", status=401, reason="not_delegated")
+            raise CalendarAccessRefused(
+                f"the server refused {email}'s app password", status=401, reason="not_delegated"
+            )
         if answer.status == 403:
             raise CalendarAccessRefused(f"no rights on {email}'s calendar", status=403, reason="not_delegated")
         if answer.status == 404:
@@ -530,6 +544,10 @@ class CalDavCalendarAdapter:
         with self._lock:
             cached = self._zones.get(email)
         return cached[0] if cached else "UTC"
+
+
+def _built(request: DavRequest) -> Callable[[], DavRequest]:
+    return lambda: request
 
 
 def _resource(calendar: str, event_id: str) -> str:

@@ -213,7 +213,7 @@ def _calendar(text: str) -> icalendar.Calendar:
     return parsed
 
 
-def _first_event(calendar: icalendar.Calendar) -> icalendar.Event:
+def _first_event(calendar: icalendar.Calendar) -> icalendar.Component:
     events = calendar.walk("VEVENT")
     if not events:
         raise NotICalendar("calendar object has no VEVENT")
@@ -222,7 +222,7 @@ def _first_event(calendar: icalendar.Calendar) -> icalendar.Event:
     return masters[0] if masters else events[0]
 
 
-def _port_event(event: icalendar.Event, event_id: str, etag: str | None, owner: str) -> CalendarEvent:
+def _port_event(event: icalendar.Component, event_id: str, etag: str | None, owner: str) -> CalendarEvent:
     start, end, all_day = _span(event)
     status = _upper(event.get("status")) or "CONFIRMED"
     modified = event.get("last-modified") or event.get("dtstamp")
@@ -242,7 +242,7 @@ def _port_event(event: icalendar.Event, event_id: str, etag: str | None, owner: 
     )
 
 
-def _span(event: icalendar.Event) -> tuple[datetime | None, datetime | None, bool]:
+def _span(event: icalendar.Component) -> tuple[datetime | None, datetime | None, bool]:
     """(start, end) in UTC for a timed event; (None, None, True) for a DATE-valued (all-day) one."""
     begin = event.get("dtstart")
     if begin is None:
@@ -270,7 +270,7 @@ def _date(prop: Any) -> date | None:
     return value if isinstance(value, date) and not isinstance(value, datetime) else None
 
 
-def _declined_by(event: icalendar.Event, owner: str) -> bool:
+def _declined_by(event: icalendar.Component, owner: str) -> bool:
     """The person is an attendee who declined; an organiser's own event is never declined by them."""
     attendees = event.get("attendee", [])
     for attendee in attendees if isinstance(attendees, list) else [attendees]:
@@ -280,7 +280,7 @@ def _declined_by(event: icalendar.Event, owner: str) -> bool:
     return False
 
 
-def _tags(event: icalendar.Event) -> dict[str, str]:
+def _tags(event: icalendar.Component) -> dict[str, str]:
     raw = event.get(TAGS)
     return dict(parse_qsl(str(raw), keep_blank_values=True)) if raw is not None else {}
 

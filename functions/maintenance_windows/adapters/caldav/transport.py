@@ -19,8 +19,8 @@ import requests
 import tenacity
 
 from maintenance_windows.adapters.batching import BatchRunner, Call, Failure
-from maintenance_windows.adapters.call_stats import CallStats
 from maintenance_windows.adapters.caldav.credentials import Login
+from maintenance_windows.adapters.call_stats import CallStats
 from maintenance_windows.adapters.http_retry import RetryPolicy
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.ports.calendar import CalendarUnavailable

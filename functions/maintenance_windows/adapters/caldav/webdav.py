@@ -33,7 +33,7 @@ def _c(name: str) -> str:
 
 
 def _xml(root: ET.Element) -> bytes:
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def ical_time(moment: datetime) -> str:
