@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from xml.sax.saxutils import escape
 
 import requests
 
@@ -125,23 +127,34 @@ def timezone_calendar(zone: str) -> str:
 
 
 def make_calendar(url: str, email: str, password: str, zone: str | None) -> None:
-    """MKCALENDAR the person's calendar as the person (an owner makes their own, as a client does)."""
-    timezone = ""
-    if zone:
-        escaped = timezone_calendar(zone).replace("&", "&amp;").replace("<", "&lt;")
-        timezone = f"<C:calendar-timezone>{escaped}</C:calendar-timezone>"
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
-        f"<D:displayname>{email}</D:displayname>{timezone}"
-        '<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>'
-        "</D:prop></D:set></C:mkcalendar>"
-    )
-    response = requests.request(
-        "MKCALENDAR", f"{url}/{email}/calendar/", data=body.encode(), auth=(email, password), timeout=10
-    )
-    if response.status_code not in (201, 405):  # 405: it exists already (a restarted stack)
-        raise RuntimeError(f"MKCALENDAR for {email} answered {response.status_code}")
+    """MKCALENDAR the person's calendar as the person (an owner makes their own, as a client does); one that
+    exists already (405 or 409, a re-seeded person) gets the zone by PROPPATCH instead (RFC 4918 9.2)."""
+    properties = f"<D:displayname>{escape(email)}</D:displayname>" + _timezone_property(zone)
+    components = '<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>'
+    calendar = f"{url}/{email}/calendar/"
+    made = _dav("MKCALENDAR", calendar, email, password, f"<C:mkcalendar {_NAMESPACES}><D:set><D:prop>"
+                f"{properties}{components}</D:prop></D:set></C:mkcalendar>")  # fmt: skip
+    if made.status_code == 201:
+        return
+    if made.status_code not in (405, 409):
+        raise RuntimeError(f"MKCALENDAR for {email} answered {made.status_code}")
+    update = f"<D:propertyupdate {_NAMESPACES}><D:set><D:prop>{properties}</D:prop></D:set></D:propertyupdate>"
+    changed = _dav("PROPPATCH", calendar, email, password, update)
+    if changed.status_code != 207:
+        raise RuntimeError(f"PROPPATCH of {email}'s calendar answered {changed.status_code}")
+
+
+_NAMESPACES = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"'
+
+
+def _timezone_property(zone: str | None) -> str:
+    return f"<C:calendar-timezone>{escape(timezone_calendar(zone))}</C:calendar-timezone>" if zone else ""
+
+
+def _dav(method: str, url: str, email: str, password: str, body: str) -> requests.Response:
+    data = ('<?xml version="1.0" encoding="utf-8"?>' + body).encode()
+    return requests.request(method, url, data=data, auth=(email, password), timeout=10,
+                            headers={"Content-Type": "application/xml; charset=utf-8"})  # fmt: skip
 
 
 def free_port() -> int:
@@ -222,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Passwords arrive in the environment (readable by the owner only), never on the command line.
     people = json.loads(os.environ.get("RADICALE_USERS", "{}"))
+    # Every start is a fresh server, as the other stand-ins are: the stack seeds it once it answers.
+    shutil.rmtree(args.folder / "collections", ignore_errors=True)
     config = prepare(args.folder, args.port, people)
     # Become Radicale (same pid), so the stack stops exactly the process it started.
     os.execv(sys.executable, [sys.executable, "-m", "radicale", "--config", str(config)])  # noqa: S606

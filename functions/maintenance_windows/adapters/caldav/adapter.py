@@ -452,7 +452,7 @@ class CalDavCalendarAdapter:
         answer = self._transport.call("calendar.discover", DavRequest("PROPFIND", home, login, body,
                                                                       {"Content-Type": XML, "Depth": "1"}))  # fmt: skip
         self._raise_for(answer, email, login)
-        for member in _members(answer):
+        for member in webdav.parse_multistatus(answer.body).members:
             if webdav.is_event_calendar(member):
                 return urljoin(home, member.href).rstrip("/") + "/"
         raise CalendarAccessRefused(f"no event calendar in {email}'s calendar home", reason="unknown")
