@@ -4,11 +4,10 @@ meeting a person's edit, credentials per person or for everyone, and discovery."
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import uuid
 
 import icalendar
 import pytest
