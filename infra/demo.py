@@ -7,7 +7,9 @@ deadline in Fleet (the team lets the service manage it), and the window is Dana'
 herself, since macOS 27 takes no update command. Alice drags her event to another time; the push
 notification reschedules it. The windows start, the dispatcher sends the configured fixes through Fleet's
 API, the Macs run them and report passing at their next check-in, Dana clicks Update Now, and verification
-closes the windows: Dana's by the OS version her Mac reports.
+closes the windows: Dana's by the OS version her Mac reports. Carol's calendar is on a CalDAV server
+(Radicale): her window is booked there, she moves it in her calendar app, and the scheduler's next
+follow-only call (CalDAV has no push) brings the window along (infra/demo_caldav.py).
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
@@ -30,8 +32,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from infra import demo_caldav
 from infra import stack as local_stack
 from infra.client import LOCAL, LocalStack
+from infra.ports import port_for
 
 PROFILE = "demo"
 STARTED = time.monotonic()
@@ -68,7 +72,8 @@ def demo_team_file(path: Path) -> Path:
     """The local team file, with a working day on every day of the week (a weekend run stays believable)."""
     import yaml
 
-    rules = yaml.safe_load((LOCAL / "teams.yaml").read_text())
+    rules = local_stack.with_caldav(yaml.safe_load((LOCAL / "teams.yaml").read_text()),
+                                    f"http://127.0.0.1:{port_for(PROFILE, 'caldav')}")  # fmt: skip
     start, end = WORKING_DAY
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     rules["defaults"].setdefault("slots", {})["working_hours"] = {day: {"start": start, "end": end} for day in days}
@@ -173,19 +178,22 @@ def _plain(html: str) -> str:
 
 def story(demo: LocalStack) -> None:
     heading("1. Fleet and the calendars")
-    demo.seed_fleet()
-    people = dict(zip(PEOPLE, zones_at_midday(datetime.now(UTC) + timedelta(minutes=2)), strict=True))
+    demo.seed_fleet(demo_caldav.fleet_seed(json.loads((LOCAL / "fleet-seed.json").read_text())))
+    *zones, carol_zone = zones_at_midday(datetime.now(UTC) + timedelta(minutes=2), len(PEOPLE) + 1)
+    people = dict(zip(PEOPLE, zones, strict=True))
     demo.reset_calendar([{"email": e, "timeZone": z} for e, z in people.items()])
     for email, zone in people.items():
         demo.calendar("POST", "events", {"events": busy_week(email, zone)})
         say(f"{email}: a busy week seeded in {zone}, where it is {datetime.now(ZoneInfo(zone)):%A %H:%M}")
+    demo_caldav.seed_week(demo, carol_zone)
+    say(f"{demo_caldav.CAROL}: her calendar on the CalDAV server (Radicale), in {carol_zone}, with her stand-ups")
     say("Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
         f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)")  # fmt: skip
 
     heading("2. Fleet's webhooks arrive")
     for policy_id, name, hosts in (
         (1, "macOS - OS version up to date", [1, 2]),
-        (2, "Disk encryption enabled", [1, 3]),
+        (2, "Disk encryption enabled", [1, 3, demo_caldav.CAROL_MAC]),
         (4, "macOS - latest version", [DANA_MAC]),
     ):
         for attempt in range(2):  # Fleet retries; the second delivery changes nothing
@@ -226,8 +234,19 @@ def story(demo: LocalStack) -> None:
         f"new start {moved['start_utc']}, new task {moved['task']}")  # fmt: skip
     say("the task made for the old time is still queued; when it fires it finds a stale revision and does nothing")
 
+    heading("4b. Carol drags hers 30 seconds later, in her CalDAV calendar app")
+    carol = booked[demo_caldav.CAROL]
+    demo_caldav.move(demo, carol["event_id"], timedelta(seconds=30))
+    polled = demo_caldav.follow_now(demo)
+    followed = next(row for row in windows(demo) if row["user"] == demo_caldav.CAROL)
+    say(f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
+        f"revision {followed['revision']}, new start {followed['start_utc']}")  # fmt: skip
+    if followed["revision"] != 1:
+        raise SystemExit("demo: Carol's move was not followed")
+
     heading("5. The windows start")
-    for host, policy, kind in ((1, 1, "mdm_command"), (2, 1, "mdm_command"), (1, 2, "script"), (3, 2, "script")):
+    for host, policy, kind in ((1, 1, "mdm_command"), (2, 1, "mdm_command"), (1, 2, "script"), (3, 2, "script"),
+                               (demo_caldav.CAROL_MAC, 2, "script")):  # fmt: skip
         demo.fleet.pass_on_action(host, policy, kind)
     say("the local Fleet runs each fix when its Mac next checks in (every few seconds), like Fleet does")
     last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows(demo))
@@ -293,7 +312,10 @@ def story(demo: LocalStack) -> None:
         time.sleep(2)
     say(f"the next planning run wrote {told} outcomes into the events (dispatch_window never touches a calendar)")
     for row in verified:
-        (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
+        if row["user"] == demo_caldav.CAROL:
+            event = demo_caldav.our_event(demo, row["event_id"])
+        else:
+            (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
         print(f"\n  {row['user']} — “{event['summary']}”")
         for line in _plain(event.get("description", "")).splitlines():
             print(f"            {line}")
@@ -305,7 +327,7 @@ def story(demo: LocalStack) -> None:
         print(f"  {at[11:19]}  {who:6} {kind:16} {detail[:90]}")
     heading("Summary")
     cases = {h["host_id"]: h for h in _hosts(demo)}
-    print(f"  windows: {len(verified)} booked, 1 moved by its user, {len(verified)} dispatched, "
+    print(f"  windows: {len(verified)} booked, 2 moved by their users, {len(verified)} dispatched, "
           f"{sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
@@ -343,7 +365,7 @@ def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
 
 def main() -> int:
     say("starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Gemini, "
-        "OIDC issuer, and the four functions)")  # fmt: skip
+        "OIDC issuer, Radicale for CalDAV, and the four functions)")  # fmt: skip
     os.environ["MW_TEAM_CONFIG"] = str(demo_team_file(local_stack.state_dir(PROFILE) / "teams.yaml"))
     info = local_stack.up(PROFILE)
     os.environ["MW_STACK_FILE"] = str(local_stack.stack_file(PROFILE))

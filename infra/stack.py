@@ -80,15 +80,20 @@ def caldav_passwords(local_secrets: dict[str, str]) -> dict[str, str]:
     return {login: hashlib.sha256(f"{root}:{login}".encode()).hexdigest()[:24] for login in [SERVICE_ACCOUNT, *people]}
 
 
-def caldav_team_config(profile: str, caldav_url: str) -> Path:
-    """The local team rules with the CalDAV domain pointed at this stack's Radicale (its port varies)."""
-    import yaml
-
-    rules = yaml.safe_load((ROOT / "infra" / "local" / "teams.yaml").read_text())
+def with_caldav(rules: dict[str, Any], caldav_url: str) -> dict[str, Any]:
+    """Team rules with the seeded CalDAV domain on the stack's Radicale."""
     seed = json.loads(CALDAV_SEED.read_text())
     defaults = rules.setdefault("defaults", {})
     defaults.setdefault("calendar_domains", {})[seed["domain"]] = "caldav"
     defaults["caldav"] = {"url": caldav_url + "/"}
+    return rules
+
+
+def caldav_team_config(profile: str, caldav_url: str) -> Path:
+    """The local team rules with the CalDAV domain pointed at this stack's Radicale (its port varies)."""
+    import yaml
+
+    rules = with_caldav(yaml.safe_load((ROOT / "infra" / "local" / "teams.yaml").read_text()), caldav_url)
     target = state_dir(profile) / "teams.yaml"
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(rules, sort_keys=False))
@@ -259,8 +264,9 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
     return found
 
 
-def scheduler_command(info: dict[str, Any]) -> list[str]:
-    interval = os.environ.get("MW_SCHEDULE_SECONDS", "300")
+def scheduler_command(info: dict[str, Any], *, follow_only: bool = False) -> list[str]:
+    """Cloud Scheduler's planning job, or (follow_only) its job following calendars that cannot push."""
+    interval = os.environ.get("MW_FOLLOW_SECONDS" if follow_only else "MW_SCHEDULE_SECONDS", "300")
     return _py(
         "-m",
         "infra.scheduler",
@@ -269,6 +275,7 @@ def scheduler_command(info: dict[str, Any]) -> list[str]:
         option("audience", info["urls"]["plan_windows"]),
         option("email", SCHEDULER_SA),
         option("interval-seconds", interval),
+        *([option("payload", '{"follow_only": true}')] if follow_only else []),
     )
 
 
@@ -349,6 +356,8 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
         if with_scheduler:
             process = _spawn("scheduler", scheduler_command(info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
+            process = _spawn("follow_scheduler", scheduler_command(info, follow_only=True), {}, logs)
+            started.append({"name": "follow_scheduler", "pid": process.pid, "port": None})
         write_private(target, json.dumps(info, indent=2))
     except BaseException:
         down(profile)

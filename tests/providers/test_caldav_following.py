@@ -18,7 +18,7 @@ from maintenance_windows.domain.windows import WindowState
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.service.channels import ChannelKeeper
 from maintenance_windows.service.planner import PlanOptions, plan_windows
-from maintenance_windows.service.polling import POLLED, PolledFollower, follow_polled
+from maintenance_windows.service.polling import FOLLOWED_RECENTLY, POLLED, PolledFollower, follow_polled
 from tests.providers.caldav_harness import CalDavHarness
 from tests.support.world import DOMAIN, World
 
@@ -95,11 +95,14 @@ def test_a_deletion_in_the_persons_app_is_rebooked_at_the_next_sync(world: World
     assert [(start, end) for start, end, _ in person(world).live_events(ADA)] == [(rebooked.start, rebooked.end)]
 
 
-def test_a_calendar_is_synced_once_per_cadence(world: World) -> None:
+def test_a_planning_run_leaves_alone_what_the_follow_job_just_synced(world: World) -> None:
     world.host(1, ADA)
     plan(world)
     world.clock.advance(timedelta(minutes=5))
-    assert follow_polled(world.ctx).polled == 1
+    assert follow_polled(world.ctx).polled == 1  # the follow job syncs every polled calendar
     world.clock.advance(timedelta(minutes=2))
-    report = follow_polled(world.ctx)
+    assert follow_polled(world.ctx).polled == 1
+    report = follow_polled(world.ctx, FOLLOWED_RECENTLY)  # what the planner's hook asks
     assert (report.polled, report.not_due) == (0, 1)
+    world.clock.advance(FOLLOWED_RECENTLY)
+    assert follow_polled(world.ctx, FOLLOWED_RECENTLY).polled == 1

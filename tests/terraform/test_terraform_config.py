@@ -33,11 +33,11 @@ LOCAL_ONLY_SETTINGS = {
 # file in every function). A secret setting missing here for a function is withheld on purpose.
 EXPECTED_SECRET_ENV = {
     "fleet_webhook": {"MW_WEBHOOK_SECRETS": "webhook_secrets"},
-    "plan_windows": {"MW_FLEET_API_TOKEN": "fleet_api_token"},
-    "calendar_notifications": {},
+    "plan_windows": {"MW_FLEET_API_TOKEN": "fleet_api_token", "MW_CALDAV_CREDENTIALS": "caldav_credentials"},
+    "calendar_notifications": {"MW_CALDAV_CREDENTIALS": "caldav_credentials"},
     "dispatch_window": {"MW_FLEET_API_TOKEN": "fleet_api_token"},
 }
-SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN"}
+SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN", "MW_CALDAV_CREDENTIALS"}
 
 FIRESTORE = ("roles/datastore.user", "project")
 TASKS = {("roles/cloudtasks.enqueuer", "project"), ("roles/iam.serviceAccountUser", "serviceAccount:task_invoker")}
@@ -46,12 +46,13 @@ GEMINI = ("roles/aiplatform.user", "project")
 ACCESSOR = "roles/secretmanager.secretAccessor"
 TEAM_CONFIG = (ACCESSOR, "secret:team_config")
 FLEET_TOKEN = (ACCESSOR, "secret:fleet_api_token")
+CALDAV_SECRET = (ACCESSOR, "secret:caldav_credentials")
 
 # Every identity's complete set of (role, scope). An identity absent from the module must map to nothing.
 EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
     "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets")},
-    "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALENDAR, GEMINI, *TASKS},
-    "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALENDAR, GEMINI, *TASKS},
+    "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
+    "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
     # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
     "dispatch_window": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, *TASKS},
     "scheduler": {("roles/run.invoker", "run:plan_windows")},

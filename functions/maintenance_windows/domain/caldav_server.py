@@ -32,8 +32,6 @@ class CalDavServer(BaseModel):
     #: invitations and out-of-office) or "free-busy" (the server's free-busy-query REPORT, for accounts that
     #: may read free/busy only); a server that refuses free-busy-query is read through events instead.
     busy_from: Literal["events", "free-busy"] = "events"
-    #: How often the scheduler reads each followed calendar's changes: CalDAV has no push.
-    sync_minutes: int = Field(default=5, ge=1, le=60)
 
     @model_validator(mode="after")
     def _reachable(self) -> CalDavServer:
