@@ -202,3 +202,33 @@ def test_discovery_finds_the_persons_calendar(dav: CalDavHarness, radicale: Runn
 def test_no_password_is_in_a_logins_repr() -> None:
     assert "s3cret" not in repr(Login("mw", "s3cret", shared=True))
     assert "s3cret" not in repr(CalDavCredentials({"service_account": {"username": "mw", "password": "s3cret"}}))
+
+
+class SyncWithoutData(HTTPAdapter):
+    """Asks sync-collection for ETags only, like a server that leaves calendar-data out of its answer."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        body = request.body if isinstance(request.body, bytes) else b""
+        if request.method == "REPORT" and b"sync-collection" in body:
+            request.body = body.replace(b"<C:calendar-data />", b"")
+            request.headers["Content-Length"] = str(len(request.body))
+        return super().send(request, *args, **kwargs)
+
+
+def test_a_change_reported_without_its_data_is_read_with_a_get(dav: CalDavHarness) -> None:
+    dav.calendar.insert_events([spec("aa0500b0", at(1))])
+    position = dav.calendar.list_changes(ALICE, None).next_sync_token
+    dav.person_moves(ALICE, "aa0500b0", at(4), at(4.5))
+    dav.adapter.session.mount("http://", SyncWithoutData())  # type: ignore[attr-defined]
+    (moved,) = dav.calendar.list_changes(ALICE, position).events
+    assert (moved.event_id, moved.start, moved.end) == ("aa0500b0", at(4), at(4.5))
+    assert dict(moved.private_properties) == {"mw_window_id": "w-1", "mw_revision": "0"}
+
+
+def test_an_all_day_out_of_office_covers_the_persons_day(dav: CalDavHarness) -> None:
+    own_event(dav, ALICE, DAY.date(), DAY.date() + timedelta(days=1), **{"x-microsoft-cdo-busystatus": "OOF"})  # type: ignore[arg-type]
+    dav.calendar.time_zones([ALICE])
+    paris = icalendar.Timezone.from_tzid("Europe/Paris").to_tz()
+    day = datetime.combine(DAY.date(), datetime.min.time(), paris)
+    away = dav.calendar.out_of_office([ALICE], at(-12), at(36))[ALICE].away
+    assert away == (Interval(day.astimezone(UTC), (day + timedelta(days=1)).astimezone(UTC)),)

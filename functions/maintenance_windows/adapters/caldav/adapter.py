@@ -167,8 +167,9 @@ class CalDavCalendarAdapter:
             if isinstance(found, CalendarError):
                 answers[email] = AwayResult(error=found.reason or "error")
                 continue
-            away = sorted({Interval(o.start, o.end) for o in found if o.away and o.start and o.end and o.end > o.start})
-            answers[email] = AwayResult(tuple(away))
+            spans = [(o.start, o.end) for o in found if o.away and o.start and o.end and o.end > o.start]
+            spans += [_day_span(o, self._zone(email)) for o in found if o.away and o.all_day_start]
+            answers[email] = AwayResult(tuple(sorted({Interval(start, end) for start, end in spans})))
         return answers
 
     def recent_events(self, user_email: str, time_min: datetime, time_max: datetime) -> list[CalendarEvent]:
@@ -354,6 +355,14 @@ class CalDavCalendarAdapter:
                     events.append(_gone(member.name))
                 elif member.status == 200 and member.calendar_data:
                     events.append(ical.to_event(member.calendar_data, member.name, member.etag, user_email))
+                elif member.status == 200 and member.href.endswith(".ics"):
+                    # RFC 6578 lets a server leave calendar-data out of a sync answer: read the event itself.
+                    current = self._get(user_email, where, urljoin(where.calendar, member.href))
+                    events.append(
+                        _gone(member.name)
+                        if current is None
+                        else ical.to_event(current[0], member.name, current[1], user_email)
+                    )
             token = page.sync_token or token
             if not page.truncated:
                 return ChangeSet(tuple(events), token)
