@@ -124,7 +124,7 @@ def busy_week(email: str, zone: str) -> list[dict[str, Any]]:
 def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     """Fleet's failing-policies webhook, in the shape of the real fixture."""
     payload: dict[str, Any] = json.loads(FIXTURE.read_text())
-    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
+    seed = demo_caldav.fleet_seed(json.loads((LOCAL / "fleet-seed.json").read_text()))
     hosts = {host["id"]: host for host in seed["hosts"]}
     policy = next(p for p in seed["policies"] if p["id"] == policy_id)
     payload["timestamp"] = datetime.now(UTC).isoformat()

@@ -20,12 +20,12 @@ from infra.client import LocalStack
 from infra.radicale_server import make_calendar
 
 CAROL = "carol@dav.acme.example"
-CAROL_MAC = 7
+CAROL_MAC = 20
 
 
 def fleet_seed(seed: dict[str, Any]) -> dict[str, Any]:
     """The local Fleet seed with Carol's MacBook Air, failing policy 2 (disk encryption)."""
-    host = {"id": CAROL_MAC, "uuid": "5D6B6F2E-0007-4C1A-9E55-CAROL0MBA007", "hardware_serial": "C02CAROL007",
+    host = {"id": CAROL_MAC, "uuid": "5D6B6F2E-0020-4C1A-9E55-CAROL0MBA020", "hardware_serial": "C02CAROL020",
             "platform": "darwin", "os_version": "macOS 15.3", "display_name": "Carol's MacBook Air",
             "hostname": "carol-mba", "timezone": "Europe/Paris", "emails": [{"email": CAROL, "source": "idp"}],
             "policies": {"1": "pass", "2": "fail"}}  # fmt: skip

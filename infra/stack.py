@@ -84,6 +84,8 @@ def with_caldav(rules: dict[str, Any], caldav_url: str) -> dict[str, Any]:
     """Team rules with the seeded CalDAV domain on the stack's Radicale."""
     seed = json.loads(CALDAV_SEED.read_text())
     defaults = rules.setdefault("defaults", {})
+    # Its people are the organisation's too (owners are taken from the team domains only).
+    defaults["domains"] = [*defaults.get("domains", []), seed["domain"]]
     defaults.setdefault("calendar_domains", {})[seed["domain"]] = "caldav"
     defaults["caldav"] = {"url": caldav_url + "/"}
     return rules
