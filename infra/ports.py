@@ -13,6 +13,7 @@ COMPONENT_OFFSETS = {
     "calendar": 4,
     "gemini": 5,
     "tasks_relay": 6,
+    "graph": 9,
     "fleet_webhook": 10,
     "plan_windows": 11,
     "calendar_notifications": 12,

@@ -110,6 +110,9 @@ locals {
     MW_CALENDAR_SERVICE_ACCOUNT  = google_service_account.calendar.email
     MW_CALENDAR_QUOTA_PER_MINUTE = tostring(var.calendar_quota_per_minute)
     MW_NOTIFICATIONS_URL         = local.function_urls["calendar_notifications"]
+    MW_GRAPH_CREDENTIALS         = "keyless"
+    MW_GRAPH_TENANT_ID           = var.graph_tenant_id
+    MW_GRAPH_CLIENT_ID           = var.graph_client_id
     MW_TASKS_QUEUE               = google_cloud_tasks_queue.dispatch.id
     MW_DISPATCH_URL              = local.function_urls["dispatch_window"]
     MW_TASK_INVOKER_SA           = google_service_account.task_invoker.email

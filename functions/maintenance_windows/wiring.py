@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
+    from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
     from maintenance_windows.ports.tasks import TaskQueue
@@ -121,7 +122,6 @@ def task_queue() -> TaskQueue:
 @functools.cache
 def planning_context() -> PlanningContext:
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
     from maintenance_windows.adapters.lazy import LazyFleet
     from maintenance_windows.service.context import PlanningContext
 
@@ -129,7 +129,7 @@ def planning_context() -> PlanningContext:
     fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
-        calendar=GoogleCalendarAdapter.from_settings(current),
+        calendar=calendar_port(current, teams()),
         fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
@@ -137,6 +137,26 @@ def planning_context() -> PlanningContext:
         notifications_url=current.notifications_url,
         os_updates=os_updates(cast("FleetCatalogPort", fleet)),
     )
+
+
+def calendar_port(current: Settings, rules: TeamsConfig) -> CalendarPort:
+    """The providers the team rules put people on, behind one port (adapters/calendar_router.py); with
+    Google alone, the Google adapter itself. Graph's client is built only when a domain is on Microsoft."""
+    choice = rules.calendar_choice()
+    providers: dict[str, CalendarPort] = {}
+    if "google" in choice.in_use:
+        from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+
+        providers["google"] = GoogleCalendarAdapter.from_settings(current)
+    if "microsoft" in choice.in_use:
+        from maintenance_windows.adapters.microsoft_graph import GraphCalendarAdapter
+
+        providers["microsoft"] = GraphCalendarAdapter.from_settings(current)
+    if set(providers) == {"google"}:
+        return providers["google"]
+    from maintenance_windows.adapters.calendar_router import CalendarRouter
+
+    return CalendarRouter(providers, choice.provider_of)
 
 
 def os_updates(catalog: FleetCatalogPort | None) -> OsUpdates:

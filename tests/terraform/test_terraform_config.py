@@ -24,6 +24,7 @@ LOCAL_ONLY_SETTINGS = {
     "MW_LOCAL_*": "settings for the local stack (MW_LOCAL_TASKS_RELAY_URL is refused on Cloud Run)",
     "MW_*EMULATOR*": "addresses of local emulators; on Google Cloud the client libraries find the real APIs",
     "MW_CALENDAR_API_ENDPOINT": "points the Calendar client at the local stand-in server",
+    "MW_GRAPH_API_ENDPOINT": "points the Graph client at the local stand-in server",
     "MW_GEMINI_BASE_URL": "points the Gemini client at the local stand-in server",
     "MW_OIDC_CERTS_URL": "the local OIDC issuer's keys; Google's certificates are the default",
     "MW_ALLOW_SHORT_LEAD": "lets demos book windows minutes ahead; users need real notice",

@@ -36,6 +36,7 @@ from maintenance_windows.adapters.microsoft_graph import bodies
 from maintenance_windows.adapters.microsoft_graph.tokens import GraphTokens, LocalGraphTokens
 from maintenance_windows.adapters.microsoft_graph.transport import GRAPH_ENDPOINT, Answer, GraphTransport, Request
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
+from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
@@ -99,16 +100,16 @@ class GraphCalendarAdapter:
         self._known: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GraphCalendarAdapter:
+    def from_settings(cls, settings: Settings) -> GraphCalendarAdapter:
         from maintenance_windows.adapters.microsoft_graph.tokens import FederatedGraphTokens
 
         if settings.graph_credentials == "local":
             tokens: GraphTokens = LocalGraphTokens()
         else:
             if not settings.graph_tenant_id or not settings.graph_client_id:
-                raise CalendarDeploymentError(
-                    "MW_GRAPH_TENANT_ID and MW_GRAPH_CLIENT_ID must be set for Microsoft 365",
-                    reason="graph_not_configured",
+                raise ConfigurationError(
+                    "a domain is on calendar: microsoft, so MW_GRAPH_TENANT_ID and MW_GRAPH_CLIENT_ID must be set "
+                    "(docs/deploy.md, Microsoft 365)"
                 )
             tokens = FederatedGraphTokens(settings.graph_tenant_id, settings.graph_client_id)
         return cls(
