@@ -30,7 +30,7 @@ from infra.graph_server.store import MAX_EVENT_SUBSCRIPTION, GraphStore, Subscri
 #: https://learn.microsoft.com/en-us/graph/json-batching: at most 20 requests per batch.
 MAX_BATCH = 20
 #: getSchedule: schedules per request and the longest range (unconfirmed limits, kept strict; see the doc).
-MAX_SCHEDULES = 100
+MAX_SCHEDULES = 20
 MAX_SCHEDULE_RANGE = timedelta(days=62)
 _STATUS_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 _FILTER = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)")

@@ -53,8 +53,8 @@ from maintenance_windows.ports.calendar import (
     WatchRequest,
 )
 
-#: People per getSchedule call (the stand-in's limit is stricter than Graph is known to be; see its doc).
-SCHEDULES_PER_CALL = 50
+#: People per getSchedule call: 20, the most a request is known to take (docs/graph-server.md, unconfirmed).
+SCHEDULES_PER_CALL = 20
 #: Outlook: 10,000 requests per 10 minutes per app and mailbox (throttling-limits); the limiter holds the
 #: app's whole-run share, per minute.
 QUOTA_PER_MINUTE = 10_000
