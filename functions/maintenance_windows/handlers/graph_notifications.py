@@ -23,7 +23,6 @@ from typing import Any
 from maintenance_windows.handlers.http import BadRequest, HttpRequest, HttpResponse, error, parse_json_body
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
-from maintenance_windows.repository.channels import ChannelRecord
 from maintenance_windows.service import channels, follow
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.errors import Forbidden, NotAuthenticated
@@ -55,7 +54,8 @@ def handle_graph_notifications(request: HttpRequest, ctx: PlanningContext) -> Ht
     except BadRequest as bad:
         return bad.response()
     try:
-        authenticated = [(item, _authenticate(ctx, item)) for item in items]
+        # The subscription id stands where Google's resource id does: a token for another subscription is refused.
+        authenticated = [(item, channels.authenticate(ctx, *_credentials(item))) for item in items]
     except NotAuthenticated as unknown:
         return error(401, unknown.problem)
     except Forbidden as refused:
@@ -97,13 +97,13 @@ def _items(body: Any) -> list[dict[str, Any]]:
     return values
 
 
-def _authenticate(ctx: PlanningContext, item: dict[str, Any]) -> ChannelRecord:
+def _credentials(item: dict[str, Any]) -> tuple[str, str, str]:
+    """(channel id, channel token, subscription id) as the item states them."""
     state = item.get("clientState")
     channel_id, _, token = state.partition(".") if isinstance(state, str) else ("", "", "")
     if not channel_id or not token:
         raise NotAuthenticated("no clientState of ours")
-    # The subscription id stands where Google's resource id does: a token for another subscription is refused.
-    return channels.authenticate(ctx, channel_id[:64], token, str(item["subscriptionId"])[:200])
+    return channel_id[:64], token, str(item["subscriptionId"])[:200]
 
 
 def _message_number(item: dict[str, Any]) -> int:
