@@ -159,3 +159,28 @@ def test_an_expired_delta_link_asks_for_a_full_sync_and_the_full_sync_is_bounded
         adapter.list_changes(ALICE, full.next_sync_token)
     with pytest.raises(SyncTokenExpired):
         adapter.list_changes(ALICE, "not-a-token-of-ours")
+
+
+def test_free_busy_carries_the_persons_working_hours_in_iana_terms(adapter: GraphCalendarAdapter, admin: Admin) -> None:
+    from datetime import time
+
+    from maintenance_windows.domain.rules import DailyHours
+
+    admin.call(
+        "POST",
+        "users",
+        {
+            "users": [
+                {
+                    "email": ALICE,
+                    "timeZone": "W. Europe Standard Time",
+                    "working_days": ["monday", "wednesday"],
+                    "working_start": "10:30:00.0000000",
+                    "working_end": "16:00:00.0000000",
+                }
+            ]
+        },
+    )
+    result = adapter.busy([ALICE], DAY, DAY + timedelta(days=1))[ALICE]
+    hours = DailyHours(start=time(10, 30), end=time(16))
+    assert result.working_hours == {"mon": hours, "wed": hours} and result.working_hours_zone == "Europe/Berlin"

@@ -157,7 +157,10 @@ class GraphCalendarAdapter:
                 results[email] = BusyResult(error=info.reason or "error")
             else:
                 busy = bodies.schedule_items(info, bodies.BUSY_STATUSES)
-                results[email] = BusyResult(bodies.merged_within(busy, time_min, time_max))
+                hours, zone = bodies.working_week(info)
+                results[email] = BusyResult(
+                    bodies.merged_within(busy, time_min, time_max), working_hours=hours, working_hours_zone=zone
+                )
         return results
 
     def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:
