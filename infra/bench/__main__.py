@@ -1,5 +1,5 @@
-"""`make bench` / `python -m infra.bench [NAME ...]`: planning, ingestion, coldstart, lateness, batch_size,
-full_sync, steady_state, slots (all of them by default)."""
+"""`make bench` / `python -m infra.bench [NAME ...]`: planning, graph_planning, ingestion, coldstart, lateness,
+batch_size, full_sync, steady_state, slots (all of them by default)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def _planning(args: argparse.Namespace) -> dict[str, Any]:
         "ours_first_run": planning.run_planner(args.first_run_users, warm_time_zones=False, with_channels=True),
         "naive": planning.run_naive(args.naive_users),
     }
+
+
+def _graph(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import graph_planning
+
+    return {"graph_warm": graph_planning.run_graph_planner(args.users)}
 
 
 def _ingestion(args: argparse.Namespace) -> dict[str, Any]:
@@ -70,6 +76,7 @@ def _slots(args: argparse.Namespace) -> dict[str, Any]:
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "planning": _planning,
+    "graph_planning": _graph,
     "ingestion": _ingestion,
     "coldstart": _coldstart,
     "lateness": _lateness,
