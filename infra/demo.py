@@ -161,10 +161,28 @@ def busy_week(email: str, zone: str) -> list[dict[str, Any]]:
     return events
 
 
+def fleet_seed() -> dict[str, Any]:
+    """The local Fleet's hosts, and Max's MacBook Pro (like Alice's iMac: disk encryption off)."""
+    seed: dict[str, Any] = json.loads((LOCAL / "fleet-seed.json").read_text())
+    like = next(host for host in seed["hosts"] if host["id"] == 3)
+    seed["hosts"].append(
+        {
+            **like,
+            "id": MAX_MAC,
+            "uuid": "5D6B6F2E-0010-4C1A-9E55-MAX0000MBP10",
+            "hardware_serial": "C02MAX00010",
+            "hostname": "max-mbp",
+            "display_name": "Max's MacBook Pro",
+            "emails": [{"email": MAX, "source": "idp"}],
+        }
+    )
+    return seed
+
+
 def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     """Fleet's failing-policies webhook, in the shape of the real fixture."""
     payload: dict[str, Any] = json.loads(FIXTURE.read_text())
-    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
+    seed = fleet_seed()
     hosts = {host["id"]: host for host in seed["hosts"]}
     policy = next(p for p in seed["policies"] if p["id"] == policy_id)
     payload["timestamp"] = datetime.now(UTC).isoformat()

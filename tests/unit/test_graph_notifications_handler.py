@@ -111,3 +111,10 @@ def test_an_outage_answers_503_so_graph_delivers_again(booked: Booked) -> None:
     booked.world.calendar.fail_next("list_changes", CalendarUnavailable("down", status=503))
     assert _post(booked, _item(booked)).status == 503
     assert len(booked.world.store.query(channel_records.PENDING)) == 1
+
+
+def test_message_numbers_stay_exact_as_javascript_numbers(booked: Booked) -> None:
+    from maintenance_windows.handlers.graph_notifications import _message_number
+
+    numbers = {_message_number(_item(booked, resource=f"Users/{ALICE}/Events/{i}")) for i in range(200)}
+    assert len(numbers) == 200 and all(0 < number <= 2**53 for number in numbers)

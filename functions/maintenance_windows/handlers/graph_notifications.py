@@ -111,4 +111,5 @@ def _message_number(item: dict[str, Any]) -> int:
     data = found if isinstance(found, dict) else {}
     said = "|".join(str(part) for part in (item.get("subscriptionId"), item.get("changeType"), item.get("resource"),
                                             item.get("lifecycleEvent"), data.get("@odata.etag")))  # fmt: skip
-    return int.from_bytes(hashlib.sha256(said.encode()).digest()[:7], "big") + 1
+    # 48 bits: exact as a JavaScript number too (the local Firestore emulator stores integers as doubles).
+    return int.from_bytes(hashlib.sha256(said.encode()).digest()[:6], "big") + 1
