@@ -486,9 +486,10 @@ def _log_events(demo: LocalStack, event: str) -> list[dict[str, Any]]:
 
 def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
     from maintenance_windows.adapters.firestore_store import FirestoreStore
+    from maintenance_windows.repository.hosts import all_hosts
 
     store = FirestoreStore.connect(demo.stack["project"])
-    return [document for _, document in store.query("hosts")]
+    return [{"host_id": case.host_id, "status": case.status.value} for case in all_hosts(store)]
 
 
 def main() -> int:

@@ -13,8 +13,9 @@ locals {
       concurrency = 20
       min         = 0
       max         = 10
-      # Only records what Fleet reported; enrichment through Fleet's API happens in the planner, so the
-      # public endpoint holds no Fleet credential.
+      # Only records what Fleet reported (host and policy ids), storing a large payload as chunks for tasks to
+      # fold in; enrichment through Fleet's API happens in the planner, so the public endpoint holds no Fleet
+      # credential.
       secret_env = {
         MW_WEBHOOK_SECRETS = "webhook_secrets"
       }
@@ -66,8 +67,9 @@ locals {
   #
   # Fleet and Google's push channels send no Google identity: these two are public and authenticate in code.
   public_functions = ["fleet_webhook", "calendar_notifications"]
-  # Create dispatch tasks (acting as the task-invoker identity, which is what Cloud Tasks signs as).
-  task_creators = ["plan_windows", "calendar_notifications", "dispatch_window"]
+  # Create tasks for dispatch_window (acting as the task-invoker identity, which is what Cloud Tasks signs
+  # as): window tasks, and the webhook's chunk tasks (a large failing-policies webhook is folded in by them).
+  task_creators = ["fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window"]
   # Call Google Calendar as users through the shared calendar identity (keyless DWD: signJwt on it).
   # Only the functions whose wiring builds a Calendar client: the dispatcher sends fixes through Fleet and
   # never reaches a calendar (tests/terraform ties this list to wiring.py).

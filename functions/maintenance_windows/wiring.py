@@ -1,7 +1,7 @@
 """Builds each function's dependencies once per instance (cold start), importing only what it needs.
 
-fleet_webhook needs Firestore only; the Calendar, Fleet, Tasks and Gemini clients are imported by the
-functions that call them, inside the builders below.
+fleet_webhook needs Firestore, and Cloud Tasks for large payloads (built on first use); the Calendar, Fleet
+and Gemini clients are imported by the functions that call them, inside the builders below.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
-    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
+    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort, PolicyCatalog
     from maintenance_windows.ports.tasks import TaskQueue
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
+    from maintenance_windows.service.ingestion import IngestionContext
     from maintenance_windows.service.os_updates import OsUpdates
     from maintenance_windows.service.planner import AfterPlanHook
 
@@ -50,9 +51,15 @@ def store() -> DocumentStore:
 
 
 @functools.cache
-def webhook() -> tuple[DocumentStore, WebhookSettings]:
+def webhook() -> tuple[IngestionContext, WebhookSettings]:
+    from maintenance_windows.service.ingestion import IngestionContext
+
     current = settings()
-    return store(), WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    if not current.tasks_queue or not current.dispatch_url:
+        raise ConfigurationError("fleet_webhook needs MW_TASKS_QUEUE and MW_DISPATCH_URL: large webhooks are "
+                                 "folded in by tasks to dispatch_window")  # fmt: skip
+    webhook_settings = WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    return IngestionContext(store(), task_queue()), webhook_settings
 
 
 @functools.cache
@@ -136,6 +143,7 @@ def planning_context() -> PlanningContext:
         teams=teams(),
         notifications_url=current.notifications_url,
         os_updates=os_updates(cast("FleetCatalogPort", fleet)),
+        catalog=cast("PolicyCatalog", fleet),
     )
 
 
@@ -189,8 +197,9 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 @functools.cache
 def notifications() -> PlanningContext:
     """calendar_notifications reschedules with the planner's own booking code, so it shares its context,
-    except that team OS-update settings come from the planner's stored copy: it holds no Fleet token."""
-    return dataclasses.replace(planning_context(), os_updates=os_updates(None))
+    except that team OS-update settings and policy texts come from the planner's stored copies: it holds no
+    Fleet token."""
+    return dataclasses.replace(planning_context(), os_updates=os_updates(None), catalog=None)
 
 
 @functools.cache

@@ -50,7 +50,8 @@ FLEET_TOKEN = (ACCESSOR, "secret:fleet_api_token")
 
 # Every identity's complete set of (role, scope). An identity absent from the module must map to nothing.
 EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
-    "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets")},
+    # Creates the chunk tasks of a large webhook; still no Fleet credential.
+    "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets"), *TASKS},
     "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALENDAR, GEMINI, *TASKS},
     "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALENDAR, GEMINI, *TASKS},
     # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
@@ -283,7 +284,7 @@ def test_grant_reader_refuses_shapes_it_does_not_understand() -> None:
 def test_ttl_policies_cover_the_expiring_collections() -> None:
     ttl = tf.resources("google_firestore_field")["expires_at_ttl"]
     assert tf.expression(ttl["for_each"]) == "toset(local.ttl_collections)"
-    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations"}
+    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations", "webhook_chunks"}
     assert tf.unquote(ttl["field"]) == "expires_at"
     assert "ttl_config" in ttl
 

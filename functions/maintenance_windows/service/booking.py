@@ -42,6 +42,7 @@ from maintenance_windows.service import calendar_access
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, planned_updates, render
 from maintenance_windows.service.os_updates import PlannedUpdate, local_moment, observed_deadline
+from maintenance_windows.service.policy_texts import refreshed_policies
 
 logger = get_logger(__name__)
 #: A zone read longer ago than this is read again before booking: people who travel change their calendar's
@@ -246,12 +247,9 @@ class _Choosing:
 def _window_records(
     ctx: PlanningContext, windows: Sequence[Window]
 ) -> tuple[dict[int, dict[str, object]], dict[int, dict[str, object]]]:
-    """(policies by id, host cases by id) for the windows' text and OS-update deadlines, in two reads."""
-    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
-    policies = host_records.policies_by_id(ctx.store, policy_ids)
-    host_ids = sorted({host for window in windows for host in window.host_ids})
-    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
-    return policies, hosts
+    """(Fleet's policy texts by id, host cases by id) for the windows' text and OS-update deadlines."""
+    policies = refreshed_policies(ctx, windows)
+    return policies, host_records.window_hosts(ctx.store, windows)
 
 
 def _choose_before_os_deadline(
