@@ -180,3 +180,16 @@ def test_a_notification_url_that_fails_the_handshake_gets_no_subscription(
     assert admin.call("GET", "subscriptions")["value"] == []
     public_http = graph(graph_server, "POST", "/subscriptions", json=_subscription("http://example.com/notify"))
     assert public_http.status_code == 400  # Graph wants https
+
+
+def test_a_fifth_concurrent_request_to_one_mailbox_is_throttled(graph_server: RunningServer, admin: Admin) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin.users(ALICE)
+    admin.call("PUT", "config", {"hold_seconds": 0.5})
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: graph(graph_server, "GET", f"/users/{ALICE}/mailboxSettings"), range(6)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(200) <= 4 and 429 in statuses
+    throttled = next(answer for answer in answers if answer.status_code == 429)
+    assert throttled.headers["Retry-After"] == "1" and throttled.json()["error"]["code"] == "ApplicationThrottled"
