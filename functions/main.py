@@ -19,8 +19,8 @@ Response = tuple[bytes, int, dict[str, str]]
 def fleet_webhook(request: flask.Request) -> Response:
     from maintenance_windows.handlers.fleet_webhook import handle_fleet_webhook
 
-    store, settings = wiring.webhook()
-    return to_response(handle_fleet_webhook(to_request(request, settings.max_body_bytes), store, settings))
+    ctx, settings = wiring.webhook()
+    return to_response(handle_fleet_webhook(to_request(request, settings.max_body_bytes), ctx, settings))
 
 
 @functions_framework.http

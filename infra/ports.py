@@ -14,6 +14,7 @@ COMPONENT_OFFSETS = {
     "gemini": 5,
     "tasks_relay": 6,
     "caldav": 7,
+    "graph": 9,
     "fleet_webhook": 10,
     "plan_windows": 11,
     "calendar_notifications": 12,

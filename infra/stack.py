@@ -135,7 +135,18 @@ def describe(profile: str) -> dict[str, Any]:
     """Everything a client of the stack needs: URLs, emulator hosts, secrets and the functions' env."""
     port = {
         name: port_for(profile, name)
-        for name in (*FUNCTIONS, "firestore", "tasks", "tasks_relay", "oidc", "fleet", "calendar", "gemini", "caldav")
+        for name in (
+            *FUNCTIONS,
+            "firestore",
+            "tasks",
+            "tasks_relay",
+            "oidc",
+            "fleet",
+            "calendar",
+            "gemini",
+            "graph",
+            "caldav",
+        )
     }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
@@ -154,6 +165,8 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_CALENDAR_CREDENTIALS": "local",
         "MW_CALENDAR_API_ENDPOINT": f"{url['calendar']}/calendar/v3/",
         "MW_NOTIFICATIONS_URL": url["calendar_notifications"],
+        "MW_GRAPH_CREDENTIALS": "local",
+        "MW_GRAPH_API_ENDPOINT": f"{url['graph']}/v1.0",
         "MW_TASKS_QUEUE": queue,
         "MW_TASKS_EMULATOR_HOST": f"127.0.0.1:{port['tasks']}",
         "MW_DISPATCH_URL": url["dispatch_window"],
@@ -241,6 +254,7 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
         ),
         Component("calendar", _py("-m", "infra.calendar_server", option("port", port["calendar"])), port["calendar"]),
         Component("gemini", _py("-m", "infra.gemini_server", option("port", port["gemini"])), port["gemini"]),
+        Component("graph", _py("-m", "infra.graph_server", option("port", port["graph"])), port["graph"]),
         Component(
             "caldav",
             _py("-m", "infra.radicale_server", option("port", port["caldav"]), option("folder", folder / "radicale")),

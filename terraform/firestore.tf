@@ -16,7 +16,7 @@ resource "google_firestore_database" "main" {
 locals {
   # Composite indexes for the queries the handlers run. Firestore indexes every single field automatically,
   # so only queries over two or more fields are listed; queries on one field need nothing here:
-  #   hosts    where status == "failing"
+  #   host_policies where state == "failing"
   #   channels where expires_at < T
   # To adjust: edit a list of fields (order matters: equality and `in` fields first, then the ordered or
   # ranged field).
@@ -41,7 +41,8 @@ locals {
 
   # Collections whose documents Firestore deletes once `expires_at` (a timestamp) has passed. TTL deletion
   # runs within about a day of expiry, so readers must still check expires_at themselves.
-  ttl_collections = ["claims", "leases", "explanations"]
+  # webhook_chunks: a chunk whose task ran is deleted by it; TTL removes one whose request failed after storing it.
+  ttl_collections = ["claims", "leases", "explanations", "webhook_chunks"]
 }
 
 resource "google_firestore_index" "composite" {

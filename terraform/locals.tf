@@ -13,8 +13,9 @@ locals {
       concurrency = 20
       min         = 0
       max         = 10
-      # Only records what Fleet reported; enrichment through Fleet's API happens in the planner, so the
-      # public endpoint holds no Fleet credential.
+      # Only records what Fleet reported (host and policy ids), storing a large payload as chunks for tasks to
+      # fold in; enrichment through Fleet's API happens in the planner, so the public endpoint holds no Fleet
+      # credential.
       secret_env = {
         MW_WEBHOOK_SECRETS = "webhook_secrets"
       }
@@ -70,8 +71,9 @@ locals {
   #
   # Fleet and Google's push channels send no Google identity: these two are public and authenticate in code.
   public_functions = ["fleet_webhook", "calendar_notifications"]
-  # Create dispatch tasks (acting as the task-invoker identity, which is what Cloud Tasks signs as).
-  task_creators = ["plan_windows", "calendar_notifications", "dispatch_window"]
+  # Create tasks for dispatch_window (acting as the task-invoker identity, which is what Cloud Tasks signs
+  # as): window tasks, and the webhook's chunk tasks (a large failing-policies webhook is folded in by them).
+  task_creators = ["fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window"]
   # Call Google Calendar as users through the shared calendar identity (keyless DWD: signJwt on it).
   # Only the functions whose wiring builds a Calendar client: the dispatcher sends fixes through Fleet and
   # never reaches a calendar (tests/terraform ties this list to wiring.py).
@@ -115,6 +117,9 @@ locals {
     MW_CALENDAR_QUOTA_PER_MINUTE = tostring(var.calendar_quota_per_minute)
     MW_CALDAV_QUOTA_PER_MINUTE   = tostring(var.caldav_quota_per_minute)
     MW_NOTIFICATIONS_URL         = local.function_urls["calendar_notifications"]
+    MW_GRAPH_CREDENTIALS         = "keyless"
+    MW_GRAPH_TENANT_ID           = var.graph_tenant_id
+    MW_GRAPH_CLIENT_ID           = var.graph_client_id
     MW_TASKS_QUEUE               = google_cloud_tasks_queue.dispatch.id
     MW_DISPATCH_URL              = local.function_urls["dispatch_window"]
     MW_TASK_INVOKER_SA           = google_service_account.task_invoker.email

@@ -150,6 +150,18 @@ variable "calendar_quota_per_minute" {
   }
 }
 
+variable "graph_tenant_id" {
+  description = "Entra tenant id for Microsoft 365 calendars (MW_GRAPH_TENANT_ID); empty when every domain is on Google."
+  type        = string
+  default     = ""
+}
+
+variable "graph_client_id" {
+  description = "Application (client) id of the Entra app registration that holds the federated credential (MW_GRAPH_CLIENT_ID)."
+  type        = string
+  default     = ""
+}
+
 variable "ai_enabled" {
   description = "Let the functions that hold roles/aiplatform.user call Gemini for event text (MW_AI_ENABLED). Off: templated text only."
   type        = bool

@@ -1,7 +1,7 @@
 """Builds each function's dependencies once per instance (cold start), importing only what it needs.
 
-fleet_webhook needs Firestore only; the Calendar, Fleet, Tasks and Gemini clients are imported by the
-functions that call them, inside the builders below.
+fleet_webhook needs Firestore, and Cloud Tasks for large payloads (built on first use); the Calendar, Fleet
+and Gemini clients are imported by the functions that call them, inside the builders below.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from maintenance_windows.handlers.plan_windows import PlanSettings
     from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
-    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort
+    from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort, PolicyCatalog
     from maintenance_windows.ports.tasks import TaskQueue
     from maintenance_windows.service.context import PlanningContext
     from maintenance_windows.service.dispatch_context import DispatchContext
+    from maintenance_windows.service.ingestion import IngestionContext
     from maintenance_windows.service.os_updates import OsUpdates
     from maintenance_windows.service.planner import AfterPlanHook
 
@@ -50,9 +51,15 @@ def store() -> DocumentStore:
 
 
 @functools.cache
-def webhook() -> tuple[DocumentStore, WebhookSettings]:
+def webhook() -> tuple[IngestionContext, WebhookSettings]:
+    from maintenance_windows.service.ingestion import IngestionContext
+
     current = settings()
-    return store(), WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    if not current.tasks_queue or not current.dispatch_url:
+        raise ConfigurationError("fleet_webhook needs MW_TASKS_QUEUE and MW_DISPATCH_URL: large webhooks are "
+                                 "folded in by tasks to dispatch_window")  # fmt: skip
+    webhook_settings = WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
+    return IngestionContext(store(), task_queue()), webhook_settings
 
 
 @functools.cache
@@ -122,7 +129,6 @@ def task_queue() -> TaskQueue:
 @functools.cache
 def planning_context() -> PlanningContext:
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
     from maintenance_windows.adapters.lazy import LazyFleet
     from maintenance_windows.service.context import PlanningContext
 
@@ -130,28 +136,39 @@ def planning_context() -> PlanningContext:
     fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
-        calendar=calendar_port(GoogleCalendarAdapter.from_settings(current)),
+        calendar=calendar_port(current, teams()),
         fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
         teams=teams(),
         notifications_url=current.notifications_url,
         os_updates=os_updates(cast("FleetCatalogPort", fleet)),
+        catalog=cast("PolicyCatalog", fleet),
     )
 
 
-def calendar_port(google: CalendarPort) -> CalendarPort:
-    """Google alone, or a router in front of every provider the team rules name (adapters/calendar_router)."""
-    choice = teams().calendar_choice()
-    if choice.in_use == {"google"}:
-        return google
-    from maintenance_windows.adapters.calendar_router import CalendarRouter
+def calendar_port(current: Settings, rules: TeamsConfig) -> CalendarPort:
+    """The providers the team rules put people on, behind one port (adapters/calendar_router.py); with
+    Google alone, the Google adapter itself. Graph's and CalDAV's clients are built only when a domain is
+    on them."""
+    choice = rules.calendar_choice()
+    providers: dict[str, CalendarPort] = {}
+    if "google" in choice.in_use:
+        from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 
-    providers: dict[str, CalendarPort] = {"google": google}
+        providers["google"] = GoogleCalendarAdapter.from_settings(current)
+    if "microsoft" in choice.in_use:
+        from maintenance_windows.adapters.microsoft_graph import GraphCalendarAdapter
+
+        providers["microsoft"] = GraphCalendarAdapter.from_settings(current)
     if "caldav" in choice.in_use:
         from maintenance_windows.adapters.caldav import CalDavCalendarAdapter
 
-        providers["caldav"] = CalDavCalendarAdapter.from_settings(settings(), teams().caldav_server_for)
+        providers["caldav"] = CalDavCalendarAdapter.from_settings(current, rules.caldav_server_for)
+    if set(providers) == {"google"}:
+        return providers["google"]
+    from maintenance_windows.adapters.calendar_router import CalendarRouter
+
     return CalendarRouter(providers, choice.provider_of)
 
 
@@ -186,8 +203,9 @@ def plan_hooks() -> tuple[AfterPlanHook, ...]:
 @functools.cache
 def notifications() -> PlanningContext:
     """calendar_notifications reschedules with the planner's own booking code, so it shares its context,
-    except that team OS-update settings come from the planner's stored copy: it holds no Fleet token."""
-    return dataclasses.replace(planning_context(), os_updates=os_updates(None))
+    except that team OS-update settings and policy texts come from the planner's stored copies: it holds no
+    Fleet token."""
+    return dataclasses.replace(planning_context(), os_updates=os_updates(None), catalog=None)
 
 
 @functools.cache

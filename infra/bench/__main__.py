@@ -1,5 +1,5 @@
-"""`make bench` / `python -m infra.bench [NAME ...]`: planning, ingestion, coldstart, lateness, batch_size,
-full_sync, steady_state, slots, caldav (all of them by default)."""
+"""`make bench` / `python -m infra.bench [NAME ...]`: planning, graph_planning, ingestion, coldstart, lateness,
+batch_size, full_sync, steady_state, slots, caldav (all of them by default)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,16 @@ def _planning(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _graph(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import graph_planning
+
+    return {"graph_warm": graph_planning.run_graph_planner(args.users)}
+
+
 def _ingestion(args: argparse.Namespace) -> dict[str, Any]:
     from infra.bench import ingestion
 
-    return ingestion.run(args.hosts)
+    return ingestion.run(args.hosts, args.stored_timeout)
 
 
 def _coldstart(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,6 +82,7 @@ def _caldav(args: argparse.Namespace) -> dict[str, Any]:
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "planning": _planning,
+    "graph_planning": _graph,
     "ingestion": _ingestion,
     "coldstart": _coldstart,
     "lateness": _lateness,
@@ -96,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-users", type=int, default=10_000)
     parser.add_argument("--first-run-users", type=int, default=2_000)
     parser.add_argument("--naive-users", type=int, default=1_000)
-    parser.add_argument("--hosts", type=int, default=10_000)
+    parser.add_argument("--hosts", type=int, nargs="+", default=[10_000, 50_000],
+                        help="ingestion: webhook sizes (hosts), each on an empty emulator")  # fmt: skip
+    parser.add_argument("--stored-timeout", type=float, default=900.0,
+                        help="ingestion: seconds to follow each design's storing")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--batch-users", type=int, default=2_000)

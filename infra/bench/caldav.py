@@ -38,7 +38,7 @@ from maintenance_windows.ports.fleet import DeviceEmail
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.channels import ChannelKeeper
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.ingestion import ingest
+from maintenance_windows.service.ingestion import IngestionContext, ingest
 from maintenance_windows.service.planner import PlanOptions, plan_windows
 from maintenance_windows.service.polling import PolledFollower, follow_polled
 
@@ -182,7 +182,10 @@ def _context(
     ctx = PlanningContext(store=store, calendar=adapter, fleet=fleet, tasks=MemoryTaskQueue(),
                           explainer=TemplateExplainer(), teams=teams, clock=clock,
                           notifications_url="https://bench.invalid/calendar_notifications")  # fmt: skip
-    ingest(store, FailingPoliciesWebhook.model_validate(_webhook(len(crowd), clock.now)))
+    ingest(
+        IngestionContext(store, ctx.tasks, clock),
+        FailingPoliciesWebhook.model_validate(_webhook(len(crowd), clock.now)),
+    )
     return ctx, adapter
 
 

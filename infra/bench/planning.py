@@ -80,15 +80,17 @@ def _seed_calendar(admin: str, users: int, now: datetime) -> None:
 def _store_after_webhooks(users: int, now: datetime, warm_time_zones: bool) -> MemoryStore:
     """What fleet_webhook and an earlier planning run leave behind: failing hosts with known owners."""
     store = MemoryStore()
+    # Fleet's text of policy 1, as the planner stores it (read again from the Fleet stand-in once stale).
     writes = [Write("set", "policies", "1", {"policy_id": 1, "name": "macOS - OS version up to date",
                                              "description": "Macs must run a supported macOS.",
                                              "resolution": "Update macOS.", "platform": "darwin",
-                                             "critical": True, "seen_at": now})]  # fmt: skip
+                                             "critical": True, "fetched_at": now})]  # fmt: skip
     for i in range(1, users + 1):
+        writes.append(Write("set", "host_policies", f"{i}-1", {
+            "host_id": i, "policy_id": 1, "state": "failing", "first_seen": now, "last_seen": now,
+            "passed_at": None}))  # fmt: skip
         writes.append(Write("set", "hosts", str(i), {
-            "host_id": i, "hostname": f"mac{i}", "display_name": f"Mac {i}", "url": "", "reported_team_id": None,
-            "status": "failing", "failing_policy_ids": [1], "policy_seen": {"1": {"first_seen": now, "last_seen": now}},
-            "first_seen": now, "last_seen": now, "closed_at": None, "user_email": _email(i),
+            "host_id": i, "fleet_display_name": f"Mac {i}", "user_email": _email(i),
             "user_key": user_key(_email(i)), "team_id": None, "email_problem": None, "owner_checked_at": now,
             "uuid": f"uuid-{i}", "platform": "darwin"}))  # fmt: skip
         if warm_time_zones:
@@ -114,8 +116,9 @@ def run_planner(users: int, *, warm_time_zones: bool = True, with_channels: bool
         store = _store_after_webhooks(users, now, warm_time_zones)
         calendar = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{cal}/calendar/v3/",
                                          quota_per_minute=QUOTA["project_quota_per_minute"])  # fmt: skip
+        fleet_client = FleetHttpClient(fleet, TOKEN)
         ctx = PlanningContext(
-            store=store, calendar=calendar, fleet=FleetHttpClient(fleet, TOKEN), tasks=MemoryTaskQueue(),
+            store=store, calendar=calendar, fleet=fleet_client, catalog=fleet_client, tasks=MemoryTaskQueue(),
             explainer=CachingExplainer(TemplateExplainer(), MemoryExplanationCache(), "template"),
             teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}),
             notifications_url="https://127.0.0.1:9/notifications",  # nothing listens: pushes fail quietly

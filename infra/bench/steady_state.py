@@ -45,13 +45,14 @@ from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.ids import user_key
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.ports.fleet import DeviceEmail
+from maintenance_windows.ports.fleet import DeviceEmail, FleetPolicy
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.channels import RENEW_BEFORE, ChannelKeeper
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.planner import PlanOptions, plan_windows
+from maintenance_windows.service.policy_texts import policy_document
 
 DOMAIN = "steady.example"
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Australia/Sydney", "UTC"]
@@ -260,26 +261,28 @@ def _meeting(email: str, start: datetime) -> dict[str, Any]:
 def _context(url: str, clock: SimClock, people: int) -> PlanningContext:
     store, fleet = MemoryStore(), MemoryFleet()
     now = clock.now
-    writes = [Write("set", "policies", "1", {"policy_id": 1, "name": "macOS up to date", "description": "Update.",
-                                             "resolution": "Update macOS.", "platform": "darwin", "critical": True,
-                                             "seen_at": now})]  # fmt: skip
+    # Fleet's text of policy 1 as the planner stores it; the memory Fleet serves it when it goes stale.
+    policy = FleetPolicy(1, "macOS up to date", None, description="Update.", resolution="Update macOS.",
+                         critical=True, platform="darwin")  # fmt: skip
+    fleet.add_policy(policy)
+    writes = [Write("set", "policies", "1", {**policy_document(policy), "fetched_at": now})]
     for index in range(people):
         host_id, email = index + 1, f"person{index:05d}@{DOMAIN}"
         host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", None, f"Mac {host_id}",
                          (HostPolicy(1, "macOS up to date", "fail"),))  # fmt: skip
         fleet.add_host(host, [DeviceEmail(email, "mdm_idp_accounts")])
+        writes.append(Write("set", "host_policies", f"{host_id}-1", {
+            "host_id": host_id, "policy_id": 1, "state": "failing", "first_seen": now, "last_seen": now,
+            "passed_at": None}))  # fmt: skip
         writes.append(Write("set", "hosts", str(host_id), {
-            "host_id": host_id, "hostname": f"mac{host_id}", "display_name": f"Mac {host_id}", "url": "",
-            "reported_team_id": None, "status": "failing", "failing_policy_ids": [1],
-            "policy_seen": {"1": {"first_seen": now, "last_seen": now}}, "first_seen": now, "last_seen": now,
-            "closed_at": None, "user_email": email, "user_key": user_key(email), "team_id": None,
-            "email_problem": None, "owner_checked_at": now, "uuid": f"uuid-{host_id}",
-            "platform": "darwin"}))  # fmt: skip
+            "host_id": host_id, "fleet_display_name": f"Mac {host_id}", "user_email": email,
+            "user_key": user_key(email), "team_id": None, "email_problem": None, "owner_checked_at": now,
+            "uuid": f"uuid-{host_id}", "platform": "darwin"}))  # fmt: skip
     store.commit(writes)
     calendar = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/")
     return PlanningContext(
         store=store, calendar=calendar, fleet=fleet, tasks=MemoryTaskQueue(), explainer=TemplateExplainer(),
-        teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}), clock=clock,
+        teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}), clock=clock, catalog=fleet,
     )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
             app.calls.clear()
             app.round_trips = 0
             app.fault_rate = 0.0
+            app.hold_seconds = 0.0
             app.mailbox_limit_per_10_minutes = None
             app.delivered.clear()
             return {"reset": True}
@@ -62,6 +63,15 @@ def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
             event, _ = store.create(email, body, now)
             app._notify(email.lower(), event["id"], "created")
             return {"id": event["id"]}
+        case "POST", ["events"]:
+            # Bulk seeding for benchmarks: [{"user", ...event}], checked like the API, nobody notified.
+            ids = []
+            for item in body["events"]:
+                event = dict(item)
+                owner = event.pop("user")
+                contract.check("event", event)
+                ids.append(store.create(owner, event, now)[0]["id"])
+            return {"ids": ids}
         case "GET", ["users", email, "events"]:
             with store.lock:
                 return {
@@ -85,6 +95,7 @@ def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
         case "PUT", ["config"]:
             app.fault_rate = float(body.get("fault_rate", app.fault_rate))
             app.latency_ms = int(body.get("latency_ms", app.latency_ms))
+            app.hold_seconds = float(body.get("hold_seconds", app.hold_seconds))
             app.mailbox_limit_per_10_minutes = body.get(
                 "mailbox_limit_per_10_minutes", app.mailbox_limit_per_10_minutes
             )

@@ -6,6 +6,7 @@ Tokens: `Authorization: Bearer local:<anything>` is the app; no header, or anoth
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import random
@@ -14,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,8 +31,11 @@ from infra.graph_server.store import MAX_EVENT_SUBSCRIPTION, GraphStore, Subscri
 #: https://learn.microsoft.com/en-us/graph/json-batching: at most 20 requests per batch.
 MAX_BATCH = 20
 #: getSchedule: schedules per request and the longest range (unconfirmed limits, kept strict; see the doc).
-MAX_SCHEDULES = 100
+MAX_SCHEDULES = 20
 MAX_SCHEDULE_RANGE = timedelta(days=62)
+#: https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits: 4 concurrent requests
+#: per app and mailbox.
+MAX_CONCURRENT_PER_MAILBOX = 4
 _STATUS_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 _FILTER = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)")
 _EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=(id eq '[^']+'(?: or id eq '[^']+')*)\)")
@@ -57,6 +61,8 @@ class GraphApp:
         self.mailbox_limit_per_10_minutes: int | None = None
         self.calls: Counter[str] = Counter()
         self.round_trips = 0
+        self.hold_seconds = 0.0
+        self._concurrent: Counter[str] = Counter()
         self._recent: dict[str, list[float]] = {}
         self._random = random.Random(7)
         self._lock = threading.Lock()
@@ -111,7 +117,8 @@ class GraphApp:
             with self._lock:
                 self.calls[route] += 1
             self._admit(method, parts.path, args.get("user"))
-            status, answer = getattr(self, f"_{route}")(body=body, query=query, headers=headers, **args)
+            with self._in_flight(args.get("user")):
+                status, answer = getattr(self, f"_{route}")(body=body, query=query, headers=headers, **args)
             fault = self._fault(method, parts.path, after_commit=True)
             if fault is not None:
                 raise fault
@@ -161,6 +168,29 @@ class GraphApp:
                     raise throttled(max(1, int(600 - (now - recent[0]))))
                 recent.append(now)
                 self._recent[user] = recent
+
+    @contextlib.contextmanager
+    def _in_flight(self, user: str | None) -> Iterator[None]:
+        """Outlook's concurrency limit: at most MAX_CONCURRENT_PER_MAILBOX requests at once per mailbox."""
+        if user is None:
+            yield
+            return
+        with self._lock:
+            if self._concurrent[user] >= MAX_CONCURRENT_PER_MAILBOX:
+                raise GraphError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": "1"},
+                )
+            self._concurrent[user] += 1
+        try:
+            if self.hold_seconds:
+                time.sleep(self.hold_seconds)  # lets a test hold requests open to meet the limit
+            yield
+        finally:
+            with self._lock:
+                self._concurrent[user] -= 1
 
     def _fault(self, method: str, path: str, *, after_commit: bool) -> GraphError | None:
         with self._lock:

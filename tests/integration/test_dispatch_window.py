@@ -26,7 +26,8 @@ from maintenance_windows.adapters.fleet_http import FLEET_RETRY, FleetHttpClient
 from maintenance_windows.auth import CallerVerifier
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.teams import parse_teams
-from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
+from maintenance_windows.domain.failing_policies import HostSighting
+from maintenance_windows.domain.host_cases import HostStatus
 from maintenance_windows.domain.ids import task_name
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.flask_bridge import to_request, to_response
@@ -155,12 +156,11 @@ def store_window(store: FirestoreStore, start: datetime, hosts: int = HOSTS, win
         end=start + timedelta(seconds=2),
     )  # fmt: skip
     window_records.save(store, [window])
-    writes = []
-    for host_id in window.host_ids:
-        case = HostCase(host_id, f"mac{host_id}", f"Mac {host_id}", "", 3, HostStatus.FAILING, (1, 2),
-                        {1: SeenWindow(start, start), 2: SeenWindow(start, start)}, start, start)  # fmt: skip
-        writes.append(Write("set", host_records.HOSTS, str(host_id), host_records.host_to_document(case)))
-    store.commit(writes)
+    host_records.record_failures(store, [HostSighting(host_id, policy, start - timedelta(minutes=1))
+                                         for host_id in window.host_ids for policy in (1, 2)])  # fmt: skip
+    store.commit([Write("set", host_records.HOSTS, str(host_id),
+                        {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3})
+                  for host_id in window.host_ids])  # fmt: skip
     return window
 
 
@@ -214,8 +214,8 @@ def test_task_fires_at_start_sends_actions_once_and_verification_follows(
         assert dispatched_at >= start
         assert fleet_actions(admin) == EXPECTED
         wait_for(lambda: state_of(store, window.window_id) is WindowState.VERIFIED)
-    assert all(host_records.host_from_document(store.get("hosts", str(h)) or {}).status is HostStatus.CLOSED
-               for h in range(1, HOSTS + 1))  # fmt: skip
+    closed = {case.host_id for case in host_records.all_hosts(store) if case.status is HostStatus.CLOSED}
+    assert closed >= set(range(1, HOSTS + 1))
     assert fleet_actions(admin) == EXPECTED  # verification refetches; it sends no fix again
 
 

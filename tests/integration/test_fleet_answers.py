@@ -30,7 +30,7 @@ from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.cli import commands
 from maintenance_windows.cli.main import main as mw
 from maintenance_windows.config.teams import parse_teams
-from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
+from maintenance_windows.domain.failing_policies import HostSighting
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
@@ -103,12 +103,12 @@ def store_window(store: FirestoreStore, hosts: tuple[int, ...], policies: tuple[
         state=WindowState.SCHEDULED, revision=1, start=now, end=now + timedelta(minutes=10),
     )  # fmt: skip
     window_records.save(store, [window])
-    writes = []
-    for host_id in hosts:
-        case = HostCase(host_id, f"mac{host_id}", f"Mac {host_id}", "", 3, HostStatus.FAILING, policies,
-                        {p: SeenWindow(now, now) for p in policies}, now, now)  # fmt: skip
-        writes.append(Write("set", host_records.HOSTS, str(host_id), host_records.host_to_document(case)))
-    store.commit(writes)
+    host_records.record_failures(
+        store, [HostSighting(h, p, now - timedelta(minutes=1)) for h in hosts for p in policies]
+    )
+    store.commit([Write("set", host_records.HOSTS, str(host_id),
+                        {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3})
+                  for host_id in hosts])  # fmt: skip
     return window
 
 

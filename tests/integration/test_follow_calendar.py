@@ -384,7 +384,8 @@ def test_a_move_past_the_deadline(
 def test_the_planners_text_refresh_is_not_taken_for_a_move(ctx: PlanningContext, admin: Admin) -> None:
     window = _book(ctx)
     _settle(ctx, admin)
-    ctx.store.commit([Write("set", "policies", "8", {"name": "Disk encryption", "resolution": "Turn on FileVault"})])
+    text = {"name": "Disk encryption", "resolution": "Turn on FileVault", "fetched_at": datetime.now(UTC)}
+    ctx.store.commit([Write("set", "policies", "8", text)])
     widened = planner._refresh_text(ctx, replace(window, policy_ids=(7, 8)))
     assert widened.event_etag != window.event_etag
     window_records.save(ctx.store, [widened])

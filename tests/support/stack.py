@@ -11,7 +11,8 @@ from maintenance_windows.adapters.firestore_store import FirestoreStore
 
 #: Every collection the product writes; wiped between integration tests.
 COLLECTIONS = (
-    "hosts", "policies", "users", "windows", "claims", "leases", "channels", "explanations", "follow_pending",
+    "hosts", "host_policies", "policies", "webhook_chunks", "users", "windows", "claims", "leases", "channels",
+    "explanations", "follow_pending",
 )  # fmt: skip
 
 

@@ -20,14 +20,15 @@ from maintenance_windows.adapters.template_explainer import TemplateExplainer
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
+from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.handlers.http import HttpRequest
-from maintenance_windows.ports.fleet import DeviceEmail
+from maintenance_windows.ports.fleet import DeviceEmail, FleetPolicy
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.dispatch_context import DispatchContext
-from maintenance_windows.service.ingestion import ingest
+from maintenance_windows.service.ingestion import IngestionContext, ingest
 from maintenance_windows.service.os_updates import OsUpdates
 from maintenance_windows.service.planner import PlanOptions, PlanReport, plan_windows
 
@@ -78,7 +79,12 @@ class World:
             clock=self.clock,
             notifications_url=NOTIFY_URL,
             os_updates=self.os_updates,
+            catalog=self.fleet,
         )
+
+    @property
+    def ingestion(self) -> IngestionContext:
+        return IngestionContext(self.store, self.tasks, self.clock)
 
     @property
     def dispatch_ctx(self) -> DispatchContext:
@@ -101,6 +107,9 @@ class World:
     ) -> FleetHost:
         """A host in Fleet that fails `failing`, mapped to `email`, and the webhook that reports it. It last
         ran its policies ten minutes ago."""
+        for policy in failing:
+            if policy not in self.fleet.policies:
+                self.fleet.add_policy(fleet_policy(policy, team_id))
         policies = tuple(HostPolicy(policy, f"Policy {policy}", "fail") for policy in failing)
         host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies,
                          os_version=os_version, status=status,
@@ -112,8 +121,10 @@ class World:
 
     def report(self, policy_id: int, host_ids: Sequence[int], *, team_id: int | None = None) -> None:
         """Fleet's failing-policies webhook for the policy, at the world's time."""
-        ingest(self.store, FailingPoliciesWebhook.model_validate(webhook_payload(policy_id, host_ids, self.clock(),
-                                                                                 team_id=team_id)))  # fmt: skip
+        payload = FailingPoliciesWebhook.model_validate(
+            webhook_payload(policy_id, host_ids, self.clock(), team_id=team_id)
+        )
+        ingest(self.ingestion, payload)
 
     def passes(self, host_id: int, *policy_ids: int) -> None:
         for policy in policy_ids:
@@ -136,6 +147,17 @@ class World:
         document = self.store.get(host_records.HOSTS, str(host_id))
         assert document is not None, f"no case for host {host_id}"
         return document
+
+    def stored_case(self, host_id: int) -> HostCase:
+        """The host's case as the store holds it (derived from its policy cases)."""
+        (case,) = [case for case in host_records.all_hosts(self.store) if case.host_id == host_id]
+        return case
+
+
+def fleet_policy(policy_id: int, team_id: int | None = None) -> FleetPolicy:
+    """The policy as the Fleet admin defined it (what event texts are made from)."""
+    return FleetPolicy(policy_id, f"Policy {policy_id}", team_id, description=f"Policy {policy_id} description",
+                       resolution=f"Policy {policy_id} resolution", platform="darwin")  # fmt: skip
 
 
 def webhook_payload(

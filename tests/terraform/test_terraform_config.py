@@ -24,6 +24,7 @@ LOCAL_ONLY_SETTINGS = {
     "MW_LOCAL_*": "settings for the local stack (MW_LOCAL_TASKS_RELAY_URL is refused on Cloud Run)",
     "MW_*EMULATOR*": "addresses of local emulators; on Google Cloud the client libraries find the real APIs",
     "MW_CALENDAR_API_ENDPOINT": "points the Calendar client at the local stand-in server",
+    "MW_GRAPH_API_ENDPOINT": "points the Graph client at the local stand-in server",
     "MW_GEMINI_BASE_URL": "points the Gemini client at the local stand-in server",
     "MW_OIDC_CERTS_URL": "the local OIDC issuer's keys; Google's certificates are the default",
     "MW_ALLOW_SHORT_LEAD": "lets demos book windows minutes ahead; users need real notice",
@@ -50,7 +51,8 @@ CALDAV_SECRET = (ACCESSOR, "secret:caldav_credentials")
 
 # Every identity's complete set of (role, scope). An identity absent from the module must map to nothing.
 EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
-    "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets")},
+    # Creates the chunk tasks of a large webhook; still no Fleet credential.
+    "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets"), *TASKS},
     "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
     "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
     # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
@@ -283,7 +285,7 @@ def test_grant_reader_refuses_shapes_it_does_not_understand() -> None:
 def test_ttl_policies_cover_the_expiring_collections() -> None:
     ttl = tf.resources("google_firestore_field")["expires_at_ttl"]
     assert tf.expression(ttl["for_each"]) == "toset(local.ttl_collections)"
-    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations"}
+    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations", "webhook_chunks"}
     assert tf.unquote(ttl["field"]) == "expires_at"
     assert "ttl_config" in ttl
 

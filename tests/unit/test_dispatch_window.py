@@ -18,8 +18,8 @@ from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
+from maintenance_windows.domain.failing_policies import HostSighting
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
-from maintenance_windows.domain.host_cases import HostCase, HostStatus, SeenWindow
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
@@ -92,6 +92,10 @@ class Setup:
         assert document is not None
         return document
 
+    def host_status(self, host_id: int) -> str:
+        (case,) = [case for case in host_records.all_hosts(self.store) if case.host_id == host_id]
+        return case.status.value
+
 
 def _request(body: Any, headers: Mapping[str, str] | None = None, method: str = "POST") -> HttpRequest:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -122,12 +126,11 @@ def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams:
     )  # fmt: skip
     window_records.save(store, [window])
     store.commit([window_records.user_write("abc", open_window_id=WINDOW_ID, next_sequence=3)])
-    for host in hosts:
-        case = HostCase(host.host_id, f"mac{host.host_id}", host.display_name, "", 3, HostStatus.FAILING,
-                        policy_ids, {p: SeenWindow(START, START) for p in policy_ids}, START - timedelta(days=2),
-                        START - timedelta(days=1))  # fmt: skip
-        store.commit([Write("set", host_records.HOSTS, str(host.host_id),
-                                         host_records.host_to_document(case))])  # fmt: skip
+    host_records.record_failures(store, [HostSighting(host.host_id, policy, START - timedelta(days=2))
+                                         for host in hosts for policy in policy_ids])  # fmt: skip
+    store.commit([Write("set", host_records.HOSTS, str(host.host_id),
+                        {"host_id": host.host_id, "fleet_display_name": host.display_name, "team_id": 3})
+                  for host in hosts])  # fmt: skip
     ctx = DispatchContext(store, fleet, tasks, teams or parse_teams(TEAMS), clock)
     return Setup(ctx, fleet, store, tasks, clock)
 
@@ -267,7 +270,7 @@ def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
     response = setup.deliver()
     assert response.body["hosts_passing"] == 1
     assert {detail[0] for kind, detail in sent(setup.fleet) if kind == "script"} == {1}
-    assert setup.host_doc(2)["status"] == "closed" and setup.host_doc(1)["status"] == "failing"
+    assert setup.host_status(2) == "closed" and setup.host_status(1) == "failing"
 
 
 def test_every_host_passing_verifies_the_window_at_once_and_frees_the_user() -> None:
@@ -435,7 +438,7 @@ def test_verify_trusts_only_results_reported_after_the_fix() -> None:
     response = setup.deliver("verify", attempt=1)
     assert response.body["status"] == "verified"
     assert setup.window().state is WindowState.VERIFIED
-    assert setup.host_doc(1)["status"] == "closed"
+    assert setup.host_status(1) == "closed"
     assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
     assert setup.deliver("verify", attempt=1).body["status"] == "ignored"
 

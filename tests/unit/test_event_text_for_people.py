@@ -14,12 +14,10 @@ from maintenance_windows.config.teams import parse_teams
 from maintenance_windows.domain.event_text import event_description_html, event_title, outcome_description_html
 from maintenance_windows.domain.explanation import ExplanationRequest
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.ports.store import Write
-from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.service.dispatch import run_task
 from maintenance_windows.service.dispatch_context import TaskBody
 from maintenance_windows.service.event_content import explanation_request, render
-from tests.support.world import DOMAIN, World
+from tests.support.world import DOMAIN, World, fleet_policy
 
 ALICE = f"alice@{DOMAIN}"
 JARGON = ("does not pass", "critical", "Europe/Berlin", "policy1")
@@ -40,7 +38,7 @@ def booked(world: World, hosts: int = 1) -> Window:
     for host_id in range(1, hosts + 1):
         world.host(host_id, ALICE)
     # Fleet's raw policy name and its critical flag: the text must put both in plain words.
-    world.store.commit([Write("merge", host_records.POLICIES, "1", {"name": "policy1", "critical": True})])
+    world.fleet.add_policy(replace(fleet_policy(1), name="policy1", critical=True))
     world.plan()
     (window,) = world.windows()
     return window

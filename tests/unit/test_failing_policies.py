@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook, sightings_of, snapshot_of
+from maintenance_windows.domain.failing_policies import (
+    MAX_CLOCK_SKEW,
+    FailingPoliciesWebhook,
+    HostSighting,
+    sightings_of,
+    timestamp_problem,
+)
 
 WEBHOOKS = ["failing_policies_webhook.json", "failing_policies_webhook_v4_48_era.json"]
 
@@ -31,24 +37,11 @@ def test_every_fixture_parses_unchanged(fleet_fixtures: str, name: str) -> None:
     assert payload.timestamp == datetime(2024, 6, 18, 13, 27, 18, 123456, tzinfo=UTC)
 
 
-def test_current_shape_snapshot(fleet_fixtures: str) -> None:
-    payload = FailingPoliciesWebhook.model_validate(_load(fleet_fixtures, WEBHOOKS[0]))
-    snapshot = snapshot_of(payload)
-    assert (snapshot.name, snapshot.platform, snapshot.critical, snapshot.team_id) == ("policy1", "darwin", True, None)
-    assert snapshot.description == "policy1 description" and snapshot.resolution == "policy1 resolution"
-    assert [s.host_id for s in sightings_of(payload)] == [1, 2]
-    assert sightings_of(payload)[0].display_name == "display1"
-
-
-def test_old_shape_carries_team(fleet_fixtures: str) -> None:
-    snapshot = snapshot_of(FailingPoliciesWebhook.model_validate(_load(fleet_fixtures, WEBHOOKS[1])))
-    assert snapshot.team_id == 1 and snapshot.calendar_events_enabled is True
-
-
-def test_fleet_id_stands_in_for_team_id(fleet_fixtures: str) -> None:
-    raw = _load(fleet_fixtures, WEBHOOKS[0])
-    raw["policy"]["fleet_id"] = 7
-    assert snapshot_of(FailingPoliciesWebhook.model_validate(raw)).team_id == 7
+@pytest.mark.parametrize("name", WEBHOOKS)
+def test_only_host_ids_the_policy_id_and_the_moment_are_kept(fleet_fixtures: str, name: str) -> None:
+    payload = FailingPoliciesWebhook.model_validate(_load(fleet_fixtures, name))
+    moment = datetime(2024, 6, 18, 13, 27, 18, 123456, tzinfo=UTC)
+    assert sightings_of(payload) == [HostSighting(host.id, payload.policy.id, moment) for host in payload.hosts]
 
 
 def test_unknown_fields_are_ignored_and_nulls_allowed(fleet_fixtures: str) -> None:
@@ -57,9 +50,21 @@ def test_unknown_fields_are_ignored_and_nulls_allowed(fleet_fixtures: str) -> No
     raw["policy"].update(description=None, resolution=None, platform=None, critical=None, future="y")
     raw["hosts"][0].update(display_name=None, hostname=None, url=None, extra=[1])
     payload = FailingPoliciesWebhook.model_validate(raw)
-    snapshot = snapshot_of(payload)
-    assert (snapshot.description, snapshot.platform, snapshot.critical) == ("", "", False)
-    assert sightings_of(payload)[0].display_name == "host 1"
+    assert [sighting.host_id for sighting in sightings_of(payload)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("ahead", "refused"),
+    [(timedelta(0), False), (MAX_CLOCK_SKEW, False), (MAX_CLOCK_SKEW + timedelta(seconds=1), True),
+     (timedelta(days=3_000_000), True)],
+)  # fmt: skip
+def test_a_timestamp_beyond_the_clock_skew_is_refused(fleet_fixtures: str, ahead: timedelta, refused: bool) -> None:
+    now = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    raw = _load(fleet_fixtures, WEBHOOKS[0])
+    raw["timestamp"] = (now + ahead).isoformat() if ahead < timedelta(days=10) else "9999-12-31T23:59:59Z"
+    problem = timestamp_problem(FailingPoliciesWebhook.model_validate(raw), now)
+    assert (problem is not None) is refused
+    assert problem is None or "in the future" in problem
 
 
 def test_duplicate_hosts_in_one_payload_count_once(fleet_fixtures: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from maintenance_windows.adapters.memory_store import MemoryStore
+from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.domain.document_ids import InvalidDocumentId, checked_document_id, document_id_problem
 from maintenance_windows.domain.intervals import parse_rfc3339
 from maintenance_windows.handlers.calendar_notifications import handle_calendar_notifications
@@ -18,7 +19,8 @@ from maintenance_windows.handlers.http import MAX_JSON_DEPTH, BadRequest, HttpRe
 from maintenance_windows.ports.store import Filter, Write
 from maintenance_windows.repository.guarded_store import GuardedStore
 from maintenance_windows.service.dispatch_context import DispatchContext
-from tests.support.world import MONDAY, World, json_request, webhook_payload
+from maintenance_windows.service.ingestion import IngestionContext
+from tests.support.world import MONDAY, Clock, World, json_request, webhook_payload
 from tests.unit.test_fleet_webhook_handler import BASIC, SETTINGS
 from tests.unit.test_plan_windows_handler import LOCAL, call
 
@@ -173,7 +175,8 @@ def test_the_extremes_that_fit_in_utc_parse() -> None:
 
 def webhook(body: bytes) -> tuple[int, str, MemoryStore]:
     store = MemoryStore()
-    response = handle_fleet_webhook(HttpRequest("POST", BASIC, {}, body, "application/json", len(body)), store,
+    ctx = IngestionContext(store, MemoryTaskQueue(), Clock(MONDAY))
+    response = handle_fleet_webhook(HttpRequest("POST", BASIC, {}, body, "application/json", len(body)), ctx,
                                     SETTINGS)  # fmt: skip
     return response.status, json.dumps(response.body), store
 

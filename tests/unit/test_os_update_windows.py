@@ -89,7 +89,7 @@ def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadl
         outcome = deliver(world, window, "verify", 1)
     assert outcome.status == "verified"
     # Fleet still holds the policy's last run as failing: the reported OS version decided.
-    assert world.fleet.get_host(5).os_version == "macOS 27.1" and world.host_case(5)["status"] == "closed"
+    assert world.fleet.get_host(5).os_version == "macOS 27.1" and world.stored_case(5).status.value == "closed"
 
 
 def test_a_macos_27_mac_that_was_not_updated_is_still_failing_by_version() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.channels import ChannelKeeper
 from maintenance_windows.service.planner import PLANNER_LEASE, PlanOptions, plan_windows
-from tests.support.world import DOMAIN, MONDAY, World
+from tests.support.world import DOMAIN, MONDAY, World, fleet_policy
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -84,7 +85,7 @@ def test_a_host_that_passes_again_is_closed_and_gets_no_window(world: World) -> 
     report = world.plan()
 
     assert (report.hosts_closed, report.hosts_failing, report.windows_opened) == (1, 0, 0)
-    assert world.host_case(1)["status"] == "closed" and world.windows() == []
+    assert world.stored_case(1).status.value == "closed" and world.windows() == []
 
 
 def test_a_window_whose_hosts_all_pass_is_cancelled_and_its_event_deleted(world: World) -> None:
@@ -282,8 +283,8 @@ def test_a_critical_policy_leans_sooner(world: World, critical: bool, day: int) 
     """Monday has one bare gap (15:15); an empty Tuesday's lunch wins it, unless the policy is critical."""
     world.calendar.add_event(ALICE, "morning", MONDAY.replace(hour=9), MONDAY.replace(hour=15))
     world.calendar.add_event(ALICE, "evening", MONDAY.replace(hour=16), MONDAY.replace(hour=17))
+    world.fleet.add_policy(replace(fleet_policy(1), critical=critical))
     world.host(1, ALICE)
-    world.store.commit([Write("merge", host_records.POLICIES, "1", {"critical": critical})])
     world.plan()
     window = _only_window(world)
     assert window.start is not None

@@ -75,8 +75,10 @@ def test_action_without_restart_says_work_can_go_on() -> None:
 def test_no_actions_says_nothing_happens_by_itself_and_gives_the_steps() -> None:
     text = explain(actions=[], policies=[MACOS, FILEVAULT])
     assert text.what_will_happen.startswith("Nothing is installed or changed automatically")
-    assert "For “macOS up to date”: Install the latest macOS update" in text.what_you_need_to_do
-    assert "For “Disk encryption enabled”: Open System Settings" in text.what_you_need_to_do
+    assert text.what_you_need_to_do.startswith("During the window, please follow the steps your IT team gives")
+    # The admin's words are quoted and attributed to their policy, never given as our own instruction.
+    assert "For “macOS up to date”: “Install the latest macOS update" in text.what_you_need_to_do
+    assert "For “Disk encryption enabled”: “Open System Settings" in text.what_you_need_to_do
     assert text.expected_duration_minutes == 15
 
 
@@ -91,7 +93,8 @@ def test_why_names_the_checks_in_plain_words_and_says_which_is_urgent() -> None:
         "Your Mac needs 2 fixes to meet the security rules of Acme: “macOS up to date” and “Disk encryption enabled”."
     )
     assert "“Disk encryption enabled” is urgent" in why
-    assert "Checks that FileVault encrypts the disk. A lost laptop then leaks nothing." in why
+    quoted = "“Checks that FileVault encrypts the disk. A lost laptop then leaks nothing.”"
+    assert f"The policy “Disk encryption enabled” says: {quoted}" in why
     assert "Run nightly" not in why  # descriptions are cut to their opening sentences
     assert "does not pass" not in why and "critical" not in why.lower()
 

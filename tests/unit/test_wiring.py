@@ -62,13 +62,22 @@ def fresh_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     root.handlers[:], root.level = handlers, level
 
 
-def test_fleet_webhook_builds_only_the_store_and_its_secrets() -> None:
+def test_fleet_webhook_builds_the_store_its_secrets_and_a_lazy_task_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MW_FLEET_API_TOKEN")  # the public endpoint holds no Fleet credential
     wiring.warm("fleet_webhook")
-    store, settings = wiring.webhook()
+    ctx, settings = wiring.webhook()
     # Firestore behind the store path guard, so no id reaches Firestore's path parser unchecked.
-    assert isinstance(store, GuardedStore) and isinstance(store.inner, FirestoreStore)
+    assert isinstance(ctx.store, GuardedStore) and isinstance(ctx.store.inner, FirestoreStore)
+    assert isinstance(ctx.tasks, LazyTaskQueue)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
+
+
+def test_fleet_webhook_without_its_queue_stops_at_cold_start() -> None:
+    with pytest.raises(ConfigurationError, match="MW_TASKS_QUEUE and MW_DISPATCH_URL"):
+        wiring.warm("fleet_webhook")
 
 
 def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
@@ -77,12 +86,13 @@ def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
     assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
-    # calendar_notifications books with the planner's own clients, but reads team OS-update settings from
-    # the stored copy: it holds no Fleet token.
+    # calendar_notifications books with the planner's own clients, but reads team OS-update settings and
+    # policy texts from the stored copies: it holds no Fleet token.
     notifications = wiring.notifications()
     assert (notifications.calendar, notifications.fleet, notifications.store) == (ctx.calendar, ctx.fleet, ctx.store)
     assert notifications.os_updates is not ctx.os_updates and notifications.os_updates.reads_fleet is False
     assert ctx.os_updates.reads_fleet is True and wiring.notifications() is notifications
+    assert ctx.catalog is not None and notifications.catalog is None
 
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:

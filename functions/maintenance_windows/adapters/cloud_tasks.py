@@ -22,6 +22,7 @@ from google.cloud import tasks_v2
 
 from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.observability import get_logger
+from maintenance_windows.ports.tasks import TaskQueueUnavailable
 
 _logger = get_logger(__name__)
 
@@ -38,6 +39,14 @@ _CREATE_RETRY = google_retry.Retry(
     timeout=30.0,
 )
 _CALL_TIMEOUT_SECONDS = 10.0
+#: Raised as TaskQueueUnavailable (a later attempt may succeed); any other error means a wrong set-up.
+_TRANSIENT = (
+    google_exceptions.ServiceUnavailable,
+    google_exceptions.DeadlineExceeded,
+    google_exceptions.InternalServerError,
+    google_exceptions.TooManyRequests,
+    google_exceptions.ResourceExhausted,
+)
 
 
 class CloudTasksQueue:
@@ -87,6 +96,9 @@ class CloudTasksQueue:
             self._count("already_exists")
             _logger.debug("task already exists", event="task_exists", task=name)
             return False
+        except (*_TRANSIENT, google_exceptions.RetryError) as failure:
+            self._count("failed")
+            raise TaskQueueUnavailable(f"Cloud Tasks did not take task {name}: {type(failure).__name__}") from failure
         self._count("created")
         _logger.info("task created", event="task_created", task=name, at=at.isoformat())
         return True

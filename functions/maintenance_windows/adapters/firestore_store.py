@@ -12,6 +12,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from maintenance_windows.ports.store import (
     MAX_WRITES_PER_COMMIT,
     Document,
+    DocumentExists,
     Filter,
     StoreStats,
     Write,
@@ -81,9 +82,16 @@ class FirestoreStore:
                 reference = self._client.collection(write.collection).document(write.doc_id)
                 if write.kind == "delete":
                     batch.delete(reference)
+                elif write.kind == "create":
+                    batch.create(reference, write.data)
                 else:
                     batch.set(reference, write.data, merge=write.kind == "merge")
-            batch.commit()
+            try:
+                batch.commit()
+            except AlreadyExists:
+                self.stats.rpcs += 1
+                self.stats.commits += 1
+                raise DocumentExists(writes[start].collection) from None
             self.stats.rpcs += 1
             self.stats.commits += 1
             self.stats.writes += len(writes[start : start + MAX_WRITES_PER_COMMIT])

@@ -16,7 +16,8 @@ compares the two):
   name, 404 by id), a title not offered is a 400, and a script or install already pending on the host
   answers 409 / 400 with Fleet's words. Without, any id or name is accepted.
 - Team OS-update settings are read and PATCHed (only the settings sent change); policies are listed with
-  their calendar_events_enabled.
+  their calendar_events_enabled, and get_policy finds a global policy with no team, a team's own policy
+  with its team, anything else FleetNotFound (404), as Fleet does.
 
 Test controls: add_host, set_policy, remove_host, pass_at_next_refetch (the device is fixed; Fleet learns
 it when policies next run), pass_on_action, set_online, check_in, update_now, add_script,
@@ -109,6 +110,8 @@ class MemoryFleet:
         self.team_patches: list[tuple[int, dict[str, Any]]] = []
         self.teams: dict[int, TeamOSUpdates] = {}
         self.policies: dict[int, FleetPolicy] = {}
+        #: (policy id, team id) of every get_policy, for tests of the policy-text cache.
+        self.policy_reads: list[tuple[int, int | None]] = []
         self.scripts: dict[int, FleetScript] = {}
         self.titles: dict[int, tuple[InstallableSoftware, frozenset[int]]] = {}
         self._command_uuids: set[str] = set()
@@ -304,6 +307,8 @@ class MemoryFleet:
 
     def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy:
         with self._lock:
+            self._fault("get_policy")
+            self.policy_reads.append((policy_id, team_id))
             found = self.policies.get(policy_id)
             if found is None or found.team_id != team_id:
                 raise FleetNotFound(f"Policy {policy_id} was not found in the datastore", status=404)

@@ -13,6 +13,7 @@ from typing import Any
 from maintenance_windows.ports.store import (
     MAX_WRITES_PER_COMMIT,
     Document,
+    DocumentExists,
     Filter,
     StoreStats,
     Write,
@@ -102,6 +103,10 @@ class MemoryStore:
             with self._lock:
                 self.stats.rpcs += 1
                 self.stats.commits += 1
+                # Firestore checks every precondition before it applies anything: all or nothing.
+                for write in chunk:
+                    if write.kind == "create" and write.doc_id in self._collection(write.collection):
+                        raise DocumentExists(write.collection, write.doc_id)
                 self.stats.writes += len(chunk)
                 for write in chunk:
                     self._apply(write)
@@ -110,7 +115,7 @@ class MemoryStore:
         documents = self._collection(write.collection)
         if write.kind == "delete":
             documents.pop(write.doc_id, None)
-        elif write.kind == "set" or write.doc_id not in documents:
+        elif write.kind in ("set", "create") or write.doc_id not in documents:
             documents[write.doc_id] = copy.deepcopy(write.data)
         else:
             _deep_merge(documents[write.doc_id], write.data)

@@ -3,7 +3,8 @@
 It is the text people get when AI is off, and the text every AI failure falls back to. It only ever
 repeats what the policy records and actions say, so it cannot promise work that will not happen; when no
 action runs automatically it says so plainly, because Fleet users found "What we'll do" misleading when
-they had to act themselves.
+they had to act themselves. What an admin wrote in a policy (description, resolution) is shown quoted and
+attributed to the policy, never as the product's own instruction.
 
 Written for a reader who is not technical: a policy is named by the team's `display_name` for it, or by
 its Fleet name when that reads as words, never by an identifier such as "policy1"; "critical" becomes
@@ -233,7 +234,8 @@ class _English(_Writer):
         for policy, label in list(zip(self.policies, labels, strict=True))[:_MAX_POLICIES_DESCRIBED]:
             about = _first_sentences(policy.description)
             if about:
-                details.append(f"{label}: {about}" if len(self.policies) > 1 and label else about)
+                subject = f"The policy {label}" if len(self.policies) > 1 and label else "The policy"
+                details.append(f"{subject} says: {self.quoted(about)}")
         return details
 
     def _urgency(self, labels: list[str | None]) -> str:
@@ -298,11 +300,15 @@ class _English(_Writer):
                 "the window so they can help you fix it."
             )
         if len(with_steps) == 1:
-            return f"During the window, please do this: {_as_sentence(with_steps[0].resolution)}"
+            return (
+                "During the window, please follow the steps your IT team gives in the policy: "
+                f"{self.quoted(_as_sentence(with_steps[0].resolution))}"
+            )
         steps = " ".join(
-            f"For {self.label(policy) or 'the next fix'}: {_as_sentence(policy.resolution)}" for policy in with_steps
+            f"For {self.label(policy) or 'the next fix'}: {self.quoted(_as_sentence(policy.resolution))}"
+            for policy in with_steps
         )
-        return f"During the window, please do the following. {steps}"
+        return f"During the window, please follow the steps your IT team gives in each policy. {steps}"
 
 
 # --- German ------------------------------------------------------------------------------------------------
@@ -336,7 +342,8 @@ class _German(_Writer):
         for policy, label in list(zip(self.policies, labels, strict=True))[:_MAX_POLICIES_DESCRIBED]:
             about = _first_sentences(policy.description)
             if about:
-                details.append(f"{label}: {about}" if len(self.policies) > 1 and label else about)
+                subject = f"In der Richtlinie {label}" if len(self.policies) > 1 and label else "In der Richtlinie"
+                details.append(f"{subject} steht: {self.quoted(about)}")
         urgent = any(policy.critical for policy in self.policies)
         urgency = (
             "Das ist dringend: Bitte behalten Sie diese Zeit oder verschieben Sie sie nur wenig." if urgent else ""
@@ -401,9 +408,12 @@ class _German(_Writer):
                 "an sie (siehe unten), damit sie Ihnen helfen kann."
             )
         if len(with_steps) == 1:
-            return f"Bitte gehen Sie im Zeitfenster so vor: {_as_sentence(with_steps[0].resolution)}"
+            return (
+                "Bitte folgen Sie im Zeitfenster den Schritten, die Ihre IT in der Richtlinie angibt: "
+                f"{self.quoted(_as_sentence(with_steps[0].resolution))}"
+            )
         steps = " ".join(
-            f"Für {self.label(policy) or 'die nächste Korrektur'}: {_as_sentence(policy.resolution)}"
+            f"Für {self.label(policy) or 'die nächste Korrektur'}: {self.quoted(_as_sentence(policy.resolution))}"
             for policy in with_steps
         )
-        return f"Bitte gehen Sie im Zeitfenster so vor. {steps}"
+        return f"Bitte folgen Sie im Zeitfenster den Schritten, die Ihre IT in jeder Richtlinie angibt. {steps}"

@@ -85,10 +85,10 @@ def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
     state, why = window_or_reason(case, windows, snapshot.refusals)
     return {
         "host_id": case.host_id,
-        "display_name": case.display_name,
+        "display_name": case.extra.get("fleet_display_name", ""),
         "status": case.status.value,
         "failing_policies": list(case.failing_policy_ids),
-        "team_id": case.extra.get("team_id", case.reported_team_id),
+        "team_id": case.extra.get("team_id"),
         "user": case.extra.get("user_email"),
         "window": state,
         "why": why,

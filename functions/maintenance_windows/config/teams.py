@@ -2,6 +2,7 @@
 
     organization: Acme
     contact: "the IT help desk (#it-help or it@acme.example)"
+    help_links: [https://help.acme.example/]   # the only web addresses event text may show
     defaults:            # TeamRules applied to every team
       domains: [acme.example]
     teams:
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,6 +34,7 @@ class TeamsConfig(BaseModel):
 
     organization: str = Field(default="Your organisation", min_length=1, max_length=100)
     contact: str = Field(default="your IT team", max_length=300)
+    help_links: tuple[Annotated[str, Field(pattern=r"^https://[^\s/?#]+[^\s]*$", max_length=300)], ...] = ()
     defaults: TeamRules = Field(default_factory=TeamRules)
     teams: dict[int, TeamRules] = Field(default_factory=dict)
 

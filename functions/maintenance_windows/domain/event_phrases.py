@@ -40,6 +40,9 @@ class Phrases:
     failed_heading: str
     failed_rebook: str  # "{when}"
     failed_escalated: str  # "{contact}"
+    withheld_why: str  # "{who}": the text written for the window failed the checks; this says only what needs no source
+    withheld_what: str
+    withheld_todo: str
 
 
 _ENGLISH = Phrases(
@@ -73,6 +76,9 @@ _ENGLISH = Phrases(
     failed_rebook="A new time will be booked in your calendar, no sooner than {when}, and its event will say "
     "what happens next.",
     failed_escalated="{contact} will look into it and be in touch.",
+    withheld_why="This device needs maintenance that {who} asks of every device.",
+    withheld_what="This time is set aside for that maintenance.",
+    withheld_todo="Please contact your IT team (see below) before this time; they will tell you what to do.",
 )
 
 _GERMAN = Phrases(
@@ -106,6 +112,9 @@ _GERMAN = Phrases(
     failed_rebook="Eine neue Zeit wird in Ihrem Kalender gebucht, frühestens {when}, und ihr Termin sagt, wie es "
     "weitergeht.",
     failed_escalated="{contact} kümmert sich darum und meldet sich bei Ihnen.",
+    withheld_why="Dieses Gerät braucht eine Wartung, die {who} für jedes Gerät verlangt.",
+    withheld_what="Diese Zeit ist für diese Wartung reserviert.",
+    withheld_todo="Bitte wenden Sie sich vorher an Ihr IT-Team (siehe unten); es sagt Ihnen, was zu tun ist.",
 )
 
 _BY_LANGUAGE = {"en": _ENGLISH, "de": _GERMAN}

@@ -18,6 +18,7 @@ from maintenance_windows.domain.explanation import (
     Explanation,
     ExplanationRequest,
     ExplanationSource,
+    FallbackReason,
     device_restarts,
     estimate_duration_minutes,
 )
@@ -248,7 +249,11 @@ _MARKUP = re.compile(
     r"|^\s*#{1,6}\s",  # markdown headings
     re.IGNORECASE | re.MULTILINE,
 )
-_SCHEME_URL = re.compile(r"\b(?:https?|ftp|file|smb|mailto|javascript|data):|\bwww\.", re.IGNORECASE)
+#: A web address: a scheme, or www., up to the next space or bracket. "data:" or "mailto:" followed by a
+#: space is prose ("Protect your data: turn on FileVault"), not an address.
+_ADDRESS = re.compile(
+    r"\b(?:(?:https?|ftp|file|smb):/|(?:mailto|javascript|data):(?=\S)|www\.)[^\s<>\"'()\[\]]*", re.IGNORECASE
+)
 _DOMAIN_LIKE = re.compile(
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|ru|cn|xyz|info|biz|me|app|dev|ly|tk|top|site|online|sh|"
     r"gg|link|zip|mov|exe|pkg|dmg|msi|ps1|bat|cmd)\b",
@@ -320,19 +325,48 @@ _AUTOMATIC_CLAIM = re.compile(
 _MAX_OBJECT_WORDS = 5
 
 
+#: Codes a whole text earns, not one section of it (ai_text_problems reports them without a section name).
+_WHOLE_TEXT_CODES = frozenset({"link", "injection_marker"})
+
+
+def text_problems(text: str, request: ExplanationRequest) -> list[str]:
+    """Why a text may not appear in an event, whoever wrote it: the model, the template, an admin's policy
+    text in Fleet, a device's name. Codes only: safe to log.
+
+    No markup (Calendar renders HTML and turns Markdown links into links), no control or bidi characters,
+    no web address other than the configured help links, no file or domain name that neither the actions
+    nor the policies' resolutions name, no prompt-injection phrasing, and at most MAX_SECTION_CHARS.
+    """
+    problems = ["too_long"] if len(text.strip()) > MAX_SECTION_CHARS else []
+    if _MARKUP.search(text):
+        problems.append("markup")
+    if _CONTROL_CHARS.search(text):
+        problems.append("control_characters")
+    problems.extend(_link_problems(text, _allowed_vocabulary(request), request.help_links))
+    if _INJECTION_MARKERS.search(text):
+        problems.append("injection_marker")
+    return problems
+
+
 def ai_text_problems(
     sections: Mapping[str, str], duration_minutes: int, request: ExplanationRequest
 ) -> tuple[str, ...]:
-    """Why AI-written text may not be shown (empty when it may). Codes only: safe to log."""
+    """Why AI-written text may not be shown (empty when it may). Codes only: safe to log.
+
+    Every section must pass text_problems, the check all event text passes, and the checks that hold the
+    model to the actions: no restart it contradicts, no instruction or tool the actions and resolutions do
+    not name, no automatic fix promised when nothing runs, a plausible duration."""
     problems: list[str] = []
     texts = [sections.get(name, "") for name in SECTION_NAMES]
     for name, text in zip(SECTION_NAMES, texts, strict=True):
-        problems.extend(f"{name}:{problem}" for problem in _section_problems(text))
+        if len(text.strip()) < MIN_SECTION_CHARS:
+            problems.append(f"{name}:empty")
+            continue
+        problems.extend(
+            code if code in _WHOLE_TEXT_CODES else f"{name}:{code}" for code in text_problems(text, request)
+        )
     everything = "\n".join(texts)
     allowed = _allowed_vocabulary(request)
-    problems.extend(_link_problems(everything, allowed))
-    if _INJECTION_MARKERS.search(everything):
-        problems.append("injection_marker")
     problems.extend(_restart_problems(everything, request.actions, english=_is_english(request.language)))
     problems.extend(_instruction_problems(everything, allowed))
     automatic = [action for action in request.actions if not is_person_brief(action)]
@@ -364,25 +398,46 @@ def _jargon_problems(text: str, request: ExplanationRequest) -> list[str]:
     return problems
 
 
-def _section_problems(text: str) -> list[str]:
-    stripped = text.strip()
-    if len(stripped) < MIN_SECTION_CHARS:
-        return ["empty"]
-    problems = ["too_long"] if len(stripped) > MAX_SECTION_CHARS else []
-    if _MARKUP.search(stripped):
-        problems.append("markup")
-    if _CONTROL_CHARS.search(stripped):
-        problems.append("control_characters")
-    return problems
+def explanation_problems(explanation: Explanation, request: ExplanationRequest) -> tuple[str, ...]:
+    """text_problems of each section of an explanation, AI-written or not (codes prefixed by section)."""
+    return tuple(
+        f"{name}:{code}" for name in SECTION_NAMES for code in text_problems(getattr(explanation, name), request)
+    )
 
 
-def _link_problems(text: str, allowed: frozenset[str]) -> list[str]:
-    if _SCHEME_URL.search(text):
+def withheld_explanation(request: ExplanationRequest) -> Explanation:
+    """Text that says only what needs no source: used when the text written for a window fails the checks."""
+    words = phrases(request.language)
+    who = request.organization.strip() or "your IT team"
+    return Explanation(
+        why_it_matters=words.withheld_why.format(who=who),
+        what_will_happen=words.withheld_what,
+        what_you_need_to_do=words.withheld_todo,
+        expected_duration_minutes=estimate_duration_minutes(request.actions),
+        source=ExplanationSource.TEMPLATE,
+        fallback_reason=FallbackReason.TEXT_WITHHELD.value,
+    )
+
+
+def _link_problems(text: str, allowed: frozenset[str], help_links: Iterable[str] = ()) -> list[str]:
+    addresses = [match.group(0).rstrip(".,;:!?") for match in _ADDRESS.finditer(text)]
+    if any(not _is_help_link(address, help_links) for address in addresses):
         return ["link"]
     # A file or domain name that the resolution itself names ("Self Service.app") may be repeated.
-    if any(match.group(0).lower() not in allowed for match in _DOMAIN_LIKE.finditer(text)):
+    rest = _ADDRESS.sub(" ", text)
+    if any(match.group(0).lower() not in allowed for match in _DOMAIN_LIKE.finditer(rest)):
         return ["link"]
     return []
+
+
+def _is_help_link(address: str, help_links: Iterable[str]) -> bool:
+    """The address is one of the configured help links or lies under one (same scheme, host and path)."""
+    address = address.lower()
+    for link in help_links:
+        base = link.lower().rstrip("/")
+        if address == base or (address.startswith(base) and address[len(base)] in "/?#"):
+            return True
+    return False
 
 
 def _is_english(language: str) -> bool:

@@ -48,6 +48,8 @@ class ExplanationRequest(Frozen):
     policies: list[PolicyBrief] = Field(default_factory=list)
     actions: list[ActionBrief] = Field(default_factory=list)
     contact: str = ""
+    #: The only web addresses event text may contain (and those under them): the team file's help_links.
+    help_links: list[str] = Field(default_factory=list)
     #: Updates the person starts themselves, rendered in their own section (domain/os_update_text.py);
     #: per team and per person, so never part of model_facts.
     os_updates: list[OsUpdateNotice] = Field(default_factory=list)
@@ -94,6 +96,9 @@ class FallbackReason(StrEnum):
     VALIDATION_FAILED = "ai_validation_failed"
     #: The template has English text only; added to the reason when another language was asked for.
     ENGLISH_ONLY = "template_english_only"
+    #: The text written for the window failed domain/event_text.text_problems when rendered; a minimal
+    #: text that names no source was shown instead.
+    TEXT_WITHHELD = "text_withheld"
 
 
 def model_facts(request: ExplanationRequest) -> dict[str, object]:

@@ -8,7 +8,7 @@ conditional_access_enabled) and the v4.48-era one parse.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,66 +59,35 @@ class FailingPoliciesWebhook(_Lenient):
 
 
 @dataclass(frozen=True)
-class PolicySnapshot:
-    """The policy as Fleet described it in the latest webhook we saw."""
-
-    policy_id: int
-    name: str
-    description: str
-    resolution: str
-    platform: str
-    critical: bool
-    team_id: int | None
-    calendar_events_enabled: bool
-    seen_at: datetime
-
-
-@dataclass(frozen=True)
 class HostSighting:
-    """One host reported failing one policy at one moment."""
+    """Fleet says: this host may now fail this policy, as of this moment.
+
+    Nothing else of the webhook is kept: its policy texts and host names are whatever the sender wrote, so
+    the event text takes them from Fleet's API instead (service/policy_texts.py, service/owners.py), and
+    the planner confirms with Fleet that the host really fails the policy (service/reconcile.py).
+    """
 
     host_id: int
-    hostname: str
-    display_name: str
-    url: str
     policy_id: int
-    team_id: int | None
     seen_at: datetime
-
-
-def snapshot_of(payload: FailingPoliciesWebhook) -> PolicySnapshot:
-    policy = payload.policy
-    return PolicySnapshot(
-        policy_id=policy.id,
-        name=policy.name,
-        description=policy.description or "",
-        resolution=policy.resolution or "",
-        platform=policy.platform or "",
-        critical=bool(policy.critical),
-        team_id=_team_of(policy),
-        calendar_events_enabled=bool(policy.calendar_events_enabled),
-        seen_at=payload.timestamp,
-    )
 
 
 def sightings_of(payload: FailingPoliciesWebhook) -> list[HostSighting]:
     """One sighting per distinct host (Fleet never repeats a host, but a hand-made payload might)."""
-    team_id = _team_of(payload.policy)
-    unique = {host.id: host for host in payload.hosts}
-    return [
-        HostSighting(
-            host_id=host.id,
-            hostname=host.hostname or "",
-            display_name=host.display_name or host.hostname or f"host {host.id}",
-            url=host.url or "",
-            policy_id=payload.policy.id,
-            team_id=team_id,
-            seen_at=payload.timestamp,
+    unique = dict.fromkeys(host.id for host in payload.hosts)
+    return [HostSighting(host_id, payload.policy.id, payload.timestamp) for host_id in unique]
+
+
+#: How far ahead of our clock a webhook's timestamp may be (Fleet's clock and ours may differ a little).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def timestamp_problem(payload: FailingPoliciesWebhook, now: datetime) -> str | None:
+    """Why the webhook's timestamp cannot be used, or None. A time in the future would order every later,
+    genuine sighting as older than it, so it is refused rather than stored."""
+    if payload.timestamp > now + MAX_CLOCK_SKEW:
+        return (
+            f"timestamp {payload.timestamp.isoformat()} is in the future (more than "
+            f"{int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes after {now.isoformat(timespec='seconds')})"
         )
-        for host in unique.values()
-    ]
-
-
-def _team_of(policy: WebhookPolicy) -> int | None:
-    # Newer Fleet names teams "fleets" and sends both ids; older Fleet sends team_id only.
-    return policy.team_id if policy.team_id is not None else policy.fleet_id
+    return None

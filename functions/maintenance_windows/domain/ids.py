@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 
 
 def _digest(*parts: object) -> bytes:
@@ -39,3 +40,17 @@ def task_name(window: str, revision: int, purpose: str) -> str:
 
 def claim_id(*parts: object) -> str:
     return _digest("claim", *parts).hex()[:32]
+
+
+def webhook_delivery_id(policy_id: int, timestamp: str, host_ids: Sequence[int]) -> str:
+    """One webhook delivery's content: Fleet's retry of the same payload gets the same id (and chunks)."""
+    return _digest("delivery", policy_id, timestamp, ",".join(str(host) for host in host_ids)).hex()[:20]
+
+
+def webhook_chunk_id(delivery: str, index: int) -> str:
+    return f"{delivery}-{index:04d}"
+
+
+def ingest_task_name(chunk_id: str) -> str:
+    """The task that folds one stored webhook chunk in; a hash prefix first, as for window tasks."""
+    return f"{_digest('task', 'ingest', chunk_id).hex()[:12]}-ingest-{chunk_id}"

@@ -1,4 +1,5 @@
-"""dispatch_window: Cloud Tasks' call at a window's start (dispatch), before it (recheck) and after it (verify).
+"""dispatch_window: Cloud Tasks' call at a window's start (dispatch), before it (recheck) and after it (verify),
+and for each chunk of a large failing-policies webhook (ingest).
 
 The handler checks the caller and the task body, runs the step (service/dispatch.py) and answers: 200 with
 the outcome, 200 when the task no longer applies (so Cloud Tasks stops), 503 when a retry can finish the
@@ -26,6 +27,7 @@ from maintenance_windows.observability import get_logger
 from maintenance_windows.service.dispatch import run_task
 from maintenance_windows.service.dispatch_context import DispatchContext, TaskBody
 from maintenance_windows.service.errors import NothingToDo, RetryLater
+from maintenance_windows.service.ingestion import IngestionContext, IngestTaskBody, ingest_chunk
 
 logger = get_logger(__name__)
 
@@ -62,6 +64,9 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
     body = parse_task_body(request.body)
     if isinstance(body, HttpResponse):
         return body
+    if isinstance(body, IngestTaskBody):
+        chunk = ingest_chunk(IngestionContext(ctx.store, ctx.tasks, ctx.clock), body)
+        return HttpResponse(200, {"purpose": body.purpose, **dataclasses.asdict(chunk)})
     retry = (request.header("X-CloudTasks-TaskRetryCount") or "")[:20] or None  # logged only; a caller's text
     logger.info(
         "task received",
@@ -83,15 +88,16 @@ def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier:
     return HttpResponse(200, {"status": outcome.status, **dataclasses.asdict(outcome)})
 
 
-def parse_task_body(raw: bytes) -> TaskBody | HttpResponse:
+def parse_task_body(raw: bytes) -> TaskBody | IngestTaskBody | HttpResponse:
     if len(raw) > MAX_BODY_BYTES:
         return error(413, f"body over {MAX_BODY_BYTES} bytes")
     try:
         decoded = parse_json_body(raw)
     except BadRequest as refused:
         return refused.response()
+    model = IngestTaskBody if isinstance(decoded, dict) and decoded.get("purpose") == "ingest" else TaskBody
     try:
-        return TaskBody.model_validate(decoded)
+        return model.model_validate(decoded)
     except ValidationError as invalid:
         problems = validation_problems(invalid)
         return error(400, f"invalid task body: {problems[0]['field']}: {problems[0]['problem']}", problems=problems)

@@ -1,4 +1,5 @@
-"""fleet_webhook: check Fleet's failing-policies webhook (secret, size, type, shape); service/ingestion stores it."""
+"""fleet_webhook: check Fleet's failing-policies webhook (secret, size, type, shape); service/ingestion stores it
+at once, or as chunks folded in by tasks when it is large."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from maintenance_windows.handlers.http import (
     validation_problems,
 )
 from maintenance_windows.observability import get_logger
-from maintenance_windows.ports.store import DocumentStore
-from maintenance_windows.service.ingestion import ingest
+from maintenance_windows.service.errors import Refused, RetryLater
+from maintenance_windows.service.ingestion import Ingested, IngestionContext, ingest
 
 logger = get_logger(__name__)
 
@@ -31,7 +32,7 @@ class WebhookSettings:
     max_body_bytes: int
 
 
-def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: WebhookSettings) -> HttpResponse:
+def handle_fleet_webhook(request: HttpRequest, ctx: IngestionContext, settings: WebhookSettings) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(405, {"error": f"method {request.method} not allowed; use POST"}, {"Allow": "POST"})
     if not secret_matches(presented_secrets(request.headers, request.query), settings.secrets):
@@ -49,19 +50,20 @@ def handle_fleet_webhook(request: HttpRequest, store: DocumentStore, settings: W
     if isinstance(payload, HttpResponse):
         return payload
     try:
-        ingested = ingest(store, payload)
+        outcome = ingest(ctx, payload)
+    except Refused as refused:
+        return error(400, refused.problem)
     except InvalidDocumentId as invalid:  # the store guard's last line: ids are bounded integers already
         return error(400, str(invalid))
-    return HttpResponse(
-        202,
-        {
-            "status": "accepted",
-            "policy_id": ingested.policy_id,
-            "hosts": ingested.hosts,
-            "commits": ingested.commits,
-            **ingested.counts.as_dict(),
-        },
-    )
+    except RetryLater as busy:
+        return error(503, busy.problem)
+    if isinstance(outcome, Ingested):
+        body = {"status": "accepted", "policy_id": outcome.policy_id, "hosts": outcome.hosts,
+                "commits": outcome.commits, **outcome.counts.as_dict()}  # fmt: skip
+    else:
+        body = {"status": "queued", "policy_id": outcome.policy_id, "hosts": outcome.hosts,
+                "chunks": outcome.chunks, "delivery_id": outcome.delivery_id}  # fmt: skip
+    return HttpResponse(202, body)
 
 
 def _too_large(request: HttpRequest, limit: int) -> HttpResponse | None:

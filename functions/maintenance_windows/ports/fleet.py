@@ -131,15 +131,21 @@ class TeamOSUpdates:
     windows: WindowsOSUpdates = WindowsOSUpdates()
 
 
-class FleetCatalogPort(Protocol):
-    """What Fleet defines (policies, scripts, installable software, a team's OS-update settings), apart from
-    FleetPort so that implementations of the dispatch side need not grow with it."""
+class PolicyCatalog(Protocol):
+    """Fleet's policies as Fleet defines them: where event texts come from (service/policy_texts.py)."""
 
     def list_policies(self, team_id: int | None = None) -> list[FleetPolicy]:
         """Global policies (team_id None), or a team's own policies followed by the global ones it inherits."""
         ...
 
-    def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy: ...
+    def get_policy(self, policy_id: int, team_id: int | None = None) -> FleetPolicy:
+        """A global policy (team_id None) or a team's own policy; FleetNotFound when it is not that."""
+        ...
+
+
+class FleetCatalogPort(PolicyCatalog, Protocol):
+    """What Fleet defines (policies, scripts, installable software, a team's OS-update settings), apart from
+    FleetPort so that implementations of the dispatch side need not grow with it."""
 
     def list_scripts(self, team_id: int | None = None) -> list[FleetScript]: ...
 

@@ -2,8 +2,8 @@
 
 Only features the local emulator implements faithfully are part of it (see docs/data-model.md):
 single-document get, batched get, atomic create (our claim primitive), update of an existing document
-(never creating one), batched writes of at most 500, and equality/range/`in` queries streamed without
-cursors or offsets.
+(never creating one), batched writes of at most 500 (creates among them), and equality/range/`in` queries
+streamed without cursors or offsets.
 """
 
 from __future__ import annotations
@@ -17,11 +17,25 @@ Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
 MAX_WRITES_PER_COMMIT = 500
 
 
+class DocumentExists(Exception):
+    """A commit's `create` found its document already there; the commit failed.
+
+    Firestore applies none of that commit's writes; the local emulator applies the ones before the failing
+    create. A caller that must know which documents it created marks them (see repository/hosts.py).
+    """
+
+    def __init__(self, collection: str, doc_id: str | None = None) -> None:
+        super().__init__(f"{collection}/{doc_id or '?'} already exists")
+        self.collection = collection
+        self.doc_id = doc_id
+
+
 @dataclass(frozen=True)
 class Write:
-    """set: replace the document; merge: set the given fields (nested maps merged); delete."""
+    """set: replace the document; merge: set the given fields (nested maps merged); create: set, but fail the
+    commit with DocumentExists if the document exists; delete."""
 
-    kind: Literal["set", "merge", "delete"]
+    kind: Literal["set", "merge", "create", "delete"]
     collection: str
     doc_id: str
     data: Document = field(default_factory=dict)
@@ -70,7 +84,9 @@ class DocumentStore(Protocol):
         ...
 
     def commit(self, writes: Sequence[Write]) -> None:
-        """Apply the writes, in commits of at most MAX_WRITES_PER_COMMIT, each commit atomic."""
+        """Apply the writes, in commits of at most MAX_WRITES_PER_COMMIT, each commit atomic.
+
+        Raises DocumentExists when a `create` finds its document; later commits are then not attempted."""
         ...
 
     def query(

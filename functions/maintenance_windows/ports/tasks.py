@@ -7,11 +7,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
+class TaskQueueUnavailable(Exception):
+    """The queue could not be reached or refused for a transient reason, after the adapter's own retries."""
+
+
 class TaskQueue(Protocol):
     def schedule(self, name: str, at: datetime, payload: Mapping[str, Any]) -> bool:
         """Create a named task that POSTs payload (JSON) to the dispatcher at `at`.
 
-        Returns False when a task with that name already exists (a harmless retry).
+        Returns False when a task with that name already exists (a harmless retry); raises
+        TaskQueueUnavailable when the queue cannot take it now.
         """
         ...
 

@@ -25,7 +25,7 @@ from maintenance_windows.domain.rules import DailyHours, Preferences, SlotRules,
 from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
-from maintenance_windows.domain.working_hours import infer_working_hours
+from maintenance_windows.domain.working_hours import infer_working_hours, stated_within_rules
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
@@ -42,6 +42,7 @@ from maintenance_windows.service import calendar_access
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, planned_updates, render
 from maintenance_windows.service.os_updates import PlannedUpdate, local_moment, observed_deadline
+from maintenance_windows.service.policy_texts import refreshed_policies
 
 logger = get_logger(__name__)
 #: A zone read longer ago than this is read again before booking: people who travel change their calendar's
@@ -140,7 +141,7 @@ def assign_slots(
             continue
         zone = ctx.teams.rules_for(window.team_id).slots.zone_of(calendar_zone)
         rules = ctx.teams.slot_rules_for(window.team_id, zone)
-        hours = usual_hours(ctx, window.user_email, zone, rules, now)
+        hours = stated_hours(result, zone, rules) or usual_hours(ctx, window.user_email, zone, rules, now)
         absences = absences_of(window, absent.away, zone, rules, hours)
         blocks = list(result.busy)
         if absences.deadline + BUSY_PAST_DEADLINE > horizon:
@@ -246,12 +247,9 @@ class _Choosing:
 def _window_records(
     ctx: PlanningContext, windows: Sequence[Window]
 ) -> tuple[dict[int, dict[str, object]], dict[int, dict[str, object]]]:
-    """(policies by id, host cases by id) for the windows' text and OS-update deadlines, in two reads."""
-    policy_ids = sorted({policy for window in windows for policy in window.policy_ids})
-    policies = host_records.policies_by_id(ctx.store, policy_ids)
-    host_ids = sorted({host for window in windows for host in window.host_ids})
-    hosts = {int(k): v for k, v in ctx.store.get_many(host_records.HOSTS, [str(h) for h in host_ids]).items()}
-    return policies, hosts
+    """(Fleet's policy texts by id, host cases by id) for the windows' text and OS-update deadlines."""
+    policies = refreshed_policies(ctx, windows)
+    return policies, host_records.window_hosts(ctx.store, windows)
 
 
 def _choose_before_os_deadline(
@@ -327,6 +325,14 @@ def _choose(
     return Slot(
         choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
     )
+
+
+def stated_hours(busy: BusyResult, zone: str, rules: SlotRules) -> dict[Weekday, DailyHours] | None:
+    """The working hours the person's calendar states (Microsoft 365), inside the team's; None when it
+    states none, states them in another zone than the one we book in, or they leave no bookable day."""
+    if busy.working_hours is None or busy.working_hours_zone != zone:
+        return None
+    return stated_within_rules(busy.working_hours, rules.working_hours) or None
 
 
 def usual_hours(

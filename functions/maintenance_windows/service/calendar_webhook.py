@@ -179,16 +179,17 @@ def _finish_without(claims: Claims, claim: str, now: datetime, fields: Mapping[s
 
 
 def calendar_policy_ids(ctx: DispatchContext, team_id: int | None) -> set[int]:
-    """The team's policies with calendar_events_enabled: Fleet's definitions, else the webhooks' copies."""
+    """The team's policies with calendar_events_enabled: Fleet's definitions, else the planner's stored copies
+    of them (repository/hosts.policies_by_id)."""
     if ctx.catalog is not None:
         try:
             return {p.policy_id for p in ctx.catalog.list_policies(team_id) if p.calendar_events_enabled}
         except FleetUnavailable as outage:
             raise RetryLater(f"Fleet is unavailable: {outage}") from outage
         except FleetError:
-            pass  # e.g. a team deleted since: fall back to what the webhooks told us
+            pass  # e.g. a team deleted since: fall back to what Fleet told the planner
     stored = ctx.store.query(host_records.POLICIES)
-    return {int(doc["policy_id"]) for _, doc in stored if doc.get("calendar_events_enabled")}
+    return {int(doc["policy_id"]) for _, doc in stored if doc.get("fetched_at") and doc.get("calendar_events_enabled")}
 
 
 def _hosts_claim(window: Window) -> str:

@@ -55,7 +55,7 @@ from maintenance_windows.service.verification import (
     LAST_ACTION_WINDOW,
     OS_UPDATE,
     VerifyOutcome,
-    case_updates,
+    closing_writes,
     verify,
 )
 
@@ -380,18 +380,22 @@ def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
 
 
 def _host_writes(run: DispatchRun) -> list[Write]:
-    """One merge per host case: policies that pass now closed; when its last action reached Fleet and the
-    OS version it must reach (for verification); refused fixes blocked (alerted once, when new)."""
+    """Policy cases that pass now marked passing; one merge per host case: when its last action reached
+    Fleet and the OS version it must reach (for verification); refused fixes blocked (alerted once, when new)."""
     documents = run.ctx.store.get_many(host_records.HOSTS, [str(host.host_id) for host in run.hosts])
-    updates = case_updates(documents, run.window, [as_reported(run.window, host) for host in run.hosts], run.now)
+    closing = closing_writes(run.ctx.store, run.window, [as_reported(run.window, host) for host in run.hosts], run.now)
+    updates: dict[int, dict[str, Any]] = {}
     for host in run.hosts:
         document = documents.get(str(host.host_id))
         if document is None:
             continue
-        merged = {**updates.get(host.host_id, {}), **_dispatch_fields(run, host, document)}
-        if merged:
-            updates[host.host_id] = merged
-    return [Write("merge", host_records.HOSTS, str(host_id), data) for host_id, data in sorted(updates.items())]
+        fields = _dispatch_fields(run, host, document)
+        if fields:
+            updates[host.host_id] = fields
+    return [
+        *closing,
+        *(Write("merge", host_records.HOSTS, str(host_id), data) for host_id, data in sorted(updates.items())),
+    ]
 
 
 def _dispatch_fields(run: DispatchRun, host: FleetHost, document: Document) -> dict[str, Any]:

@@ -39,3 +39,7 @@ class NothingToDo(Exception):
         self.status = status
         self.why = why
         self.window_id = window_id
+
+
+class Refused(ServiceError):
+    """Well-formed input that cannot be accepted as it is (e.g. a webhook timestamp in the future)."""

@@ -248,8 +248,8 @@ def _enforced(ctx: PlanningContext, moved: Window, now: datetime) -> tuple[Windo
 def _html(ctx: PlanningContext, window: Window, note: str | None) -> str:
     """The description for the window's new time (Fleet leaves it stale, #20994)."""
     policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
-    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
-    request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
+    hosts = host_records.window_hosts(ctx.store, [window])
+    request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
     noted = replace(window, note=" ".join(part for part in (note, window.note) if part) or None)
     html, _ = render(ctx, noted, request)
     return html

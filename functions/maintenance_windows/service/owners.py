@@ -1,4 +1,8 @@
-"""Owners: which user each failing host belongs to, from Fleet's host record and device mapping."""
+"""Owners: which user each failing host belongs to, from Fleet's host record and device mapping.
+
+The host's name in event texts is Fleet's too (`fleet_display_name`, read here with the owner), never the
+name a webhook carried.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,8 @@ def resolve_owners(ctx: PlanningContext, cases: Sequence[HostCase], deadline: da
 
 def _known_owner(case: HostCase, now: datetime) -> Owner | None:
     extra = case.extra
-    if "owner_checked_at" not in extra:
+    # A record without Fleet's display name predates it: ask Fleet once more.
+    if "owner_checked_at" not in extra or "fleet_display_name" not in extra:
         return None
     if extra.get("user_email") is None and now - extra["owner_checked_at"] > RECHECK_MISSING_EMAIL:
         return None
@@ -58,7 +63,7 @@ def _known_owner(case: HostCase, now: datetime) -> Owner | None:
         extra.get("user_email"),
         extra.get("team_id"),
         extra.get("email_problem"),
-        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "os_version")},
+        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "os_version", "fleet_display_name")},
     )
 
 
@@ -67,11 +72,11 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
         host = ctx.fleet.get_host(case.host_id)
         mappings = ctx.fleet.device_mapping(case.host_id)
     except FleetNotFound:
-        return Owner(case.host_id, None, case.reported_team_id, "host no longer exists in Fleet", {})
+        return Owner(case.host_id, None, None, "host no longer exists in Fleet", {"fleet_display_name": ""})
     rules = ctx.teams.rules_for(host.team_id)
     choice = choose_email(mappings, rules.domains)
     details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
-               "os_version": host.os_version}  # fmt: skip
+               "os_version": host.os_version, "fleet_display_name": host.display_name}  # fmt: skip
     if not choice.found:
         logger.warning(
             "host has no usable email; it cannot be booked",
@@ -88,6 +93,7 @@ def _owner_write(owner: Owner, now: datetime) -> Write:
         host_records.HOSTS,
         str(owner.host_id),
         {
+            "host_id": owner.host_id,
             "user_email": owner.email,
             "user_key": user_key(owner.email) if owner.email else None,
             "team_id": owner.team_id,

@@ -35,6 +35,7 @@ from maintenance_windows.service.event_content import explanation_request, plann
 from maintenance_windows.service.os_updates import SettingChange, sync_managed
 from maintenance_windows.service.outcomes import tell_outcomes
 from maintenance_windows.service.owners import Owner, resolve_owners
+from maintenance_windows.service.policy_texts import refreshed_policies
 from maintenance_windows.service.reconcile import reconcile
 
 logger = get_logger(__name__)
@@ -130,7 +131,7 @@ def _bookable(ctx: PlanningContext, cases: Sequence[HostCase]) -> list[HostCase]
         if not blocked:
             bookable.append(case)
             continue
-        entries = ctx.teams.rules_for(case.extra.get("team_id", case.reported_team_id)).actions
+        entries = ctx.teams.rules_for(case.extra.get("team_id")).actions
         platform = case.extra.get("platform")
         kept = bookable_policies(case.failing_policy_ids, blocked, functools.partial(_fix, entries, names, platform))
         if kept:
@@ -150,8 +151,8 @@ def _sync_os_updates(ctx: PlanningContext) -> list[SettingChange]:
         return []
     windows = window_records.open_windows(ctx.store)
     policies = host_records.policies_by_id(ctx.store, sorted({p for w in windows for p in w.policy_ids}))
-    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in sorted({h for w in windows for h in w.host_ids})])
-    pairs = [(w, planned_updates(ctx, w, policies, [hosts.get(str(h), {}) for h in w.host_ids])) for w in windows]
+    hosts = host_records.window_hosts(ctx.store, windows)
+    pairs = [(w, planned_updates(ctx, w, policies, [hosts.get(h, {}) for h in w.host_ids])) for w in windows]
     return sync_managed(ctx.teams, ctx.os_updates, pairs)
 
 
@@ -219,9 +220,9 @@ def _refresh_text(ctx: PlanningContext, window: Window) -> Window:
     """Rewrite the event description in place when what the window fixes has changed."""
     if window.state is not WindowState.SCHEDULED or not window.event_id:
         return window
-    policies = host_records.policies_by_id(ctx.store, list(window.policy_ids))
-    hosts = ctx.store.get_many(host_records.HOSTS, [str(h) for h in window.host_ids])
-    request = explanation_request(ctx, window, policies, [hosts.get(str(h), {}) for h in window.host_ids])
+    policies = refreshed_policies(ctx, [window])
+    hosts = host_records.window_hosts(ctx.store, [window])
+    request = explanation_request(ctx, window, policies, [hosts.get(h, {}) for h in window.host_ids])
     html, explanation = render(ctx, window, request)
     if html == window.event_html:
         return window

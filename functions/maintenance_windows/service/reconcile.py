@@ -31,13 +31,13 @@ def reconcile(ctx: PlanningContext, cases: Sequence[HostCase], open_windows: Seq
     now = ctx.clock()
     failing_now = _failing_per_policy(ctx, cases)
     updated: list[HostCase] = []
+    writes: list[Write] = []
     for case in cases:
         passing = {policy for policy in case.failing_policy_ids if case.host_id not in failing_now[policy]}
         updated.append(close_policies(case, passing, now) if passing else case)
+        writes.extend(host_records.passing_writes(case.host_id, passing, now))
+    ctx.store.commit(writes)
     closed = [case for case, before in zip(updated, cases, strict=True) if case != before]
-    ctx.store.commit(
-        [Write("merge", host_records.HOSTS, str(case.host_id), host_records.host_to_document(case)) for case in closed]
-    )
     still = [case for case in updated if case.status is HostStatus.FAILING]
     cancelled, changed = _shrink_windows(ctx, {case.host_id: case for case in still}, open_windows, now)
     return ReconcileResult(still, sum(c.status is HostStatus.CLOSED for c in closed), cancelled, changed)

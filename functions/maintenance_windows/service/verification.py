@@ -19,7 +19,7 @@ from typing import Any
 
 from maintenance_windows.domain import windows as window_states
 from maintenance_windows.domain.fleet_hosts import FleetHost
-from maintenance_windows.domain.host_cases import close_policies
+from maintenance_windows.domain.host_cases import PolicyState
 from maintenance_windows.domain.ids import claim_id
 from maintenance_windows.domain.rules import TeamRules
 from maintenance_windows.domain.task_schedule import verify_task
@@ -185,8 +185,8 @@ def _verified(ctx: DispatchContext, window: Window, decision: Decision, document
               now: datetime) -> Verified:  # fmt: skip
     done = window_states.verified(window, now, f"all {len(decision.reports)} hosts fixed (fresh results)")
     done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=True)
-    updates = case_updates(documents, window, decision.reports, now)
-    ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
+    closing = closing_writes(ctx.store, window, decision.reports, now)
+    ctx.store.commit([*closing, window_write(done), window_records.release_user(done)])
     logger.info(
         "window verified",
         event="window_verified",
@@ -222,8 +222,7 @@ def _look_again(
         detail = (f"no fresh result yet from hosts {ids[HostState.WAITING]}, still failing "
                   f"{ids[HostState.FAILING]}; re-check {attempt + 1} at {at.isoformat()}")  # fmt: skip
     noted = window_states.note(window, now, kind, detail, verify_task_name=spec.name)
-    updates = case_updates(documents, window, decision.reports, now)
-    ctx.store.commit([*_as_writes(updates), window_write(noted)])
+    ctx.store.commit([*closing_writes(ctx.store, window, decision.reports, now), window_write(noted)])
     status = "waiting" if decision.verdict is Verdict.WAIT_OFFLINE else "recheck"
     return RecheckScheduled(window.window_id, attempt + 1, ids[HostState.FAILING], ids[HostState.WAITING],
                             ids[HostState.OFFLINE], status)  # fmt: skip
@@ -237,7 +236,8 @@ def _failed(
     rules: TeamRules,
     now: datetime,
 ) -> VerificationFailed:
-    updates = case_updates(documents, window, decision.reports, now)
+    closing = closing_writes(ctx.store, window, decision.reports, now)
+    updates: dict[int, dict[str, Any]] = {}
     escalated: list[int] = []
     verdicts: dict[str, str] = {}
     for report in decision.reports:
@@ -256,7 +256,7 @@ def _failed(
     rebook_after = now + timedelta(hours=rules.verify.rebook_after_hours)
     done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=False,
                         rebook_after=rebook_after, escalated=bool(escalated))  # fmt: skip
-    ctx.store.commit([*_as_writes(updates), window_write(done), window_records.release_user(done)])
+    ctx.store.commit([*closing, *_as_writes(updates), window_write(done), window_records.release_user(done)])
     logger.warning(
         "window failed",
         event="window_failed",
@@ -292,30 +292,21 @@ def failure_fields(
     return fields
 
 
-def case_updates(
-    documents: Mapping[str, Document], window: Window, reports: Sequence[HostReport], now: datetime
-) -> dict[int, dict[str, Any]]:
-    """Merge data per host whose case changed: policies a fresh result shows passing are closed."""
-    updates: dict[int, dict[str, Any]] = {}
+def closing_writes(store: DocumentStore, window: Window, reports: Sequence[HostReport], now: datetime) -> list[Write]:
+    """The window's policies that a host's case still counts as failing and that a fresh result shows
+    passing, marked passing in the host's policy cases."""
+    cases = host_records.policy_cases(store, [report.host.host_id for report in reports], window.policy_ids)
+    writes: list[Write] = []
     for report in reports:
-        document = documents.get(str(report.host.host_id))
-        if document is None:
-            continue
-        before = host_records.host_from_document(document)
-        passing = newly_passing(window, report, before.failing_policy_ids)
-        if not passing:
-            continue
-        after = close_policies(before, passing, now)
-        if after != before:
-            updates[report.host.host_id] = host_records.host_to_document(after)
-    return updates
+        failing = [policy for (host_id, policy), case in cases.items()
+                   if host_id == report.host.host_id and case.state is PolicyState.FAILING]  # fmt: skip
+        writes.extend(host_records.passing_writes(report.host.host_id, newly_passing(window, report, failing), now))
+    return writes
 
 
 def host_case_writes(store: DocumentStore, window: Window, hosts: Sequence[FleetHost], now: datetime) -> list[Write]:
     """Dispatch's closing of hosts that pass already, by Fleet's current results."""
-    documents = store.get_many(host_records.HOSTS, [str(host.host_id) for host in hosts])
-    reports = [as_reported(window, host) for host in hosts]
-    return _as_writes(case_updates(documents, window, reports, now))
+    return closing_writes(store, window, [as_reported(window, host) for host in hosts], now)
 
 
 def _as_writes(updates: Mapping[int, Mapping[str, Any]]) -> list[Write]:

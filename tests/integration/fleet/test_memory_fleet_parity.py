@@ -13,7 +13,7 @@ from maintenance_windows.adapters.fleet_http import FleetHttpClient
 from maintenance_windows.adapters.memory_fleet import MemoryFleet
 from maintenance_windows.domain import mdm_commands
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
-from maintenance_windows.ports.fleet import DeviceEmail, FleetError, FleetPort
+from maintenance_windows.ports.fleet import DeviceEmail, FleetError, FleetPolicy, FleetPort, PolicyCatalog
 from tests.integration.fleet.conftest import DISK_POLICY, SEED
 
 
@@ -107,3 +107,29 @@ def test_a_queued_fault_fails_the_next_call_only_and_does_nothing() -> None:
     assert fleet.actions == []
     assert fleet.run_mdm_command(_restart("c-fault"), ["uuid-3"]).reference == "c-fault"
     assert [action.host_ids for action in fleet.actions] == [(3,)]
+
+
+def _policy(policy: FleetPolicy) -> tuple[Any, ...]:
+    return (policy.policy_id, policy.name, policy.team_id, policy.description, policy.resolution, policy.critical)
+
+
+def _policy_script(fleet: PolicyCatalog) -> dict[str, Any]:
+    return {
+        "global": _outcome(lambda: _policy(fleet.get_policy(DISK_POLICY))),
+        "as_a_team_policy": _outcome(lambda: fleet.get_policy(DISK_POLICY, team_id=1)),
+        "unknown": _outcome(lambda: fleet.get_policy(999)),
+        "global_list": [_policy(p) for p in fleet.list_policies()],
+        "team_list": [_policy(p) for p in fleet.list_policies(team_id=1)],
+    }
+
+
+def test_the_memory_fleet_serves_policies_like_the_stand_in(client: FleetHttpClient) -> None:
+    memory = _memory()
+    for seeded in SEED["policies"]:
+        memory.add_policy(FleetPolicy(seeded["id"], seeded["name"], seeded.get("team_id"),
+                                         description=seeded.get("description", ""),
+                                         resolution=seeded.get("resolution", ""),
+                                         critical=bool(seeded.get("critical"))))  # fmt: skip
+    on_stand_in, in_memory = _policy_script(client), _policy_script(memory)
+    assert in_memory == on_stand_in
+    assert on_stand_in["as_a_team_policy"] == ("FleetNotFound", 404)  # a global policy is no team's own

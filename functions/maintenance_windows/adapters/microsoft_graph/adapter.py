@@ -36,6 +36,7 @@ from maintenance_windows.adapters.microsoft_graph import bodies
 from maintenance_windows.adapters.microsoft_graph.tokens import GraphTokens, LocalGraphTokens
 from maintenance_windows.adapters.microsoft_graph.transport import GRAPH_ENDPOINT, Answer, GraphTransport, Request
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
+from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
@@ -52,8 +53,8 @@ from maintenance_windows.ports.calendar import (
     WatchRequest,
 )
 
-#: People per getSchedule call (the stand-in's limit is stricter than Graph is known to be; see its doc).
-SCHEDULES_PER_CALL = 50
+#: People per getSchedule call: 20, the most a request is known to take (docs/graph-server.md, unconfirmed).
+SCHEDULES_PER_CALL = 20
 #: Outlook: 10,000 requests per 10 minutes per app and mailbox (throttling-limits); the limiter holds the
 #: app's whole-run share, per minute.
 QUOTA_PER_MINUTE = 10_000
@@ -99,16 +100,16 @@ class GraphCalendarAdapter:
         self._known: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GraphCalendarAdapter:
+    def from_settings(cls, settings: Settings) -> GraphCalendarAdapter:
         from maintenance_windows.adapters.microsoft_graph.tokens import FederatedGraphTokens
 
         if settings.graph_credentials == "local":
             tokens: GraphTokens = LocalGraphTokens()
         else:
             if not settings.graph_tenant_id or not settings.graph_client_id:
-                raise CalendarDeploymentError(
-                    "MW_GRAPH_TENANT_ID and MW_GRAPH_CLIENT_ID must be set for Microsoft 365",
-                    reason="graph_not_configured",
+                raise ConfigurationError(
+                    "a domain is on calendar: microsoft, so MW_GRAPH_TENANT_ID and MW_GRAPH_CLIENT_ID must be set "
+                    "(docs/deploy.md, Microsoft 365)"
                 )
             tokens = FederatedGraphTokens(settings.graph_tenant_id, settings.graph_client_id)
         return cls(
@@ -156,7 +157,10 @@ class GraphCalendarAdapter:
                 results[email] = BusyResult(error=info.reason or "error")
             else:
                 busy = bodies.schedule_items(info, bodies.BUSY_STATUSES)
-                results[email] = BusyResult(bodies.merged_within(busy, time_min, time_max))
+                hours, zone = bodies.working_week(info)
+                results[email] = BusyResult(
+                    bodies.merged_within(busy, time_min, time_max), working_hours=hours, working_hours_zone=zone
+                )
         return results
 
     def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:

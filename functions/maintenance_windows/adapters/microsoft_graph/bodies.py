@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from maintenance_windows.domain.intervals import Interval
+from maintenance_windows.domain.rules import DailyHours, Weekday
 from maintenance_windows.ports.calendar import CalendarEvent, EventSpec
 
 _NAMESPACE = "{6d3c5b8e-2f4a-4e57-9b1d-8a0f3c7e6b21}"
@@ -143,3 +144,39 @@ def _instant(text: Any) -> datetime | None:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+_WEEKDAY_NAMES: dict[str, Weekday] = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
+
+
+def working_week(info: Mapping[str, Any]) -> tuple[dict[Weekday, DailyHours] | None, str | None]:
+    """scheduleInformation.workingHours as weekday → hours and its IANA zone; (None, None) when absent or
+    unreadable (a custom zone without a Windows name, an overnight shift)."""
+    stated = info.get("workingHours")
+    if not isinstance(stated, Mapping):
+        return None, None
+    zone_name = (stated.get("timeZone") or {}).get("name") if isinstance(stated.get("timeZone"), Mapping) else None
+    zone = iana_zone(str(zone_name)) if zone_name else None
+    try:
+        start, end = _clock(stated.get("startTime")), _clock(stated.get("endTime"))
+    except ValueError:
+        return None, None
+    if zone is None or start is None or end is None or end <= start:
+        return None, None
+    days = [_WEEKDAY_NAMES.get(str(day).lower()) for day in stated.get("daysOfWeek") or []]
+    return {day: DailyHours(start=start, end=end) for day in days if day is not None}, zone
+
+
+def _clock(text: Any) -> time | None:
+    """ "08:00:00.0000000" → 08:00."""
+    if not isinstance(text, str) or not text:
+        return None
+    return time.fromisoformat(text.partition(".")[0])

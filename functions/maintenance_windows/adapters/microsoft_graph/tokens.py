@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from maintenance_windows.ports.calendar import CalendarDeploymentError
+from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarUnavailable
 
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -70,7 +70,13 @@ class FederatedGraphTokens:
             return self._client
 
     def token(self) -> str:
-        answer = self._msal().acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        import requests
+
+        try:
+            # msal reads the tenant's OpenID configuration when it is made, then caches tokens itself.
+            answer = self._msal().acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        except (requests.RequestException, OSError) as unreachable:
+            raise CalendarUnavailable(f"Entra unreachable: {type(unreachable).__name__}", reason="transport") from None
         access = answer.get("access_token") if isinstance(answer, dict) else None
         if not access:
             # AADSTS700211 (issuer), 70021 (no matching federated credential), 7000215...: an Entra-side fix.
