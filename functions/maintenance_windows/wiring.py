@@ -195,8 +195,12 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 @functools.cache
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
     from maintenance_windows.service.channels import ChannelKeeper
+
+    if "caldav" not in teams().calendar_choice().in_use:
+        return (ChannelKeeper(),)
     from maintenance_windows.service.polling import PolledFollower
 
+    # CalDAV cannot push: every planning run also syncs the polled calendars (service/polling.py).
     return (ChannelKeeper(), PolledFollower())
 
 
