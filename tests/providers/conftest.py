@@ -30,7 +30,7 @@ def graph_stand_in() -> Iterator[GraphServer]:
         yield server
 
 
-def _memory(request: pytest.FixtureRequest) -> ProviderHarness:
+def _memory(_request: pytest.FixtureRequest) -> ProviderHarness:
     return MemoryHarness()
 
 

@@ -83,7 +83,7 @@ def _gemini(settings: Settings) -> list[Finding]:
         GeminiExplainer.from_settings(settings).verify_model()
     except GeminiModelUnavailable as problem:
         return [Finding("error", "MW_GEMINI_MODEL", str(problem))]
-    except Exception as problem:  # credentials, network: the check could not run, which is not a rule error
+    except Exception as problem:  # noqa: BLE001  # any failure means the check could not run: not a rule error
         return [Finding("warning", "MW_GEMINI_MODEL", f"could not check the model: {type(problem).__name__}")]
     return []
 
@@ -103,7 +103,7 @@ def _delegation(settings: Settings, user: str, config: TeamsConfig | None) -> li
             else GoogleCalendarAdapter.from_settings(settings)
         )
         zones = calendar.time_zones([user])
-    except Exception as problem:  # every failure means the same thing here: delegation does not work
+    except Exception as problem:  # noqa: BLE001  # every failure means the same here: delegation does not work
         return [Finding("error", "--user", f"cannot read {user}'s calendar: {type(problem).__name__}: {problem}")]
     if user not in zones:
         return [Finding("error", "--user", f"cannot read {user}'s calendar settings (see the log line above)")]
