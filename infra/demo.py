@@ -7,11 +7,11 @@ calendar, with a reason and a plain-language text; for the macOS 27 Mac it first
 deadline in Fleet (the team lets the service manage it), and the window is Dana's time to click Update Now
 herself, since macOS 27 takes no update command. Alice drags her event to another time; the push
 notification reschedules it. Max does the same in Outlook; Graph's change notification reschedules his.
-The windows start, the dispatcher sends the configured fixes through Fleet's
-API, the Macs run them and report passing at their next check-in, Dana clicks Update Now, and verification
-closes the windows: Dana's by the OS version her Mac reports. Carol's calendar is on a CalDAV server
-(Radicale): her window is booked there, she moves it in her calendar app, and the scheduler's next
-follow-only call (CalDAV has no push) brings the window along (infra/demo_caldav.py).
+The windows start, the dispatcher sends the configured fixes through Fleet's API, the Macs run them and
+report passing at their next check-in, Dana clicks Update Now, and verification closes the windows: Dana's
+by the OS version her Mac reports. Carol's calendar is on a CalDAV server (Radicale): her window is booked
+there, she moves it in her calendar app, and the scheduler's next follow-only call (CalDAV has no push)
+brings the window along (infra/demo_caldav.py).
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
@@ -199,7 +199,7 @@ def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     return payload
 
 
-def windows(demo: LocalStack) -> list[dict[str, Any]]:
+def windows() -> list[dict[str, Any]]:
     """What `mw windows --json` shows (main() points MW_STACK_FILE at the demo's stack)."""
     from maintenance_windows.cli.planning_commands import window_rows
 
@@ -216,8 +216,8 @@ def wait_for(what: str, check: Any, timeout: float) -> Any:
     raise SystemExit(f"demo: timed out waiting for {what}")
 
 
-def show_events(demo: LocalStack) -> dict[str, dict[str, Any]]:
-    by_user = {row["user"]: row for row in windows(demo)}
+def show_events() -> dict[str, dict[str, Any]]:
+    by_user = {row["user"]: row for row in windows()}
     for email, row in by_user.items():
         local = datetime.fromisoformat(row["start_local"])
         print(f"\n  {email} ({row['time_zone']}) — hosts {row['hosts']}, policies {row['policies']}")
@@ -240,20 +240,24 @@ def _plain(html: str) -> str:
 
 
 def story(demo: LocalStack) -> None:
+    """The demo, one chapter a function; each prints what it shows."""
+    _fleet_and_calendars(demo)
+    _webhooks_arrive(demo)
+    booked = _planning(demo)
+    _alice_moves_her_event(demo, booked)
+    _max_moves_his_event_in_outlook(demo, booked)
+    _carol_moves_hers_in_caldav(demo, booked)
+    dispatched, received = _windows_start(demo)
+    _dana_updates_now(demo)
+    verified = _verification(demo, dispatched)
+    _what_the_events_say(demo, verified)
+    _timeline(verified)
+    _summary(demo, verified, received)
+
+
+def _fleet_and_calendars(demo: LocalStack) -> None:
     heading("1. Fleet and the calendars")
-    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
-    seed["hosts"].append(
-        {
-            **next(h for h in seed["hosts"] if h["id"] == 3),
-            "id": MAX_MAC,
-            "uuid": "demo-max-mac",
-            "hostname": "max-mbp",
-            "display_name": "Max's MacBook Pro",
-            "hardware_serial": "DEMOMAX10",
-            "emails": [{"email": MAX, "source": "idp"}],
-        }
-    )
-    demo.seed_fleet(demo_caldav.fleet_seed(seed))
+    demo.seed_fleet(demo_caldav.fleet_seed(fleet_seed()))
     *zones, carol_zone = zones_at_midday(datetime.now(UTC) + timedelta(minutes=2), len(PEOPLE) + 1)
     people = dict(zip(PEOPLE, zones, strict=True))
     demo.reset_calendar([{"email": e, "timeZone": z} for e, z in people.items()])
@@ -287,6 +291,8 @@ def story(demo: LocalStack) -> None:
     say("Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
         f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)")  # fmt: skip
 
+
+def _webhooks_arrive(demo: LocalStack) -> None:
     heading("2. Fleet's webhooks arrive")
     for policy_id, name, hosts in (
         (1, "macOS - OS version up to date", [1, 2]),
@@ -298,6 +304,8 @@ def story(demo: LocalStack) -> None:
             say(f"policy {policy_id} ({name}) on hosts {hosts}, delivery {attempt + 1}: "
                 f"{answer['hosts_new']} new, {answer['hosts_unchanged']} unchanged")  # fmt: skip
 
+
+def _planning(demo: LocalStack) -> dict[str, dict[str, Any]]:
     heading("3. Planning (Cloud Scheduler's call), windows a minute ahead")
     report = demo.plan(lead_minutes=1).json()
     say(f"plan_windows: {report['windows_opened']} windows opened, {report['windows_booked']} booked, "
@@ -306,14 +314,17 @@ def story(demo: LocalStack) -> None:
         macos = patch["body"]["mdm"]["macos_updates"]
         say(f"Fleet team 1 (managed): macOS {macos['minimum_version']} enforced on {macos['deadline']} at 12:00 "
             "device time, after Dana's window")  # fmt: skip
-    booked = show_events(demo)
+    booked = show_events()
     for email, row in booked.items():
         start, end = (datetime.fromisoformat(row[key]) for key in ("start_utc", "end_utc"))
         inside = inside_working_hours(start, end, row["time_zone"])
         say(f"{email}: booked {'inside' if inside else 'OUTSIDE'} their working hours ({'–'.join(WORKING_DAY)})")
         if not inside:
             raise SystemExit(f"demo: {email} was booked outside working hours")
+    return booked
 
+
+def _alice_moves_her_event(demo: LocalStack, booked: dict[str, dict[str, Any]]) -> None:
     heading("4. Alice drags her event 30 seconds later")
     alice = booked["alice@acme.example"]
     start, end = (datetime.fromisoformat(alice[k]) + timedelta(seconds=30) for k in ("start_utc", "end_utc"))
@@ -322,15 +333,15 @@ def story(demo: LocalStack) -> None:
     moved_at = time.monotonic()
     moved = wait_for(
         "the push-driven reschedule",
-        lambda: next(
-            (row for row in windows(demo) if row["user"] == "alice@acme.example" and row["revision"] == 1), None
-        ),
+        lambda: next((row for row in windows() if row["user"] == "alice@acme.example" and row["revision"] == 1), None),
         20,
     )
     say(f"push notification followed in {time.monotonic() - moved_at:.1f} s: revision {moved['revision']}, "
         f"new start {moved['start_utc']}, new task {moved['task']}")  # fmt: skip
     say("the task made for the old time is still queued; when it fires it finds a stale revision and does nothing")
 
+
+def _max_moves_his_event_in_outlook(demo: LocalStack, booked: dict[str, dict[str, Any]]) -> None:
     heading("4b. Max moves his event in Outlook (Microsoft 365)")
     mine = booked[MAX]
     (outlook,) = [
@@ -360,7 +371,7 @@ def story(demo: LocalStack) -> None:
     moved_at = time.monotonic()
     moved = wait_for(
         "Graph's change notification to reschedule Max's window",
-        lambda: next((row for row in windows(demo) if row["user"] == MAX and row["revision"] == 1), None),
+        lambda: next((row for row in windows() if row["user"] == MAX and row["revision"] == 1), None),
         30,
     )
     say(
@@ -368,9 +379,10 @@ def story(demo: LocalStack) -> None:
         f"new start {moved['start_utc']}"
     )
 
+
+def _carol_moves_hers_in_caldav(demo: LocalStack, booked: dict[str, dict[str, Any]]) -> None:
     heading("4c. Carol drags hers 30 seconds later, in her CalDAV calendar app")
-    carol = booked[demo_caldav.CAROL]
-    demo_caldav.move(demo, carol["event_id"], timedelta(seconds=30))
+    demo_caldav.move(demo, booked[demo_caldav.CAROL]["event_id"], timedelta(seconds=30))
     polled = demo_caldav.follow_now(demo)
     followed = next(row for row in windows(demo) if row["user"] == demo_caldav.CAROL)
     say(f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
@@ -378,6 +390,8 @@ def story(demo: LocalStack) -> None:
     if followed["revision"] != 1:
         raise SystemExit("demo: Carol's move was not followed")
 
+
+def _windows_start(demo: LocalStack) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     heading("5. The windows start")
     for host, policy, kind in (
         (1, 1, "mdm_command"),
@@ -389,11 +403,11 @@ def story(demo: LocalStack) -> None:
     ):
         demo.fleet.pass_on_action(host, policy, kind)
     say("the local Fleet runs each fix when its Mac next checks in (every few seconds), like Fleet does")
-    last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows(demo))
+    last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows())
     say(f"waiting for the last window to start at {last_start:%H:%M:%S} UTC …")
-    dispatched = wait_for(
+    dispatched: list[dict[str, Any]] = wait_for(
         "both windows to be dispatched",
-        lambda: (rows := windows(demo)) and all(row["state"] in ("dispatched", "verified") for row in rows) and rows,
+        lambda: (rows := windows()) and all(row["state"] in ("dispatched", "verified") for row in rows) and rows,
         200,
     )
     for row in dispatched:
@@ -404,10 +418,13 @@ def story(demo: LocalStack) -> None:
     for request in received:
         say(f"Fleet received {request['method']} {request['path']}")
 
-    stale = wait_for("the old task to fire", lambda: _log_events(demo, "task_no_op"), 30)
+    stale = wait_for("the old task to fire", lambda: _log_events("task_no_op"), 30)
     for entry in stale:
         say(f"the old {entry['purpose']} task for revision 0 fired: {entry['status']}, {entry['why']}; nothing sent")
+    return dispatched, received
 
+
+def _dana_updates_now(demo: LocalStack) -> None:
     heading("6. Dana clicks Update Now")
     target = demo.fleet.requests(method="PATCH")[-1]["body"]["mdm"]["macos_updates"]["minimum_version"]
     wait_for("the team's OS-update declaration to reach Dana's Mac",
@@ -418,6 +435,8 @@ def story(demo: LocalStack) -> None:
                        lambda: (v := demo.fleet.host(DANA_MAC)["os_version"]) != "macOS 27.0" and v, 30)  # fmt: skip
     say(f"Dana's Mac installed it at its next check-in and now reports {updated}")
 
+
+def _verification(demo: LocalStack, dispatched: list[dict[str, Any]]) -> list[dict[str, Any]]:
     heading("7. Verification (delivered now instead of at the window's end + grace)")
     first = {}
     for row in dispatched:
@@ -436,13 +455,16 @@ def story(demo: LocalStack) -> None:
             attempt += 1
             if first[row["window_id"]].get("status") == "recheck":
                 wait_for("the next report", functools.partial(_reported, demo, row["hosts"]), 60)
-    verified = wait_for(
-        "verification", lambda: (rows := windows(demo)) and all(row["state"] == "verified" for row in rows) and rows, 30
+    verified: list[dict[str, Any]] = wait_for(
+        "verification", lambda: (rows := windows()) and all(row["state"] == "verified" for row in rows) and rows, 30
     )
     for row in verified:
         how = " (by the OS version her Mac reports)" if DANA_MAC in row["hosts"] else ""
         say(f"{row['user']}: {row['state']}{how}")
+    return verified
 
+
+def _what_the_events_say(demo: LocalStack, verified: list[dict[str, Any]]) -> None:
     heading("7. What the events say now")
     told = 0
     for _ in range(5):  # a scheduled run may hold the planner's lease for a moment
@@ -470,11 +492,16 @@ def story(demo: LocalStack) -> None:
         for line in _plain(event.get("description", "")).splitlines():
             print(f"            {line}")
 
+
+def _timeline(verified: list[dict[str, Any]]) -> None:
     heading("Timeline (UTC)")
     entries = sorted((e["at"], row["user"].split("@")[0], e["kind"], e["detail"]) for row in verified
                      for e in row["history"])  # fmt: skip
     for at, who, kind, detail in entries:
         print(f"  {at[11:19]}  {who:6} {kind:16} {detail[:90]}")
+
+
+def _summary(demo: LocalStack, verified: list[dict[str, Any]], received: list[dict[str, Any]]) -> None:
     heading("Summary")
     cases = {h["host_id"]: h for h in _hosts(demo)}
     print(f"  windows: {len(verified)} booked (1 on Microsoft 365, 1 on CalDAV), 3 moved by their people, "
@@ -493,7 +520,7 @@ def _verify(demo: LocalStack, row: dict[str, Any], attempt: int) -> dict[str, An
     return answer
 
 
-def _log_events(demo: LocalStack, event: str) -> list[dict[str, Any]]:
+def _log_events(event: str) -> list[dict[str, Any]]:
     """Structured log lines of dispatch_window (the local stack keeps them per function)."""
     log_file = local_stack.state_dir(PROFILE) / "logs" / "dispatch_window.log"
     found = []

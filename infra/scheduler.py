@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import threading
 import time
 from collections.abc import Mapping
-from types import FrameType
 from typing import Any
 
 import requests
 
+from infra.serving import stop_signal
 from maintenance_windows.observability import configure_logging, get_logger
 
 JOB_NAME = "local-plan-windows"
@@ -129,13 +128,7 @@ def _mint(session: requests.Session, issuer_url: str, audience: str, email: str,
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_logging()
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_signal()
     _logger.info("scheduler started", url=args.url, interval_seconds=args.interval_seconds)
     attempts = run(
         args.url,

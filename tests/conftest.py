@@ -37,8 +37,8 @@ def stack() -> Iterator[dict[str, Any]]:
         local_stack.down("test")
 
 
-@pytest.fixture()
-def store(stack: dict[str, Any]) -> Iterator[FirestoreStore]:
+@pytest.fixture
+def store(stack: dict[str, Any]) -> FirestoreStore:
     firestore = stack_support.firestore_store(stack)
     stack_support.wipe(firestore)
-    yield firestore
+    return firestore

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -19,7 +18,6 @@ from maintenance_windows.ports.store import DocumentStore
 
 if TYPE_CHECKING:
     from maintenance_windows.adapters.firestore_store import FirestoreStore
-    from maintenance_windows.auth import CallerVerifier
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
@@ -75,18 +73,20 @@ def teams() -> TeamsConfig:
         raise
 
 
-def oidc_verifier(audience: str | None, caller: str | None, what: str) -> OidcVerifier:
+def oidc_verifier(function: str, audience: str | None, caller: str | None, *, needs: str) -> OidcVerifier:
+    """The check of the ID token Cloud Scheduler or Cloud Tasks sends `function`, always on: locally the
+    stack's issuer signs the tokens (infra/tasks_relay adds them to tasks). `needs` names the variables."""
     from maintenance_windows.auth.oidc import GOOGLE_CERTS_URL, OidcVerifier
 
     if not audience or not caller:
-        raise ConfigurationError(f"{what}: the audience URL and the calling service account must both be set")
+        raise ConfigurationError(f"{function} needs {needs}")
     current = settings()
     return OidcVerifier(
         audience,
         [caller],
         certs_url=current.oidc_certs_url or GOOGLE_CERTS_URL,
         # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
-        accept_platform_verified=bool(os.environ.get("K_SERVICE")),
+        accept_platform_verified=current.on_cloud_run,
     )
 
 
@@ -185,7 +185,9 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
     from maintenance_windows.handlers.plan_windows import PlanSettings
 
     current = settings()
-    verifier = oidc_verifier(current.plan_url, current.scheduler_service_account, "plan_windows")
+    verifier = oidc_verifier(
+        "plan_windows", current.plan_url, current.scheduler_service_account, needs="MW_PLAN_URL and MW_SCHEDULER_SA"
+    )
     plan_settings = PlanSettings(
         time_budget=timedelta(seconds=current.plan_time_budget_seconds), allow_short_lead=current.allow_short_lead
     )
@@ -213,13 +215,18 @@ def notifications() -> PlanningContext:
 
 
 @functools.cache
-def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
+def dispatcher() -> tuple[DispatchContext, OidcVerifier]:
     from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.handlers.dispatch_window import dispatch_verifier
     from maintenance_windows.service.dispatch_context import DispatchContext
 
     current = settings()
+    verifier = oidc_verifier(
+        "dispatch_window",
+        current.dispatch_url,
+        current.task_invoker_service_account,
+        needs="MW_DISPATCH_URL and MW_TASK_INVOKER_SA",
+    )
     fleet = FleetHttpClient.from_settings(current)
     ctx = DispatchContext(
         store=store(),
@@ -229,8 +236,7 @@ def dispatcher() -> tuple[DispatchContext, CallerVerifier | None]:
         os_updates=os_updates(fleet),
         catalog=fleet,
     )
-    # Behind IAM, Cloud Run has checked the signature and strips it before our code runs.
-    return ctx, dispatch_verifier(current, accept_platform_verified=bool(os.environ.get("K_SERVICE")))
+    return ctx, verifier
 
 
 _WARMERS = {

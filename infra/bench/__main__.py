@@ -56,7 +56,7 @@ def _batch_size(args: argparse.Namespace) -> dict[str, Any]:
     return calendar_adapter.batch_sizes(args.batch_users)
 
 
-def _full_sync(args: argparse.Namespace) -> dict[str, Any]:
+def _full_sync(_args: argparse.Namespace) -> dict[str, Any]:
     from infra.bench import calendar_adapter
 
     return calendar_adapter.full_sync()

@@ -21,7 +21,6 @@ Wall times are not the point (the machine is shared); the counts are exact, from
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from infra.bench.processes import free_port, progress, python, serving
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.calendar_credentials import local_credentials
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.memory_fleet import MemoryFleet
@@ -94,24 +93,18 @@ class Person:
     meetings: list[str] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Thousands of pushes: counted in `notification_answers`, not printed."""
-
-
 class Notifications:
     """calendar_notifications on loopback, as Google would reach it."""
 
     def __init__(self, ctx: PlanningContext) -> None:
         self.ctx = ctx
         self.answers: Counter[int] = Counter()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        # Thousands of pushes: counted in `answers`, not printed (BackgroundServer is quiet).
+        self._server = BackgroundServer(self._app, name="calendar-notifications").start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/calendar_notifications"
+        return f"{self._server.url}/calendar_notifications"
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -122,8 +115,7 @@ class Notifications:
         return Response(answer.encoded(), answer.status, content_type="application/json")(environ, start_response)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def run(people: int = 1_000, rate: ChangeRate | None = None, seed: int = 14) -> dict[str, Any]:
@@ -143,10 +135,10 @@ def run(people: int = 1_000, rate: ChangeRate | None = None, seed: int = 14) -> 
             admin.settle(ctx)
             _spread_channel_ages(ctx, clock.now)
             progress("a quiet day: nobody's calendar changes")
-            quiet = _simulate_day(ctx, admin, clock, lambda step: 0)
+            quiet = _simulate_day(ctx, admin, clock, lambda _step: 0)
             progress(f"a busy day: {rate.describe()}")
             plan = _change_plan(crowd, rate, random.Random(seed))
-            busy = _simulate_day(ctx, admin, clock, lambda step: _apply(admin, ctx, crowd, plan.get(step, []), clock))
+            busy = _simulate_day(ctx, admin, clock, lambda step: _apply(admin, ctx, plan.get(step, []), clock))
         finally:
             notifications.close()
     return _result(people, first.windows_booked, rate, quiet, busy, notifications.answers)
@@ -206,9 +198,7 @@ def _change_plan(crowd: list[Person], rate: ChangeRate, rng: random.Random) -> d
     return plan
 
 
-def _apply(
-    admin: _Admin, ctx: PlanningContext, crowd: list[Person], changes: list[tuple[str, Person]], clock: SimClock
-) -> Counter[str]:
+def _apply(admin: _Admin, ctx: PlanningContext, changes: list[tuple[str, Person]], clock: SimClock) -> Counter[str]:
     """Make the step's changes as the people would, through the stand-in's admin API (each one pushes)."""
     made: Counter[str] = Counter()
     new = [person for kind, person in changes if kind == "new_meeting"]

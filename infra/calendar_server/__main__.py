@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-from types import FrameType
 
 from infra.calendar_server.app import create_app
 from infra.calendar_server.server import RunningServer
+from infra.serving import stop_signal
 
 
 def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,22 +21,14 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    server = RunningServer(create_app(latency_ms=args.latency_ms), host=args.host, port=args.port).start()
-    # One JSON line so a supervisor (infra.stack) can learn the port when --port 0 was used.
-    print(
-        json.dumps({"severity": "INFO", "message": "calendar server listening", "url": server.url}),
-        flush=True,
-    )
-    stopping.wait()
-    server.stop()
+    stopping = stop_signal()
+    with RunningServer(create_app(latency_ms=args.latency_ms), host=args.host, port=args.port) as server:
+        # One JSON line so a supervisor (infra.stack) can learn the port when --port 0 was used.
+        print(
+            json.dumps({"severity": "INFO", "message": "calendar server listening", "url": server.url}),
+            flush=True,
+        )
+        stopping.wait()
     return 0
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -32,6 +33,7 @@ from infra.calendar_server.limits import CallGate, GateConfig, ScriptedFault
 from infra.calendar_server.push import Notifier, PushSettings
 from infra.calendar_server.store import CalendarStore
 from infra.calendar_server.validation import Discovery, MatchedCall, load_discovery, parse_date_time
+from infra.routing import dispatch
 
 API_PREFIX = "/calendar/v3/"
 BATCH_PATH = "/batch/calendar/v3"
@@ -42,7 +44,24 @@ _WRITES = ("calendar.events.insert", "calendar.events.update", "calendar.events.
 #: Admin config keys that belong to the store rather than the call gate or the notifier.
 _STORE_SETTINGS = ("channel_max_ttl_seconds", "recurrence_horizon_days")
 
-Handler = Callable[[MatchedCall, str, dict[str, Any], Any, Request], tuple[int, Any]]
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Calendar API call as the discovery document routed it: who calls, with what, and the request."""
+
+    matched: MatchedCall
+    caller: str
+    params: dict[str, Any]
+    body: Any
+    request: Request
+
+    def path(self, name: str) -> str:
+        return self.matched.path_params[name]
+
+
+Handler = Callable[[ApiCall], tuple[int, Any]]
+#: An "act as the user" change: from the admin request's body, the edit applied to the event (and its zone).
+_Action = Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]
 
 
 class CalendarApp:
@@ -71,7 +90,7 @@ class CalendarApp:
             "calendar.settings.get": self._setting,
             "calendar.channels.stop": self._stop,
         }
-        self._admin = _AdminApi(self)
+        self.admin = _AdminApi(self)
         self.token_answers: Counter[str] = Counter()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -82,20 +101,11 @@ class CalendarApp:
         self.notifier.close()
 
     def respond(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith("/_admin/"):
-            return self._admin.dispatch(request)
-        if path == "/healthz":
-            return _json(200, {"status": "ok"})
-        if path == oauth.TOKEN_PATH and request.method == "POST":
-            return self._token(request)
-        if path == BATCH_PATH and request.method == "POST":
-            self.gate.round_trip(batch=True)
-            return self._batch(request)
-        if path.startswith(API_PREFIX):
-            self.gate.round_trip(batch=False)
-            return self.api_call(request, batched=False)
-        return _error_response(not_found())
+        try:
+            response: Response = dispatch(_ROUTES, request, _Call(self, request), ignored=("rest",))
+        except HTTPException:  # no route, or a route's path with another method: Google's 404
+            return _error_response(not_found())
+        return response
 
     # ---- single calls --------------------------------------------------------------------------
 
@@ -143,7 +153,7 @@ class CalendarApp:
         handler = self._handlers.get(matched.method.method_id)
         if handler is None:
             raise ApiError(501, "notImplemented", f"{matched.method.method_id} is not served by the stand-in.")
-        return handler(matched, caller, params, body, request)
+        return handler(ApiCall(matched, caller, params, body, request))
 
     def _writes_working_location(self, matched: MatchedCall, caller: str, body: Any) -> bool:
         if isinstance(body, dict) and body.get("eventType") == "workingLocation":
@@ -157,71 +167,51 @@ class CalendarApp:
             return False  # the call itself will answer the 404
         return existing.get("eventType") == "workingLocation"
 
-    def _token(self, request: Request) -> Response:
+    def token(self, request: Request) -> Response:
         answer = oauth.grant(request.form.to_dict(), self.store.delegation)
         self.token_answers["granted" if answer.granted else str(answer.body["error"])] += 1
         return _json(answer.status, answer.body)
 
-    def _insert(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.insert(caller, matched.path_params["calendarId"], body)
+    def _insert(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.insert(call.caller, call.path("calendarId"), call.body)
 
-    def _get(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        event = self.store.get(caller, matched.path_params["calendarId"], matched.path_params["eventId"])
-        if request.headers.get("If-None-Match") == event["etag"]:
+    def _get(self, call: ApiCall) -> tuple[int, Any]:
+        event = self.store.get(call.caller, call.path("calendarId"), call.path("eventId"))
+        if call.request.headers.get("If-None-Match") == event["etag"]:
             return 304, None
         return 200, event
 
-    def _patch(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        event = self.store.patch(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
-        return 200, event
+    def _patch(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        return 200, self.store.patch(call.caller, call.path("calendarId"), call.path("eventId"), call.body, if_match)
 
-    def _update(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        event = self.store.update(caller, path["calendarId"], path["eventId"], body, request.headers.get("If-Match"))
-        return 200, event
+    def _update(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        return 200, self.store.update(call.caller, call.path("calendarId"), call.path("eventId"), call.body, if_match)
 
-    def _delete(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        path = matched.path_params
-        self.store.delete(caller, path["calendarId"], path["eventId"], request.headers.get("If-Match"))
+    def _delete(self, call: ApiCall) -> tuple[int, Any]:
+        if_match = call.request.headers.get("If-Match")
+        self.store.delete(call.caller, call.path("calendarId"), call.path("eventId"), if_match)
         return 204, None
 
-    def _list(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.list_events(caller, matched.path_params["calendarId"], params)
+    def _list(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.list_events(call.caller, call.path("calendarId"), call.params)
 
-    def _watch(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, request: Request
-    ) -> tuple[int, Any]:
-        calendar_id = matched.path_params["calendarId"]
-        resource_uri = f"{request.host_url}calendar/v3/calendars/{quote(calendar_id, safe='')}/events?alt=json"
-        return 200, self.store.watch(caller, calendar_id, body, resource_uri)
+    def _watch(self, call: ApiCall) -> tuple[int, Any]:
+        calendar_id = call.path("calendarId")
+        resource_uri = f"{call.request.host_url}calendar/v3/calendars/{quote(calendar_id, safe='')}/events?alt=json"
+        return 200, self.store.watch(call.caller, calendar_id, call.body, resource_uri)
 
-    def _free_busy(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        return 200, self.store.free_busy(body)
+    def _free_busy(self, call: ApiCall) -> tuple[int, Any]:
+        return 200, self.store.free_busy(call.body)
 
-    def _setting(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        setting = matched.path_params["setting"]
-        zone_name = self.store.time_zone(caller)  # also 404 for an unknown user
+    def _setting(self, call: ApiCall) -> tuple[int, Any]:
+        setting = call.path("setting")
+        zone_name = self.store.time_zone(call.caller)  # also 404 for an unknown user
         value = zone_name if setting == "timezone" else _SETTING_DEFAULTS.get(setting)
         if value is None:
             raise not_found()
-        etag = hashlib.sha256(f"{caller}:{setting}:{value}".encode()).hexdigest()[:16]
+        etag = hashlib.sha256(f"{call.caller}:{setting}:{value}".encode()).hexdigest()[:16]
         return 200, {
             "kind": "calendar#setting",
             "etag": f'"{etag}"',
@@ -229,15 +219,13 @@ class CalendarApp:
             "value": value,
         }
 
-    def _stop(
-        self, matched: MatchedCall, caller: str, params: dict[str, Any], body: Any, _: Request
-    ) -> tuple[int, Any]:
-        self.store.stop_channel(body)
+    def _stop(self, call: ApiCall) -> tuple[int, Any]:
+        self.store.stop_channel(call.body)
         return 204, None
 
     # ---- batch ------------------------------------------------------------------------------------
 
-    def _batch(self, request: Request) -> Response:
+    def batch(self, request: Request) -> Response:
         try:
             parts = parse_batch(request.headers.get("Content-Type", ""), request.get_data())
         except ApiError as error:
@@ -298,18 +286,16 @@ class _AdminApi:
                 Rule("/_admin/channels", methods=["GET"], endpoint="channels"),
             ]
         )
-        self._actions: dict[str, Callable[[dict[str, Any]], Callable[[dict[str, Any], str], None]]] = {
+        self._actions: dict[str, _Action] = {
             "move": _move,
             "delete": lambda _: _cancel,
             "decline": lambda _: _decline,
             "all-day": lambda _: _make_all_day,
         }
 
-    def dispatch(self, request: Request) -> Response:
+    def respond(self, request: Request) -> Response:
         try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
-            handler = getattr(self, f"_{endpoint}")
-            return _json(200, handler(request, **arguments))
+            return _json(200, dispatch(self._routes, request, _AdminCall(self._app, self._actions, request)))
         except ApiError as error:
             return _error_response(error)
         except (ValueError, KeyError, TypeError) as error:
@@ -317,73 +303,82 @@ class _AdminApi:
         except HTTPException as error:
             return _error_response(ApiError(error.code or 400, "notFound", error.description or "Not Found"))
 
-    def _reset(self, request: Request) -> dict[str, Any]:
-        self._app.store.reset()
-        self._app.gate.reset()
-        self._app.notifier.settings = PushSettings()
-        self._app.notifier.discard_queued()
-        self._app.token_answers.clear()
+
+class _AdminCall:
+    """One admin request: each method answers one admin route and returns its JSON body."""
+
+    def __init__(self, app: CalendarApp, actions: dict[str, _Action], request: Request) -> None:
+        self.app = app
+        self.actions = actions
+        self.request = request
+
+    def reset(self) -> dict[str, Any]:
+        self.app.store.reset()
+        self.app.gate.reset()
+        self.app.notifier.settings = PushSettings()
+        self.app.notifier.discard_queued()
+        self.app.token_answers.clear()
         return {"reset": True}
 
-    def _seed_users(self, request: Request) -> dict[str, Any]:
-        users = _body(request)["users"]
+    def seed_users(self) -> dict[str, Any]:
+        users = _body(self.request)["users"]
         for user in users:
-            self._app.store.add_user(user["email"], user.get("timeZone"), user.get("delegation"))
-        return {"users": len(users), "total": self._app.store.user_count()}
+            self.app.store.add_user(user["email"], user.get("timeZone"), user.get("delegation"))
+        return {"users": len(users), "total": self.app.store.user_count()}
 
-    def _seed_events(self, request: Request) -> dict[str, Any]:
+    def seed_events(self) -> dict[str, Any]:
         ids: list[str] = []
-        for item in _body(request)["events"]:
+        for item in _body(self.request)["events"]:
             event = dict(item)
             email = event.pop("user")
-            self._app.discovery.validate_schema("Event", event)
-            ids.append(self._app.store.seed_event(email, event)["id"])
+            self.app.discovery.validate_schema("Event", event)
+            ids.append(self.app.store.seed_event(email, event)["id"])
         return {"ids": ids}
 
-    def _user_events(self, request: Request, email: str) -> dict[str, Any]:
-        return {"items": self._app.store.all_events(email)}
+    def user_events(self, email: str) -> dict[str, Any]:
+        return {"items": self.app.store.all_events(email)}
 
-    def _act(self, request: Request, email: str, event_id: str, action: str) -> dict[str, Any]:
-        make_change = self._actions.get(action)
+    def act(self, email: str, event_id: str, action: str) -> dict[str, Any]:
+        make_change = self.actions.get(action)
         if make_change is None:
-            raise not_found(f"Unknown action {action}; use one of {', '.join(self._actions)}.")
-        body = _body(request) if request.get_data() else {}
-        return self._app.store.act_as_user(email, event_id, make_change(body))
+            raise not_found(f"Unknown action {action}; use one of {', '.join(self.actions)}.")
+        body = _body(self.request) if self.request.get_data() else {}
+        return self.app.store.act_as_user(email, event_id, make_change(body))
 
-    def _expire_tokens(self, request: Request) -> dict[str, Any]:
-        body = _body(request) if request.get_data() else {}
+    def expire_tokens(self) -> dict[str, Any]:
+        body = _body(self.request) if self.request.get_data() else {}
         answer = None
         if body.get("reason") not in (None, "fullSyncRequired"):
             answer = (str(body["reason"]), str(body.get("message", "Gone")), str(body.get("domain", "calendar")))
-        return {"users": self._app.store.expire_sync_tokens(body.get("email"), answer)}
+        return {"users": self.app.store.expire_sync_tokens(body.get("email"), answer)}
 
-    def _config(self, request: Request) -> dict[str, Any]:
-        notifier = self._app.notifier
-        if request.method == "PUT":
-            changes = _body(request)
+    def config(self) -> dict[str, Any]:
+        notifier = self.app.notifier
+        if self.request.method == "PUT":
+            changes = _body(self.request)
             push = {key: changes.pop(key) for key in ("push_duplicates", "push_delay_ms") if key in changes}
             store = {key: changes.pop(key) for key in _STORE_SETTINGS if key in changes}
-            self._app.gate.configure(changes)
+            self.app.gate.configure(changes)
             for key, value in store.items():
                 if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                     raise ValueError(f"{key} must be a positive whole number")
-                setattr(self._app.store, key.replace("channel_max_ttl", "max_channel_ttl"), value)
+                setattr(self.app.store, key.replace("channel_max_ttl", "max_channel_ttl"), value)
             notifier.settings = PushSettings(
                 duplicates=int(push.get("push_duplicates", notifier.settings.duplicates)),
                 delay_ms=int(push.get("push_delay_ms", notifier.settings.delay_ms)),
             )
-        config: GateConfig = self._app.gate.config
+        config: GateConfig = self.app.gate.config
         return {
             **vars(config),
             "push_duplicates": notifier.settings.duplicates,
             "push_delay_ms": notifier.settings.delay_ms,
-            "channel_max_ttl_seconds": self._app.store.max_channel_ttl_seconds,
-            "recurrence_horizon_days": self._app.store.recurrence_horizon_days,
+            "channel_max_ttl_seconds": self.app.store.max_channel_ttl_seconds,
+            "recurrence_horizon_days": self.app.store.recurrence_horizon_days,
         }
 
-    def _faults(self, request: Request) -> dict[str, Any]:
+    def faults(self) -> dict[str, Any]:
         faults: list[ScriptedFault] = []
-        for item in _body(request)["faults"]:
+        for item in _body(self.request)["faults"]:
             fault = ScriptedFault(
                 int(item["status"]),
                 item.get("reason"),
@@ -393,32 +388,32 @@ class _AdminApi:
                 item.get("message"),
             )
             faults.extend([fault] * int(item.get("count", 1)))
-        self._app.gate.script_faults(faults)
+        self.app.gate.script_faults(faults)
         return {"scripted": len(faults)}
 
-    def _counters(self, request: Request) -> dict[str, Any]:
-        push = self._app.notifier.counters
+    def counters(self) -> dict[str, Any]:
+        push = self.app.notifier.counters
         return {
-            **self._app.gate.snapshot(),
+            **self.app.gate.snapshot(),
             "notifications_sent": push.sent,
             "notifications_failed": push.failed,
             "notifications_by_state": dict(push.by_state),
-            "notifications_in_flight": self._app.notifier.in_flight(),
-            "users": self._app.store.user_count(),
-            "token_grants": self._app.token_answers["granted"],
-            "token_refusals": {key: count for key, count in self._app.token_answers.items() if key != "granted"},
+            "notifications_in_flight": self.app.notifier.in_flight(),
+            "users": self.app.store.user_count(),
+            "token_grants": self.app.token_answers["granted"],
+            "token_refusals": {key: count for key, count in self.app.token_answers.items() if key != "granted"},
         }
 
-    def _reset_counters(self, request: Request) -> dict[str, Any]:
-        self._app.gate.reset_counters()
+    def reset_counters(self) -> dict[str, Any]:
+        self.app.gate.reset_counters()
         return {"reset": True}
 
-    def _requests(self, request: Request) -> dict[str, Any]:
-        limit = int(request.args.get("limit", "100"))
-        return {"requests": self._app.gate.recent_requests(limit)}
+    def requests(self) -> dict[str, Any]:
+        limit = int(self.request.args.get("limit", "100"))
+        return {"requests": self.app.gate.recent_requests(limit)}
 
-    def _channels(self, request: Request) -> dict[str, Any]:
-        return {"channels": self._app.store.channels()}
+    def channels(self) -> dict[str, Any]:
+        return {"channels": self.app.store.channels()}
 
 
 # ---- "act as the user" changes --------------------------------------------------------------------
@@ -461,6 +456,54 @@ def _make_all_day(resource: dict[str, Any], zone_name: str) -> None:
     resource["start"], resource["end"] = ev.all_day_span(times.start, times.end, zone_name)
     if resource.get("eventType") in ("outOfOffice", "focusTime"):
         resource["eventType"] = "default"
+
+
+# ---- routes --------------------------------------------------------------------------------------
+
+
+class _Call:
+    """One request: each method answers one route (infra/routing.py)."""
+
+    def __init__(self, app: CalendarApp, request: Request) -> None:
+        self.app = app
+        self.request = request
+
+    def admin(self) -> Response:
+        return self.app.admin.respond(self.request)
+
+    def health(self) -> Response:
+        return _json(200, {"status": "ok"})
+
+    def token(self) -> Response:
+        return self.app.token(self.request)
+
+    def batch(self) -> Response:
+        self.app.gate.round_trip(batch=True)
+        return self.app.batch(self.request)
+
+    def api(self) -> Response:
+        self.app.gate.round_trip(batch=False)
+        return self.app.api_call(self.request, batched=False)
+
+
+class _Rest(PathConverter):
+    """Whatever follows a prefix, even nothing: the admin API and the discovery document route it."""
+
+    regex = ".*"
+    part_isolating = False  # across slashes
+
+
+_ROUTES = Map(
+    [
+        Rule("/_admin/<rest:rest>", endpoint="admin"),
+        Rule("/healthz", endpoint="health"),
+        Rule(oauth.TOKEN_PATH, methods=["POST"], endpoint="token"),
+        Rule(BATCH_PATH, methods=["POST"], endpoint="batch"),
+        Rule(f"{API_PREFIX}<rest:rest>", endpoint="api"),
+    ],
+    converters={"rest": _Rest},
+    merge_slashes=False,  # a path is the discovery document's to judge, as it was Google's
+)
 
 
 # ---- helpers -------------------------------------------------------------------------------------

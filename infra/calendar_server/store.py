@@ -120,7 +120,7 @@ class Notification:
 class CalendarStore:
     def __init__(self, notify: Callable[[Notification], None] | None = None) -> None:
         self._lock = threading.RLock()
-        self._notify = notify or (lambda notification: None)
+        self._notify = notify or (lambda _: None)
         self._users: dict[str, UserCalendar] = {}
         self._channels: dict[str, ChannelState] = {}
         self._generation = 0

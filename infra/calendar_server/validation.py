@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import googleapiclient
@@ -134,15 +135,19 @@ class Discovery:
                 self._check_value(item, spec["items"], f"{location}[{index}]", method_id)
         elif kind == "string":
             _check_string(value, spec, location)
-        elif kind == "integer":
-            # JSON booleans are ints in Python; Google rejects them for integer fields.
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise _wrong_type(location, "TYPE_INT32", value)
-        elif kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _wrong_type(location, "TYPE_DOUBLE", value)
-        elif kind == "boolean" and not isinstance(value, bool):
-            raise _wrong_type(location, "TYPE_BOOL", value)
+        elif kind in _SCALARS:
+            type_name, accepted = _SCALARS[kind]
+            # JSON booleans are ints in Python; Google rejects them for integer and number fields.
+            if not isinstance(value, accepted) or (isinstance(value, bool) and accepted is not bool):
+                raise _wrong_type(location, type_name, value)
+
+
+#: Discovery's scalar types: the name Google's error gives each, and the Python types that pass.
+_SCALARS: dict[str, tuple[str, type | UnionType]] = {
+    "integer": ("TYPE_INT32", int),
+    "number": ("TYPE_DOUBLE", int | float),
+    "boolean": ("TYPE_BOOL", bool),
+}
 
 
 def _collect_methods(resources: Mapping[str, Any]) -> list[ApiMethod]:

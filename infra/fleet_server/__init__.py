@@ -1,4 +1,5 @@
-"""A strict local stand-in for Fleet's REST API, with an admin API for tests and demos.
+"""A strict local stand-in for Fleet's REST API, with an admin API for tests and demos. Of this project it
+imports infra.routing, infra.serving, and maintenance_windows.domain and .observability only.
 
 See docs/fleet-server.md. Entry points: create_app (WSGI), serve_in_thread (tests),
 `python -m infra.fleet_server` (the local stack), FleetAdmin (admin API over HTTP).

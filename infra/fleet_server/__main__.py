@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from infra.fleet_server.app import DEFAULT_TOKEN, create_app
 from infra.fleet_server.seed import SeedError, load_seed_file
-from infra.fleet_server.server import bind
+from infra.serving import BackgroundServer, stop_signal
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -56,14 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fleet-server: {error}", file=sys.stderr)
         return 2
     app = create_app(seed, token=_token(os.environ), checkin_interval=args.checkin_interval)
-    httpd = bind(app, args.host, args.port, quiet=args.quiet)
-    print(f"fleet-server listening on http://{args.host}:{httpd.server_port}", flush=True)
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
+    stopping = stop_signal()
+    with BackgroundServer(app, host=args.host, port=args.port, quiet=args.quiet, name="fleet-server") as server:
+        print(f"fleet-server listening on {server.url}", flush=True)
+        stopping.wait()
     return 0
 
 

@@ -2,6 +2,7 @@
 
 Fleet API: /api/v1/fleet/... and /api/latest/fleet/... (the same routes), bearer-token auth, Fleet's
 error bodies. Admin API: /_admin/... (no auth, loopback clients only). See docs/fleet-server.md.
+Routing follows infra/routing.py: each request becomes a `_Call`, whose method the route names.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wrappers import Request, Response
 
 from infra.fleet_server.clock import Clock
 from infra.fleet_server.errors import (
@@ -29,16 +32,23 @@ from infra.fleet_server.faults import Fault, FaultInjector
 from infra.fleet_server.recording import HookReceivers, RequestLog
 from infra.fleet_server.seed import Seed, SeedError, parse_seed
 from infra.fleet_server.state import FleetState
+from infra.routing import dispatch
+from maintenance_windows.observability import get_logger
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 DEFAULT_TOKEN = "local-fleet-token"
 API = "/api/<any(v1, latest):version>/fleet"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-_EXTENSION = "fleet_server"
+SOFA_DIR = Path(__file__).resolve().parent / "sofa"
+SOFA_FEEDS = frozenset({"macos_data_feed.json", "ios_data_feed.json"})
+_logger = get_logger("infra.fleet_server")
 
 
 @dataclass
 class FleetServer:
-    """Everything one app instance holds; reachable in-process as app.extensions["fleet_server"]."""
+    """Everything one app instance holds; reachable in-process as app.server (or server_of(app))."""
 
     state: FleetState
     token: str
@@ -53,95 +63,86 @@ class FleetServer:
         self.hooks.clear()
 
 
+class FleetApp:
+    """The WSGI app; `server` holds everything it serves (state, faults, request log, hook receivers)."""
+
+    def __init__(self, server: FleetServer) -> None:
+        self.server = server
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self.respond(Request(environ))(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.path.startswith("/_admin/") and request.remote_addr not in _LOOPBACK:
+            return _error(base_error(403, "Forbidden", "the admin API answers loopback clients only"))
+        if not _is_api(request.path):
+            return _answer(request, _Call(self.server, request))
+        # Faults and the token are checked before the route: Fleet authenticates every API path.
+        call = _Call(self.server, request)
+        delay, fault = self.server.faults.decide(_normalized(request.path))
+        if delay:
+            time.sleep(delay)
+        if fault is not None:
+            response = _fault_response(fault)
+        else:
+            try:
+                _authenticate(request, self.server.token)
+            except ApiError as refused:
+                response = _error(refused)
+            else:
+                call.authorized = True
+                response = _answer(request, call)
+        self.server.requests.append(
+            method=request.method,
+            path=_normalized(request.path),
+            raw_path=request.path,
+            query=request.args.to_dict(),
+            body=_json_or_none(request),
+            status=response.status_code,
+            fault=None if fault is None else fault.kind,
+            authorized=call.authorized,
+        )
+        return response
+
+
 def create_app(
     seed: dict[str, Any] | Seed | None = None,
     *,
     token: str = DEFAULT_TOKEN,
     clock: Clock | None = None,
     checkin_interval: float | None = None,
-) -> Flask:
+) -> FleetApp:
     """`checkin_interval` (seconds) overrides every seed's settings.checkin_interval_seconds, reseeds included."""
     if not token:
         raise ValueError("the stand-in Fleet needs a non-empty API token")
     parsed = seed if isinstance(seed, Seed) else parse_seed(seed)
-    server = FleetServer(state=FleetState(parsed, clock, checkin_interval=checkin_interval), token=token)
-    app = Flask(__name__)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Fleet's key order
-    app.extensions[_EXTENSION] = server
-    _install_hooks(app, server)
-    _register_fleet_routes(app, server.state)
-    _register_admin_routes(app, server)
-    return app
+    return FleetApp(FleetServer(state=FleetState(parsed, clock, checkin_interval=checkin_interval), token=token))
 
 
-def server_of(app: Flask) -> FleetServer:
-    server: FleetServer = app.extensions[_EXTENSION]
-    return server
+def server_of(app: FleetApp) -> FleetServer:
+    return app.server
 
 
 # -- request pipeline -----------------------------------------------------------------------------
 
 
-def _install_hooks(app: Flask, server: FleetServer) -> None:
-    @app.before_request
-    def _guard() -> Response | None:
-        if request.path.startswith("/_admin/") and request.remote_addr not in _LOOPBACK:
-            return _error(base_error(403, "Forbidden", "the admin API answers loopback clients only"))
-        if not _is_api(request.path):
-            return None
-        g.fault = None
-        g.authorized = False
-        delay, fault = server.faults.decide(_normalized(request.path))
-        if delay:
-            time.sleep(delay)
-        if fault is not None:
-            g.fault = fault.kind
-            return _fault_response(fault)
-        _authenticate(server.token)
-        g.authorized = True
-        return None
-
-    @app.after_request
-    def _log(response: Response) -> Response:
-        if _is_api(request.path):
-            server.requests.append(
-                method=request.method,
-                path=_normalized(request.path),
-                raw_path=request.path,
-                query=request.args.to_dict(),
-                body=_json_or_none(),
-                status=response.status_code,
-                fault=g.get("fault"),
-                authorized=g.get("authorized", False),
-            )
+def _answer(request: Request, call: _Call) -> Response:
+    """The routed handler's answer; every failure in Fleet's error shape, as Fleet answers it."""
+    try:
+        response: Response = dispatch(_ROUTES, request, call, ignored=("version",))
         return response
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError) -> Response:
+    except RequestRedirect as redirect:  # a missing trailing slash: werkzeug's redirect, as routed
+        return redirect.get_response(request.environ)
+    except ApiError as error:
         return _error(error)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        return _error(base_error(status, error.name, error.description))
-
-    @app.get("/healthz")
-    def _health() -> Response:
-        return jsonify({})
-
-    @app.get("/sofa/v1/<feed>")
-    def _sofa_feed(feed: str) -> Response:
-        """A small static copy of the SOFA feed (sofafeed.macadmins.io/v1/), for "latest" off-line."""
-        if feed not in SOFA_FEEDS:
-            return _error(base_error(404, "Not Found", f"no feed {feed}"))
-        return Response((SOFA_DIR / feed).read_bytes(), mimetype="application/json")
+    except HTTPException as error:
+        return _error(base_error(error.code or 500, error.name, error.description))
+    except Exception:  # a fault of the stand-in itself still answers in Fleet's shape
+        _logger.exception("stand-in Fleet failed", method=request.method, path=request.path)
+        return _error(base_error(500, "Internal Server Error", "The server encountered an internal error."))
 
 
-SOFA_DIR = Path(__file__).resolve().parent / "sofa"
-SOFA_FEEDS = frozenset({"macos_data_feed.json", "ios_data_feed.json"})
-
-
-def _authenticate(token: str) -> None:
+def _authenticate(request: Request, token: str) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not credential.strip():
@@ -160,9 +161,12 @@ def _fault_response(fault: Fault) -> Response:
 
 
 def _error(error: ApiError) -> Response:
-    response = jsonify(error.body())
-    response.status_code = error.status
-    return response
+    return _json(error.body(), error.status)
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    """Compact, keys in Fleet's order, and one trailing newline, as Go's json.Encoder writes Fleet's answers."""
+    return Response(json.dumps(payload, separators=(",", ":")) + "\n", status=status, mimetype="application/json")
 
 
 def _is_api(path: str) -> bool:
@@ -173,7 +177,7 @@ def _normalized(path: str) -> str:
     return "/api/v1/" + path.removeprefix("/api/latest/") if path.startswith("/api/latest/") else path
 
 
-def _json_or_none() -> Any:
+def _json_or_none(request: Request) -> Any:
     data = request.get_data(cache=True)
     if not data:
         return None
@@ -183,7 +187,7 @@ def _json_or_none() -> Any:
         return data.decode("utf-8", "replace")
 
 
-def _json_body() -> dict[str, Any]:
+def _json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object. No body at all is Fleet's 400 "Expected JSON Body" (endpoint_utils.go
     MakeDecoder, for every request type with JSON fields); Go's decoder error becomes Fleet's 400."""
     data = request.get_data(cache=True)
@@ -192,7 +196,7 @@ def _json_body() -> dict[str, Any]:
     return _parsed_object(data)
 
 
-def _admin_body() -> dict[str, Any]:
+def _admin_body(request: Request) -> dict[str, Any]:
     data = request.get_data(cache=True)
     return _parsed_object(data) if data.strip() else {}
 
@@ -207,226 +211,194 @@ def _parsed_object(data: bytes) -> dict[str, Any]:
     return body
 
 
-# -- Fleet API ------------------------------------------------------------------------------------
+# -- routes ---------------------------------------------------------------------------------------
 
 
-def _register_fleet_routes(app: Flask, state: FleetState) -> None:
-    _register_host_routes(app, state)
-    _register_action_routes(app, state)
-    _register_catalogue_routes(app, state)
+class _Call:
+    """One request to the stand-in: each method answers one route, reading `request` and the server."""
 
+    def __init__(self, server: FleetServer, request: Request) -> None:
+        self.server = server
+        self.state = server.state
+        self.request = request
+        self.authorized = False
 
-def _register_host_routes(app: Flask, state: FleetState) -> None:
-    @app.get(f"{API}/hosts/<int:host_id>")
-    def get_host(version: str, host_id: int) -> Response:
-        return jsonify(state.host_detail(host_id))
+    def _query(self) -> dict[str, str]:
+        return self.request.args.to_dict()
 
-    @app.get(f"{API}/hosts/<int:host_id>/device_mapping")
-    def get_device_mapping(version: str, host_id: int) -> Response:
-        return jsonify(state.device_mapping(host_id))
+    def health(self) -> Response:
+        return _json({})
 
-    @app.get(f"{API}/hosts")
-    def list_hosts(version: str) -> Response:
-        return jsonify(state.list_hosts(request.args.to_dict()))
+    def sofa_feed(self, feed: str) -> Response:
+        """A small static copy of the SOFA feed (sofafeed.macadmins.io/v1/), for "latest" off-line."""
+        if feed not in SOFA_FEEDS:
+            return _error(base_error(404, "Not Found", f"no feed {feed}"))
+        return Response((SOFA_DIR / feed).read_bytes(), mimetype="application/json")
 
-    @app.post(f"{API}/hosts/<int:host_id>/refetch")
-    def refetch(version: str, host_id: int) -> Response:
-        return jsonify(state.refetch(host_id))
+    # ---- Fleet API: hosts --------------------------------------------------------------------------
 
+    def get_host(self, host_id: int) -> Response:
+        return _json(self.state.host_detail(host_id))
 
-def _register_action_routes(app: Flask, state: FleetState) -> None:
-    @app.post(f"{API}/commands/run")
-    def run_command(version: str) -> Response:
-        return jsonify(state.run_mdm_command(_json_body()))
+    def get_device_mapping(self, host_id: int) -> Response:
+        return _json(self.state.device_mapping(host_id))
 
-    @app.get(f"{API}/commands/results")
-    def command_results(version: str) -> Response:
-        return jsonify(state.command_results(request.args.get("command_uuid", "")))
+    def list_hosts(self) -> Response:
+        return _json(self.state.list_hosts(self._query()))
 
-    @app.post(f"{API}/scripts/run")
-    def run_script(version: str) -> tuple[Response, int]:
-        return jsonify(state.run_script(_json_body())), 202
+    def refetch(self, host_id: int) -> Response:
+        return _json(self.state.refetch(host_id))
 
-    @app.get(f"{API}/scripts/results/<execution_id>")
-    def script_result(version: str, execution_id: str) -> Response:
-        return jsonify(state.script_result(execution_id))
+    # ---- Fleet API: actions ------------------------------------------------------------------------
 
-    @app.post(f"{API}/hosts/<int:host_id>/software/<int:title_id>/install")
-    def install_software(version: str, host_id: int, title_id: int) -> tuple[Response, int]:
-        return jsonify(state.install_software(host_id, title_id)), 202
+    def run_command(self) -> Response:
+        return _json(self.state.run_mdm_command(_json_body(self.request)))
 
-    @app.post(f"{API}/configuration_profiles")
-    def new_configuration_profile(version: str) -> Response:
-        upload = request.files.get("profile")
+    def command_results(self) -> Response:
+        return _json(self.state.command_results(self.request.args.get("command_uuid", "")))
+
+    def run_script(self) -> Response:
+        return _json(self.state.run_script(_json_body(self.request)), 202)
+
+    def script_result(self, execution_id: str) -> Response:
+        return _json(self.state.script_result(execution_id))
+
+    def install_software(self, host_id: int, title_id: int) -> Response:
+        return _json(self.state.install_software(host_id, title_id), 202)
+
+    def new_configuration_profile(self) -> Response:
+        upload = self.request.files.get("profile")
         if upload is None:
             raise bad_request("no file headers for profile")
-        team = request.form.get("team_id") or request.form.get("fleet_id") or "0"
+        team = self.request.form.get("team_id") or self.request.form.get("fleet_id") or "0"
         if not team.isdigit():
             raise bad_request(f"failed to decode team_id in multipart form: {team!r} is not a number")
-        return jsonify(state.new_configuration_profile(int(team), upload.filename or "", upload.read()))
+        return _json(self.state.new_configuration_profile(int(team), upload.filename or "", upload.read()))
 
+    # ---- Fleet API: catalogue ----------------------------------------------------------------------
 
-def _register_catalogue_routes(app: Flask, state: FleetState) -> None:
-    @app.get(f"{API}/global/policies")
-    def global_policies(version: str) -> Response:
-        return jsonify(state.list_policies(None))
+    def global_policies(self) -> Response:
+        return _json(self.state.list_policies(None))
 
-    @app.get(f"{API}/global/policies/<int:policy_id>")
-    def global_policy(version: str, policy_id: int) -> Response:
-        return jsonify(state.get_policy(None, policy_id))
+    def global_policy(self, policy_id: int) -> Response:
+        return _json(self.state.get_policy(None, policy_id))
 
-    @app.get(f"{API}/teams/<int:team_id>/policies")
-    def team_policies(version: str, team_id: int) -> Response:
-        return jsonify(state.list_policies(team_id))
+    def team_policies(self, team_id: int) -> Response:
+        return _json(self.state.list_policies(team_id))
 
-    @app.get(f"{API}/teams/<int:team_id>/policies/<int:policy_id>")
-    def team_policy(version: str, team_id: int, policy_id: int) -> Response:
-        return jsonify(state.get_policy(team_id, policy_id))
+    def team_policy(self, team_id: int, policy_id: int) -> Response:
+        return _json(self.state.get_policy(team_id, policy_id))
 
-    @app.get(f"{API}/scripts")
-    def list_scripts(version: str) -> Response:
-        return jsonify(state.list_scripts(request.args.to_dict()))
+    def list_scripts(self) -> Response:
+        return _json(self.state.list_scripts(self._query()))
 
-    @app.get(f"{API}/software/titles")
-    def software_titles(version: str) -> Response:
-        return jsonify(state.list_software_titles(request.args.to_dict()))
+    def software_titles(self) -> Response:
+        return _json(self.state.list_software_titles(self._query()))
 
-    @app.get(f"{API}/teams")
-    def list_teams(version: str) -> Response:
-        return jsonify(state.list_teams(request.args.to_dict()))
+    def list_teams(self) -> Response:
+        return _json(self.state.list_teams(self._query()))
 
-    @app.get(f"{API}/teams/<int:team_id>")
-    def get_team(version: str, team_id: int) -> Response:
-        return jsonify(state.get_team(team_id))
+    def get_team(self, team_id: int) -> Response:
+        return _json(self.state.get_team(team_id))
 
-    @app.patch(f"{API}/teams/<int:team_id>")
-    def modify_team(version: str, team_id: int) -> Response:
-        return jsonify(state.modify_team(team_id, _json_body()))
+    def modify_team(self, team_id: int) -> Response:
+        return _json(self.state.modify_team(team_id, _json_body(self.request)))
 
+    # ---- admin: state, rules, faults, request log --------------------------------------------------
 
-# -- admin API ------------------------------------------------------------------------------------
-
-
-def _register_admin_routes(app: Flask, server: FleetServer) -> None:
-    state = server.state
-
-    @app.post("/_admin/seed")
-    def seed() -> Response:
+    def seed(self) -> Response:
         try:
-            server.reset(parse_seed(_admin_body()))
+            self.server.reset(parse_seed(_admin_body(self.request)))
         except SeedError as error:
             raise bad_request(str(error)) from None
-        return jsonify({"hosts": len(state.devices)})
+        return _json({"hosts": len(self.state.devices)})
 
-    @app.post("/_admin/reset")
-    def reset() -> Response:
-        server.reset()
-        return jsonify({"hosts": len(state.devices)})
+    def reset(self) -> Response:
+        self.server.reset()
+        return _json({"hosts": len(self.state.devices)})
 
-    @app.get("/_admin/state")
-    def snapshot() -> Response:
-        return jsonify({**state.admin_snapshot(), "faults": asdict(server.faults.config())})
+    def snapshot(self) -> Response:
+        return _json({**self.state.admin_snapshot(), "faults": asdict(self.server.faults.config())})
 
-    @app.put("/_admin/hosts/<int:host_id>/policies/<int:policy_id>")
-    def set_policy(host_id: int, policy_id: int) -> Response:
-        body = _admin_body()
-        state.set_policy_response(host_id, policy_id, str(body.get("response")),
-                                  on_device_only=bool(body.get("on_device_only", False)))  # fmt: skip
-        return jsonify({"host_id": host_id, "policy_id": policy_id})
+    def set_policy(self, host_id: int, policy_id: int) -> Response:
+        body = _admin_body(self.request)
+        self.state.set_policy_response(
+            host_id, policy_id, str(body.get("response")), on_device_only=bool(body.get("on_device_only", False))
+        )
+        return _json({"host_id": host_id, "policy_id": policy_id})
 
-    @app.post("/_admin/pass_on_action")
-    def add_rule() -> tuple[Response, int]:
-        return jsonify(asdict(state.add_rule(_admin_body()))), 201
+    def add_rule(self) -> Response:
+        return _json(asdict(self.state.add_rule(_admin_body(self.request))), 201)
 
-    _register_device_routes(app, state)
+    def actions(self) -> Response:
+        snapshot = self.state.admin_snapshot()
+        return _json({"by_host": snapshot["actions_by_host"], "actions": snapshot["actions"]})
 
-    @app.get("/_admin/actions")
-    def actions() -> Response:
-        snapshot = state.admin_snapshot()
-        return jsonify({"by_host": snapshot["actions_by_host"], "actions": snapshot["actions"]})
+    def get_faults(self) -> Response:
+        return _json({**asdict(self.server.faults.config()), "injected": self.server.faults.injected})
 
-    @app.get("/_admin/faults")
-    def get_faults() -> Response:
-        return jsonify({**asdict(server.faults.config()), "injected": server.faults.injected})
-
-    @app.put("/_admin/faults")
-    def set_faults() -> Response:
+    def set_faults(self) -> Response:
         try:
-            config = server.faults.configure(_admin_body())
+            config = self.server.faults.configure(_admin_body(self.request))
         except (TypeError, ValueError) as error:
             raise bad_request(f"invalid fault configuration: {error}") from None
-        return jsonify(asdict(config))
+        return _json(asdict(config))
 
-    @app.delete("/_admin/faults")
-    def clear_faults() -> Response:
-        server.faults.clear()
-        return jsonify({})
+    def clear_faults(self) -> Response:
+        self.server.faults.clear()
+        return _json({})
 
-    @app.get("/_admin/requests")
-    def logged_requests() -> Response:
+    def logged_requests(self) -> Response:
         try:
-            return jsonify({"requests": server.requests.query(request.args.to_dict())})
+            return _json({"requests": self.server.requests.query(self._query())})
         except ValueError:
             raise bad_request("since and status must be integers") from None
 
-    @app.delete("/_admin/requests")
-    def clear_requests() -> Response:
-        server.requests.clear()
-        return jsonify({})
+    def clear_requests(self) -> Response:
+        self.server.requests.clear()
+        return _json({})
 
-    _register_hook_routes(app, server.hooks)
+    # ---- admin: acting as the hosts and their users (online, check in now, "Update Now", facts) -----
 
-
-def _register_device_routes(app: Flask, state: FleetState) -> None:
-    """Acting as the hosts and their users: online/offline, check in now, "Update Now", device facts."""
-
-    @app.put("/_admin/hosts/<int:host_id>/online")
-    def set_online(host_id: int) -> Response:
-        online = _admin_body().get("online")
+    def set_online(self, host_id: int) -> Response:
+        online = _admin_body(self.request).get("online")
         if not isinstance(online, bool):
             raise bad_request('body must be {"online": true|false}')
-        return jsonify(state.set_online(host_id, online))
+        return _json(self.state.set_online(host_id, online))
 
-    @app.post("/_admin/hosts/<int:host_id>/check_in")
-    def check_in(host_id: int) -> Response:
-        return jsonify(state.check_in_now(host_id))
+    def check_in(self, host_id: int) -> Response:
+        return _json(self.state.check_in_now(host_id))
 
-    @app.post("/_admin/hosts/<int:host_id>/update_now")
-    def update_now(host_id: int) -> Response:
-        version = _admin_body().get("version")
+    def update_now(self, host_id: int) -> Response:
+        version = _admin_body(self.request).get("version")
         if version is not None and not (isinstance(version, str) and version.strip()):
             raise bad_request('version must be a non-empty string such as "26.1"')
-        return jsonify(state.update_now(host_id, version))
+        return _json(self.state.update_now(host_id, version))
 
-    @app.put("/_admin/hosts/<int:host_id>/device")
-    def set_device(host_id: int) -> Response:
-        return jsonify(state.set_device(host_id, _admin_body()))
+    def set_device(self, host_id: int) -> Response:
+        return _json(self.state.set_device(host_id, _admin_body(self.request)))
 
+    # ---- admin: webhook receivers ------------------------------------------------------------------
 
-def _register_hook_routes(app: Flask, hooks: HookReceivers) -> None:
-    @app.post("/_admin/hooks/<name>")
-    def receive_hook(name: str) -> Response:
-        status, retry_after = hooks.receive(
+    def receive_hook(self, name: str) -> Response:
+        status, retry_after = self.server.hooks.receive(
             name,
-            _json_or_none(),
-            authorization=request.headers.get("Authorization", ""),
-            content_type=request.headers.get("Content-Type", ""),
+            _json_or_none(self.request),
+            authorization=self.request.headers.get("Authorization", ""),
+            content_type=self.request.headers.get("Content-Type", ""),
         )
-        response = jsonify({"received": status == 200})
-        response.status_code = status
+        response = _json({"received": status == 200}, status)
         if retry_after is not None and status == 429:
             response.headers["Retry-After"] = str(retry_after)
         return response
 
-    @app.get("/_admin/hooks/<name>")
-    def hook_received(name: str) -> Response:
-        return jsonify({"requests": hooks.received(name)})
+    def hook_received(self, name: str) -> Response:
+        return _json({"requests": self.server.hooks.received(name)})
 
-    @app.put("/_admin/hooks/<name>/faults")
-    def hook_faults(name: str) -> Response:
-        body = _admin_body()
+    def hook_faults(self, name: str) -> Response:
+        body = _admin_body(self.request)
         try:
-            hooks.configure(
+            self.server.hooks.configure(
                 name,
                 fail_next=int(body.get("fail_next", 0)),
                 status=int(body.get("status", 429)),
@@ -434,9 +406,56 @@ def _register_hook_routes(app: Flask, hooks: HookReceivers) -> None:
             )
         except (TypeError, ValueError) as error:
             raise bad_request(f"invalid hook fault configuration: {error}") from None
-        return jsonify({})
+        return _json({})
 
-    @app.delete("/_admin/hooks/<name>")
-    def clear_hook(name: str) -> Response:
-        hooks.clear(name)
-        return jsonify({})
+    def clear_hook(self, name: str) -> Response:
+        self.server.hooks.clear(name)
+        return _json({})
+
+
+def _routes(*rules: tuple[str, str, str]) -> Map:
+    return Map([Rule(path, methods=[method], endpoint=endpoint) for method, path, endpoint in rules])
+
+
+_ROUTES = _routes(
+    ("GET", "/healthz", "health"),
+    ("GET", "/sofa/v1/<feed>", "sofa_feed"),
+    ("GET", f"{API}/hosts/<int:host_id>", "get_host"),
+    ("GET", f"{API}/hosts/<int:host_id>/device_mapping", "get_device_mapping"),
+    ("GET", f"{API}/hosts", "list_hosts"),
+    ("POST", f"{API}/hosts/<int:host_id>/refetch", "refetch"),
+    ("POST", f"{API}/commands/run", "run_command"),
+    ("GET", f"{API}/commands/results", "command_results"),
+    ("POST", f"{API}/scripts/run", "run_script"),
+    ("GET", f"{API}/scripts/results/<execution_id>", "script_result"),
+    ("POST", f"{API}/hosts/<int:host_id>/software/<int:title_id>/install", "install_software"),
+    ("POST", f"{API}/configuration_profiles", "new_configuration_profile"),
+    ("GET", f"{API}/global/policies", "global_policies"),
+    ("GET", f"{API}/global/policies/<int:policy_id>", "global_policy"),
+    ("GET", f"{API}/teams/<int:team_id>/policies", "team_policies"),
+    ("GET", f"{API}/teams/<int:team_id>/policies/<int:policy_id>", "team_policy"),
+    ("GET", f"{API}/scripts", "list_scripts"),
+    ("GET", f"{API}/software/titles", "software_titles"),
+    ("GET", f"{API}/teams", "list_teams"),
+    ("GET", f"{API}/teams/<int:team_id>", "get_team"),
+    ("PATCH", f"{API}/teams/<int:team_id>", "modify_team"),
+    ("POST", "/_admin/seed", "seed"),
+    ("POST", "/_admin/reset", "reset"),
+    ("GET", "/_admin/state", "snapshot"),
+    ("PUT", "/_admin/hosts/<int:host_id>/policies/<int:policy_id>", "set_policy"),
+    ("POST", "/_admin/pass_on_action", "add_rule"),
+    ("PUT", "/_admin/hosts/<int:host_id>/online", "set_online"),
+    ("POST", "/_admin/hosts/<int:host_id>/check_in", "check_in"),
+    ("POST", "/_admin/hosts/<int:host_id>/update_now", "update_now"),
+    ("PUT", "/_admin/hosts/<int:host_id>/device", "set_device"),
+    ("GET", "/_admin/actions", "actions"),
+    ("GET", "/_admin/faults", "get_faults"),
+    ("PUT", "/_admin/faults", "set_faults"),
+    ("DELETE", "/_admin/faults", "clear_faults"),
+    ("GET", "/_admin/requests", "logged_requests"),
+    ("DELETE", "/_admin/requests", "clear_requests"),
+    ("POST", "/_admin/hooks/<name>", "receive_hook"),
+    ("GET", "/_admin/hooks/<name>", "hook_received"),
+    ("PUT", "/_admin/hooks/<name>/faults", "hook_faults"),
+    ("DELETE", "/_admin/hooks/<name>", "clear_hook"),
+)

@@ -46,7 +46,7 @@ def _decode_apple(raw: bytes) -> DecodedCommand:
     unsupported = invalid_argument("command", "unable to decode plist command", status=415)
     try:
         plist = plistlib.loads(raw)
-    except Exception:  # plistlib raises several unrelated types on bad input
+    except Exception:  # noqa: BLE001  # plistlib has no one error type (ExpatError, LookupError, ...); all are 415
         raise unsupported from None
     if not isinstance(plist, dict) or not isinstance(plist.get("Command"), dict):
         raise unsupported
@@ -140,7 +140,7 @@ def os_update_request(payload: bytes) -> OSUpdateRequest | None:
     try:
         command = plistlib.loads(payload).get("Command", {})
         update = (command.get("Updates") or [None])[0]
-    except Exception:  # decoded once already at queueing; anything odd here means "no update asked"
+    except Exception:  # noqa: BLE001  # decoded once already at queueing; anything odd here means "no update asked"
         return None
     if not isinstance(update, dict):
         return None

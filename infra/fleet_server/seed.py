@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maintenance_windows.domain.input_problems import summary
+
 PolicyResponse = Literal["pass", "fail", ""]
 License = Literal["premium", "free"]
 APPLE_MOBILE = frozenset({"ios", "ipados"})
@@ -196,8 +198,7 @@ def parse_seed(data: dict[str, Any] | None) -> Seed:
     try:
         return Seed.model_validate(data or {})
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors())
-        raise SeedError(f"invalid seed: {problems}") from None
+        raise SeedError(f"invalid seed: {summary(error)}") from None
 
 
 def load_seed_file(path: str | Path) -> Seed:

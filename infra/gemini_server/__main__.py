@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-from types import FrameType
 
-from werkzeug.serving import make_server
-
+from infra.gemini_server import RunningGeminiServer
 from infra.gemini_server.app import MODES, GeminiStandIn
+from infra.serving import stop_signal
 
 
 def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -26,31 +24,12 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-
+    stopping = stop_signal()
     app = GeminiStandIn(mode=args.mode, models=args.model)
-    server = make_server(args.host, args.port, app, threaded=True)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        app.stop()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(
-        json.dumps(
-            {
-                "severity": "INFO",
-                "message": f"gemini stand-in listening on {args.host}:{server.server_port}",
-                "mode": args.mode,
-            }
-        ),
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    with RunningGeminiServer(app, host=args.host, port=args.port, quiet=False) as server:
+        message = f"gemini stand-in listening on {args.host}:{server.port}"
+        print(json.dumps({"severity": "INFO", "message": message, "mode": args.mode}), flush=True)
+        stopping.wait()
     return 0
 
 

@@ -10,26 +10,25 @@ generateContent request is recorded for tests to inspect.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.gemini_server.answers import DEFAULT_THINKING_TOKENS, envelope, generate
 from infra.gemini_server.catalog import KNOWN_MODELS, PublisherModel, extra_model
 from infra.gemini_server.checks import BadRequest, check_request
+from infra.routing import dispatch, without_head
 
 MODES = (
     "normal", "slow", "error", "malformed", "schema_violation", "injection_echo", "blocked", "max_tokens",
     "recitation",
 )  # fmt: skip
 
-_MODEL_PREFIX = r"^/(?P<version>v1|v1beta1)/(?:projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
-_GENERATE_PATH = re.compile(_MODEL_PREFIX + r"publishers/google/models/(?P<model>[^/:]+):generateContent$")
-_MODEL_PATH = re.compile(_MODEL_PREFIX + r"publishers/google/models/(?P<model>[^/:]+)$")
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
 _STATUS_NAMES |= {500: "INTERNAL", 503: "UNAVAILABLE"}
 _ERROR_MESSAGES = {
@@ -76,41 +75,15 @@ class GeminiStandIn:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._route(request)
+        try:
+            response: Response = dispatch(_ROUTES, request, _Call(self, request))
+        except HTTPException:  # Vertex AI answers an unknown path, or a known one with another method, 404
+            response = _error(404, f"The requested URL {request.path} was not found on this server.")
         return response(environ, start_response)
-
-    def _route(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith("/_admin/"):
-            return self._admin(request)
-        generate_match = _GENERATE_PATH.match(path)
-        if generate_match and request.method == "POST" and generate_match["project"]:
-            return self._generate(request, generate_match.groupdict())
-        model_match = _MODEL_PATH.match(path)
-        if model_match and request.method == "GET":
-            return self._get_model(request, model_match["model"])
-        return _error(404, f"The requested URL {path} was not found on this server.")
 
     # ---- admin -------------------------------------------------------------------------------------------
 
-    def _admin(self, request: Request) -> Response:
-        path, method = request.path, request.method
-        if path == "/_admin/mode" and method == "POST":
-            return self._set_mode(request)
-        if path == "/_admin/requests" and method == "GET":
-            with self._lock:
-                return _json({"count": self._state.calls, "requests": list(self._state.requests)})
-        if path == "/_admin/reset" and method == "POST":
-            with self._lock:
-                self._state = self._fresh_state()
-            return _json({"mode": "normal"})
-        if path == "/_admin/models" and method in ("GET", "POST"):
-            return self._models_admin(request)
-        if path == "/_admin/health":
-            return _json({"ok": True})
-        return _error(404, f"The requested URL {path} was not found on this server.")
-
-    def _set_mode(self, request: Request) -> Response:
+    def set_mode(self, request: Request) -> Response:
         body = request.get_json(silent=True) or {}
         mode = body.get("mode")
         if mode not in MODES:
@@ -125,7 +98,16 @@ class GeminiStandIn:
             self._state.thinking_tokens.update({str(level).upper(): count for level, count in thinking.items()})
         return _json({"mode": mode})
 
-    def _models_admin(self, request: Request) -> Response:
+    def recorded(self) -> Response:
+        with self._lock:
+            return _json({"count": self._state.calls, "requests": list(self._state.requests)})
+
+    def reset(self) -> Response:
+        with self._lock:
+            self._state = self._fresh_state()
+        return _json({"mode": "normal"})
+
+    def served_models(self, request: Request) -> Response:
         if request.method == "POST":
             names = (request.get_json(silent=True) or {}).get("models")
             if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
@@ -138,19 +120,19 @@ class GeminiStandIn:
 
     # ---- API ---------------------------------------------------------------------------------------------
 
-    def _model(self, model_id: str) -> PublisherModel | None:
+    def model(self, model_id: str) -> PublisherModel | None:
         with self._lock:
             return KNOWN_MODELS.get(model_id) or self._state.extra_models.get(model_id)
 
-    def _get_model(self, request: Request, model_id: str) -> Response:
+    def get_model(self, request: Request, model_id: str) -> Response:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return _error(401, "Request is missing required authentication credential.")
-        model = self._model(model_id)
+        model = self.model(model_id)
         if model is None:
             return _error(404, f"Publisher Model `publishers/google/models/{model_id}` not found.")
         return _json(model.resource())
 
-    def _generate(self, request: Request, route: dict[str, str]) -> Response:
+    def generate(self, request: Request, route: dict[str, str]) -> Response:
         body = request.get_json(silent=True)
         with self._lock:
             self._state.calls += 1
@@ -162,7 +144,7 @@ class GeminiStandIn:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return _error(401, "Request is missing required authentication credential.")
         model_id = route["model"]
-        model = self._model(model_id)
+        model = self.model(model_id)
         if model is None or (model.locations is not None and route["location"] not in model.locations):
             name = f"projects/{route['project']}/locations/{route['location']}/publishers/google/models/{model_id}"
             return _error(
@@ -181,6 +163,68 @@ class GeminiStandIn:
         if mode == "slow":
             self._stopping.wait(delay)
         return _json(envelope(generate(mode, body, model, thinking_tokens), model.model_id, body))
+
+
+# --- routes -----------------------------------------------------------------------------------------------
+
+_VERSION = "/<any(v1, v1beta1):version>/"
+_IN_LOCATION = "projects/<project>/locations/<location>/"
+_MODEL = "publishers/google/models/<model_id:model>"
+
+
+class _ModelId(BaseConverter):
+    """A model id: no slash, and no colon, which starts a method such as :generateContent."""
+
+    regex = "[^/:]+"
+
+
+class _Call:
+    """One request: each method answers one route (infra/routing.py)."""
+
+    def __init__(self, stand_in: GeminiStandIn, request: Request) -> None:
+        self.stand_in = stand_in
+        self.request = request
+
+    def generate(self, version: str, project: str, location: str, model: str) -> Response:
+        route = {"version": version, "project": project, "location": location, "model": model}
+        return self.stand_in.generate(self.request, route)
+
+    def get_model(self, model: str, **_where: str) -> Response:
+        return self.stand_in.get_model(self.request, model)
+
+    def set_mode(self) -> Response:
+        return self.stand_in.set_mode(self.request)
+
+    def recorded(self) -> Response:
+        return self.stand_in.recorded()
+
+    def reset(self) -> Response:
+        return self.stand_in.reset()
+
+    def models(self) -> Response:
+        return self.stand_in.served_models(self.request)
+
+    def health(self) -> Response:
+        return _json({"ok": True})
+
+
+_ROUTES = Map(
+    [
+        Rule(
+            f"/<any(v1, v1beta1):version>/{_IN_LOCATION}{_MODEL}:generateContent", methods=["POST"], endpoint="generate"
+        ),
+        *(
+            without_head(Rule(f"/<any(v1, v1beta1):version>/{path}", methods=["GET"], endpoint="get_model"))
+            for path in (f"{_IN_LOCATION}{_MODEL}", _MODEL)
+        ),
+        Rule("/_admin/mode", methods=["POST"], endpoint="set_mode"),
+        Rule("/_admin/requests", methods=["GET"], endpoint="recorded"),
+        Rule("/_admin/reset", methods=["POST"], endpoint="reset"),
+        Rule("/_admin/models", methods=["GET", "POST"], endpoint="models"),
+        Rule("/_admin/health", endpoint="health"),
+    ],
+    converters={"model_id": _ModelId},
+)
 
 
 # --- HTTP helpers ------------------------------------------------------------------------------------------

@@ -110,14 +110,23 @@ def _check_generation_config(config: Any, model: PublisherModel) -> None:
     if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
         raise BadRequest("generation_config.temperature", "temperature must be between 0 and 2.")
     _check_max_output_tokens(config.get("maxOutputTokens"), model)
-    if model.refuses_penalties:
-        for penalty in ("presencePenalty", "frequencyPenalty"):
-            if config.get(penalty) not in (None, 0, 0.0):
-                raise BadRequest(
-                    f"generation_config.{penalty}", f"{model.model_id} does not support custom values for {penalty}."
-                )
+    _check_penalties(config, model)
     if "thinkingConfig" in config:
         _check_thinking_config(config["thinkingConfig"], model)
+    _check_response_format(config)
+
+
+def _check_penalties(config: dict[str, Any], model: PublisherModel) -> None:
+    if not model.refuses_penalties:
+        return
+    for penalty in ("presencePenalty", "frequencyPenalty"):
+        if config.get(penalty) not in (None, 0, 0.0):
+            raise BadRequest(
+                f"generation_config.{penalty}", f"{model.model_id} does not support custom values for {penalty}."
+            )
+
+
+def _check_response_format(config: dict[str, Any]) -> None:
     mime = config.get("responseMimeType", "text/plain")
     if mime not in _MIME_TYPES:
         raise BadRequest("generation_config.response_mime_type", f"Unsupported response mime type: {mime}.")

@@ -30,38 +30,31 @@ def admin_call(app: GraphApp, request: Request) -> Response:
 
 
 def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
-    from infra.graph_server.app import Fault
+    for routes in (_seed, _control, _inspect):
+        answer = routes(app, method, parts, body)
+        if answer is not None:
+            return answer
+    raise GraphError(404, "BadRequest", f"No admin route {method} /{'/'.join(parts)}.")
 
+
+def _seed(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
+    """Mailboxes and the people's own events."""
     store = app.store
     now = datetime.now(UTC)
     match method, parts:
-        case "POST", ["reset"]:
-            store.reset()
-            app.faults.clear()
-            app.calls.clear()
-            app.round_trips = 0
-            app.fault_rate = 0.0
-            app.hold_seconds = 0.0
-            app.mailbox_limit_per_10_minutes = None
-            app.delivered.clear()
-            return {"reset": True}
         case "POST", ["users"]:
             for user in body["users"]:
                 zone = user.get("timeZone", "UTC")
                 if zone not in contract.windows_zones():
                     raise invalid(f"{zone!r} is not a Windows time-zone name (Graph's mailboxSettings use them).")
-                store.add_mailbox(
-                    user["email"],
-                    zone,
-                    user.get("refused"),
-                    **{k: v for k, v in user.items() if k.startswith("working_")},
-                )
+                hours = {k: v for k, v in user.items() if k.startswith("working_")}
+                store.add_mailbox(user["email"], zone, user.get("refused"), **hours)
             return {"users": len(body["users"])}
         case "POST", ["users", email, "events"]:
             # The person's own event, made in Outlook: any showAs (free, tentative, busy, oof, workingElsewhere).
             contract.check("event", body)
             event, _ = store.create(email, body, now)
-            app._notify(email.lower(), event["id"], "created")
+            app.notify(email.lower(), event["id"], "created")
             return {"id": event["id"]}
         case "POST", ["events"]:
             # Bulk seeding for benchmarks: [{"user", ...event}], checked like the API, nobody notified.
@@ -72,23 +65,21 @@ def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
                 contract.check("event", event)
                 ids.append(store.create(owner, event, now)[0]["id"])
             return {"ids": ids}
-        case "GET", ["users", email, "events"]:
-            with store.lock:
-                return {
-                    "value": [
-                        {
-                            **{k: v for k, v in e.items() if not k.startswith("_")},
-                            "start": e["_start"].isoformat(),
-                            "end": e["_end"].isoformat(),
-                            "deleted": bool(e.get("_deleted")),
-                        }
-                        for e in store.events.get(email.lower(), {}).values()
-                    ]
-                }
         case "POST", ["users", email, "events", event_id, action]:
             return _act(app, email.lower(), event_id, action, body, now)
+    return None
+
+
+def _control(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
+    """Reset, faults, settings, lifecycle events."""
+    from infra.graph_server.app import Fault
+
+    match method, parts:
+        case "POST", ["reset"]:
+            app.reset()
+            return {"reset": True}
         case "POST", ["delta", "expire"]:
-            return {"expired": store.expire_delta(body.get("email"))}
+            return {"expired": app.store.expire_delta(body.get("email"))}
         case "POST", ["faults"]:
             app.faults.extend(Fault(**fault) for fault in body["faults"])
             return {"faults": len(app.faults)}
@@ -100,17 +91,30 @@ def _dispatch(app: GraphApp, method: str, parts: list[str], body: Any) -> Any:
                 "mailbox_limit_per_10_minutes", app.mailbox_limit_per_10_minutes
             )
             return {"fault_rate": app.fault_rate, "latency_ms": app.latency_ms}
+        case "POST", ["subscriptions", sid, "lifecycle"]:
+            app.lifecycle(sid, body["lifecycleEvent"])
+            return {"sent": body["lifecycleEvent"]}
+    return None
+
+
+def _inspect(app: GraphApp, method: str, parts: list[str], _body: Any) -> Any:
+    """What the stand-in holds and did."""
+    store = app.store
+    match method, parts:
+        case "GET", ["users", email, "events"]:
+            with store.lock:
+                return {"value": [{**{k: v for k, v in e.items() if not k.startswith("_")},
+                                   "start": e["_start"].isoformat(), "end": e["_end"].isoformat(),
+                                   "deleted": bool(e.get("_deleted"))}
+                                  for e in store.events.get(email.lower(), {}).values()]}  # fmt: skip
         case "GET", ["counters"]:
             return {"round_trips": app.round_trips, "calls": dict(app.calls), "total_calls": sum(app.calls.values())}
         case "GET", ["subscriptions"]:
             with store.lock:
                 return {"value": [s.as_json() for s in store.subscriptions.values()]}
-        case "POST", ["subscriptions", sid, "lifecycle"]:
-            app.lifecycle(sid, body["lifecycleEvent"])
-            return {"sent": body["lifecycleEvent"]}
         case "GET", ["notifications"]:
             return {"delivered": list(app.delivered)}
-    raise GraphError(404, "BadRequest", f"No admin route {method} /{'/'.join(parts)}.")
+    return None
 
 
 def _act(app: GraphApp, email: str, event_id: str, action: str, body: Any, now: datetime) -> Any:
@@ -120,11 +124,11 @@ def _act(app: GraphApp, email: str, event_id: str, action: str, body: Any, now: 
         event = store.update(email, event_id, {"start": body["start"], "end": body["end"]}, now)
     elif action == "delete":
         store.delete(email, event_id, now)
-        app._notify(email, event_id, "deleted")
+        app.notify(email, event_id, "deleted")
         return {"deleted": event_id}
     elif action == "decline":
         event = store.update(email, event_id, {"responseStatus": {"response": "declined"}}, now)
     else:
         raise invalid(f"Unknown action {action}; use move, delete or decline.")
-    app._notify(email, event_id, "updated")
+    app.notify(email, event_id, "updated")
     return {"id": event["id"]}

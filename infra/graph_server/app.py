@@ -77,6 +77,18 @@ class GraphApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         return self.respond(Request(environ))(environ, start_response)
 
+    def reset(self) -> None:
+        """Forget everything (the admin API's reset)."""
+        self.store.reset()
+        with self._lock:
+            self.faults.clear()
+            self.calls.clear()
+            self.round_trips = 0
+        self.fault_rate = 0.0
+        self.hold_seconds = 0.0
+        self.mailbox_limit_per_10_minutes = None
+        self.delivered.clear()
+
     def close(self) -> None:
         self.notifications.put(("", {}))
 
@@ -277,7 +289,8 @@ class GraphApp:
         interval = body.get("availabilityViewInterval", 30)
         if not isinstance(interval, int) or not 5 <= interval <= 1440:
             raise invalid("availabilityViewInterval must be between 5 and 1440 minutes.")
-        assert isinstance(start, dict) and isinstance(end, dict)  # checked just above
+        assert isinstance(start, dict)  # checked just above
+        assert isinstance(end, dict)
         low, high = parse_graph_time(start), parse_graph_time(end)
         if high <= low or high - low > MAX_SCHEDULE_RANGE:
             raise invalid(f"The time range must be positive and at most {MAX_SCHEDULE_RANGE.days} days.")
@@ -334,7 +347,7 @@ class GraphApp:
             if key not in body:
                 raise invalid(f"An event needs '{key}'.")
         event, _created = self.store.create(user, body, _now())
-        self._notify(user, event["id"], "created")
+        self.notify(user, event["id"], "created")
         return 201, _event_json(event, expand=None)
 
     def _get_event(self, user: str, event_id: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -343,12 +356,12 @@ class GraphApp:
     def _patch_event(self, user: str, event_id: str, body: Any, **_: Any) -> tuple[int, Any]:
         contract.check("event", body)
         event = self.store.update(user, event_id, body, _now())
-        self._notify(user, event_id, "updated")
+        self.notify(user, event_id, "updated")
         return 200, _event_json(event, expand=None)
 
     def _delete_event(self, user: str, event_id: str, **_: Any) -> tuple[int, Any]:
         self.store.delete(user, event_id, _now())
-        self._notify(user, event_id, "deleted")
+        self.notify(user, event_id, "deleted")
         return 204, None
 
     def _list_events(self, user: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -485,7 +498,7 @@ class GraphApp:
                 "endpoint must respond with 200 OK and the validation token as text/plain.",
             )
 
-    def _notify(self, user: str, event_id: str, change: str) -> None:
+    def notify(self, user: str, event_id: str, change: str) -> None:
         now = _now()
         with self.store.lock:
             live = [

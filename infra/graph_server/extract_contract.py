@@ -20,47 +20,55 @@ ROOTS = ("event", "subscription", "mailboxSettings", "scheduleInformation", "dat
 
 def extract(csdl: bytes) -> dict[str, Any]:
     root = ElementTree.fromstring(csdl)  # noqa: S314 - Microsoft's published metadata, read by a developer
-    types: dict[str, ElementTree.Element] = {}
-    for schema in root.iter(f"{EDM}Schema"):
-        if schema.get("Namespace") != "microsoft.graph":
-            continue
-        for kind in ("EntityType", "ComplexType", "EnumType"):
-            for element in schema.findall(f"{EDM}{kind}"):
-                types[element.get("Name", "")] = element
+    types = _graph_types(root)
     wanted: dict[str, Any] = {}
     queue = list(ROOTS)
     while queue:
         name = queue.pop()
         if name in wanted or name not in types:
             continue
-        element = types[name]
-        if element.tag == f"{EDM}EnumType":
-            wanted[name] = {"kind": "enum", "members": [m.get("Name") for m in element.findall(f"{EDM}Member")]}
-            continue
-        properties: dict[str, str] = {}
-        navigation: dict[str, str] = {}
-        current: ElementTree.Element | None = element
-        base_chain: list[str] = []
-        while current is not None:
-            for prop in current.findall(f"{EDM}Property"):
-                properties.setdefault(prop.get("Name", ""), prop.get("Type", ""))
-            for prop in current.findall(f"{EDM}NavigationProperty"):
-                navigation.setdefault(prop.get("Name", ""), prop.get("Type", ""))
-            base = current.get("BaseType")
-            current = types.get(base.removeprefix("graph.").removeprefix("microsoft.graph.")) if base else None
-            if base:
-                base_chain.append(base)
-        wanted[name] = {
-            "kind": "entity" if element.tag == f"{EDM}EntityType" else "complex",
-            "properties": properties,
-            "navigation": navigation,
-            "base": base_chain,
-        }
-        for type_name in [*properties.values(), *navigation.values()]:
-            inner = type_name.removeprefix("Collection(").removesuffix(")")
-            if inner.startswith(("graph.", "microsoft.graph.")):
-                queue.append(inner.split(".", 1)[1].removeprefix("graph."))
+        wanted[name] = _describe(types[name], types)
+        queue.extend(_referenced(wanted[name]))
     return wanted
+
+
+def _graph_types(root: ElementTree.Element) -> dict[str, ElementTree.Element]:
+    types: dict[str, ElementTree.Element] = {}
+    for schema in root.iter(f"{EDM}Schema"):
+        if schema.get("Namespace") == "microsoft.graph":
+            for kind in ("EntityType", "ComplexType", "EnumType"):
+                types.update({element.get("Name", ""): element for element in schema.findall(f"{EDM}{kind}")})
+    return types
+
+
+def _describe(element: ElementTree.Element, types: dict[str, ElementTree.Element]) -> dict[str, Any]:
+    """An enum's members, or a type's properties and navigation properties with those of its base types."""
+    if element.tag == f"{EDM}EnumType":
+        return {"kind": "enum", "members": [m.get("Name") for m in element.findall(f"{EDM}Member")]}
+    properties: dict[str, str] = {}
+    navigation: dict[str, str] = {}
+    base_chain: list[str] = []
+    current: ElementTree.Element | None = element
+    while current is not None:
+        for prop in current.findall(f"{EDM}Property"):
+            properties.setdefault(prop.get("Name", ""), prop.get("Type", ""))
+        for prop in current.findall(f"{EDM}NavigationProperty"):
+            navigation.setdefault(prop.get("Name", ""), prop.get("Type", ""))
+        base = current.get("BaseType")
+        current = types.get(base.removeprefix("graph.").removeprefix("microsoft.graph.")) if base else None
+        if base:
+            base_chain.append(base)
+    kind = "entity" if element.tag == f"{EDM}EntityType" else "complex"
+    return {"kind": kind, "properties": properties, "navigation": navigation, "base": base_chain}
+
+
+def _referenced(described: dict[str, Any]) -> list[str]:
+    names = []
+    for type_name in [*described.get("properties", {}).values(), *described.get("navigation", {}).values()]:
+        inner = type_name.removeprefix("Collection(").removesuffix(")")
+        if inner.startswith(("graph.", "microsoft.graph.")):
+            names.append(inner.split(".", 1)[1].removeprefix("graph."))
+    return names
 
 
 def main() -> None:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
-
-from werkzeug.serving import make_server
 
 from infra.oidc_issuer.app import DEFAULT_MAX_AGE_SECONDS, create_app
 from infra.oidc_issuer.issuer import LocalIssuer
+from infra.serving import BackgroundServer, stop_signal
 from maintenance_windows.observability import configure_logging, get_logger
 
 _logger = get_logger("infra.oidc_issuer")
@@ -21,26 +17,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_logging()
     issuer = LocalIssuer(Path(args.key_dir))
-    server = make_server(args.host, args.port, create_app(issuer, max_age_seconds=args.max_age), threaded=True)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    # serve_forever runs on a worker thread: shutdown() from the signal handler on the serving thread
-    # would wait for itself.
-    serving = threading.Thread(target=server.serve_forever, name="oidc-issuer", daemon=True)
-    serving.start()
-    _logger.info(
-        "oidc issuer listening",
-        url=f"http://{args.host}:{server.port}",
-        kid=issuer.kid,
-    )
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    stopping = stop_signal()
+    app = create_app(issuer, max_age_seconds=args.max_age)
+    with BackgroundServer(app, host=args.host, port=args.port, quiet=False, name="oidc-issuer") as server:
+        _logger.info("oidc issuer listening", url=server.url, kid=issuer.kid)
+        stopping.wait()
     _logger.info("oidc issuer stopped")
 
 

@@ -11,9 +11,12 @@ import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.oidc_issuer.issuer import LocalIssuer
+from infra.routing import allowed_methods, dispatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -28,37 +31,42 @@ DEFAULT_MAX_AGE_SECONDS = 3600
 def create_app(issuer: LocalIssuer, *, max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> WSGIApplication:
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        response = _route(request, issuer, max_age_seconds)
+        try:
+            response: Response = dispatch(_ROUTES, request, _Call(issuer, request, max_age_seconds))
+        except MethodNotAllowed as refused:
+            response = _json({"error": "method not allowed"}, 405, headers={"Allow": allowed_methods(refused)})
+        except HTTPException:
+            response = _json({"error": "not found"}, 404)
         return response(environ, start_response)
 
     return application
 
 
-def _route(request: Request, issuer: LocalIssuer, max_age_seconds: int) -> Response:
-    if request.path == CERTS_PATH:
-        if request.method not in ("GET", "HEAD"):
-            return _json({"error": "method not allowed"}, 405, headers={"Allow": "GET, HEAD"})
-        return _json(
-            issuer.certificates(),
-            200,
-            headers={"Cache-Control": f"public, max-age={max_age_seconds}, must-revalidate, no-transform"},
-        )
-    if request.path == MINT_PATH:
-        if request.method != "POST":
-            return _json({"error": "method not allowed"}, 405, headers={"Allow": "POST"})
-        return _mint(request, issuer)
-    return _json({"error": "not found"}, 404)
+class _Call:
+    """One request: each method answers one route (infra/routing.py)."""
+
+    def __init__(self, issuer: LocalIssuer, request: Request, max_age_seconds: int) -> None:
+        self.issuer = issuer
+        self.request = request
+        self.max_age_seconds = max_age_seconds
+
+    def certs(self) -> Response:
+        cache_control = f"public, max-age={self.max_age_seconds}, must-revalidate, no-transform"
+        return _json(self.issuer.certificates(), 200, headers={"Cache-Control": cache_control})
+
+    def mint(self) -> Response:
+        if not _is_loopback(self.request.remote_addr):
+            return _json({"error": "minting is for loopback callers only"}, 403)
+        body = self.request.get_json(silent=True)
+        audience = body.get("audience") if isinstance(body, dict) else None
+        email = body.get("email") if isinstance(body, dict) else None
+        if not isinstance(audience, str) or not audience or not isinstance(email, str) or not email:
+            return _json({"error": "body must be JSON with non-empty string fields audience and email"}, 400)
+        return _json({"token": self.issuer.mint(audience, email)}, 200)
 
 
-def _mint(request: Request, issuer: LocalIssuer) -> Response:
-    if not _is_loopback(request.remote_addr):
-        return _json({"error": "minting is for loopback callers only"}, 403)
-    body = request.get_json(silent=True)
-    audience = body.get("audience") if isinstance(body, dict) else None
-    email = body.get("email") if isinstance(body, dict) else None
-    if not isinstance(audience, str) or not audience or not isinstance(email, str) or not email:
-        return _json({"error": "body must be JSON with non-empty string fields audience and email"}, 400)
-    return _json({"token": issuer.mint(audience, email)}, 200)
+# GET rules answer HEAD too (werkzeug adds it), as Google's certificate endpoint does.
+_ROUTES = Map([Rule(CERTS_PATH, methods=["GET"], endpoint="certs"), Rule(MINT_PATH, methods=["POST"], endpoint="mint")])
 
 
 def _is_loopback(address: str | None) -> bool:

@@ -1,4 +1,7 @@
-"""Local Cloud Tasks delivery with an OIDC token: the relay between the Tasks emulator and dispatch_window."""
+"""Local Cloud Tasks delivery with an OIDC token: the relay between the Tasks emulator and dispatch_window.
+
+Of this project it imports infra.routing, infra.serving and maintenance_windows.observability only.
+"""
 
 from infra.tasks_relay.app import (
     AUDIENCE_HEADER,

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
-from types import FrameType
 
-from werkzeug.serving import make_server
-
+from infra.serving import BackgroundServer, stop_signal
 from infra.tasks_relay.app import Relay, create_app
 from maintenance_windows.observability import configure_logging, get_logger
 
@@ -19,21 +15,10 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_logging()
     relay = Relay(args.target, args.issuer, timeout_seconds=args.timeout_seconds)
-    server = make_server(args.host, args.port, create_app(relay), threaded=True)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    # Served from a worker thread: shutdown() from the signal handler on the serving thread would wait for itself.
-    serving = threading.Thread(target=server.serve_forever, name="tasks-relay", daemon=True)
-    serving.start()
-    _logger.info("tasks relay listening", url=f"http://{args.host}:{server.port}", target=args.target)
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    stopping = stop_signal()
+    with BackgroundServer(create_app(relay), host=args.host, port=args.port, quiet=False, name="tasks-relay") as server:
+        _logger.info("tasks relay listening", url=server.url, target=args.target)
+        stopping.wait()
     _logger.info("tasks relay stopped")
 
 

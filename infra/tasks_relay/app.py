@@ -34,8 +34,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from infra.routing import allowed_methods, dispatch, without_head
 from maintenance_windows.observability import get_logger
 
 if TYPE_CHECKING:
@@ -139,21 +142,40 @@ class Relay:
 def create_app(relay: Relay) -> WSGIApplication:
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        return _route(request, relay)(environ, start_response)
+        return _answer(request, relay)(environ, start_response)
 
     return application
 
 
-def _route(request: Request, relay: Relay) -> Response:
+def _answer(request: Request, relay: Relay) -> Response:
     if not _is_loopback(request.remote_addr):
         return _json({"error": "the relay serves loopback callers only"}, 403)
-    if request.path == DELIVERIES_PATH:
-        if request.method != "GET":
-            return _json({"error": "method not allowed"}, 405, headers={"Allow": "GET"})
-        return _json({"deliveries": [asdict(d) for d in relay.deliveries()]}, 200)
-    if request.path != "/":
+    try:
+        response: Response = dispatch(_ROUTES, request, _Call(relay, request))
+        return response
+    except MethodNotAllowed as refused:
+        return _json({"error": "method not allowed"}, 405, headers={"Allow": allowed_methods(refused)})
+    except HTTPException:
         return _json({"error": f"no route {request.path}; tasks are delivered to /"}, 404)
-    return relay.deliver(request)
+
+
+class _Call:
+    """One request: each method answers one route (infra/routing.py)."""
+
+    def __init__(self, relay: Relay, request: Request) -> None:
+        self.relay = relay
+        self.request = request
+
+    def deliver(self) -> Response:
+        return self.relay.deliver(self.request)
+
+    def deliveries(self) -> Response:
+        return _json({"deliveries": [asdict(d) for d in self.relay.deliveries()]}, 200)
+
+
+_ROUTES = Map(
+    [Rule("/", endpoint="deliver"), without_head(Rule(DELIVERIES_PATH, methods=["GET"], endpoint="deliveries"))]
+)
 
 
 def _forwarded_headers(request: Request) -> dict[str, str]:

@@ -38,7 +38,7 @@ TEN_SCHEDULES = 4
 TEN = 10
 
 
-@pytest.fixture()
+@pytest.fixture
 def names() -> Iterator[str]:
     """A fresh claim id per run: runs share the emulator's collection."""
     return (f"race-{n}" for n in itertools.count())

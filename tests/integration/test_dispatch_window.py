@@ -3,23 +3,20 @@ with windows and claims in the Firestore emulator, and tokens from the local OID
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.fleet_server import FleetAdmin, RunningFleet, serve_in_thread
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer
-from infra.oidc_issuer import create_app as issuer_app
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.fleet_http import FLEET_RETRY, FleetHttpClient
@@ -77,19 +74,6 @@ class Dispatcher:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@contextmanager
 def serve_dispatcher(
     build_ctx: Callable[[str], DispatchContext], verifier: CallerVerifier | None
 ) -> Iterator[Dispatcher]:
@@ -103,34 +87,23 @@ def serve_dispatcher(
         holder[0].deliveries.append((answer.status, flask.request.headers.get("X-CloudTasks-TaskName")))
         return to_response(answer)
 
-    with serve(app) as base:
-        url = base + "/"
+    with BackgroundServer(app) as served:
+        url = served.url + "/"
         holder.append(Dispatcher(url, build_ctx(url)))
         yield holder[0]
 
 
-@pytest.fixture()
+@pytest.fixture
 def fleet() -> Iterator[RunningFleet]:
     with serve_in_thread(seed()) as running:
         yield running
 
 
-@pytest.fixture()
+@pytest.fixture
 def admin(fleet: RunningFleet) -> Iterator[FleetAdmin]:
     client = FleetAdmin(fleet.url)
     yield client
     client.close()
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
-    return LocalIssuer(Path(tmp_path_factory.mktemp("oidc")))
-
-
-@pytest.fixture(scope="module")
-def certs_url(issuer: LocalIssuer) -> Iterator[str]:
-    with serve(issuer_app(issuer)) as base:
-        yield base + CERTS_PATH
 
 
 def context_factory(
@@ -241,16 +214,21 @@ def test_each_action_arrives_once_while_fleet_fails_30_percent(
     failed_sends = [r for r in admin.requests(method="POST", status=500) if r["fault"] == "server_error"]
     assert failed_sends, "the fault injection never hit an action; the test proves nothing"
     assert fleet_actions(admin) == EXPECTED
-    assert dispatcher.statuses().count(503) >= 1 and dispatcher.statuses()[-1] == 200
+    assert dispatcher.statuses().count(503) >= 1
+    assert dispatcher.statuses()[-1] == 200
 
 
 # -- authentication ------------------------------------------------------------------------------------------
 
 
 def test_tokens_are_checked_before_anything_runs(
-    stack: dict[str, Any], store: FirestoreStore, fleet: RunningFleet, admin: FleetAdmin, issuer: LocalIssuer,
-    certs_url: str,
-) -> None:  # fmt: skip
+    stack: dict[str, Any],
+    store: FirestoreStore,
+    fleet: RunningFleet,
+    admin: FleetAdmin,
+    issuer: LocalIssuer,
+    issuer_url: str,
+) -> None:
     verifier_holder: list[OidcVerifier] = []
 
     class Late:
@@ -261,7 +239,7 @@ def test_tokens_are_checked_before_anything_runs(
 
     with serve_dispatcher(context_factory(stack, store, fleet), Late()) as dispatcher:
         audience = dispatcher.url
-        verifier_holder.append(OidcVerifier(audience, [TASK_INVOKER], certs_url=certs_url))
+        verifier_holder.append(OidcVerifier(audience, [TASK_INVOKER], certs_url=issuer_url + CERTS_PATH))
         window = store_window(store, datetime.now(UTC))
         body = {"window_id": window.window_id, "revision": 1, "purpose": "dispatch"}
         past = datetime.now(UTC) - timedelta(hours=2)
@@ -276,7 +254,8 @@ def test_tokens_are_checked_before_anything_runs(
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             answer = requests.post(audience, json=body, headers=headers, timeout=10)
             assert answer.status_code == status, (case, answer.text)
-        assert fleet_actions(admin) == [] and state_of(store, window.window_id) is WindowState.SCHEDULED
+        assert fleet_actions(admin) == []
+        assert state_of(store, window.window_id) is WindowState.SCHEDULED
         token = issuer.mint(audience, TASK_INVOKER)
         accepted = requests.post(audience, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert accepted.status_code == 200, accepted.text

@@ -67,20 +67,20 @@ LATEST_MACOS = {"policy_id": 4, "actions": [{"type": "os_update", "product_versi
 FAST = RetryPolicy(max_attempts=2, base_delay_seconds=0.01, max_delay_seconds=0.05)
 
 
-@pytest.fixture()
+@pytest.fixture
 def fleet() -> Iterator[RunningFleet]:
     with serve_in_thread(SEED) as running:
         yield running
 
 
-@pytest.fixture()
+@pytest.fixture
 def admin(fleet: RunningFleet) -> Iterator[FleetAdmin]:
     client = FleetAdmin(fleet.url)
     yield client
     client.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(fleet: RunningFleet) -> Iterator[FleetHttpClient]:
     http = FleetHttpClient(fleet.url, fleet.token, retry=FAST)
     yield http
@@ -170,7 +170,8 @@ def test_an_unknown_script_is_permanent_and_mw_hosts_shows_fleets_message(
     window = store_window(store, (1,), (1,))
     assert deliver(ctx, window).actions_failed == 1
     case = store.get(host_records.HOSTS, "1") or {}
-    assert case["needs_attention"] is True and "Script 'Missing script' doesn’t exist." in case["attention_reason"]
+    assert case["needs_attention"] is True
+    assert "Script 'Missing script' doesn’t exist." in case["attention_reason"]
     with pytest.raises(NothingToDo, match="dispatched"):
         deliver(ctx, window)  # the task is done: no loop of resends
     assert [r["status"] for r in admin.requests(method="POST", path="/api/v1/fleet/scripts/run")] == [422]
@@ -179,7 +180,8 @@ def test_an_unknown_script_is_permanent_and_mw_hosts_shows_fleets_message(
     assert "needs attention: Fleet refused the fix" in capsys.readouterr().out  # the table's why column
     assert mw(["host", "1"]) == 0
     detail = " ".join(capsys.readouterr().out.split())  # wrapped to 120 columns
-    assert "Script 'Missing script' doesn’t exist." in detail and "needs_attention true" in detail.lower()
+    assert "Script 'Missing script' doesn’t exist." in detail
+    assert "needs_attention true" in detail.lower()
 
 
 def test_the_first_read_after_a_refetch_is_not_trusted_and_the_fix_is_verified_once_reported(
@@ -206,9 +208,11 @@ def test_an_offline_host_waits_and_is_verified_once_it_is_back(
     window = store_window(store, (3,), (1,))
     assert deliver(ctx, window).actions_sent == 1  # Fleet queues it for the host
     waiting = deliver(ctx, window, "verify", 0)
-    assert waiting.status == "waiting" and waiting.offline_hosts == [3]
+    assert waiting.status == "waiting"
+    assert waiting.offline_hosts == [3]
     loaded = window_records.load(store, window.window_id)
-    assert loaded is not None and loaded.history[-1].detail.startswith("waiting for the device to come online")
+    assert loaded is not None
+    assert loaded.history[-1].detail.startswith("waiting for the device to come online")
     admin.set_online(3, True)  # it checks in at once: runs the script, then answers the refetch
     assert verified(ctx, window, admin, 3, attempt=1) == "verified"
 
@@ -220,7 +224,8 @@ def test_a_macos_27_mac_gets_no_schedule_os_update_and_is_verified_by_its_os_ver
     window = store_window(store, (2,), (4,))
     outcome = deliver(ctx, window)
     assert (outcome.actions_by_person, outcome.actions_sent) == (1, 0)
-    assert actions(admin, 2) == [] and admin.requests(path="/api/v1/fleet/commands/run") == []
+    assert actions(admin, 2) == []
+    assert admin.requests(path="/api/v1/fleet/commands/run") == []
     admin.update_now(2, "27.1")  # the person clicked Update Now
     wait_for(lambda: admin.host(2)["os_version"] == "macOS 27.1")
     assert verified(ctx, window, admin, 2, attempt=0) == "verified"
@@ -233,7 +238,8 @@ def test_a_macos_15_mac_without_a_team_deadline_still_gets_schedule_os_update(
     ctx = context(store, client, update)
     assert deliver(ctx, store_window(store, (1,), (1,))).actions_sent == 1
     ((kind, references),) = actions(admin, 1)
-    assert kind == "mdm_command" and references[0] == "ScheduleOSUpdate"
+    assert kind == "mdm_command"
+    assert references[0] == "ScheduleOSUpdate"
 
 
 def test_the_calendar_webhook_waits_for_the_report_and_lists_calendar_policies_only(
@@ -250,5 +256,6 @@ def test_the_calendar_webhook_waits_for_the_report_and_lists_calendar_policies_o
     answered = [r["answered"] for r in admin.hook_requests("tines")]
     assert answered == [429, 429, 200]  # two refused within the first look, sent at the next
     body = admin.hook_requests("tines")[-1]["body"]
-    assert body["failing_policies"] == [{"id": 1, "name": "Firewall on"}] and body["host_id"] == 1
+    assert body["failing_policies"] == [{"id": 1, "name": "Firewall on"}]
+    assert body["host_id"] == 1
     assert deliver(ctx, window, "webhook", 2).sent == 0  # once

@@ -55,7 +55,8 @@ def test_fixture_is_stored_per_host(stack: dict[str, Any], store: FirestoreStore
     assert set(hosts) == {1, 2}
     assert all(case.failing_policy_ids == (1,) for case in hosts.values())
     # A trigger only: neither the policy's texts nor the hosts' names are kept (they come from Fleet's API).
-    assert store.get("policies", "1") is None and store.get("hosts", "1") is None
+    assert store.get("policies", "1") is None
+    assert store.get("hosts", "1") is None
 
 
 def test_old_shape_and_second_policy_merge(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> None:
@@ -97,7 +98,8 @@ def test_wrong_or_missing_secret_is_401_and_stores_nothing(
     assert _count(store) == 0
 
 
-def test_secret_as_bearer_or_query_parameter(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> None:
+@pytest.mark.usefixtures("store")
+def test_secret_as_bearer_or_query_parameter(stack: dict[str, Any], fleet_fixtures: str) -> None:
     secret = stack["secrets"]["webhook"]
     bearer = _post(stack, _fixture(fleet_fixtures), auth=None, headers={"Authorization": f"Bearer {secret}"})
     query = _post(stack, _fixture(fleet_fixtures), auth=None, params={"token": secret})
@@ -132,7 +134,8 @@ def test_bad_input_is_4xx_naming_the_problem_and_stores_nothing(
 def test_body_over_the_limit_is_413(stack: dict[str, Any], store: FirestoreStore) -> None:
     oversized = b'{"pad": "' + b"x" * (10 * 1024 * 1024 + 10) + b'"}'
     response = _post(stack, oversized)
-    assert response.status_code == 413 and "over the limit" in response.text
+    assert response.status_code == 413
+    assert "over the limit" in response.text
     assert _count(store) == 0
 
 
@@ -142,7 +145,8 @@ def test_a_timestamp_in_the_future_is_400_and_stores_nothing(
     payload = _fixture(fleet_fixtures)
     payload["timestamp"] = "9999-12-31T23:59:59Z"
     response = _post(stack, payload)
-    assert response.status_code == 400 and "in the future" in response.text
+    assert response.status_code == 400
+    assert "in the future" in response.text
     assert _count(store) == 0
 
 

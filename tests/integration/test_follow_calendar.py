@@ -7,7 +7,6 @@ Run alone: MW_STACK_ONLY=firestore .venv/bin/pytest tests/integration/test_follo
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,10 +15,10 @@ from typing import Any, cast
 
 import pytest
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from infra.calendar_server import RunningServer
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.calendar_credentials import local_credentials
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, RetryPolicy
@@ -56,12 +55,11 @@ class NotificationEndpoint:
     def __init__(self) -> None:
         self.ctx: PlanningContext | None = None
         self.answers: list[int] = []
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = BackgroundServer(self._app, name="calendar-notifications")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/calendar_notifications"
+        return f"{self._server.url}/calendar_notifications"
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -73,13 +71,11 @@ class NotificationEndpoint:
         return Response(answer.encoded(), answer.status, content_type="application/json")(environ, start_response)
 
     def start(self) -> NotificationEndpoint:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +108,10 @@ def follow_store(store: FirestoreStore) -> FirestoreStore:
 
 @pytest.fixture
 def make_ctx(
-    follow_store: FirestoreStore, calendar_server: RunningServer, endpoint: NotificationEndpoint, admin: Admin
+    follow_store: FirestoreStore,
+    calendar_server: RunningServer,
+    endpoint: NotificationEndpoint,
+    admin: Admin,  # noqa: ARG001  # a reset first
 ) -> Callable[..., PlanningContext]:
     def build(follow: FollowRules | None = None) -> PlanningContext:
         adapter = GoogleCalendarAdapter(
@@ -223,7 +222,9 @@ def _current_channel(ctx: PlanningContext) -> channel_records.ChannelRecord:
 
 def test_a_move_in_the_calendar_reschedules_the_window_and_its_task(ctx: PlanningContext, admin: Admin) -> None:
     window = _book(ctx)
-    assert window.event_id and window.start and window.task_name
+    assert window.event_id
+    assert window.start
+    assert window.task_name
     new_start = (window.start + timedelta(days=1, hours=1)).astimezone(UTC)
 
     _settle(ctx, admin)
@@ -232,7 +233,8 @@ def test_a_move_in_the_calendar_reschedules_the_window_and_its_task(ctx: Plannin
     moved = _wait_for(ctx, window, lambda w: w.revision == 1 and w.state is WindowState.SCHEDULED)
     reaction = time.monotonic() - started
 
-    assert moved.start == new_start and moved.end == new_start + SLOT
+    assert moved.start == new_start
+    assert moved.end == new_start + SLOT
     assert reaction < 5, f"took {reaction:.2f} s"
     (task,) = _tasks(ctx).pending()
     assert (task.at, task.payload["revision"], task.name) == (new_start, 1, moved.task_name)
@@ -252,7 +254,8 @@ def test_a_deletion_is_rebooked_and_a_second_one_declines(ctx: PlanningContext, 
     _act(admin, window.event_id, "delete")
 
     rebooked = _wait_for(ctx, window, lambda w: w.booking == 1 and w.state is WindowState.SCHEDULED)
-    assert rebooked.event_id and rebooked.event_id != window.event_id
+    assert rebooked.event_id
+    assert rebooked.event_id != window.event_id
     assert _event(admin, rebooked.event_id)["status"] == "confirmed"
     assert [t.payload["revision"] for t in _tasks(ctx).pending()] == [rebooked.revision]
     assert "rebooked" in [entry.kind for entry in rebooked.history]
@@ -271,7 +274,8 @@ def test_a_deletion_is_rebooked_and_a_second_one_declines(ctx: PlanningContext, 
 
 def test_ten_copies_of_a_notification_reschedule_once(ctx: PlanningContext, admin: Admin) -> None:
     window = _book(ctx)
-    assert window.event_id and window.start
+    assert window.event_id
+    assert window.start
     _settle(ctx, admin)
     admin.configure(push_duplicates=10)
     patches_before, tasks_before = _patch_calls(admin), len(_tasks(ctx).created)
@@ -281,8 +285,10 @@ def test_ten_copies_of_a_notification_reschedule_once(ctx: PlanningContext, admi
     moved = _wait_for(ctx, window, lambda w: w.revision >= 1 and w.state is WindowState.SCHEDULED)
     _settle(ctx, admin)
 
-    assert window_records.load(ctx.store, window.window_id) == moved and moved.revision == 1
-    assert len(_tasks(ctx).created) - tasks_before == 1 and _tasks(ctx).rejected == []
+    assert window_records.load(ctx.store, window.window_id) == moved
+    assert moved.revision == 1
+    assert len(_tasks(ctx).created) - tasks_before == 1
+    assert _tasks(ctx).rejected == []
     assert _patch_calls(admin) - patches_before == 1
     assert [entry.kind for entry in moved.history].count("moved") == 1
     assert admin.counters()["notifications_by_state"]["exists"] - delivered_before >= 10
@@ -311,7 +317,8 @@ def test_unknown_channels_and_wrong_tokens_are_refused(ctx: PlanningContext, adm
 
 def test_an_expired_sync_token_resyncs_in_full_without_losing_the_move(ctx: PlanningContext, admin: Admin) -> None:
     window = _book(ctx)
-    assert window.event_id and window.start
+    assert window.event_id
+    assert window.start
     _settle(ctx, admin)
     before = _current_channel(ctx).sync_token
     admin.call("POST", "sync-tokens/expire", {"email": ALICE})
@@ -323,14 +330,16 @@ def test_an_expired_sync_token_resyncs_in_full_without_losing_the_move(ctx: Plan
 
     assert moved.start == new_start
     after = _current_channel(ctx).sync_token
-    assert after and after != before
+    assert after
+    assert after != before
     requests_seen = admin.call("GET", "requests?limit=1000")["requests"]
     assert any(r["method"] == "calendar.events.list" and r["status"] == 410 for r in requests_seen)
 
 
 def test_a_move_during_a_channel_renewal_is_not_lost(ctx: PlanningContext, admin: Admin) -> None:
     window = _book(ctx)
-    assert window.event_id and window.start
+    assert window.event_id
+    assert window.start
     _settle(ctx, admin)
     old = _current_channel(ctx)
     admin.configure(push_delay_ms=400)  # the move's message is still in flight when the old channel stops
@@ -339,7 +348,8 @@ def test_a_move_during_a_channel_renewal_is_not_lost(ctx: PlanningContext, admin
     _move(admin, window.event_id, first)
     ChannelKeeper(renew_before=timedelta(days=30))(ctx, window_records.open_windows(ctx.store), PlanReport())
     new = _current_channel(ctx)
-    assert new.channel_id != old.channel_id and new.sync_token == old.sync_token
+    assert new.channel_id != old.channel_id
+    assert new.sync_token == old.sync_token
 
     moved = _wait_for(ctx, window, lambda w: w.revision == 1 and w.state is WindowState.SCHEDULED)
     assert moved.start == first
@@ -350,9 +360,12 @@ def test_a_move_during_a_channel_renewal_is_not_lost(ctx: PlanningContext, admin
     again = _wait_for(ctx, window, lambda w: w.revision == 2 and w.state is WindowState.SCHEDULED)
     assert again.start == second
     retired = channel_records.get(ctx.store, old.channel_id)
-    assert retired is not None and retired.state is ChannelState.RETIRED and retired.last_message_number >= 2
+    assert retired is not None
+    assert retired.state is ChannelState.RETIRED
+    assert retired.last_message_number >= 2
     stand_in = {c["id"]: c for c in admin.call("GET", "channels")["channels"]}
-    assert stand_in[old.channel_id]["stopped"] is True and stand_in[new.channel_id]["stopped"] is False
+    assert stand_in[old.channel_id]["stopped"] is True
+    assert stand_in[new.channel_id]["stopped"] is False
     user = window_records.users(ctx.store, [window.user_key])[window.user_key]
     assert user["channel_id"] == new.channel_id
 
@@ -373,9 +386,12 @@ def test_a_move_past_the_deadline(
     event = _event(admin, window.event_id)
     assert after.start is not None
     if behaviour is DeadlineBehaviour.KEEP:
-        assert (after.start, after.late) == (late, True) and "late" in kinds
+        assert (after.start, after.late) == (late, True)
+        assert "late" in kinds
     else:
-        assert after.start + SLOT <= window.deadline and not after.late and "enforced" in kinds
+        assert after.start + SLOT <= window.deadline
+        assert not after.late
+        assert "enforced" in kinds
         assert datetime.fromisoformat(event["start"]["dateTime"]) == after.start
         assert "moved back before the deadline" in event["description"]
     assert window_records.load(ctx.store, window.window_id) == after  # our enforcing patch did not come back
@@ -392,5 +408,7 @@ def test_the_planners_text_refresh_is_not_taken_for_a_move(ctx: PlanningContext,
     _settle(ctx, admin)
 
     after = window_records.load(ctx.store, window.window_id)
-    assert after is not None and after.revision == 0 and after.start == window.start
+    assert after is not None
+    assert after.revision == 0
+    assert after.start == window.start
     assert [t.payload["revision"] for t in _tasks(ctx).pending()] == [0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from infra.gemini_server import RunningGeminiServer, serve_in_thread
+from infra.gemini_server import RunningGeminiServer
 from maintenance_windows.adapters.caching_explainer import CachingExplainer
 from maintenance_windows.adapters.firestore_explanation_cache import COLLECTION, FirestoreExplanationCache
 from maintenance_windows.adapters.firestore_store import FirestoreStore
@@ -30,19 +29,6 @@ from maintenance_windows.domain.explanation import (
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "gemini-3.6-flash"
 WINDOWS = 1000
-
-
-@pytest.fixture(scope="module")
-def gemini() -> Iterator[RunningGeminiServer]:
-    server = serve_in_thread()
-    yield server
-    server.shutdown()
-
-
-@pytest.fixture()
-def server(gemini: RunningGeminiServer) -> RunningGeminiServer:
-    requests.post(f"{gemini.base_url}_admin/reset", timeout=5).raise_for_status()
-    return gemini
 
 
 def calls(server: RunningGeminiServer) -> int:
@@ -119,10 +105,12 @@ def test_template_fallbacks_are_not_cached(server: RunningGeminiServer) -> None:
 
 
 class BrokenCache:
-    def get(self, key: str) -> Explanation | None:
+    """An ExplanationCache whose backend is down."""
+
+    def get(self, key: str) -> Explanation | None:  # noqa: ARG002  # the port's signature
         raise ConnectionError("cache down")
 
-    def put(self, key: str, explanation: Explanation) -> None:
+    def put(self, key: str, explanation: Explanation) -> None:  # noqa: ARG002  # the port's signature
         raise ConnectionError("cache down")
 
 
@@ -136,7 +124,7 @@ def test_a_broken_cache_costs_calls_not_events(server: RunningGeminiServer) -> N
 # --- Firestore ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def firestore_client(store: FirestoreStore) -> Any:
     """The stack's Firestore emulator, wiped for this test (tests/conftest.py)."""
     return store.client

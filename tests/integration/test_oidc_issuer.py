@@ -18,12 +18,12 @@ from typing import IO, Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from infra.oidc_issuer import CERTS_PATH, MINT_PATH, LocalIssuer, create_app
 from infra.scheduler import call_once
+from infra.serving import BackgroundServer
 from maintenance_windows.auth.oidc import OidcVerifier
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,19 +114,6 @@ class RecordingPlanServer:
         return Response("{}", status=status, content_type="application/json")(environ, start_response)
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def mint(issuer_url: str, audience: str = PLAN_AUDIENCE, email: str = SCHEDULER) -> str:
     response = requests.post(issuer_url + MINT_PATH, json={"audience": audience, "email": email}, timeout=5)
     response.raise_for_status()
@@ -183,8 +170,10 @@ def test_mint_refuses_callers_off_loopback(tmp_path: Path) -> None:
     body = {"audience": PLAN_AUDIENCE, "email": SCHEDULER}
     remote = client.post(MINT_PATH, json=body, environ_overrides={"REMOTE_ADDR": "10.20.30.40"})
     local_v6 = client.post(MINT_PATH, json=body, environ_overrides={"REMOTE_ADDR": "::1"})
-    assert remote.status_code == 403 and "token" not in remote.get_json()
-    assert local_v6.status_code == 200 and local_v6.get_json()["token"].count(".") == 2
+    assert remote.status_code == 403
+    assert "token" not in remote.get_json()
+    assert local_v6.status_code == 200
+    assert local_v6.get_json()["token"].count(".") == 2
 
 
 def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
@@ -194,14 +183,16 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(kids) == 4 and len(set(kids)) == 1
+    assert len(kids) == 4
+    assert len(set(kids)) == 1
     assert [path.name for path in tmp_path.iterdir()] == ["signing-key.pem"]
 
 
 class TestScheduler:
     def test_call_once_sends_a_verifiable_token_and_the_payload(self, tmp_path: Path) -> None:
         plan = RecordingPlanServer([202])
-        with serving(create_app(LocalIssuer(tmp_path))) as issuer_url, serving(plan) as plan_url:
+        with BackgroundServer(create_app(LocalIssuer(tmp_path))) as issuer, BackgroundServer(plan) as planner:
+            issuer_url, plan_url = issuer.url, planner.url
             response = call_once(plan_url, issuer_url, PLAN_AUDIENCE, SCHEDULER, 5.0, payload={"lead_minutes": 3})
             received = plan.requests[0]
             caller = verifier_for(issuer_url).verify(received["headers"]["Authorization"])
@@ -212,7 +203,8 @@ class TestScheduler:
 
     def test_process_calls_on_its_cadence_survives_errors_and_stops_on_sigterm(self, tmp_path: Path) -> None:
         plan = RecordingPlanServer([500])
-        with serving(create_app(LocalIssuer(tmp_path))) as issuer_url, serving(plan) as plan_url:
+        with BackgroundServer(create_app(LocalIssuer(tmp_path))) as issuer, BackgroundServer(plan) as planner:
+            issuer_url, plan_url = issuer.url, planner.url
             args = (
                 "--url",
                 plan_url,
@@ -242,7 +234,8 @@ class TestScheduler:
         assert all("Bearer" not in json.dumps(line) for line in scheduler.lines)
 
     def test_process_keeps_going_when_the_target_is_down(self, tmp_path: Path) -> None:
-        with serving(create_app(LocalIssuer(tmp_path))) as issuer_url:
+        with BackgroundServer(create_app(LocalIssuer(tmp_path))) as issuer:
+            issuer_url = issuer.url
             args = ("--url", "http://127.0.0.1:9/plan", "--issuer", issuer_url, "--audience", PLAN_AUDIENCE)
             with python_module("infra.scheduler", *args, "--email", SCHEDULER, "--interval-seconds", "0.1") as p:
                 failures = [p.read_until("scheduled call failed") for _ in range(2)]

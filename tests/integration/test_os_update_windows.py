@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
@@ -41,13 +41,16 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
     return payload
 
 
-@pytest.fixture()
-def local(stack: dict[str, Any], store: FirestoreStore) -> Iterator[LocalStack]:
+@pytest.fixture
+def local(
+    stack: dict[str, Any],
+    store: FirestoreStore,  # noqa: ARG001  # wipes Firestore first
+) -> LocalStack:
     client = LocalStack(stack)
     client.seed_fleet()
     client.reset_calendar([{"email": DANA, "timeZone": DANA_ZONE}])
     client.fleet.clear_requests()
-    yield client
+    return client
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -63,7 +66,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
 def start_now(store: FirestoreStore, window: Window) -> Window:
     """Move the window's start to a minute ago, as waiting for it would: dispatch_window refuses a dispatch
     task long before its window's start, and this test delivers the task at once."""
-    assert window.start is not None and window.end is not None
+    assert window.start is not None
+    assert window.end is not None
     start = datetime.now(UTC) - timedelta(minutes=1)
     moved = replace(window, start=start, end=start + (window.end - window.start))
     window_records.save(store, [moved])
@@ -81,7 +85,8 @@ def test_a_macos_27_window_is_the_persons_with_fleets_date_and_is_verified_by_ve
     assert local.replay(failing_webhook(4, [5], fleet_fixtures)).status_code == 202
     report = local.plan()
     assert report.status_code == 200, report.text
-    assert report.json()["os_update_settings_changed"] == 1 and report.json()["windows_booked"] == 1
+    assert report.json()["os_update_settings_changed"] == 1
+    assert report.json()["windows_booked"] == 1
     window = dana_window(store)
     assert window.end is not None
 
@@ -93,16 +98,19 @@ def test_a_macos_27_window_is_the_persons_with_fleets_date_and_is_verified_by_ve
     assert datetime.combine(deadline, datetime.min.time(), ZoneInfo(DANA_ZONE)).replace(hour=12) > window.end
     (event,) = local.our_events(DANA)
     text = unescape(event["description"])
-    assert STEPS in text and f"{deadline:%A %-d %B %Y}, 12:00 ({DANA_ZONE})" in text
+    assert STEPS in text
+    assert f"{deadline:%A %-d %B %Y}, 12:00 ({DANA_ZONE})" in text
     assert "your Mac installs macOS 27.1 by itself" in text
 
     again = local.plan().json()
-    assert again["os_update_settings_changed"] == 0 and len(local.fleet.requests(method="PATCH")) == 1
+    assert again["os_update_settings_changed"] == 0
+    assert len(local.fleet.requests(method="PATCH")) == 1
 
     window = start_now(store, window)
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     dispatched = local.deliver_task(body).json()
-    assert dispatched["status"] == "dispatched" and dispatched["actions_by_person"] == 1
+    assert dispatched["status"] == "dispatched"
+    assert dispatched["actions_by_person"] == 1
     assert local.fleet.requests(path="/api/v1/fleet/commands/run") == []  # no ScheduleOSUpdate for macOS 27
 
     # The declaration reaches the Mac at its next check-in; then Dana clicks Update Now and 27.1 installs.
@@ -132,5 +140,6 @@ def test_a_macos_15_mac_without_a_team_deadline_gets_schedule_os_update(
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
     assert local.deliver_task(body).json()["actions_sent"] == 1
     (command,) = [a for a in local.fleet.state()["actions"] if a["kind"] == "mdm_command"]
-    assert command["host_id"] == 2 and command["references"][0] == "ScheduleOSUpdate"
+    assert command["host_id"] == 2
+    assert command["references"][0] == "ScheduleOSUpdate"
     assert local.fleet.requests(method="PATCH") == []

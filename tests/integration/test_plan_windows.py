@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,15 +34,19 @@ def failing_webhook(policy_id: int, host_ids: list[int], fleet_fixtures: str) ->
     return payload
 
 
-@pytest.fixture()
-def local(stack: dict[str, Any], store: FirestoreStore, fleet_fixtures: str) -> Iterator[LocalStack]:
+@pytest.fixture
+def local(
+    stack: dict[str, Any],
+    store: FirestoreStore,
+    fleet_fixtures: str,  # noqa: ARG001  # checks the Fleet fixtures are there
+) -> LocalStack:
     client = LocalStack(stack)
     # A late push from the previous test's channels would follow up into this test's store: let them end first.
     client.quiet_calendar()
     stack_support.wipe(store)
     client.seed_fleet()
     client.reset_calendar()
-    yield client
+    return client
 
 
 def _busy_tomorrow_lunch(local: LocalStack, email: str) -> tuple[datetime, datetime]:
@@ -70,22 +73,30 @@ def test_one_event_per_user_in_working_hours_of_their_zone(
     before = datetime.now(UTC)
     report = local.plan()
     assert report.status_code == 200, report.text
-    assert report.json()["windows_booked"] == 2 and report.json()["complete"] is True
+    assert report.json()["windows_booked"] == 2
+    assert report.json()["complete"] is True
     windows = {w.user_email: w for w in window_records.all_windows(store)}
     assert set(windows) == set(ZONES)
     alice = windows["alice@acme.example"]
-    assert alice.host_ids == (1, 3) and alice.policy_ids == (1, 2)  # one window covers both of her Macs
+    assert alice.host_ids == (1, 3)
+    assert alice.policy_ids == (1, 2)
     assert windows["bob@acme.example"].host_ids == (2,)
     for email, window in windows.items():
-        assert window.state is WindowState.SCHEDULED and window.task_name and window.time_zone == ZONES[email]
+        assert window.state is WindowState.SCHEDULED
+        assert window.task_name
+        assert window.time_zone == ZONES[email]
         events = local.our_events(email)
-        assert len(events) == 1 and events[0]["id"] == window.event_id
+        assert len(events) == 1
+        assert events[0]["id"] == window.event_id
         start = parse_rfc3339(events[0]["start"]["dateTime"])
         local_start = start.astimezone(ZoneInfo(ZONES[email]))
-        assert start > before and local_start.weekday() < 5 and 9 <= local_start.hour < 17
+        assert start > before
+        assert local_start.weekday() < 5
+        assert 9 <= local_start.hour < 17
         assert start == window.start
         assert events[0]["extendedProperties"]["private"] == {"mw_window_id": window.window_id, "mw_revision": "0"}
-        assert events[0]["transparency"] == "opaque" and events[0]["reminders"]["useDefault"] is False
+        assert events[0]["transparency"] == "opaque"
+        assert events[0]["reminders"]["useDefault"] is False
         assert "What will happen" in events[0]["description"]
     alice_start = alice.start
     assert alice_start is not None
@@ -93,7 +104,8 @@ def test_one_event_per_user_in_working_hours_of_their_zone(
     assert not (padded[0] < alice_start + timedelta(minutes=30) and alice_start < padded[1])
 
 
-def test_second_run_books_nothing(local: LocalStack, store: FirestoreStore, fleet_fixtures: str) -> None:
+@pytest.mark.usefixtures("store")
+def test_second_run_books_nothing(local: LocalStack, fleet_fixtures: str) -> None:
     _replay_both_policies(local, fleet_fixtures)
     assert local.plan().json()["windows_booked"] == 2
     inserts = local.counters()["calls"].get("calendar.events.insert", 0)
@@ -125,9 +137,11 @@ def test_a_host_without_a_usable_email_is_reported_not_dropped(
     local.seed_fleet(seed)
     assert local.replay(failing_webhook(1, [2], fleet_fixtures)).status_code == 202
     report = local.plan().json()
-    assert report["hosts_without_email"] == 1 and report["windows_booked"] == 0
+    assert report["hosts_without_email"] == 1
+    assert report["windows_booked"] == 0
     (case,) = host_records.all_hosts(store)
-    assert case.extra["user_email"] is None and "acme.example" in case.extra["email_problem"]
+    assert case.extra["user_email"] is None
+    assert "acme.example" in case.extra["email_problem"]
 
 
 def test_a_user_whose_delegation_is_refused_is_recorded_and_the_others_are_booked(
@@ -149,14 +163,18 @@ def test_a_user_whose_delegation_is_refused_is_recorded_and_the_others_are_booke
     windows = {w.user_email: w for w in window_records.all_windows(store)}
     assert windows["alice@acme.example"].state is WindowState.SCHEDULED
     refused = windows[carol]
-    assert refused.state is WindowState.NEW and local.our_events(carol) == []
+    assert refused.state is WindowState.NEW
+    assert local.our_events(carol) == []
     assert refused.unplaced_reason is not None
     assert refused.unplaced_reason.startswith("calendar access refused (not_delegated)")
     hosts = {case.host_id: case.extra.get("calendar_problem") for case in host_records.all_hosts(store)}
-    assert hosts[2] == refused.unplaced_reason and hosts[1] is None and hosts[3] is None
+    assert hosts[2] == refused.unplaced_reason
+    assert hosts[1] is None
+    assert hosts[3] is None
     assert local.counters()["token_refusals"] == {"unauthorized_client": 1}
     again = local.plan().json()  # within the hour: Carol waits, and no token is asked for her
-    assert again["windows_waiting_for_calendar_access"] == 1 and again["windows_booked"] == 0
+    assert again["windows_waiting_for_calendar_access"] == 1
+    assert again["windows_booked"] == 0
     assert local.counters()["token_refusals"] == {"unauthorized_client": 1}
 
 
@@ -174,7 +192,8 @@ def test_a_run_interrupted_after_storing_its_plan_resumes_without_duplicates(
     report = local.plan().json()
     assert report["windows_booked"] == 1
     (resumed,) = window_records.all_windows(store)
-    assert resumed.state is WindowState.SCHEDULED and resumed.task_name
+    assert resumed.state is WindowState.SCHEDULED
+    assert resumed.task_name
     assert len(local.our_events("bob@acme.example")) == 1  # the retried insert met its own event (409)
 
 
@@ -212,8 +231,10 @@ def test_a_forged_webhook_puts_only_fleets_texts_in_the_booked_event(
     (event,) = local.our_events("alice@acme.example")
     text = html.unescape(event["description"] + event["summary"])
     # Fleet's policy 2 and host 1, as infra/local/fleet-seed.json defines them, are what the text is made of.
-    assert "Disk encryption enabled" in text and "Alice's MacBook Pro" in text
+    assert "Disk encryption enabled" in text
+    assert "Alice's MacBook Pro" in text
     policy = store.get("policies", "2")
-    assert policy is not None and policy["resolution"] == "Turn on FileVault in System Settings > Privacy & Security."
+    assert policy is not None
+    assert policy["resolution"] == "Turn on FileVault in System Settings > Privacy & Security."
     for forged in ("evil.example", "curl", "Terminal", "URGENT", "infected", "hotline", "iMac"):
         assert forged not in text

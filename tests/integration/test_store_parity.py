@@ -54,14 +54,17 @@ def _script(store: DocumentStore) -> dict[str, Any]:
 def test_memory_store_matches_the_firestore_emulator(store: FirestoreStore) -> None:
     emulated, in_memory = _script(store), _script(MemoryStore())
     assert in_memory == emulated
-    assert emulated["first_create"] is True and emulated["second_create"] is False
+    assert emulated["first_create"] is True
+    assert emulated["second_create"] is False
     # update replaces whole fields, and never creates what is missing.
     assert emulated["update_existing"] == (True, {"a": {"c": 2}, "d": 3})
     assert emulated["update_missing"] == (False, None)
-    assert emulated["merged"]["nested"] == {"x": 1, "y": 3, "z": 4} and emulated["merged"]["tags"] == [9]
+    assert emulated["merged"]["nested"] == {"x": 1, "y": 3, "z": 4}
+    assert emulated["merged"]["tags"] == [9]
     # The emulator, unlike Firestore, also returns documents that lack the order_by field: the code never
     # orders on a field some documents miss (docs/data-model.md), so the script does not either.
-    assert emulated["ordered"] == ["w2", "w1", "w3"] and emulated["limited"] == ["w2"]
+    assert emulated["ordered"] == ["w2", "w1", "w3"]
+    assert emulated["limited"] == ["w2"]
 
 
 def test_null_filters_are_refused_on_both(store: FirestoreStore) -> None:

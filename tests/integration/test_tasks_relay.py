@@ -4,47 +4,28 @@ in process against a recording target, and on the local stack, where dispatch_wi
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from infra.oidc_issuer import CERTS_PATH, LocalIssuer
-from infra.oidc_issuer import create_app as issuer_app
+from infra.oidc_issuer import CERTS_PATH
+from infra.serving import BackgroundServer
 from infra.tasks_relay import AUDIENCE_HEADER, DELIVERIES_PATH, SERVICE_ACCOUNT_HEADER, Relay, create_app
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import Settings
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
-
 INVOKER = "task-invoker@local-project.iam.gserviceaccount.com"
 AUDIENCE = "https://dispatch-window.example.run.app/"
 BODY = b'{"window_id":"w-1","revision":2,"purpose":"dispatch"}'
-
-
-@contextmanager
-def serve(app: WSGIApplication) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @dataclass
@@ -62,35 +43,29 @@ class Target:
         )
 
 
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
-    return LocalIssuer(Path(tmp_path_factory.mktemp("oidc")))
-
-
-@pytest.fixture(scope="module")
-def issuer_url(issuer: LocalIssuer) -> Iterator[str]:
-    with serve(issuer_app(issuer)) as url:
-        yield url
-
-
 @contextmanager
 def relay_to(target_url: str, issuer_url: str) -> Iterator[str]:
-    with serve(create_app(Relay(target_url, issuer_url, timeout_seconds=10))) as url:
-        yield url + "/"
+    with BackgroundServer(create_app(Relay(target_url, issuer_url, timeout_seconds=10))) as served:
+        yield served.url + "/"
 
 
 def task_headers(**extra: str) -> dict[str, str]:
-    return {"Content-Type": "application/json", "X-CloudTasks-TaskName": "t-1", "X-CloudTasks-TaskRetryCount": "0",
-            **extra}  # fmt: skip
+    return {
+        "Content-Type": "application/json",
+        "X-CloudTasks-TaskName": "t-1",
+        "X-CloudTasks-TaskRetryCount": "0",
+        **extra,
+    }
 
 
 def test_a_task_with_an_oidc_token_reaches_the_target_with_a_token_for_its_identity_and_audience(
     issuer_url: str,
 ) -> None:
     target = Target(status=503)
-    with serve(target) as target_url, relay_to(target_url + "/", issuer_url) as relay:
-        headers = task_headers(**{SERVICE_ACCOUNT_HEADER: INVOKER, AUDIENCE_HEADER: AUDIENCE,
-                                  "Authorization": "Bearer forged"})  # fmt: skip
+    with BackgroundServer(target) as served, relay_to(served.url + "/", issuer_url) as relay:
+        headers = task_headers(
+            **{SERVICE_ACCOUNT_HEADER: INVOKER, AUDIENCE_HEADER: AUDIENCE, "Authorization": "Bearer forged"}
+        )
         answer = requests.post(relay, data=BODY, headers=headers, timeout=30)
         deliveries = requests.get(relay.rstrip("/") + DELIVERIES_PATH, timeout=10).json()["deliveries"]
     assert (answer.status_code, answer.json()) == (503, {"status": "done"})  # the target's answer, as is
@@ -98,7 +73,8 @@ def test_a_task_with_an_oidc_token_reaches_the_target_with_a_token_for_its_ident
     assert (method, body) == ("POST", BODY)
     assert seen["User-Agent"] == "Google-Cloud-Tasks"
     assert (seen["X-Cloudtasks-Taskname"], seen["Content-Type"]) == ("t-1", "application/json")
-    assert SERVICE_ACCOUNT_HEADER not in seen and AUDIENCE_HEADER not in seen
+    assert SERVICE_ACCOUNT_HEADER not in seen
+    assert AUDIENCE_HEADER not in seen
     caller = OidcVerifier(AUDIENCE, [INVOKER], certs_url=issuer_url + CERTS_PATH).verify(seen["Authorization"])
     assert caller.email == INVOKER
     assert [(d["task"], d["service_account"], d["audience"], d["status"]) for d in deliveries] == [
@@ -109,19 +85,20 @@ def test_a_task_with_an_oidc_token_reaches_the_target_with_a_token_for_its_ident
 
 def test_a_task_without_an_oidc_token_is_forwarded_without_any_authorization(issuer_url: str) -> None:
     target = Target()
-    with serve(target) as target_url, relay_to(target_url + "/", issuer_url) as relay:
+    with BackgroundServer(target) as served, relay_to(served.url + "/", issuer_url) as relay:
         answer = requests.post(relay, data=BODY, headers=task_headers(Authorization="Bearer forged"), timeout=30)
     assert answer.status_code == 200
     ((_, seen, _),) = target.received
     assert "Authorization" not in seen
 
 
-def test_no_token_to_be_had_is_a_failed_attempt_and_nothing_is_forwarded(issuer_url: str) -> None:
+def test_no_token_to_be_had_is_a_failed_attempt_and_nothing_is_forwarded() -> None:
     target = Target()
-    with serve(target) as target_url, relay_to(target_url + "/", "http://127.0.0.1:9") as relay:
+    with BackgroundServer(target) as served, relay_to(served.url + "/", "http://127.0.0.1:9") as relay:
         headers = task_headers(**{SERVICE_ACCOUNT_HEADER: INVOKER, AUDIENCE_HEADER: AUDIENCE})
         answer = requests.post(relay, data=BODY, headers=headers, timeout=30)
-    assert answer.status_code == 503 and "issuer" in answer.json()["error"]
+    assert answer.status_code == 503
+    assert "issuer" in answer.json()["error"]
     assert target.received == []
 
 
@@ -129,7 +106,8 @@ def test_an_unreachable_target_is_a_failed_attempt(issuer_url: str) -> None:
     with relay_to("http://127.0.0.1:9/", issuer_url) as relay:
         answer = requests.post(relay, data=BODY, headers=task_headers(), timeout=30)
         elsewhere = requests.post(relay + "other", data=BODY, headers=task_headers(), timeout=30)
-    assert answer.status_code == 502 and "unreachable" in answer.json()["error"]
+    assert answer.status_code == 502
+    assert "unreachable" in answer.json()["error"]
     assert elsewhere.status_code == 404
 
 
@@ -147,8 +125,9 @@ def _deliveries(stack: dict[str, Any]) -> list[dict[str, Any]]:
 def test_dispatch_without_a_token_is_refused_on_the_local_stack(stack: dict[str, Any]) -> None:
     body = {"window_id": f"no-such-window-{uuid.uuid4().hex[:8]}", "revision": 1, "purpose": "dispatch"}
     tokenless = requests.post(stack["urls"]["dispatch_window"], json=body, timeout=30)
-    forged = requests.post(stack["urls"]["dispatch_window"], json=body, timeout=30,
-                           headers={"Authorization": "Bearer not.a.token"})  # fmt: skip
+    forged = requests.post(
+        stack["urls"]["dispatch_window"], json=body, timeout=30, headers={"Authorization": "Bearer not.a.token"}
+    )
     assert (tokenless.status_code, forged.status_code) == (401, 401)
 
 

@@ -40,7 +40,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRadica
         yield server
 
 
-def _memory(request: pytest.FixtureRequest) -> ProviderHarness:
+def _memory(_request: pytest.FixtureRequest) -> ProviderHarness:
     return MemoryHarness()
 
 

@@ -49,7 +49,8 @@ def spec(event_id: str, start: datetime, *, user: str = ALICE, revision: int = 0
 
 def book(provider: ProviderHarness, event_id: str, start: datetime, **kwargs: object) -> InsertResult:
     (result,) = provider.calendar.insert_events([spec(event_id, start, **kwargs)])  # type: ignore[arg-type]
-    assert result.error is None and result.created, result
+    assert result.error is None, result
+    assert result.created, result
     return result
 
 
@@ -68,9 +69,12 @@ def test_reads_each_persons_time_zone_as_an_iana_name(provider: ProviderHarness)
 def test_a_booked_event_reads_back_at_its_time_with_our_tag(alice: ProviderHarness) -> None:
     booked = book(alice, "aa0001b0", at(1))
     event = alice.calendar.get_event(ALICE, "aa0001b0")
-    assert event is not None and event.event_id == "aa0001b0" and event.status == "confirmed"
+    assert event is not None
+    assert event.event_id == "aa0001b0"
+    assert event.status == "confirmed"
     assert (event.start, event.end) == (at(1), at(1.5))
-    assert dict(event.private_properties) == TAG and event.etag == booked.etag
+    assert dict(event.private_properties) == TAG
+    assert event.etag == booked.etag
     assert alice.live_events(ALICE) == [(at(1), at(1.5), "Maintenance window")]
 
 
@@ -82,7 +86,8 @@ def test_busy_time_includes_meetings_and_out_of_office_but_not_free_time(alice: 
     assert busy.error is None
     assert busy.busy == (Interval(at(0), at(1)), Interval(at(4), at(6)))
     away = alice.calendar.out_of_office([ALICE], at(0), at(8))[ALICE]
-    assert away.error is None and away.away == (Interval(at(4), at(6)),)
+    assert away.error is None
+    assert away.away == (Interval(at(4), at(6)),)
 
 
 def test_out_of_office_outside_the_range_is_not_reported(alice: ProviderHarness) -> None:
@@ -96,10 +101,12 @@ def test_a_move_by_the_person_shows_in_the_change_feed(alice: ProviderHarness) -
     alice.person_moves(ALICE, "aa0002b0", at(5), at(5.5))
     changes = alice.calendar.list_changes(ALICE, position)
     moved = [event for event in changes.events if event.event_id == "aa0002b0"]
-    assert len(moved) == 1 and (moved[0].start, moved[0].end) == (at(5), at(5.5))
+    assert len(moved) == 1
+    assert (moved[0].start, moved[0].end) == (at(5), at(5.5))
     assert dict(moved[0].private_properties) == TAG  # still recognisably ours
     fetched = alice.calendar.get_event(ALICE, "aa0002b0")
-    assert fetched is not None and fetched.start == at(5)
+    assert fetched is not None
+    assert fetched.start == at(5)
 
 
 def test_a_deletion_by_the_person_shows_as_cancelled(alice: ProviderHarness) -> None:
@@ -135,7 +142,8 @@ def test_a_create_repeated_after_a_failure_books_exactly_once(alice: ProviderHar
         first = []
     again = alice.calendar.insert_events([spec("aa0006b0", at(1))])
     assert [result.created for result in first + again].count(True) == 1
-    assert again[0].error is None and again[0].event_id == "aa0006b0"
+    assert again[0].error is None
+    assert again[0].event_id == "aa0006b0"
     assert alice.live_events(ALICE) == [(at(1), at(1.5), "Maintenance window")]
 
 
@@ -151,10 +159,13 @@ def test_our_own_patch_is_recognised_in_the_change_feed(alice: ProviderHarness) 
         description_html="<p>Moved.</p>",
         private_properties={"mw_revision": "1"},
     )
-    assert (patched.start, patched.end) == (at(3), at(3.5)) and patched.private_properties["mw_revision"] == "1"
+    assert (patched.start, patched.end) == (at(3), at(3.5))
+    assert patched.private_properties["mw_revision"] == "1"
     seen = [event for event in alice.calendar.list_changes(ALICE, position).events if event.event_id == "aa0007b0"]
     # The follower compares etags to tell our write from the person's: the feed must carry the same one.
-    assert len(seen) == 1 and seen[0].etag == patched.etag and seen[0].start == at(3)
+    assert len(seen) == 1
+    assert seen[0].etag == patched.etag
+    assert seen[0].start == at(3)
     assert dict(seen[0].private_properties) == {**TAG, "mw_revision": "1"}
 
 
@@ -179,14 +190,19 @@ def test_a_lost_sync_position_asks_for_a_full_sync(alice: ProviderHarness) -> No
 def test_one_persons_refusal_leaves_the_others_served(alice: ProviderHarness) -> None:
     alice.refuse(BOB)
     zones = alice.calendar.time_zones([ALICE, BOB])
-    assert zones[ALICE] == PARIS and isinstance(zones[BOB], CalendarError)
+    assert zones[ALICE] == PARIS
+    assert isinstance(zones[BOB], CalendarError)
     busy = alice.calendar.busy([ALICE, BOB], at(0), at(8))
     # Free/busy may still be readable for a refused person (Google shares it across the domain); the others
     # must be answered either way.
-    assert busy[ALICE].error is None and BOB in busy
+    assert busy[ALICE].error is None
+    assert BOB in busy
     inserted = alice.calendar.insert_events([spec("aa0009b0", at(1)), spec("aa0010b0", at(1), user=BOB)])
-    assert inserted[0].created and inserted[0].error is None
-    assert not inserted[1].created and inserted[1].error and inserted[1].access_refused
+    assert inserted[0].created
+    assert inserted[0].error is None
+    assert not inserted[1].created
+    assert inserted[1].error
+    assert inserted[1].access_refused
     assert alice.live_events(ALICE) == [(at(1), at(1.5), "Maintenance window")]
 
 

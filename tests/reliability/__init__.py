@@ -1,0 +1,2 @@
+"""Duplicates, faults, fuzzing and authentication on the local stack (docs/reliability.md). Import
+maintenance_windows, infra and tests.support."""

@@ -29,7 +29,7 @@ def figures(size: Size) -> Iterator[Figures]:
         recorded.write()
 
 
-@pytest.fixture()
+@pytest.fixture
 def rig(stack: dict[str, Any], store: FirestoreStore) -> Iterator[Rig]:
     """The stack seen from outside; faults, push duplicates and queued tasks never outlive a test."""
     harness = Rig(stack, store)

@@ -186,7 +186,9 @@ class Rig:
         moved = []
         for window_id in window_ids:
             window = window_records.load(self.store, window_id)
-            assert window is not None and window.start is not None and window.end is not None, window_id
+            assert window is not None, window_id
+            assert window.start is not None, window_id
+            assert window.end is not None, window_id
             moved.append(replace(window, start=start, end=start + (window.end - window.start)))
         window_records.save(self.store, moved)
         return moved

@@ -10,7 +10,6 @@ that handler's own URL.
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,9 +19,9 @@ from typing import Any
 import flask
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.oidc_issuer import LocalIssuer
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue, tasks_client
 from maintenance_windows.adapters.fleet_http import FleetHttpClient
 from maintenance_windows.auth.oidc import OidcVerifier
@@ -43,7 +42,7 @@ CENTURY = 100 * 365 * 24 * 3600
 Call = Callable[[], requests.Response]
 
 
-@pytest.fixture()
+@pytest.fixture
 def planned(rig: Rig) -> Population:
     """Two users with failing Macs, booked by a real planning run: windows, tasks and calendar channels."""
     population = Population("a", 2)
@@ -53,13 +52,13 @@ def planned(rig: Rig) -> Population:
     return population
 
 
-@pytest.fixture()
+@pytest.fixture
 def trusted_issuer(rig: Rig) -> LocalIssuer:
     """The stack's own issuer key (its certs are what the functions trust): lets us forge expired tokens."""
     return LocalIssuer(Path(rig.stack["root"]) / ".local" / rig.stack["profile"] / "oidc")
 
 
-@pytest.fixture()
+@pytest.fixture
 def stranger(tmp_path: Path) -> LocalIssuer:
     """A key nobody trusts, minting otherwise perfect tokens."""
     return LocalIssuer(tmp_path / "stranger")
@@ -140,10 +139,12 @@ def test_plan_windows_refuses_every_wrong_token_and_plans_nothing(
     assert rig.snapshot() == before
     assert _calls_to_dependencies(rig) == dependencies  # not one Calendar or Fleet call either
     accepted = plan(bearer(trusted_issuer.mint(url, scheduler)))()
-    assert accepted.status_code == 200 and accepted.json()["windows_booked"] == 2
+    assert accepted.status_code == 200
+    assert accepted.json()["windows_booked"] == 2
 
 
-def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: Rig, planned: Population) -> None:
+@pytest.mark.usefixtures("planned")
+def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: Rig) -> None:
     (channel, *_) = rig.local.calendar("GET", "channels")["channels"]
     url = rig.stack["urls"]["calendar_notifications"]
     before, dependencies = rig.snapshot(), _calls_to_dependencies(rig)
@@ -173,13 +174,15 @@ def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: R
     # The same channel with the token Google holds (the stand-in's own push) is followed: the refusals above
     # were about the credentials, not a dead channel.
     (window,) = [w for w in window_records.all_windows(rig.store) if w.user_email == channel["user"]]
-    assert window.start is not None and window.end is not None
+    assert window.start is not None
+    assert window.end is not None
     moved = {"start": (window.start + timedelta(hours=1)).isoformat(),
              "end": (window.end + timedelta(hours=1)).isoformat()}  # fmt: skip
     rig.local.calendar("POST", f"users/{window.user_email}/events/{window.event_id}/move", moved)
     settle_notifications(rig, quiet=0.5, timeout=30)
     followed = window_records.load(rig.store, window.window_id)
-    assert followed is not None and followed.revision == window.revision + 1
+    assert followed is not None
+    assert followed.revision == window.revision + 1
 
 
 @contextmanager
@@ -194,20 +197,14 @@ def _served_dispatcher(rig: Rig, verifier: Any) -> Iterator[str]:
         ctx = DispatchContext(rig.store, client, tasks, load_teams(rig.stack["team_config"]))
         return to_response(handle_dispatch_window(to_request(flask.request, MAX_BODY_BYTES), ctx, verifier))
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    holder.append(f"http://127.0.0.1:{server.server_port}/")
-    try:
+    with BackgroundServer(app) as served:
+        holder.append(served.url + "/")
         yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
+@pytest.mark.usefixtures("planned")
 def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
-    rig: Rig, planned: Population, trusted_issuer: LocalIssuer, stranger: LocalIssuer
+    rig: Rig, trusted_issuer: LocalIssuer, stranger: LocalIssuer
 ) -> None:
     (window, *_) = rig.start_windows_now(w.window_id for w in window_records.all_windows(rig.store))
     body = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
@@ -247,10 +244,12 @@ def test_dispatch_window_refuses_every_wrong_token_and_sends_nothing(
             "wrong caller": (dispatch(trusted_issuer.mint(url, INTRUDER)), 403),
         }
         assert _refusals(calls) == {}
-        assert rig.snapshot() == before and len(rig.local.fleet.requests()) == fleet_before
+        assert rig.snapshot() == before
+        assert len(rig.local.fleet.requests()) == fleet_before
         accepted = dispatch(trusted_issuer.mint(url, invoker))()
         assert accepted.status_code == 200, accepted.text
     dispatched = window_records.load(rig.store, window.window_id)
-    assert dispatched is not None and dispatched.state is WindowState.DISPATCHED
+    assert dispatched is not None
+    assert dispatched.state is WindowState.DISPATCHED
     assert rig.actions_by_host()[window.host_ids[0]] == {"mdm_command": 1, "script": 1}
     assert task_name(window.window_id, window.revision, "verify") in {t.name for t in rig.queued_tasks()}

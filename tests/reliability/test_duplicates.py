@@ -38,7 +38,8 @@ def _move_every_event(rig: Rig, windows: list[Window]) -> None:
     """Each user drags their event one hour later, in their own calendar (the stand-in pushes the change)."""
 
     def move(window: Window) -> None:
-        assert window.start is not None and window.end is not None
+        assert window.start is not None
+        assert window.end is not None
         shift = timedelta(hours=1)
         body = {"start": (window.start + shift).isoformat(), "end": (window.end + shift).isoformat()}
         rig.local.calendar("POST", f"users/{window.user_email}/events/{window.event_id}/move", body)
@@ -57,7 +58,8 @@ def test_repeated_webhooks_pushes_and_tasks_leave_no_duplicates(rig: Rig, size: 
     statuses = rig.replay_webhooks(population, WEBHOOK_COPIES)
     assert Counter(statuses) == {202: 2 * WEBHOOK_COPIES}
     cases = host_records.all_hosts(rig.store)
-    assert len(cases) == size.windows and all(case.failing_policy_ids == (1, 2) for case in cases)
+    assert len(cases) == size.windows
+    assert all(case.failing_policy_ids == (1, 2) for case in cases)
     timings["webhooks_s"] = time.monotonic() - began
 
     mark = time.monotonic()
@@ -85,7 +87,8 @@ def test_repeated_webhooks_pushes_and_tasks_leave_no_duplicates(rig: Rig, size: 
     duplicated = {window_id: len(found) for window_id, found in events.items() if len(found) != 1}
     assert duplicated == {}
     for window_id, (event,) in events.items():
-        assert event["id"] == moved[window_id].event_id and event["status"] == "confirmed"
+        assert event["id"] == moved[window_id].event_id
+        assert event["status"] == "confirmed"
         assert parse_rfc3339(event["start"]["dateTime"]) == moved[window_id].start
 
     queued = rig.queued_tasks()

@@ -51,10 +51,12 @@ def test_a_dispatch_task_three_days_early_sends_nothing_writes_nothing_and_says_
 
     (delivery, *_) = _relay_answers(rig, name)
     assert delivery["status"] == 200  # so Cloud Tasks stops: this is an answer, not a failure
-    assert rig.snapshot() == before and len(rig.local.fleet.requests()) == fleet_before
+    assert rig.snapshot() == before
+    assert len(rig.local.fleet.requests()) == fleet_before
     logged = [entry for entry in rig.log_events("dispatch_window", "task_early")
               if entry.get("window_id") == window.window_id]  # fmt: skip
-    assert logged and logged[-1]["severity"] == "WARNING"
+    assert logged
+    assert logged[-1]["severity"] == "WARNING"
     assert logged[-1]["start"] == in_three_days.isoformat()
 
     direct = rig.local.deliver_task(payload, timeout=60)  # the same body, sent by hand with the invoker's token
@@ -66,4 +68,5 @@ def test_a_dispatch_task_three_days_early_sends_nothing_writes_nothing_and_says_
     answer = rig.local.deliver_task(payload, timeout=120)
     assert (answer.status_code, answer.json()["status"]) == (200, "dispatched"), answer.text
     dispatched = window_records.load(rig.store, window.window_id)
-    assert dispatched is not None and dispatched.state is WindowState.DISPATCHED
+    assert dispatched is not None
+    assert dispatched.state is WindowState.DISPATCHED

@@ -72,7 +72,8 @@ def _kill_once_events_are_inserted(rig: Rig, planner: subprocess.Popen[bytes], t
 def _expire_planner_lease(rig: Rig) -> None:
     """What waiting out the dead run's lease (its time budget + 2 minutes) would do, without the wait."""
     lease = leases.inspect(rig.store, PLANNER_LEASE)
-    assert lease.status is ClaimStatus.CLAIMED and lease.doc_id, "the killed planner held no lease"
+    assert lease.status is ClaimStatus.CLAIMED, "the killed planner held no lease"
+    assert lease.doc_id, "the killed planner's lease has no document"
     past = datetime.now(UTC) - timedelta(seconds=1)
     rig.store.commit([Write("merge", leases.LEASES, lease.doc_id, {"held_until": past})])
 
@@ -102,14 +103,16 @@ def test_faults_and_a_killed_planner_lose_nothing_and_duplicate_nothing(rig: Rig
 
     kill = _kill_once_events_are_inserted(rig, _start_planner(rig.stack), timeout=240)
     refused = rig.local.plan()
-    assert refused.status_code == 200 and refused.json()["skipped"] == "another planner run holds the lease"
+    assert refused.status_code == 200
+    assert refused.json()["skipped"] == "another planner run holds the lease"
     _expire_planner_lease(rig)
     rig.calendar_config(latency_ms=0)
     reports = rig.plan_until_complete(attempts=15)
     planned_s = time.monotonic() - began
 
     windows = {w.window_id: w for w in window_records.all_windows(rig.store)}
-    assert len(windows) == size.windows and {w.user_email for w in windows.values()} == set(population.emails)
+    assert len(windows) == size.windows
+    assert {w.user_email for w in windows.values()} == set(population.emails)
     assert {w.state for w in windows.values()} == {WindowState.SCHEDULED}
     tasks = _assert_no_orphans(rig, population, windows)
 

@@ -77,7 +77,9 @@ def test_a_resumed_plan_whose_slot_passed_moves_the_event_it_already_inserted(ri
 
     assert rig.local.plan().status_code == 200
     resumed = window_records.load(rig.store, killed.window_id)
-    assert resumed is not None and resumed.state is WindowState.SCHEDULED
-    assert resumed.start is not None and resumed.start > now
+    assert resumed is not None
+    assert resumed.state is WindowState.SCHEDULED
+    assert resumed.start is not None
+    assert resumed.start > now
     (event,) = rig.local.our_events(email)
     assert parse_rfc3339(event["start"]["dateTime"]) == resumed.start, "the event stayed at the passed slot"

@@ -123,7 +123,8 @@ def expired_takeover(
     while the others claim the work at once, work and finish."""
     claims = book(store)
     first = claims.acquire(claim_id, T0, T0 + LEASE, {"who": "first"})
-    assert first.state is ClaimState.ACQUIRED and first.holder is not None
+    assert first.state is ClaimState.ACQUIRED
+    assert first.holder is not None
     former: Holder = first.holder
     ledger = Ledger()
 
@@ -154,7 +155,8 @@ def expired_takeover(
     states = [state for state, _ in run.results[1:]]
     acquired = states.count(ClaimState.ACQUIRED)
     if late == "finish" and late_result:
-        assert acquired == 0 and ledger.work == [], "work finished in time was taken over and redone"
+        assert acquired == 0, "work finished in time was taken over"
+        assert ledger.work == [], "work finished in time was redone"
     elif late == "finish":
         assert acquired <= 1, states
     else:
@@ -217,6 +219,7 @@ def lease_race(
     run = interleave(store, [late_release, *[contender(i) for i in range(1, contenders + 1)]], chooser)
     assert ledger.acquisitions >= 1, "nobody got a free (or expired) lease"
     if expired_holder == "late_release" and _successor_created_before(run, 0, name):
-        assert run.results[0] is False and run.writes_by(0) == [], "a former holder released its successor's lease"
+        assert run.results[0] is False, "a former holder released its successor's lease"
+        assert run.writes_by(0) == [], "a former holder wrote to its successor's lease"
     assert leases.claim(store, name, LATER, LATER + LEASE) is not None, "all released, yet the lease is held"
     return run

@@ -1,0 +1,1 @@
+"""Checks of terraform/: its configuration read as HCL, and the static checkers. Import infra and tests.support."""

@@ -37,7 +37,8 @@ def test_the_retry_schedule_doubles_from_an_hour_up_to_a_day() -> None:
     second = refused_again(first, "not_delegated", MONDAY + timedelta(hours=1))
     assert first == AccessRefusal("suspended", MONDAY, 1, MONDAY + timedelta(hours=1))
     assert second == AccessRefusal("not_delegated", MONDAY, 2, MONDAY + timedelta(hours=3))  # the streak's start
-    assert not second.due(MONDAY + timedelta(hours=2, minutes=59)) and second.due(MONDAY + timedelta(hours=3))
+    assert not second.due(MONDAY + timedelta(hours=2, minutes=59))
+    assert second.due(MONDAY + timedelta(hours=3))
 
 
 class Scene:
@@ -80,14 +81,18 @@ def test_a_refused_user_is_recorded_on_user_window_and_host_and_never_booked(sce
 
     assert (report.windows_opened, report.windows_booked, report.windows_unplaced) == (2, 1, 1)
     alice, bob = scene.window_of(ALICE), scene.window_of(BOB)
-    assert alice.state is WindowState.SCHEDULED and alice.time_zone == "Europe/Paris"
-    assert bob.state is WindowState.NEW and bob.start is None and scene.world.calendar.events_of(BOB) == []
+    assert alice.state is WindowState.SCHEDULED
+    assert alice.time_zone == "Europe/Paris"
+    assert bob.state is WindowState.NEW
+    assert bob.start is None
+    assert scene.world.calendar.events_of(BOB) == []
     refusal = scene.refusal()
     assert refusal == AccessRefusal("suspended", MONDAY, 1, MONDAY + timedelta(hours=1))
     expected = (
         "calendar access refused (suspended) since 2031-03-03 07:00 UTC, 1 time(s); next try 2031-03-03 08:00 UTC"
     )
-    assert bob.unplaced_reason == expected and scene.host_problem() == expected
+    assert bob.unplaced_reason == expected
+    assert scene.host_problem() == expected
     assert scene.world.host_case(1).get("calendar_problem") is None
     assert scene.busy_asked == [[ALICE]]  # free/busy is not asked for a user whose zone failed
     users = window_records.users(scene.world.store, [user_key(BOB)])
@@ -100,7 +105,8 @@ def test_the_user_waits_for_the_next_try_without_a_calendar_call(scene: Scene) -
     scene.world.clock.advance(timedelta(minutes=59))
     report = scene.world.plan()
 
-    assert report.windows_waiting_for_calendar_access == 1 and report.windows_unplaced == 0
+    assert report.windows_waiting_for_calendar_access == 1
+    assert report.windows_unplaced == 0
     assert sum(scene.world.calendar.calls.values()) == calls_before  # Alice is booked; Bob is not asked
     assert scene.refusal() == AccessRefusal("suspended", MONDAY, 1, MONDAY + timedelta(hours=1))
 
@@ -124,9 +130,12 @@ def test_access_back_books_the_user_in_their_own_zone_and_clears_the_records(sce
     report = scene.world.plan()
 
     bob = scene.window_of(BOB)
-    assert report.windows_booked == 1 and bob.state is WindowState.SCHEDULED
-    assert bob.time_zone == "America/New_York" and bob.unplaced_reason is None
-    assert scene.refusal() is None and scene.host_problem() is None
+    assert report.windows_booked == 1
+    assert bob.state is WindowState.SCHEDULED
+    assert bob.time_zone == "America/New_York"
+    assert bob.unplaced_reason is None
+    assert scene.refusal() is None
+    assert scene.host_problem() is None
 
 
 def test_a_refusal_found_at_insert_time_waits_too(scene: Scene) -> None:
@@ -142,9 +151,11 @@ def test_a_refusal_found_at_insert_time_waits_too(scene: Scene) -> None:
 
     assert report.windows_booked == 1  # Alice's
     bob = scene.window_of(BOB)
-    assert bob.state is WindowState.PLANNED and bob.task_name is None
+    assert bob.state is WindowState.PLANNED
+    assert bob.task_name is None
     refusal = scene.refusal()
-    assert refusal is not None and (refusal.reason, refusal.attempts) == ("not_delegated", 1)
+    assert refusal is not None
+    assert (refusal.reason, refusal.attempts) == ("not_delegated", 1)
     assert bob.unplaced_reason == refusal.describe() == scene.host_problem()
     inserts = scene.world.calendar.calls["insert_events"]
     scene.world.plan()
@@ -153,8 +164,10 @@ def test_a_refusal_found_at_insert_time_waits_too(scene: Scene) -> None:
     scene.world.calendar.refused_users.clear()
     scene.world.clock.advance(timedelta(hours=1))
     assert scene.world.plan().windows_booked == 1
-    assert scene.window_of(BOB).state is WindowState.SCHEDULED and scene.refusal() is None
-    assert scene.host_problem() is None and len(scene.world.calendar.events_of(BOB)) == 1
+    assert scene.window_of(BOB).state is WindowState.SCHEDULED
+    assert scene.refusal() is None
+    assert scene.host_problem() is None
+    assert len(scene.world.calendar.events_of(BOB)) == 1
 
 
 def test_a_zone_lookup_that_failed_otherwise_is_retried_on_the_next_run() -> None:

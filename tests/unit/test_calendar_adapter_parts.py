@@ -24,7 +24,6 @@ from maintenance_windows.adapters.calendar_credentials import (
     signing_problem,
 )
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, bodies, resources
-from maintenance_windows.adapters.google_calendar.adapter import DEFAULT_BATCH_SIZE, GOOGLE_MAX_BATCH_CALLS
 from maintenance_windows.adapters.google_calendar.failures import classify, to_port_error
 from maintenance_windows.adapters.google_calendar.transport import GOOGLE_API_ENDPOINT, GOOGLE_BATCH_URI, batch_uri_for
 from maintenance_windows.adapters.http_retry import RetryPolicy
@@ -119,7 +118,7 @@ def test_retry_after_is_honoured_up_to_its_cap() -> None:
     retrying = policy.retrying(
         tenacity.retry_if_result(lambda answer: answer == "busy"),
         sleep=slept.append,
-        retry_after=lambda state: next(asked),
+        retry_after=lambda _state: next(asked),
     )
     assert retrying(lambda: next(outcomes)) == "done"
     assert slept == [2.0, 5.0]
@@ -154,7 +153,8 @@ def test_error_classification(status: int, reason: str | None, transient: bool) 
     assert failure.reason == (reason or "unknown")
     error = to_port_error(failure, "calendar.events.insert")
     assert isinstance(error, CalendarUnavailable) == transient
-    assert error.status == status and error.reason == failure.reason
+    assert error.status == status
+    assert error.reason == failure.reason
     assert "calendar.events.insert" in str(error)
 
 
@@ -178,7 +178,8 @@ def _error_info(reason: str) -> dict[str, object]:
 def test_the_reason_is_read_from_errors_or_details(error: dict[str, object], reason: str, transient: bool) -> None:
     content = json.dumps({"error": {"code": 403, "message": "m", **error}}).encode()
     failure = classify(HttpError(httplib2.Response({"status": 403}), content, uri="http://x"))
-    assert failure is not None and (failure.reason, failure.transient) == (reason, transient)
+    assert failure is not None
+    assert (failure.reason, failure.transient) == (reason, transient)
 
 
 @pytest.mark.parametrize("reason", ["fullSyncRequired", "deleted", None])
@@ -192,7 +193,9 @@ def test_any_gone_sync_token_maps_to_its_own_error(reason: str | None) -> None:
 
 def test_transport_errors_are_transient_and_bugs_are_not_swallowed() -> None:
     failure = classify(ConnectionRefusedError("refused"))
-    assert failure is not None and failure.transient and failure.status is None
+    assert failure is not None
+    assert failure.transient
+    assert failure.status is None
     assert classify(KeyError("bug")) is None
 
 
@@ -218,10 +221,14 @@ def test_events_are_read_back_from_google_shapes() -> None:
         }
     )
     assert timed.start == datetime(2031, 3, 4, 9, tzinfo=UTC)
-    assert timed.transparent and timed.declined_by_owner and not timed.all_day
+    assert timed.transparent
+    assert timed.declined_by_owner
+    assert not timed.all_day
     assert timed.private_properties == {"k": "v"}
     all_day = resources.to_event({"id": "d1234567", "start": {"date": "2031-03-04"}, "end": {"date": "2031-03-05"}})
-    assert all_day.all_day and all_day.start is None and all_day.status == "confirmed"
+    assert all_day.all_day
+    assert all_day.start is None
+    assert all_day.status == "confirmed"
     cancelled = resources.to_event({"kind": "calendar#event", "id": "c1234567", "status": "cancelled", "etag": '"2"'})
     assert (cancelled.status, cancelled.start, cancelled.all_day) == ("cancelled", None, False)
 
@@ -237,7 +244,8 @@ def test_event_times_are_sent_in_the_users_zone() -> None:
 
 def test_credentials_modes() -> None:
     local = local_credentials()("a@x.com")
-    assert local.token == "local:a@x.com" and local.valid
+    assert local.token == "local:a@x.com"
+    assert local.valid
     assert credentials_factory("local", None)("b@x.com").token == "local:b@x.com"
     with pytest.raises(CredentialsConfigurationError, match="MW_CALENDAR_SERVICE_ACCOUNT"):
         credentials_factory("keyless", None)
@@ -246,10 +254,11 @@ def test_credentials_modes() -> None:
 
 
 def test_batch_size_is_bounded_by_googles_limit() -> None:
-    assert GOOGLE_MAX_BATCH_CALLS == 1000 and DEFAULT_BATCH_SIZE == 50
-    GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS)
-    with pytest.raises(ValueError, match="batch_size"):
-        GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=GOOGLE_MAX_BATCH_CALLS + 1)
+    # Google takes up to 1,000 calls in one batch request (Calendar API guide, "Sending batch requests").
+    GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=1000)
+    for refused in (0, 1001):
+        with pytest.raises(ValueError, match="batch_size"):
+            GoogleCalendarAdapter(credentials_for=local_credentials(), batch_size=refused)
 
 
 def test_from_settings_points_batches_beside_the_endpoint() -> None:
@@ -290,14 +299,17 @@ def test_a_refused_token_is_that_users_failure_with_a_reason(code: str, descript
     assert (failure.reason, failure.transient, failure.credentials_refused) == (reason, False, True)
     assert reason in ACCESS_REFUSED_REASONS
     error = to_port_error(failure, "calendar.settings.get")
-    assert isinstance(error, CalendarAccessRefused) and error.reason == reason
+    assert isinstance(error, CalendarAccessRefused)
+    assert error.reason == reason
 
 
 def test_a_token_endpoint_outage_is_transient() -> None:
     busy = _refresh_error("internal_failure: Backend Error", {"error": "internal_failure"},
                                                retryable=True)  # fmt: skip
     failure = classify(busy)
-    assert failure is not None and failure.transient and not failure.credentials_refused
+    assert failure is not None
+    assert failure.transient
+    assert not failure.credentials_refused
 
 
 @pytest.mark.parametrize(
@@ -329,7 +341,9 @@ def test_signing_problems_name_what_to_fix() -> None:
          "status": "PERMISSION_DENIED"},
     )  # fmt: skip
     problem = signing_problem(str(denied), "mw@p.iam.gserviceaccount.com")
-    assert problem is not None and TOKEN_CREATOR_ROLE in problem and "mw@p.iam.gserviceaccount.com" in problem
+    assert problem is not None
+    assert TOKEN_CREATOR_ROLE in problem
+    assert "mw@p.iam.gserviceaccount.com" in problem
     disabled = _sign_blob_denied(403, {"message": "IAM Service Account Credentials API has not been used in project"
                                        " 1 before or it is disabled.", "status": "PERMISSION_DENIED",
                                        "details": [{"reason": "SERVICE_DISABLED"}]})  # fmt: skip
@@ -346,8 +360,7 @@ class FakeIam:
         self.status, self.body = status, body
         self.calls: list[str] = []
 
-    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: object = None,
-                 **kwargs: object) -> SimpleNamespace:  # fmt: skip
+    def __call__(self, url: str, *_args: object, **_kwargs: object) -> SimpleNamespace:  # google.auth's Request
         self.calls.append(url)
         return SimpleNamespace(status=self.status, data=json.dumps(self.body).encode(), headers={})
 
@@ -366,8 +379,10 @@ def test_a_missing_token_creator_role_is_one_clear_deployment_error_not_retried(
     users = [f"user{index}@example.com" for index in range(120)]
     with pytest.raises(CalendarDeploymentError) as raised:
         adapter.time_zones(users)
-    assert TOKEN_CREATOR_ROLE in str(raised.value) and "mw@p.iam.gserviceaccount.com" in str(raised.value)
-    assert len(iam.calls) == 1 and ":signBlob" in iam.calls[0]  # asked once, for the first user only
+    assert TOKEN_CREATOR_ROLE in str(raised.value)
+    assert "mw@p.iam.gserviceaccount.com" in str(raised.value)
+    assert len(iam.calls) == 1
+    assert ":signBlob" in iam.calls[0]
     assert slept == []  # no retries: the same answer would come for everyone
     with pytest.raises(CalendarDeploymentError):
         adapter.busy(users, datetime(2031, 3, 4, tzinfo=UTC), datetime(2031, 3, 5, tzinfo=UTC))
@@ -378,6 +393,7 @@ def test_a_missing_token_creator_role_is_one_clear_deployment_error_not_retried(
 def test_syncs_list_series_as_one_item_and_agree_with_each_other() -> None:
     now = datetime(2031, 3, 4, tzinfo=UTC)
     full, incremental = bodies.full_sync_query(now), bodies.incremental_sync_query("token")
-    assert full["singleEvents"] is False and full["timeMin"] == "2031-03-04T00:00:00Z"
+    assert full["singleEvents"] is False
+    assert full["timeMin"] == "2031-03-04T00:00:00Z"
     assert (incremental["singleEvents"], incremental["showDeleted"]) == (full["singleEvents"], full["showDeleted"])
     assert "timeMin" not in incremental  # Google refuses timeMin beside a syncToken

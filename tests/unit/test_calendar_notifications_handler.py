@@ -84,8 +84,10 @@ def test_bad_messages_are_refused_and_change_nothing(
 ) -> None:
     booked.world.calendar.user_moves(ALICE, booked.event_id, booked.start + timedelta(hours=1))
     response = booked.notify(**headers)
-    assert response.status == status and problem in response.body["error"]
-    assert booked.now_window() == booked.window and booked.world.store.query(channel_records.PENDING) == []
+    assert response.status == status
+    assert problem in response.body["error"]
+    assert booked.now_window() == booked.window
+    assert booked.world.store.query(channel_records.PENDING) == []
 
 
 def test_a_retired_channel_is_accepted_for_its_grace_period_only(booked: Booked) -> None:
@@ -102,7 +104,8 @@ def test_a_calendar_outage_answers_503_and_the_message_waits_for_the_next_one(bo
     assert booked.notify().status == 503
     assert len(booked.world.store.query(channel_records.PENDING)) == 1
     assert booked.notify().body["status"] == "processed"
-    assert booked.now_window().start == later and booked.world.store.query(channel_records.PENDING) == []
+    assert booked.now_window().start == later
+    assert booked.world.store.query(channel_records.PENDING) == []
 
 
 def test_a_calendar_that_refuses_us_is_reported_without_a_retry(booked: Booked) -> None:
@@ -117,11 +120,15 @@ def test_a_declined_or_all_day_event_is_replaced_by_a_new_booking(booked: Booked
     assert booked.notify().status == 200
 
     after = booked.now_window()
-    assert after.state is WindowState.SCHEDULED and (after.booking, after.deletions) == (1, 1)
+    assert after.state is WindowState.SCHEDULED
+    assert (after.booking, after.deletions) == (1, 1)
     old = booked.world.calendar.stored(ALICE, booked.event_id)
-    assert old is not None and old.status == "cancelled"  # the lingering event is removed for the user
+    assert old is not None
+    assert old.status == "cancelled"
     new = booked.world.calendar.stored(ALICE, after.event_id or "")
-    assert new is not None and new.status == "confirmed" and (new.start, new.end) == (after.start, after.end)
+    assert new is not None
+    assert new.status == "confirmed"
+    assert (new.start, new.end) == (after.start, after.end)
 
 
 def test_a_move_into_the_past_found_by_a_full_sync_is_rebooked(booked: Booked) -> None:
@@ -130,7 +137,9 @@ def test_a_move_into_the_past_found_by_a_full_sync_is_rebooked(booked: Booked) -
     booked.world.calendar.user_moves(ALICE, booked.event_id, yesterday)
     assert booked.notify().status == 200
     after = booked.now_window()
-    assert after.booking == 1 and after.start is not None and after.start > booked.world.clock()
+    assert after.booking == 1
+    assert after.start is not None
+    assert after.start > booked.world.clock()
 
 
 def test_a_second_move_made_while_we_patch_is_followed_too(booked: Booked) -> None:
@@ -141,7 +150,8 @@ def test_a_second_move_made_while_we_patch_is_followed_too(booked: Booked) -> No
     )
     assert booked.notify().body["changes"]["moved"] == 2
     after = booked.now_window()
-    assert after.start == second and after.state is WindowState.SCHEDULED
+    assert after.start == second
+    assert after.state is WindowState.SCHEDULED
     (task,) = booked.world.tasks.pending()
     assert (task.at, task.payload["revision"]) == (second, after.revision)
 
@@ -167,7 +177,8 @@ def test_a_channel_deleted_while_its_full_sync_runs_stays_deleted(booked: Booked
     assert world.store.get(channel_records.CHANNELS, channel_id) is None
     assert world.store.query(channel_records.PENDING) == []
     report = world.plan()  # the next run reads every channel: it must not stumble on a partial document
-    assert report.complete and len(channel_records.all_channels(world.store)) == 0
+    assert report.complete
+    assert len(channel_records.all_channels(world.store)) == 0
 
 
 def test_an_incomplete_channel_document_is_skipped_and_logged(booked: Booked, caplog: pytest.LogCaptureFixture) -> None:
@@ -178,7 +189,8 @@ def test_an_incomplete_channel_document_is_skipped_and_logged(booked: Booked, ca
     assert channel_records.get(world.store, "half") is None
     assert channel_records.get_many(world.store, ["half"]) == {}
     skipped = [record for record in caplog.records if getattr(record, "event", None) == "channel_document_incomplete"]
-    assert skipped and getattr(skipped[0], "channel_id", None) == "half"
+    assert skipped
+    assert getattr(skipped[0], "channel_id", None) == "half"
     assert "state" in getattr(skipped[0], "missing", [])
     response = handle_calendar_notifications(HttpRequest("POST", {"X-Goog-Channel-ID": "half",
         "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "4"}, {}, b""), world.ctx)  # fmt: skip
@@ -199,6 +211,8 @@ def test_a_deployment_error_answers_503_and_the_message_waits_for_the_fix(booked
     broken = CalendarDeploymentError("calendar deployment error: grant roles/iam.serviceAccountTokenCreator")
     booked.world.calendar.fail_next("list_changes", broken)
     response = booked.notify()
-    assert response.status == 503 and "roles/iam.serviceAccountTokenCreator" in response.body["error"]
+    assert response.status == 503
+    assert "roles/iam.serviceAccountTokenCreator" in response.body["error"]
     assert len(booked.world.store.query(channel_records.PENDING)) == 1
-    assert booked.notify().body["status"] == "processed" and booked.now_window().start == later
+    assert booked.notify().body["status"] == "processed"
+    assert booked.now_window().start == later

@@ -32,10 +32,12 @@ def test_each_person_reaches_their_own_provider_and_answers_keep_the_callers_ord
     router, google, microsoft = _router()
     assert router.time_zones([ON_MICROSOFT, ON_GOOGLE]) == {ON_MICROSOFT: "Europe/Berlin", ON_GOOGLE: "Europe/Paris"}
     results = router.insert_events([_spec(ON_MICROSOFT, "e1"), _spec(ON_GOOGLE, "e2"), _spec(ON_MICROSOFT, "e3")])
-    assert [r.event_id for r in results] == ["e1", "e2", "e3"] and all(r.created for r in results)
+    assert [r.event_id for r in results] == ["e1", "e2", "e3"]
+    assert all(r.created for r in results)
     assert [e.event_id for e in microsoft.events_of(ON_MICROSOFT)] == ["e1", "e3"]
     assert [e.event_id for e in google.events_of(ON_GOOGLE)] == ["e2"]
-    assert router.get_event(ON_GOOGLE, "e1") is None and router.get_event(ON_MICROSOFT, "e1") is not None
+    assert router.get_event(ON_GOOGLE, "e1") is None
+    assert router.get_event(ON_MICROSOFT, "e1") is not None
 
 
 def test_a_provider_outage_fails_its_own_people_only() -> None:
@@ -43,19 +45,24 @@ def test_a_provider_outage_fails_its_own_people_only() -> None:
     for method in ("time_zones", "busy", "insert_events", "watch_many", "sync_tokens", "out_of_office"):
         microsoft.fail_next(method, CalendarUnavailable("Graph is down", status=503, reason="unavailable"))
     zones = router.time_zones([ON_GOOGLE, ON_MICROSOFT])
-    assert zones[ON_GOOGLE] == "Europe/Paris" and isinstance(zones[ON_MICROSOFT], CalendarUnavailable)
+    assert zones[ON_GOOGLE] == "Europe/Paris"
+    assert isinstance(zones[ON_MICROSOFT], CalendarUnavailable)
     busy = router.busy([ON_GOOGLE, ON_MICROSOFT], START, START + timedelta(hours=8))
-    assert busy[ON_GOOGLE].error is None and busy[ON_MICROSOFT].error == "unavailable"
+    assert busy[ON_GOOGLE].error is None
+    assert busy[ON_MICROSOFT].error == "unavailable"
     away = router.out_of_office([ON_GOOGLE, ON_MICROSOFT], START, START + timedelta(hours=8))
-    assert away[ON_GOOGLE].error is None and away[ON_MICROSOFT].error == "unavailable"
+    assert away[ON_GOOGLE].error is None
+    assert away[ON_MICROSOFT].error == "unavailable"
     inserted = router.insert_events([_spec(ON_MICROSOFT, "e1"), _spec(ON_GOOGLE, "e2")])
     assert [(r.created, r.error) for r in inserted] == [(False, "unavailable"), (True, None)]
     watched = router.watch_many(
         [WatchRequest(ON_MICROSOFT, "c1", "t", "https://x", 60), WatchRequest(ON_GOOGLE, "c2", "t", "https://x", 60)]
     )
-    assert isinstance(watched[0], CalendarUnavailable) and not isinstance(watched[1], Exception)
+    assert isinstance(watched[0], CalendarUnavailable)
+    assert not isinstance(watched[1], Exception)
     tokens = router.sync_tokens([ON_MICROSOFT, ON_GOOGLE])
-    assert isinstance(tokens[ON_MICROSOFT], CalendarUnavailable) and isinstance(tokens[ON_GOOGLE], str)
+    assert isinstance(tokens[ON_MICROSOFT], CalendarUnavailable)
+    assert isinstance(tokens[ON_GOOGLE], str)
 
 
 def test_with_one_provider_an_outage_is_raised_as_before() -> None:

@@ -34,9 +34,11 @@ def store() -> CalendarStore:
 def test_routing_prefers_literal_paths() -> None:
     discovery = load_discovery()
     watch = discovery.match("POST", "calendars/primary/events/watch")
-    assert watch is not None and watch.method.method_id == "calendar.events.watch"
+    assert watch is not None
+    assert watch.method.method_id == "calendar.events.watch"
     get = discovery.match("GET", "calendars/a@b.c/events/abc12345")
-    assert get is not None and get.method.method_id == "calendar.events.get"
+    assert get is not None
+    assert get.method.method_id == "calendar.events.get"
     assert get.path_params == {"calendarId": "a@b.c", "eventId": "abc12345"}
     assert discovery.match("GET", "calendars/primary/nothing") is None
 
@@ -160,7 +162,7 @@ def test_local_times_are_answered_with_offsets(store: CalendarStore) -> None:
     assert event["start"]["dateTime"] == "2031-07-01T09:00:00+02:00"
 
 
-def test_channels_notify_only_while_active(store: CalendarStore) -> None:
+def test_channels_notify_only_while_active() -> None:
     sent: list[Notification] = []
     calendars = CalendarStore(notify=sent.append)
     calendars.add_user(ALICE, None)
@@ -216,7 +218,8 @@ def test_series_expand_in_their_zone_across_dst(store: CalendarStore) -> None:
     first = instances[0]
     assert first["recurringEventId"] == "series01"
     assert first["originalStartTime"] == {"dateTime": "2031-03-18T09:00:00+01:00", "timeZone": "Europe/Paris"}
-    assert "recurrence" not in first and first["iCalUID"] == "series01@google.com"
+    assert "recurrence" not in first
+    assert first["iCalUID"] == "series01@google.com"
     listed = store.list_events(ALICE, "primary", {})["items"]
     assert [item["id"] for item in listed] == ["series01"]  # without singleEvents: the series once
     assert listed[0]["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=4"]
@@ -302,9 +305,8 @@ def test_all_day_series(store: CalendarStore) -> None:
     )  # fmt: skip
     instances = _instances(store)
     assert [item["id"] for item in instances] == ["series08_20310317", "series08_20310318", "series08_20310319"]
-    assert instances[1]["start"] == {"date": "2031-03-18"} and instances[1]["originalStartTime"] == {
-        "date": "2031-03-18"
-    }
+    assert instances[1]["start"] == {"date": "2031-03-18"}
+    assert instances[1]["originalStartTime"] == {"date": "2031-03-18"}
     store.delete(ALICE, "primary", "series08_20310318", None)
     busy = store.free_busy(
         {"timeMin": "2031-03-16T00:00:00Z", "timeMax": "2031-03-21T00:00:00Z", "items": [{"id": ALICE}]}
@@ -372,4 +374,5 @@ def test_token_grants_follow_the_subjects_delegation() -> None:
         assert (refused.status, refused.body["error"]) == expected
     assert oauth.grant(form, {}.get).body["error_description"] == "Invalid email or User ID"  # never seeded
     late = oauth.grant(form, states.get, now=time.time() + 2 * 3600)  # the assertion has expired
-    assert late.body["error"] == "invalid_grant" and "short-lived" in late.body["error_description"]
+    assert late.body["error"] == "invalid_grant"
+    assert "short-lived" in late.body["error_description"]

@@ -109,7 +109,8 @@ def test_a_former_holders_finish_after_a_takeover_changes_nothing() -> None:
     claims = book(store)
     first = claims.acquire("c", T0, T0 + LEASE, {"who": 1})
     second = claims.acquire("c", LATE, LATE + LEASE, {"who": 2})
-    assert first.holder is not None and second.holder is not None
+    assert first.holder is not None
+    assert second.holder is not None
     assert (first.holder.generation, second.holder.generation) == (0, 1)
     before = dict(store.query("claims"))
     assert claims.finish(first.holder, result="sent") is False
@@ -123,9 +124,11 @@ def test_a_former_holders_finish_after_a_takeover_changes_nothing() -> None:
 def test_a_release_lets_the_next_contender_in_at_once_and_finish_is_terminal() -> None:
     claims = book(MemoryStore())
     first = claims.acquire("c", T0, T0 + LEASE)
-    assert first.holder is not None and claims.release(first.holder, release_reason="outage")
+    assert first.holder is not None
+    assert claims.release(first.holder, release_reason="outage")
     second = claims.acquire("c", T0, T0 + LEASE)
-    assert second.state is ClaimState.ACQUIRED and second.holder is not None
+    assert second.state is ClaimState.ACQUIRED
+    assert second.holder is not None
     assert claims.release(first.holder) is False, "released twice"
     assert claims.finish(second.holder, result="done") is True
     for when in (T0, LATE, T0 + timedelta(days=29)):
@@ -137,7 +140,8 @@ def _generations(store: MemoryStore, count: int) -> None:
     claims = book(store)
     for _ in range(count):
         claim = claims.acquire("c", T0, T0 + LEASE)
-        assert claim.holder is not None and claims.release(claim.holder)
+        assert claim.holder is not None
+        assert claims.release(claim.holder)
     store.commit([Write("merge", "claims", "c", {"generation": 0})])
 
 
@@ -145,7 +149,9 @@ def test_a_lagging_hint_costs_reads_not_the_claim() -> None:
     store = MemoryStore()
     _generations(store, 10)
     claim = book(store).acquire("c", T0, T0 + LEASE)
-    assert claim.state is ClaimState.ACQUIRED and claim.holder is not None and claim.holder.generation == 10
+    assert claim.state is ClaimState.ACQUIRED
+    assert claim.holder is not None
+    assert claim.holder.generation == 10
 
 
 def test_a_hint_far_behind_answers_busy_once_then_lets_the_claim_go() -> None:
@@ -157,7 +163,8 @@ def test_a_hint_far_behind_answers_busy_once_then_lets_the_claim_go() -> None:
         claim = book(store).acquire("c", T0, T0 + LEASE)
         answers.append(claim.state)
         if claim.state is ClaimState.ACQUIRED:
-            assert claim.holder is not None and claim.holder.generation == count
+            assert claim.holder is not None
+            assert claim.holder.generation == count
             break
     assert answers == [ClaimState.BUSY, ClaimState.ACQUIRED]
 
@@ -187,9 +194,12 @@ def test_a_takeover_that_finds_the_work_finished_adopts_the_result() -> None:
     store.hook = lambda: finished.append(claims.finish(holder, result="sent", reference="r1"))
     late = claims.acquire("c", LATE, LATE + LEASE)
     assert finished == [True]
-    assert late.state is ClaimState.FINISHED and late.document["reference"] == "r1"
+    assert late.state is ClaimState.FINISHED
+    assert late.document["reference"] == "r1"
     adopted = store.get("claims", generation_id("c", 1))
-    assert adopted is not None and adopted["status"] == "finished" and adopted["adopted_from"] == 0
+    assert adopted is not None
+    assert adopted["status"] == "finished"
+    assert adopted["adopted_from"] == 0
     assert claims.acquire("c", LATE + 2 * LEASE, LATE + 3 * LEASE).state is ClaimState.FINISHED
 
 
@@ -200,8 +210,11 @@ def test_a_generation_number_reused_after_ttl_removed_it_is_safe_from_its_old_ho
     old = claims.acquire("c", T0, T0 + LEASE).holder
     store.commit([Write("delete", "claims", generation_id("c", 0))])  # what Firestore's TTL does, later
     new = claims.acquire("c", LATE, LATE + LEASE).holder
-    assert old is not None and new is not None and old.generation == new.generation == 0
-    assert claims.release(old) is False and claims.finish(old, result="sent") is False
+    assert old is not None
+    assert new is not None
+    assert old.generation == new.generation == 0
+    assert claims.release(old) is False
+    assert claims.finish(old, result="sent") is False
     assert claims.acquire("c", LATE, LATE + LEASE).state is ClaimState.BUSY
     assert claims.release(new) is True
 
@@ -211,10 +224,12 @@ def test_generation_numbers_only_grow_even_after_ttl_removed_the_newest() -> Non
     claims = book(store)
     for _ in range(3):
         holder = claims.acquire("c", T0, T0 + LEASE).holder
-        assert holder is not None and claims.release(holder)
+        assert holder is not None
+        assert claims.release(holder)
     store.commit([Write("delete", "claims", generation_id("c", n)) for n in range(3)])  # TTL, a day later
     again = claims.acquire("c", LATE, LATE + LEASE).holder
-    assert again is not None and again.generation == 3
+    assert again is not None
+    assert again.generation == 3
 
 
 def test_a_finished_claim_seen_again_costs_one_read() -> None:
@@ -225,7 +240,8 @@ def test_a_finished_claim_seen_again_costs_one_read() -> None:
     before = store.stats.snapshot()
     retry = Claims(store, LEASE)
     claim = retry.acquire("c", LATE, {"kind": "action"}, retry.lookup(["c"]).get("c"))
-    assert claim.state is ClaimState.FINISHED and claim.document["reference"] == "r"
+    assert claim.state is ClaimState.FINISHED
+    assert claim.document["reference"] == "r"
     assert store.stats.rpcs - before["rpcs"] == 1
 
 
@@ -234,10 +250,12 @@ def test_every_claim_document_carries_expires_at_and_lease_heads_are_kept() -> N
     claims = book(store)
     first = claims.acquire("c", T0, T0 + LEASE)
     second = claims.acquire("c", LATE, LATE + LEASE)
-    assert first.holder is not None and second.holder is not None
+    assert first.holder is not None
+    assert second.holder is not None
     claims.finish(second.holder, result="sent")
     lease = leases.claim(store, "planner", T0, T0 + LEASE)
-    assert lease is not None and leases.release(store, lease)
+    assert lease is not None
+    assert leases.release(store, lease)
     for doc_id, document in store.query("claims"):
         assert "expires_at" in document, doc_id
     lease_documents = dict(store.query(leases.LEASES))

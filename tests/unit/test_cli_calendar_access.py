@@ -33,14 +33,17 @@ def _out(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().out
 
 
-def test_hosts_show_the_calendar_problem(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_hosts_show_the_calendar_problem(capsys: pytest.CaptureFixture[str]) -> None:
     (row,) = json.loads(_out(capsys, "hosts", "--json"))
     assert (row["host_id"], row["user"], row["window"]) == (7, BOB, "new")
-    assert row["why"] == f"not placed: {REFUSED}" and row["details"]["calendar_problem"] == REFUSED
+    assert row["why"] == f"not placed: {REFUSED}"
+    assert row["details"]["calendar_problem"] == REFUSED
     assert "not placed: calendar" in _out(capsys, "hosts")  # the table cuts long cells; --json holds them whole
 
 
-def test_windows_show_why_they_are_not_placed(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_windows_show_why_they_are_not_placed(capsys: pytest.CaptureFixture[str]) -> None:
     (row,) = json.loads(_out(capsys, "windows", "--json"))["windows"]
     assert (row["state"], row["unplaced_reason"], row["start_utc"]) == ("new", REFUSED, None)
     assert row["why"] == f"not placed: {REFUSED}"

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import google.auth
+import grpc
 import pytest
 from google.api_core import exceptions as google_exceptions
 from google.cloud import tasks_v2
+from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from maintenance_windows.adapters.cloud_tasks import CloudTasksQueue
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
@@ -35,13 +38,14 @@ class RecordingClient:
         self.raises = raises
 
     def create_task(self, *, parent: str, task: tasks_v2.Task, **options: Any) -> tasks_v2.Task:
-        assert parent == QUEUE and options["retry"] is not None
+        assert parent == QUEUE
+        assert options["retry"] is not None
         if self.raises:
             raise self.raises
         self.created.append(task)
         return task
 
-    def delete_task(self, *, name: str, **options: Any) -> None:
+    def delete_task(self, *, name: str, **_options: Any) -> None:
         if self.raises:
             raise self.raises
         self.deleted.append(name)
@@ -86,7 +90,8 @@ def test_an_existing_name_is_reported_not_raised() -> None:
 def test_delete_is_best_effort(problem: Exception) -> None:
     assert queue(RecordingClient(problem)).delete("t") is False
     client = RecordingClient()
-    assert queue(client).delete("t") is True and client.deleted == [f"{QUEUE}/tasks/t"]
+    assert queue(client).delete("t") is True
+    assert client.deleted == [f"{QUEUE}/tasks/t"]
 
 
 def test_other_errors_propagate() -> None:
@@ -103,11 +108,31 @@ def test_configuration_is_checked() -> None:
         queue(RecordingClient()).schedule("t", datetime(2026, 1, 1), {})
 
 
-def test_from_settings_uses_the_emulator_channel() -> None:
-    settings = Settings.from_env({"MW_TASKS_QUEUE": QUEUE, "MW_DISPATCH_URL": URL,
-                                  "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1"})  # fmt: skip
+def test_from_settings_talks_to_the_emulator_on_a_plain_channel_without_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The client uses the gRPC transport with or without the emulator: what tells them apart is the channel.
+    opened: list[tuple[str, grpc.Channel]] = []
+    plain_channel = grpc.insecure_channel
+
+    def recording(target: str, *args: Any, **kwargs: Any) -> grpc.Channel:
+        opened.append((target, plain_channel(target, *args, **kwargs)))
+        return opened[-1][1]
+
+    def no_credentials(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the emulator needs no Google credentials")
+
+    monkeypatch.setattr(grpc, "insecure_channel", recording)
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    settings = Settings.from_env(
+        {"MW_TASKS_QUEUE": QUEUE, "MW_DISPATCH_URL": URL, "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1"}
+    )
     built = CloudTasksQueue.from_settings(settings)
-    assert built._client.transport.__class__.__name__ == "CloudTasksGrpcTransport"
+    [(target, channel)] = opened
+    assert target == "127.0.0.1:1"
+    transport = built._client.transport
+    assert isinstance(transport, CloudTasksGrpcTransport)
+    assert transport.grpc_channel is channel
 
 
 def test_memory_queue_dedups_names_even_after_delivery_or_delete() -> None:
@@ -117,7 +142,10 @@ def test_memory_queue_dedups_names_even_after_delivery_or_delete() -> None:
     assert tasks.schedule("b", AT + timedelta(minutes=5), {"n": 3}) is True
     assert [t.name for t in tasks.due(AT)] == ["a"]
     assert [t.name for t in tasks.take_due(AT + timedelta(minutes=5))] == ["a", "b"]
-    assert tasks.pending() == [] and tasks.schedule("a", AT, {}) is False
-    assert tasks.schedule("c", AT, {}) and tasks.delete("c") and not tasks.delete("c")
+    assert tasks.pending() == []
+    assert tasks.schedule("a", AT, {}) is False
+    assert tasks.schedule("c", AT, {})
+    assert tasks.delete("c")
+    assert not tasks.delete("c")
     assert tasks.schedule("c", AT, {}) is False
     assert tasks.rejected == ["a", "a", "c"]

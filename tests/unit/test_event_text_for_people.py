@@ -70,14 +70,16 @@ def test_the_booked_event_reads_right_in_both_languages(language: str, expected:
 def test_a_display_name_from_the_rules_names_the_policy() -> None:
     world = team_world("en", policies=[{"policy_id": 1, "display_name": "Disk encryption is off"}])
     text = plain(booked(world).event_html)
-    assert "“Disk encryption is off”" in text and "policy1" not in text
+    assert "“Disk encryption is off”" in text
+    assert "policy1" not in text
 
 
 def test_the_stated_duration_never_contradicts_the_booked_window() -> None:
     os_update = {"type": "os_update", "install_action": "InstallASAP"}
     world = team_world("en", slots={"slot_minutes": 10}, actions=[{"policy_id": 1, "actions": [os_update]}])
     window = booked(world)
-    assert window.start is not None and window.end is not None
+    assert window.start is not None
+    assert window.end is not None
     assert window.end - window.start == timedelta(minutes=10)
     text = plain(window.event_html)
     assert "It takes about" not in text
@@ -125,7 +127,8 @@ def test_the_title_follows_the_language() -> None:
 
 
 def _run_to_verification(world: World, window: Window, *, fixed: bool) -> None:
-    assert window.start is not None and window.end is not None
+    assert window.start is not None
+    assert window.end is not None
     world.clock.now = window.start
     run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision, purpose="dispatch"))
     for host_id in window.host_ids:
@@ -154,7 +157,8 @@ def test_a_verified_window_updates_its_event(language: str, done: str) -> None:
     _run_to_verification(world, window, fixed=True)
     assert world.window(window.window_id).state is WindowState.VERIFIED
     event = world.calendar.stored(ALICE, window.event_id or "")
-    assert event is not None and plain(event.description_html).strip().startswith(done)
+    assert event is not None
+    assert plain(event.description_html).strip().startswith(done)
     assert "Mac 1" in plain(event.description_html)
 
 
@@ -171,7 +175,8 @@ def test_a_failed_window_updates_its_event_with_the_next_step(language: str, fai
     event = world.calendar.stored(ALICE, window.event_id or "")
     assert event is not None
     text = plain(event.description_html)
-    assert text.strip().startswith(failed) and next_step in text
+    assert text.strip().startswith(failed)
+    assert next_step in text
 
 
 def test_an_escalated_failure_says_the_it_team_will_be_in_touch() -> None:
@@ -191,7 +196,8 @@ def test_a_refused_outcome_waits_for_the_next_run_and_a_deleted_event_is_let_go(
     assert world.window(window.window_id).outcome_pending  # refused: tried again next run
     assert world.plan().as_dict()["outcomes_told"] == 1
     event = world.calendar.stored(ALICE, window.event_id or "")
-    assert event is not None and plain(event.description_html).strip().startswith("Done — thank you")
+    assert event is not None
+    assert plain(event.description_html).strip().startswith("Done — thank you")
     assert not world.window(window.window_id).outcome_pending
     assert world.plan().as_dict()["outcomes_told"] == 0  # written once
 
@@ -210,7 +216,8 @@ def test_the_dispatcher_reaches_no_calendar() -> None:
     world = team_world("en")
     window = booked(world)
     patches = world.calendar.calls["patch_event"]
-    assert window.start is not None and window.end is not None
+    assert window.start is not None
+    assert window.end is not None
     world.clock.now = window.start
     run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision, purpose="dispatch"))
     world.fleet.pass_at_next_refetch(1)

@@ -143,8 +143,10 @@ def test_reads_retry_transient_statuses_and_writes_only_429_by_default() -> None
     assert not READS.retries_status(404)
     assert WRITES.retries_status(429)
     # A 503 on a write, Retry-After or not, may come after the action was applied: never sent again.
-    assert not WRITES.retries_status(503) and not WRITES.retries_status(500)
-    assert WEBHOOKS.retries_status(429) and not WEBHOOKS.retries_status(503)
+    assert not WRITES.retries_status(503)
+    assert not WRITES.retries_status(500)
+    assert WEBHOOKS.retries_status(429)
+    assert not WEBHOOKS.retries_status(503)
     assert FLEET_RETRY.max_attempts == 5
 
 
@@ -155,15 +157,20 @@ def test_a_write_is_resent_only_when_it_never_left() -> None:
     refused = requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/x", never_connected))
     reset = requests.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted."))
     timed_out = requests.ReadTimeout("read timed out")
-    assert WRITES.retries_error(refused) and WRITES.retries_error(requests.ConnectTimeout("connect timed out"))
-    assert not WRITES.retries_error(reset) and not WRITES.retries_error(timed_out)  # a timed-out write may be applied
-    assert READS.retries_error(reset) and READS.retries_error(timed_out) and READS.retries_error(refused)
+    assert WRITES.retries_error(refused)
+    assert WRITES.retries_error(requests.ConnectTimeout("connect timed out"))
+    assert not WRITES.retries_error(reset)
+    assert not WRITES.retries_error(timed_out)
+    assert READS.retries_error(reset)
+    assert READS.retries_error(timed_out)
+    assert READS.retries_error(refused)
     assert not READS.retries_error(requests.exceptions.SSLError("bad certificate"))
     assert not READS.retries_error(ValueError("a bug"))
 
 
 def test_writes_can_opt_into_5xx_retries() -> None:
-    assert WRITES_RETRYING_5XX.retries_status(503) and WRITES_RETRYING_5XX.retries_status(429)
+    assert WRITES_RETRYING_5XX.retries_status(503)
+    assert WRITES_RETRYING_5XX.retries_status(429)
     assert not WRITES_RETRYING_5XX.retries_error(requests.ReadTimeout("read timed out"))
 
 

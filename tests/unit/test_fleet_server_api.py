@@ -9,12 +9,12 @@ import plistlib
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from infra.fleet_server import create_app, parse_seed
 from infra.fleet_server.clock import ManualClock
 from infra.fleet_server.seed import SeedError
 from tests.support import FLEET_FIXTURES
+from tests.support.wsgi import LoopbackClient
 
 FIXTURES = FLEET_FIXTURES / "api"
 # The fixtures are part of every checkout (../shared): missing ones fail the run rather than skip it.
@@ -52,8 +52,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def client(clock: ManualClock) -> FlaskClient:
-    return create_app(SEED, token=TOKEN, clock=clock).test_client()
+def client(clock: ManualClock) -> LoopbackClient:
+    return LoopbackClient(create_app(SEED, token=TOKEN, clock=clock))
 
 
 def b64(data: bytes) -> str:
@@ -64,7 +64,7 @@ def apple_command(request_type: str = "RestartDevice", command_uuid: str = "cmd-
     return b64(plistlib.dumps({"Command": {"RequestType": request_type}, "CommandUUID": command_uuid}))
 
 
-def post(client: FlaskClient, path: str, body: object) -> Any:
+def post(client: LoopbackClient, path: str, body: object) -> Any:
     return client.post(f"/api/v1/fleet{path}", data=json.dumps(body), headers=AUTH)
 
 
@@ -78,7 +78,7 @@ def error_reasons(response: Any) -> list[tuple[str, str]]:
 
 
 @needs_fixtures
-def test_host_has_every_documented_key(client: FlaskClient) -> None:
+def test_host_has_every_documented_key(client: LoopbackClient) -> None:
     documented = json.loads((FIXTURES / "get_host_response.json").read_bytes())["host"]
     host = client.get("/api/v1/fleet/hosts/1", headers=AUTH).get_json()["host"]
     assert set(host) == set(documented)
@@ -99,7 +99,7 @@ def test_host_has_every_documented_key(client: FlaskClient) -> None:
 
 
 @needs_fixtures
-def test_device_mapping_and_actions_have_documented_keys(client: FlaskClient, clock: ManualClock) -> None:
+def test_device_mapping_and_actions_have_documented_keys(client: LoopbackClient, clock: ManualClock) -> None:
     mapping = client.get("/api/v1/fleet/hosts/1/device_mapping", headers=AUTH).get_json()
     documented = json.loads((FIXTURES / "get_device_mapping_response.json").read_bytes())
     assert set(mapping) == set(documented)
@@ -125,21 +125,21 @@ def test_device_mapping_and_actions_have_documented_keys(client: FlaskClient, cl
     assert (results[0]["host_uuid"], results[0]["request_type"]) == ("mac-1", "RestartDevice")
 
 
-def test_empty_device_mapping_is_null_like_fleet(client: FlaskClient) -> None:
+def test_empty_device_mapping_is_null_like_fleet(client: LoopbackClient) -> None:
     assert client.get("/api/v1/fleet/hosts/2/device_mapping", headers=AUTH).get_json() == {
         "host_id": 2,
         "device_mapping": None,
     }
 
 
-def test_latest_is_the_same_api(client: FlaskClient) -> None:
+def test_latest_is_the_same_api(client: LoopbackClient) -> None:
     assert client.get("/api/latest/fleet/hosts/1", headers=AUTH).get_json()["host"]["uuid"] == "mac-1"
 
 
 # -- auth ------------------------------------------------------------------------------------------
 
 
-def test_missing_and_wrong_tokens_get_fleets_401s(client: FlaskClient) -> None:
+def test_missing_and_wrong_tokens_get_fleets_401s(client: LoopbackClient) -> None:
     missing = client.get("/api/v1/fleet/hosts/1")
     assert missing.status_code == 401
     assert missing.get_json()["message"] == "Authorization header required"
@@ -150,7 +150,7 @@ def test_missing_and_wrong_tokens_get_fleets_401s(client: FlaskClient) -> None:
     assert basic.status_code == 401
 
 
-def test_admin_api_refuses_non_loopback_clients(client: FlaskClient) -> None:
+def test_admin_api_refuses_non_loopback_clients(client: LoopbackClient) -> None:
     assert client.get("/_admin/state", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 403
     assert client.get("/_admin/state").status_code == 200
 
@@ -158,7 +158,7 @@ def test_admin_api_refuses_non_loopback_clients(client: FlaskClient) -> None:
 # -- hosts -----------------------------------------------------------------------------------------
 
 
-def test_unknown_host_is_fleets_404(client: FlaskClient) -> None:
+def test_unknown_host_is_fleets_404(client: LoopbackClient) -> None:
     response = client.get("/api/v1/fleet/hosts/99", headers=AUTH)
     assert response.status_code == 404
     assert error_reasons(response) == [("base", "Host 99 was not found in the datastore")]
@@ -176,13 +176,13 @@ def test_unknown_host_is_fleets_404(client: FlaskClient) -> None:
         ("page=-1", "negative page value"),
     ],
 )
-def test_list_hosts_refuses_bad_filters(client: FlaskClient, query: str, reason: str) -> None:
+def test_list_hosts_refuses_bad_filters(client: LoopbackClient, query: str, reason: str) -> None:
     response = client.get(f"/api/v1/fleet/hosts?{query}", headers=AUTH)
     assert response.status_code == 400
     assert error_reasons(response) == [("base", reason)]
 
 
-def test_list_hosts_filters_by_policy_response_and_team(client: FlaskClient) -> None:
+def test_list_hosts_filters_by_policy_response_and_team(client: LoopbackClient) -> None:
     def ids(query: str) -> list[int]:
         return [h["id"] for h in client.get(f"/api/v1/fleet/hosts?{query}", headers=AUTH).get_json()["hosts"]]
 
@@ -196,7 +196,7 @@ def test_list_hosts_filters_by_policy_response_and_team(client: FlaskClient) -> 
 
 
 @needs_fixtures
-def test_documented_apple_and_windows_payloads_are_accepted(client: FlaskClient) -> None:
+def test_documented_apple_and_windows_payloads_are_accepted(client: LoopbackClient) -> None:
     apple = post(
         client,
         "/commands/run",
@@ -217,7 +217,7 @@ def test_documented_apple_and_windows_payloads_are_accepted(client: FlaskClient)
     assert windows.get_json()["request_type"] == "./Device/Vendor/MSFT/Reboot/RebootNow"
 
 
-def test_unpadded_base64_is_accepted_like_fleet(client: FlaskClient) -> None:
+def test_unpadded_base64_is_accepted_like_fleet(client: LoopbackClient) -> None:
     command = apple_command(command_uuid="unpadded-xx").rstrip("=")
     assert post(client, "/commands/run", {"command": command, "host_uuids": ["mac-1"]}).status_code == 200
 
@@ -283,20 +283,20 @@ def test_unpadded_base64_is_accepted_like_fleet(client: FlaskClient) -> None:
     ],
 )
 def test_bad_commands_are_refused_like_fleet(
-    client: FlaskClient, body: dict[str, Any], status: int, reason: tuple[str, str]
+    client: LoopbackClient, body: dict[str, Any], status: int, reason: tuple[str, str]
 ) -> None:
     response = post(client, "/commands/run", body)
     assert response.status_code == status
     assert error_reasons(response) == [reason]
 
 
-def test_a_command_uuid_cannot_be_queued_twice(client: FlaskClient) -> None:
+def test_a_command_uuid_cannot_be_queued_twice(client: LoopbackClient) -> None:
     body = {"command": apple_command(command_uuid="same"), "host_uuids": ["mac-1"]}
     assert post(client, "/commands/run", body).status_code == 200
     assert post(client, "/commands/run", body).status_code == 409
 
 
-def test_malformed_json_is_a_400(client: FlaskClient) -> None:
+def test_malformed_json_is_a_400(client: LoopbackClient) -> None:
     response = client.post("/api/v1/fleet/commands/run", data="{not json", headers=AUTH)
     assert response.status_code == 400
     assert response.get_json()["message"] == "Bad request"
@@ -339,21 +339,21 @@ def test_malformed_json_is_a_400(client: FlaskClient) -> None:
     ],
 )
 def test_bad_script_runs_are_refused_like_fleet(
-    client: FlaskClient, body: dict[str, Any], status: int, reason: tuple[str, str]
+    client: LoopbackClient, body: dict[str, Any], status: int, reason: tuple[str, str]
 ) -> None:
     response = post(client, "/scripts/run", body)
     assert response.status_code == status
     assert error_reasons(response) == [reason]
 
 
-def test_script_by_name_uses_the_team(client: FlaskClient) -> None:
+def test_script_by_name_uses_the_team(client: LoopbackClient) -> None:
     response = post(client, "/scripts/run", {"host_id": 1, "script_name": "fix.sh", "team_id": 1})
     assert response.status_code == 202
     no_team = post(client, "/scripts/run", {"host_id": 3, "script_name": "fix.sh"})
     assert no_team.status_code == 202
 
 
-def test_software_install_is_accepted_once_while_pending(client: FlaskClient, clock: ManualClock) -> None:
+def test_software_install_is_accepted_once_while_pending(client: LoopbackClient, clock: ManualClock) -> None:
     first = client.post("/api/v1/fleet/hosts/4/software/8/install", headers=AUTH)
     assert (first.status_code, first.get_json()) == (202, {})
     again = client.post("/api/v1/fleet/hosts/4/software/8/install", headers=AUTH)
@@ -366,7 +366,7 @@ def test_software_install_is_accepted_once_while_pending(client: FlaskClient, cl
 
 
 @pytest.mark.parametrize("path", ["/hosts/4/software/99/install", "/hosts/1/software/8/install"])
-def test_software_not_offered_to_the_host_is_a_400(client: FlaskClient, path: str) -> None:
+def test_software_not_offered_to_the_host_is_a_400(client: LoopbackClient, path: str) -> None:
     # Unknown title or one without an installer for the host's team: Fleet looks for both, finds neither.
     response = client.post(f"/api/v1/fleet{path}", headers=AUTH)
     assert response.status_code == 400
@@ -379,7 +379,7 @@ def test_software_not_offered_to_the_host_is_a_400(client: FlaskClient, path: st
     ]
 
 
-def test_unknown_route_and_method_answer_json(client: FlaskClient) -> None:
+def test_unknown_route_and_method_answer_json(client: LoopbackClient) -> None:
     assert client.get("/api/v1/fleet/nothing", headers=AUTH).get_json()["message"] == "Not Found"
     assert client.delete("/api/v1/fleet/hosts/1/refetch", headers=AUTH).status_code == 405
 
@@ -417,9 +417,9 @@ HOSTS_SEED: dict[str, Any] = {
 }
 
 
-def app_client(seed: dict[str, Any], *, license: str = "premium") -> FlaskClient:
+def app_client(seed: dict[str, Any], *, license: str = "premium") -> LoopbackClient:
     settings = {**seed.get("settings", {}), "license": license}
-    return create_app({**seed, "settings": settings}, token=TOKEN, clock=ManualClock()).test_client()
+    return LoopbackClient(create_app({**seed, "settings": settings}, token=TOKEN, clock=ManualClock()))
 
 
 def test_a_script_still_queued_cannot_be_queued_again() -> None:
@@ -529,7 +529,7 @@ def test_ipad_refetch_needs_mdm() -> None:
 # -- custom declarations ----------------------------------------------------------------------------------
 
 
-def upload(client: FlaskClient, name: str, content: bytes, team_id: int = 1) -> Any:
+def upload(client: LoopbackClient, name: str, content: bytes, team_id: int = 1) -> Any:
     data = {"profile": (io.BytesIO(content), name), "team_id": str(team_id)}
     return client.post("/api/v1/fleet/configuration_profiles", data=data, headers=AUTH,
                        content_type="multipart/form-data")  # fmt: skip
@@ -552,7 +552,8 @@ def test_other_declarations_and_profiles_are_accepted() -> None:
     client = app_client(HOSTS_SEED)
     passcode = {"Type": "com.apple.configuration.passcode.settings", "Identifier": "p", "Payload": {}}
     accepted = upload(client, "passcode.json", json.dumps(passcode).encode())
-    assert accepted.status_code == 200 and accepted.get_json()["profile_uuid"].startswith("d")
+    assert accepted.status_code == 200
+    assert accepted.get_json()["profile_uuid"].startswith("d")
     assert upload(client, "wifi.mobileconfig", b"<plist/>").get_json()["profile_uuid"].startswith("a")
     activation = upload(client, "act.json", json.dumps({"Type": "com.apple.activation.simple"}).encode())
     assert error_reasons(activation) == [
@@ -592,7 +593,7 @@ READS_SEED: dict[str, Any] = {
 }
 
 
-def get(client: FlaskClient, path: str) -> Any:
+def get(client: LoopbackClient, path: str) -> Any:
     response = client.get(f"/api/v1/fleet{path}", headers=AUTH)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -644,7 +645,8 @@ def test_software_titles_available_for_install_are_those_offered_to_the_team() -
     client = app_client(READS_SEED)
     body = get(client, "/software/titles?team_id=1&available_for_install=true")
     assert [t["id"] for t in body["software_titles"]] == [20]
-    assert body["count"] == 1 and body["software_titles"][0]["software_package"]["version"] == "1.0"
+    assert body["count"] == 1
+    assert body["software_titles"][0]["software_package"]["version"] == "1.0"
     assert len(get(client, "/software/titles?team_id=1")["software_titles"]) == 2
 
 
@@ -660,7 +662,7 @@ def test_team_shows_its_os_update_settings_like_the_docs() -> None:
     assert team["integrations"]["google_calendar"]["webhook_url"] == "https://flow.example/hook"
 
 
-def patch_team(client: FlaskClient, body: object) -> Any:
+def patch_team(client: LoopbackClient, body: object) -> Any:
     return client.patch("/api/v1/fleet/teams/1", data=json.dumps(body), headers=AUTH)
 
 

@@ -11,10 +11,10 @@ import plistlib
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from infra.fleet_server import create_app
 from infra.fleet_server.clock import ManualClock
+from tests.support.wsgi import LoopbackClient
 
 TOKEN = "devices-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -49,7 +49,7 @@ class Fleet:
 
     def __init__(self, seed: dict[str, Any] | None = None) -> None:
         self.clock = ManualClock()
-        self.client: FlaskClient = create_app(seed or SEED, token=TOKEN, clock=self.clock).test_client()
+        self.client: LoopbackClient = LoopbackClient(create_app(seed or SEED, token=TOKEN, clock=self.clock))
 
     def api(self, method: str, path: str, body: object = None, status: int | None = None) -> Any:
         data = None if body is None else json.dumps(body)

@@ -130,7 +130,8 @@ def test_a_user_with_a_booked_window_gets_one_channel_storing_only_the_token_dig
     channel_id, token = calendar.watched[0].channel_id, calendar.watched[0].token
     assert calendar.watched[0].expiration == NOW + timedelta(days=7)
     record = channel_records.get(ctx.store, channel_id)
-    assert record is not None and record.state is ChannelState.CURRENT
+    assert record is not None
+    assert record.state is ChannelState.CURRENT
     assert record.token_digest == token_digest(token)
     assert token not in str(ctx.store.get(channel_records.CHANNELS, channel_id))
     assert record.sync_token is not None  # taken right after the watch: nothing has changed since
@@ -150,10 +151,14 @@ def test_an_expiring_channel_is_replaced_keeping_its_sync_position(
 
     new_id, _ = _channel(ctx, calendar)
 
-    assert new_id != old_id and calendar.stopped == [old_id]
+    assert new_id != old_id
+    assert calendar.stopped == [old_id]
     old, new = channel_records.get(ctx.store, old_id), channel_records.get(ctx.store, new_id)
-    assert old is not None and old.state is ChannelState.RETIRED
-    assert new is not None and new.state is ChannelState.CURRENT and new.sync_token == position
+    assert old is not None
+    assert old.state is ChannelState.RETIRED
+    assert new is not None
+    assert new.state is ChannelState.CURRENT
+    assert new.sync_token == position
     assert window_records.users(ctx.store, [window.user_key])[window.user_key]["channel_id"] == new_id
 
     clock.now += timedelta(hours=1)  # past the grace period: the retired document goes
@@ -168,7 +173,8 @@ def test_a_user_without_booked_windows_loses_the_channel(ctx: PlanningContext, c
     ChannelKeeper()(ctx, [], PlanReport())
     record = channel_records.get(ctx.store, channel_id)
     assert calendar.stopped == [channel_id]
-    assert record is not None and record.state is ChannelState.RETIRED
+    assert record is not None
+    assert record.state is ChannelState.RETIRED
 
 
 # ---- notifications ---------------------------------------------------------------------------------
@@ -201,10 +207,12 @@ def test_a_move_takes_the_new_time_under_a_new_revision(ctx: PlanningContext, ca
     assert _notify(ctx, channel_id, token, 2) == 200  # a duplicate
 
     moved = window_records.load(ctx.store, window.window_id)
-    assert moved is not None and moved.state is WindowState.SCHEDULED
+    assert moved is not None
+    assert moved.state is WindowState.SCHEDULED
     assert (moved.revision, moved.start) == (1, new_start)
     event = calendar.stored(ALICE, window.event_id or "")
-    assert event is not None and event.private_properties["mw_revision"] == "1"
+    assert event is not None
+    assert event.private_properties["mw_revision"] == "1"
     pending = _tasks(ctx).pending()
     assert [(task.at, task.payload["revision"]) for task in pending] == [(new_start, 1)]
     assert [entry.kind for entry in moved.history][-2:] == ["moved", "booked"]
@@ -233,27 +241,33 @@ def test_a_notification_that_finds_the_lease_held_is_applied_by_the_holder(
 
     assert answers == [200]
     moved = window_records.load(ctx.store, window.window_id)
-    assert moved is not None and moved.start == second
+    assert moved is not None
+    assert moved.start == second
     assert ctx.store.query(channel_records.PENDING) == []
     assert leases.claim(ctx.store, leases.user_lease(window.user_key), NOW, NOW + timedelta(minutes=1)) is not None
     record = channel_records.get(ctx.store, channel_id)
-    assert record is not None and record.last_message_number == 3
+    assert record is not None
+    assert record.last_message_number == 3
 
 
 def test_an_expired_sync_token_falls_back_to_a_full_sync(ctx: PlanningContext, calendar: MemoryCalendar) -> None:
     window = _booked_window(ctx)
     channel_id, token = _channel(ctx, calendar)
     record = channel_records.get(ctx.store, channel_id)
-    assert record is not None and record.sync_token is not None
+    assert record is not None
+    assert record.sync_token is not None
     calendar.expire_sync_tokens(ALICE)
     new_start = FIRST_START + timedelta(hours=4)
     calendar.user_moves(ALICE, window.event_id or "", new_start)
 
     assert _notify(ctx, channel_id, token, 2) == 200
     moved = window_records.load(ctx.store, window.window_id)
-    assert moved is not None and moved.start == new_start
+    assert moved is not None
+    assert moved.start == new_start
     after = channel_records.get(ctx.store, channel_id)
-    assert after is not None and after.sync_token is not None and after.sync_token != record.sync_token
+    assert after is not None
+    assert after.sync_token is not None
+    assert after.sync_token != record.sync_token
     # The new position is valid; all it has seen since is our own patch, which the next sync ignores.
     assert [event.etag for event in calendar.list_changes(ALICE, after.sync_token).events] == [moved.event_etag]
 
@@ -265,16 +279,20 @@ def test_deleted_twice_is_rebooked_then_declined(ctx: PlanningContext, calendar:
     assert _notify(ctx, channel_id, token, 2) == 200
 
     rebooked = window_records.load(ctx.store, window.window_id)
-    assert rebooked is not None and rebooked.state is WindowState.SCHEDULED
+    assert rebooked is not None
+    assert rebooked.state is WindowState.SCHEDULED
     assert (rebooked.booking, rebooked.deletions) == (1, 1)
     new_event = calendar.stored(ALICE, rebooked.event_id or "")
-    assert rebooked.event_id != window.event_id and new_event is not None and new_event.status == "confirmed"
+    assert rebooked.event_id != window.event_id
+    assert new_event is not None
+    assert new_event.status == "confirmed"
     assert "This is a new time" in new_event.description_html
 
     calendar.user_deletes(ALICE, rebooked.event_id or "")
     assert _notify(ctx, channel_id, token, 3) == 200
     declined = window_records.load(ctx.store, window.window_id)
-    assert declined is not None and declined.state is WindowState.DECLINED
+    assert declined is not None
+    assert declined.state is WindowState.DECLINED
     assert _tasks(ctx).pending() == []
     assert window_records.users(ctx.store, [window.user_key])[window.user_key]["open_window_id"] is None
     assert calendar.stopped == [channel_id]
@@ -290,14 +308,19 @@ def test_a_move_past_the_deadline(calendar: MemoryCalendar, clock: Clock, behavi
 
     assert _notify(ctx, channel_id, token, 2) == 200
     after = window_records.load(ctx.store, window.window_id)
-    assert after is not None and after.start is not None and after.state is WindowState.SCHEDULED
+    assert after is not None
+    assert after.start is not None
+    assert after.state is WindowState.SCHEDULED
     kinds = [entry.kind for entry in after.history]
     event = calendar.stored(ALICE, window.event_id or "")
     assert event is not None
     if behaviour is DeadlineBehaviour.KEEP:
-        assert (after.start, after.late) == (late, True) and "late" in kinds
+        assert (after.start, after.late) == (late, True)
+        assert "late" in kinds
     else:
-        assert after.start < window.deadline and not after.late and "enforced" in kinds
+        assert after.start < window.deadline
+        assert not after.late
+        assert "enforced" in kinds
         assert event.start == after.start
         assert "moved back before the deadline" in event.description_html
 
@@ -312,5 +335,6 @@ def test_mw_channels_rows_show_the_overlap_state(ctx: PlanningContext, calendar:
 
     rows = {row["channel_id"]: row for row in channel_rows(channel_records.all_channels(ctx.store), clock.now)}
     assert (rows[old_id]["state"], rows[new_id]["state"]) == ("old-overlap", "current")
-    assert rows[new_id]["expires_in_hours"] == 168.0 and rows[new_id]["sync_token"] is True
+    assert rows[new_id]["expires_in_hours"] == 168.0
+    assert rows[new_id]["sync_token"] is True
     assert rows[new_id]["user"] == ALICE

@@ -51,7 +51,8 @@ def test_a_move_notified_by_graph_is_followed(booked: Booked) -> None:
     later = booked.start + timedelta(hours=2)
     booked.world.calendar.user_moves(ALICE, booked.event_id, later)
     answer = _post(booked, _item(booked))
-    assert answer.status == 202 and answer.body["outcomes"] == ["processed"]
+    assert answer.status == 202
+    assert answer.body["outcomes"] == ["processed"]
     assert booked.now_window().start == later
 
 
@@ -79,13 +80,16 @@ def test_unknown_or_forged_notifications_change_nothing(
 ) -> None:
     booked.world.calendar.user_moves(ALICE, booked.event_id, booked.start + timedelta(hours=1))
     answer = _post(booked, _item(booked), _item(booked, **changes))  # one good item does not carry a bad one
-    assert answer.status == status and problem in answer.body["error"]
-    assert booked.now_window() == booked.window and booked.world.store.query(channel_records.PENDING) == []
+    assert answer.status == status
+    assert problem in answer.body["error"]
+    assert booked.now_window() == booked.window
+    assert booked.world.store.query(channel_records.PENDING) == []
 
 
 def test_a_wrong_client_state_token_is_forbidden(booked: Booked) -> None:
     answer = _post(booked, _item(booked, clientState=f"{booked.channel.channel_id}.wrong"))
-    assert answer.status == 403 and booked.now_window() == booked.window
+    assert answer.status == 403
+    assert booked.now_window() == booked.window
 
 
 @pytest.mark.parametrize(
@@ -102,9 +106,11 @@ def test_a_removed_subscription_retires_the_channel_and_resyncs(booked: Booked) 
     later = booked.start + timedelta(hours=3)
     booked.world.calendar.user_moves(ALICE, booked.event_id, later)
     answer = _post(booked, _item(booked, changeType=None, lifecycleEvent="subscriptionRemoved", resource=None))
-    assert answer.status == 202 and booked.now_window().start == later
+    assert answer.status == 202
+    assert booked.now_window().start == later
     record = channel_records.get(booked.world.store, booked.channel.channel_id)
-    assert record is not None and record.state is channel_records.ChannelState.RETIRED
+    assert record is not None
+    assert record.state is channel_records.ChannelState.RETIRED
 
 
 def test_an_outage_answers_503_so_graph_delivers_again(booked: Booked) -> None:
@@ -117,4 +123,5 @@ def test_message_numbers_stay_exact_as_javascript_numbers(booked: Booked) -> Non
     from maintenance_windows.handlers.graph_notifications import _message_number
 
     numbers = {_message_number(_item(booked, resource=f"Users/{ALICE}/Events/{i}")) for i in range(200)}
-    assert len(numbers) == 200 and all(0 < number <= 2**53 for number in numbers)
+    assert len(numbers) == 200
+    assert all(0 < number <= 2**53 for number in numbers)

@@ -36,12 +36,13 @@ def test_msal_is_given_the_google_id_token_as_a_callable_client_assertion(monkey
             super().__init__({"access_token": "graph-token"})
 
     def assertion(audience: str = FEDERATION_AUDIENCE) -> str:
-        return "google-id-token"
+        return f"google-id-token-for-{audience}"
 
     monkeypatch.setattr(msal, "ConfidentialClientApplication", Recorded)
     assert FederatedGraphTokens("tenant-1", "client-1", assertion=assertion).token() == "graph-token"
     ((args, kwargs),) = made
-    assert args == ("client-1",) and kwargs["authority"] == "https://login.microsoftonline.com/tenant-1"
+    assert args == ("client-1",)
+    assert kwargs["authority"] == "https://login.microsoftonline.com/tenant-1"
     assert kwargs["client_credential"] == {"client_assertion": assertion}  # no secret, no certificate
 
 
@@ -49,7 +50,7 @@ def test_entra_out_of_reach_is_a_transient_outage(monkeypatch: pytest.MonkeyPatc
     import msal
     import requests
 
-    def unreachable(*args: Any, **kwargs: Any) -> None:
+    def unreachable(*_args: Any, **_kwargs: Any) -> None:
         raise requests.ConnectionError("no route to login.microsoftonline.com")
 
     monkeypatch.setattr(msal, "ConfidentialClientApplication", unreachable)
@@ -61,7 +62,8 @@ def test_the_graph_token_comes_from_msal_for_graphs_default_scope() -> None:
     tokens = FederatedGraphTokens("tenant-1", "client-1")
     fake = FakeMsal({"access_token": "graph-token", "expires_in": 3599})
     tokens._client = fake
-    assert tokens.token() == "graph-token" and fake.scopes == [[GRAPH_SCOPE]]
+    assert tokens.token() == "graph-token"
+    assert fake.scopes == [[GRAPH_SCOPE]]
 
 
 def test_a_refused_exchange_is_a_deployment_error_naming_the_federated_credential() -> None:
@@ -71,7 +73,8 @@ def test_a_refused_exchange_is_a_deployment_error_naming_the_federated_credentia
     )
     with pytest.raises(CalendarDeploymentError, match="federated credential") as refused:
         tokens.token()
-    assert "AADSTS70021" in str(refused.value) and refused.value.reason == "token_exchange_refused"
+    assert "AADSTS70021" in str(refused.value)
+    assert refused.value.reason == "token_exchange_refused"
 
 
 def test_local_tokens_follow_the_stand_ins_convention() -> None:

@@ -39,7 +39,8 @@ def test_a_stale_retry_does_not_reopen_but_a_new_failure_does() -> None:
     closed = passed(record_sighting(None, _sighting()), T0 + timedelta(hours=1))
     assert record_sighting(closed, _sighting(at=T0)) == closed
     reopened = record_sighting(closed, _sighting(at=T0 + timedelta(days=1)))
-    assert reopened.state is PolicyState.FAILING and reopened.passed_at is None
+    assert reopened.state is PolicyState.FAILING
+    assert reopened.passed_at is None
     assert reopened.first_seen == T0 + timedelta(days=1)  # a new failure, not the old one continued
 
 
@@ -65,4 +66,5 @@ def test_closing_policies_of_a_host_case() -> None:
     assert close_policies(case, {3}, T0) is case
     assert close_policies(case, {1}, T0).failing_policy_ids == (2,)
     closed = close_policies(case, {1, 2}, T0)
-    assert closed.status is HostStatus.CLOSED and closed.closed_at == T0
+    assert closed.status is HostStatus.CLOSED
+    assert closed.closed_at == T0

@@ -90,7 +90,8 @@ def test_64_bit_integers_and_ordinary_values_pass() -> None:
 )
 def test_ids_firestore_cannot_hold_are_named(doc_id: object, problem: str) -> None:
     reason = document_id_problem(doc_id)
-    assert reason is not None and problem in reason
+    assert reason is not None
+    assert problem in reason
 
 
 @pytest.mark.parametrize("doc_id", ["abc-0003", "é" * 750, "_x_", "__x", "a.b", "12345"])
@@ -133,12 +134,14 @@ def test_a_commit_with_one_bad_path_applies_none_of_its_writes() -> None:
     writes = [Write("set", "hosts", str(n), {"n": n}) for n in range(600)] + [Write("delete", "hosts", "a/b")]
     with pytest.raises(InvalidDocumentId):
         GuardedStore(inner).commit(writes)
-    assert inner.calls == [] and inner.query("hosts") == []
+    assert inner.calls == []
+    assert inner.query("hosts") == []
 
 
 def test_the_guard_passes_good_paths_through() -> None:
     guarded = GuardedStore(MemoryStore())
-    assert guarded.create("claims", "c1", {"v": 1}) and not guarded.create("claims", "c1", {"v": 2})
+    assert guarded.create("claims", "c1", {"v": 1})
+    assert not guarded.create("claims", "c1", {"v": 2})
     guarded.commit([Write("merge", "claims", "c1", {"w": 2})])
     assert guarded.get("claims", "c1") == {"v": 1, "w": 2}
     assert guarded.get_many("claims", ["c1", "c2"]) == {"c1": {"v": 1, "w": 2}}
@@ -208,7 +211,8 @@ def payload_with(**changes: Any) -> dict[str, Any]:
 )  # fmt: skip
 def test_webhook_attacks_are_400_and_store_nothing(body: bytes, named: str) -> None:
     status, answer, store = webhook(body)
-    assert status == 400 and named in answer, answer
+    assert status == 400, answer
+    assert named in answer, answer
     assert store.stats.writes == 0
 
 
@@ -227,8 +231,10 @@ def test_plan_attacks_are_4xx_and_plan_nothing(body: Any, named: str) -> None:
     world.host(1, "alice@acme.example")
     writes = world.store.stats.writes
     response = call(world, body, LOCAL)
-    assert response.status in (400, 413) and named in response.body["error"], response.body
-    assert world.store.stats.writes == writes and world.windows() == []
+    assert response.status in (400, 413), response.body
+    assert named in response.body["error"], response.body
+    assert world.store.stats.writes == writes
+    assert world.windows() == []
 
 
 @pytest.mark.parametrize(
@@ -248,7 +254,8 @@ def test_channel_ids_that_are_not_ours_are_refused_before_any_read(
     reads = world.store.stats.reads
     sent = {"X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "3", **headers}
     response = handle_calendar_notifications(HttpRequest("POST", sent, {}, b""), world.ctx)
-    assert response.status == status and named in response.body["error"]
+    assert response.status == status
+    assert named in response.body["error"]
     assert world.store.stats.writes == 0
     if status == 400:
         assert world.store.stats.reads == reads
@@ -261,7 +268,8 @@ def test_message_numbers_beyond_64_bits_or_not_ascii_digits_are_400(number: str)
     booked = Booked()
     writes = booked.world.store.stats.writes
     response = booked.notify(**{"X-Goog-Message-Number": number})
-    assert response.status == 400 and "X-Goog-Message-Number" in response.body["error"]
+    assert response.status == 400
+    assert "X-Goog-Message-Number" in response.body["error"]
     assert booked.world.store.stats.writes == writes
 
 

@@ -116,11 +116,12 @@ def test_a_redelivery_writes_nothing_and_a_newer_one_only_widens() -> None:
     first = ingest(ctx, _webhook(1, [1, 2], day_before))
     writes = ctx.store.stats.writes
     again = ingest(ctx, _webhook(1, [1, 2], day_before))
-    assert isinstance(first, Ingested) and isinstance(again, Ingested)
+    assert isinstance(first, Ingested)
+    assert isinstance(again, Ingested)
     assert (again.commits, again.counts.hosts_unchanged, ctx.store.stats.writes) == (0, 2, writes)
     newer = ingest(ctx, _webhook(1, [2, 3]))
-    assert isinstance(newer, Ingested) and newer.counts.as_dict() == {
-        "hosts_new": 1, "hosts_updated": 1, "hosts_unchanged": 0}  # fmt: skip
+    assert isinstance(newer, Ingested)
+    assert newer.counts.as_dict() == {"hosts_new": 1, "hosts_updated": 1, "hosts_unchanged": 0}
 
 
 def test_a_timestamp_in_the_future_is_refused_and_stores_nothing() -> None:
@@ -144,7 +145,8 @@ def test_a_large_webhook_is_stored_as_chunks_and_one_named_task_per_chunk() -> N
     ctx = _context(tasks=tasks)
     hosts = range(1, 2 * CHUNK_HOSTS + 2)
     queued = ingest(ctx, _webhook(5, list(hosts)))
-    assert isinstance(queued, Queued) and (queued.hosts, queued.chunks) == (len(hosts), 3)
+    assert isinstance(queued, Queued)
+    assert (queued.hosts, queued.chunks) == (len(hosts), 3)
     assert host_records.all_hosts(ctx.store) == []  # nothing folded in yet: the answer comes first
     chunk_ids = [f"{queued.delivery_id}-{index:04d}" for index in range(3)]
     assert sorted(task.name for task in tasks.pending()) == sorted(ingest_task_name(c) for c in chunk_ids)
@@ -152,8 +154,10 @@ def test_a_large_webhook_is_stored_as_chunks_and_one_named_task_per_chunk() -> N
     assert [len((ctx.store.get(CHUNKS, c) or {})["host_ids"]) for c in chunk_ids] == [CHUNK_HOSTS, CHUNK_HOSTS, 1]
     # The same payload again names the same chunks and the same tasks (the queue refuses the names).
     again = ingest(ctx, _webhook(5, list(hosts)))
-    assert isinstance(again, Queued) and again.delivery_id == queued.delivery_id
-    assert len(tasks.created) == 3 and len(tasks.rejected) == 3
+    assert isinstance(again, Queued)
+    assert again.delivery_id == queued.delivery_id
+    assert len(tasks.created) == 3
+    assert len(tasks.rejected) == 3
 
 
 def test_chunk_tasks_fold_every_host_in_and_repeat_harmlessly() -> None:
@@ -186,7 +190,7 @@ def test_a_chunk_task_killed_before_deleting_its_chunk_redoes_nothing() -> None:
 
 
 class DownQueue(MemoryTaskQueue):
-    def schedule(self, name: str, at: Any, payload: Mapping[str, Any]) -> bool:
+    def schedule(self, name: str, at: Any, payload: Mapping[str, Any]) -> bool:  # noqa: ARG002  # the port's signature
         raise TaskQueueUnavailable("queue down")
 
 
@@ -203,7 +207,8 @@ def test_a_queue_outage_is_retry_later_so_fleet_sends_the_hosts_again() -> None:
 )  # fmt: skip
 def test_a_malformed_chunk_task_is_400(body: dict[str, Any]) -> None:
     answer = _deliver(_dispatch_ctx(_context()), body)
-    assert answer.status == 400 and "invalid task body" in answer.body["error"]
+    assert answer.status == 400
+    assert "invalid task body" in answer.body["error"]
 
 
 class StaleFirstRead(PartialCommits):

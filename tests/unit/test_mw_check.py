@@ -52,7 +52,8 @@ def test_a_misspelt_platform_is_an_error_where_it_is_written() -> None:
 def test_an_error_in_the_defaults_is_reported_once_not_for_every_team() -> None:
     text = "defaults:\n  slots: {fallback: double-book}\nteams:\n  '1': {name: A}\n  '2': {name: B}\n"
     found = errors(text)
-    assert len(found) == 1 and found[0].startswith("2: defaults.slots.fallback:")
+    assert len(found) == 1
+    assert found[0].startswith("2: defaults.slots.fallback:")
 
 
 def test_a_team_that_overrides_a_bad_default_has_its_own_error_only() -> None:
@@ -74,13 +75,15 @@ def test_team_keys_must_be_fleet_team_ids() -> None:
 )
 def test_time_zones_that_are_not_iana_names_get_a_pointer(name: str, pointer: str) -> None:
     problem = time_zone_problem(name)
-    assert problem is not None and pointer in problem
+    assert problem is not None
+    assert pointer in problem
     assert time_zone_problem("Europe/Berlin") is None
 
 
 def test_a_time_zone_key_says_where_time_zones_come_from() -> None:
     (found,) = errors("defaults:\n  time_zone: PST\n")
-    assert "calendar settings" in found and "America/Los_Angeles" in found
+    assert "calendar settings" in found
+    assert "America/Los_Angeles" in found
 
 
 def test_a_slot_longer_than_the_working_day_is_an_error() -> None:
@@ -98,7 +101,8 @@ def test_a_slot_longer_than_some_days_is_a_warning() -> None:
         "      mon: {start: '07:00', end: '08:45'}\n      tue: {start: '09:00', end: '17:00'}\n"
     )
     checked = check_text(text)
-    assert checked.errors == [] and "does not fit in mon" in checked.warnings[0].message
+    assert checked.errors == []
+    assert "does not fit in mon" in checked.warnings[0].message
 
 
 def test_lunch_outside_working_hours_is_an_error_unless_lunch_is_switched_off() -> None:
@@ -116,7 +120,8 @@ def test_a_deadline_shorter_than_the_minimum_lead_is_an_error() -> None:
 
 def test_not_yaml_is_an_error_with_its_line() -> None:
     (found,) = check_text("defaults:\n  slots: {slot_minutes: 30\n").errors
-    assert found.message.startswith("not valid YAML") and found.line == 3
+    assert found.message.startswith("not valid YAML")
+    assert found.line == 3
 
 
 def test_mw_check_exits_non_zero_on_errors_and_prints_each_once(
@@ -139,7 +144,8 @@ def test_mw_check_exits_non_zero_on_errors_and_prints_each_once(
     )
     assert mw(["check", "--offline", "--config", str(good), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["errors"] == [] and report["warnings"][0]["path"] == "defaults.slots.slot_minutes"
+    assert report["errors"] == []
+    assert report["warnings"][0]["path"] == "defaults.slots.slot_minutes"
 
 
 def test_plan_windows_refuses_rules_that_fail_the_checks(tmp_path: Path) -> None:

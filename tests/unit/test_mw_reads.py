@@ -26,7 +26,7 @@ BOOKED = f"{LONG}booked@{DOMAIN}"
 REFUSED = f"refused@{DOMAIN}"
 
 
-@pytest.fixture()
+@pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     world = World()
     world.host(1, BOOKED, failing=list(range(100, 130)))
@@ -73,7 +73,8 @@ TABLES = [
 
 
 @pytest.mark.parametrize("argv", TABLES, ids=" ".join)
-def test_every_table_fits_120_columns(world: World, capsys: pytest.CaptureFixture[str], argv: tuple[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_every_table_fits_120_columns(capsys: pytest.CaptureFixture[str], argv: tuple[str]) -> None:
     shown = run(capsys, *argv)
     if argv[0] in ("hosts", "windows", "channels"):
         assert "a-very-long-name" in shown  # the long values are there, cut to fit
@@ -81,11 +82,11 @@ def test_every_table_fits_120_columns(world: World, capsys: pytest.CaptureFixtur
     assert widest <= MAX_WIDTH, f"{argv}: {widest} columns"
 
 
-def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("world")
+def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(capsys: pytest.CaptureFixture[str]) -> None:
     table = run(capsys, "hosts")
-    assert "…" in table and BOOKED not in table
+    assert "…" in table
+    assert BOOKED not in table
     rows = json.loads(run(capsys, "hosts", "--json"))
     assert BOOKED in [row["user"] for row in rows]
     assert len(rows) == len(table.splitlines()) - 1  # same rows as the table, header aside
@@ -93,19 +94,24 @@ def test_a_cut_cell_ends_with_an_ellipsis_and_json_keeps_it_whole(
 
 def test_render_table_narrows_the_widest_columns_only() -> None:
     lines = render_table([{"a": "x", "b": "y" * 300}], ["a", "b"])
-    assert lines[1].startswith("x  yyy") and lines[1].endswith("…") and len(lines[1]) == MAX_WIDTH
+    assert lines[1].startswith("x  yyy")
+    assert lines[1].endswith("…")
+    assert len(lines[1]) == MAX_WIDTH
 
 
-def test_people_without_a_window_are_listed_with_the_reason(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_people_without_a_window_are_listed_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
     rows = {row["host_id"]: row for row in json.loads(run(capsys, "hosts", "--json"))}
     assert rows[1]["window"] in ("planned", "scheduled")
-    assert rows[2]["window"] == "none" and rows[2]["why"].startswith("declined")
+    assert rows[2]["window"] == "none"
+    assert rows[2]["why"].startswith("declined")
     assert rows[3]["why"].startswith("no email")
     assert rows[4]["why"] == "permanent Fleet error: 422 No script exists for the provided name."
     listed = json.loads(run(capsys, "windows", "--json"))
     assert DECLINER not in [w["user"] for w in listed["windows"]]  # closed, so not among the open ones
     waiting = {entry["user"]: entry["why"] for entry in listed["without_window"]}
-    assert waiting[DECLINER].startswith("declined") and waiting["-"].startswith("no email")
+    assert waiting[DECLINER].startswith("declined")
+    assert waiting["-"].startswith("no email")
     assert "no window:" in run(capsys, "windows")
 
 
@@ -120,18 +126,21 @@ def test_filters_apply_to_tables_and_json_alike(world: World, capsys: pytest.Cap
     assert [w["user"] for w in declined] == [DECLINER]
 
 
-def test_host_and_user_show_the_history_across_windows(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_host_and_user_show_the_history_across_windows(capsys: pytest.CaptureFixture[str]) -> None:
     detail: dict[str, Any] = json.loads(run(capsys, "host", "2", "--json"))
     assert [w["state"] for w in detail["windows"]] == ["declined"]
     assert "declined" in [entry["kind"] for entry in detail["windows"][0]["history"]]
     person = json.loads(run(capsys, "user", DECLINER, "--json"))
-    assert [h["host_id"] for h in person["hosts"]] == [2] and len(person["windows"]) == 1
+    assert [h["host_id"] for h in person["hosts"]] == [2]
+    assert len(person["windows"]) == 1
     window_id = person["windows"][0]["window_id"]
     assert json.loads(run(capsys, "window", window_id, "--json"))["state"] == "declined"
     assert "history:" in run(capsys, "window", window_id)
 
 
-def test_unknown_host_user_or_window_is_an_error(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("world")
+def test_unknown_host_user_or_window_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert mw(["host", "999"]) == 1
     assert mw(["user", "nobody@example.com"]) == 1
     assert mw(["window", "nope"]) == 1
@@ -141,4 +150,5 @@ def test_unknown_host_user_or_window_is_an_error(world: World, capsys: pytest.Ca
 def test_a_stored_host_document_is_shown_in_full_in_json(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.store.commit([Write("merge", HOSTS, "3", {"paused": True})])
     row = json.loads(run(capsys, "host", "3", "--json"))
-    assert row["why"] == "paused" and row["details"]["paused"] is True
+    assert row["why"] == "paused"
+    assert row["details"]["paused"] is True

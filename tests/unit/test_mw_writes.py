@@ -25,7 +25,7 @@ class Sent:
         return response
 
 
-@pytest.fixture()
+@pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sent:
     recorder = Sent()
     monkeypatch.setattr(requests, "post", recorder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from infra.oidc_issuer import CERTS_PATH, LocalIssuer, create_app, subject_for
+from infra.serving import BackgroundServer
 from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier, VerifiedCaller
 
@@ -29,15 +28,8 @@ TASKS = "tasks@proj.iam.gserviceaccount.com"
 
 @contextmanager
 def serving(issuer: LocalIssuer, max_age_seconds: int = 3600) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(issuer, max_age_seconds=max_age_seconds), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}{CERTS_PATH}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with BackgroundServer(create_app(issuer, max_age_seconds=max_age_seconds)) as served:
+        yield served.url + CERTS_PATH
 
 
 class CountingSession(requests.Session):
@@ -48,7 +40,7 @@ class CountingSession(requests.Session):
         self.fetches = 0
         self.hooks["response"].append(self._count)
 
-    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def _count(self, _response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         self.fetches += 1
 
 
@@ -92,13 +84,13 @@ def shared_certs_url(shared_issuer: LocalIssuer) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture()
+@pytest.fixture
 def setup(shared_issuer: LocalIssuer, shared_certs_url: str) -> Iterator[Setup]:
     with CountingSession() as session:
         yield Setup(shared_issuer, shared_certs_url, session, FakeMonotonic())
 
 
-@pytest.fixture()
+@pytest.fixture
 def private_setup(tmp_path: Path) -> Iterator[Setup]:
     """Its own issuer and server, for tests that rotate keys or change what is served."""
     issuer = LocalIssuer(tmp_path / "oidc")
@@ -240,7 +232,8 @@ class TestRefusedWith401:
         for token in tokens:
             error = refusal(partial(setup.verifier().verify, token))
             raw = token.removeprefix("Bearer ")
-            assert raw not in error.reason and raw not in str(error)
+            assert raw not in error.reason
+            assert raw not in str(error)
             assert raw.split(".")[-1] not in str(error)
 
 
@@ -326,7 +319,8 @@ class TestSignatureRemovedByCloudRun:
 
     def test_refused_unless_the_deployment_says_cloud_run_verified_it(self, setup: Setup) -> None:
         error = refusal(lambda: setup.verifier().verify(self.stripped(setup.bearer())))
-        assert error.status == 401 and "accept_platform_verified" in error.reason
+        assert error.status == 401
+        assert "accept_platform_verified" in error.reason
 
     def test_accepted_claims_still_checked_when_trusted(self, setup: Setup) -> None:
         verifier = setup.verifier(accept_platform_verified=True)

@@ -63,15 +63,17 @@ def test_a_block_is_new_once_per_fix_and_lifts_when_the_fix_changes() -> None:
     other = parse_teams({"defaults": {"actions": [{"policy_id": 2, "actions": [
         {"type": "script", "script_name": "b"}]}]}}).defaults.actions  # fmt: skip
     fix = fix_fingerprint(entries, 2, "FileVault", "darwin")
-    assert fix != fix_fingerprint(other, 2, "FileVault", "darwin") and fix == fix_fingerprint(entries, 2, "", None)
+    assert fix != fix_fingerprint(other, 2, "FileVault", "darwin")
+    assert fix == fix_fingerprint(entries, 2, "", None)
     refusal = RefusedFix(2, "FileVault", "host 1 policy 2: script a", 422, "Script 'a' doesn’t exist.", fix, NOW)
     fields, new = blocked_fields({}, [refusal])
-    assert new == [refusal] and fields["needs_attention"] is True
+    assert new == [refusal]
+    assert fields["needs_attention"] is True
     assert fields["attention_reason"] == ("Fleet refused the fix for “FileVault” (host 1 policy 2: script a): "
                                           "Script 'a' doesn’t exist.")  # fmt: skip
     assert blocked_fields(fields, [refusal])[1] == []  # the same fix refused again is not news
-    assert bookable_policies((1, 2), fields["blocked_policies"], lambda p: fix) == (1,)
-    assert bookable_policies((1, 2), fields["blocked_policies"], lambda p: "changed") == (1, 2)
+    assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: fix) == (1,)
+    assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: "changed") == (1, 2)
 
 
 # -- routes, versions, deadlines ---------------------------------------------------------------------------
@@ -99,19 +101,23 @@ def test_each_host_takes_the_route_its_os_and_team_allow(platform: str, os_versi
 
 def test_the_target_is_the_actions_version_else_fleets_and_fleet_applies_only_to_older_hosts() -> None:
     enforcement = Enforcement.of("26.1", "2031-03-07")
-    assert enforcement is not None and enforcement.instant("America/Los_Angeles") == datetime(2031, 3, 7, 12,
-                                                                                                tzinfo=LA)  # fmt: skip
+    assert enforcement is not None
+    assert enforcement.instant("America/Los_Angeles") == datetime(2031, 3, 7, 12, tzinfo=LA)
     assert plan_host_update("darwin", "macOS 15.3", None, enforcement).target_version == "26.1"
     assert plan_host_update("darwin", "macOS 15.3", "26.2", enforcement).target_version == "26.2"
     newer = plan_host_update("darwin", "macOS 27.0", "27.1", enforcement)
     assert newer.enforcement is None  # 27.0 already meets Fleet's 26.1: Fleet forces nothing on it
     windows = plan_host_update("windows", "Windows 11", None, None, WindowsEnforcement(5, 2))
-    assert windows.windows == WindowsEnforcement(5, 2) and windows.steps.startswith("Settings → Windows Update")
-    assert Enforcement.of("", "2031-03-07") is None and Enforcement.of("26.1", "soon") is None
+    assert windows.windows == WindowsEnforcement(5, 2)
+    assert windows.steps.startswith("Settings → Windows Update")
+    assert Enforcement.of("", "2031-03-07") is None
+    assert Enforcement.of("26.1", "soon") is None
 
 
 def test_versions_compare_as_numbers() -> None:
-    assert at_least("macOS 26.10", "26.9") and at_least("26.1", "26.1.0") and not at_least("macOS 26.0.1", "26.1")
+    assert at_least("macOS 26.10", "26.9")
+    assert at_least("26.1", "26.1.0")
+    assert not at_least("macOS 26.0.1", "26.1")
     assert not at_least("", "1.0")
 
 
@@ -126,13 +132,15 @@ def test_manage_puts_the_deadline_after_the_last_window_and_never_earlier() -> N
     later = Enforcement("27.1", date(2031, 3, 20))
     assert managed_enforcement(later, "27.1", ends, 1) is None  # never moved earlier
     assert managed_enforcement(later, "27.2", ends, 1) == Enforcement("27.2", date(2031, 3, 7))
-    assert managed_enforcement(None, "latest?", ends, 1) is None and managed_enforcement(None, "27.1", [], 1) is None
+    assert managed_enforcement(None, "latest?", ends, 1) is None
+    assert managed_enforcement(None, "27.1", [], 1) is None
 
 
 def test_the_your_update_section_escapes_and_names_each_device_once() -> None:
     notice = OsUpdateNotice(device="Mac", product="macOS", steps="A → B <b>", target_version="27.1")
     section = os_update_section_html([notice, notice])
-    assert section.count("Start the update yourself") == 1 and "&lt;b&gt;" in section
+    assert section.count("Start the update yourself") == 1
+    assert "&lt;b&gt;" in section
     assert os_update_section_html([]) == ""
     windows = OsUpdateNotice(device="PC", product="Windows", steps="S", windows_deadline_days=5)
     assert "5 days after they are offered to your PC." in os_update_section_html([windows])
@@ -147,7 +155,8 @@ def test_latest_is_the_highest_product_version_whatever_the_order() -> None:
                            {"OSVersion": "Tahoe 26", "Latest": {"ProductVersion": "26.10"}},
                            {"OSVersion": "broken", "Latest": None}, "junk"]}  # fmt: skip
     assert latest_in_feed(feed) == "27.1"
-    assert latest_in_feed({"OSVersions": []}) is None and latest_in_feed([]) is None
+    assert latest_in_feed({"OSVersions": []}) is None
+    assert latest_in_feed([]) is None
 
 
 # -- team settings and "latest" in the service ---------------------------------------------------------------
@@ -161,13 +170,15 @@ def test_team_settings_are_read_once_per_run_and_kept_for_calendar_notifications
     store, fleet = MemoryStore(), MemoryFleet()
     fleet.set_team_os_updates(1, macos=AppleOSUpdates("27.1", "2031-03-07"))
     planner = OsUpdates(store, fleet, None, clock)
-    assert planner.team_settings(1) == fleet.teams[1] and planner.team_settings(None) is None
+    assert planner.team_settings(1) == fleet.teams[1]
+    assert planner.team_settings(None) is None
     fleet.set_team_os_updates(1, macos=AppleOSUpdates("27.2", "2031-03-08"))
     assert planner.team_settings(1).macos.minimum_version == "27.1"  # type: ignore[union-attr]  # same run
     planner.begin()
     assert planner.team_settings(1).macos.minimum_version == "27.2"  # type: ignore[union-attr]
     no_token = OsUpdates(store, None, None, clock)
-    assert no_token.team_settings(1) == fleet.teams[1] and no_token.team_settings(2) is None
+    assert no_token.team_settings(1) == fleet.teams[1]
+    assert no_token.team_settings(2) is None
 
 
 def test_an_outage_keeps_the_last_copy_and_fleet_free_has_no_settings() -> None:
@@ -186,10 +197,12 @@ def test_latest_comes_from_the_feed_and_an_unreadable_feed_gives_no_version() ->
     releases = MemoryOsReleases({"darwin": "27.1", "ios": "27.0.1"})
     updates = OsUpdates(None, None, releases, clock)
     latest = OsUpdateAction(type="os_update", product_version="latest")
-    assert updates.target_version(latest, "darwin") == "27.1" and updates.target_version(latest, "ipados") == "27.0.1"
+    assert updates.target_version(latest, "darwin") == "27.1"
+    assert updates.target_version(latest, "ipados") == "27.0.1"
     releases.fail_next()
     assert updates.target_version(latest, "darwin") is None
-    assert OsUpdates().target_version(latest, "darwin") is None and OsUpdates().latest("darwin") is None
+    assert OsUpdates().target_version(latest, "darwin") is None
+    assert OsUpdates().latest("darwin") is None
     assert updates.host_update(latest, HostFacts(1, "darwin", "macOS 15.3", None, (1,))).target_version == "27.1"
 
 

@@ -67,9 +67,12 @@ def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadl
     world.plan()
     window = only_window(world)
     fleet_deadline = datetime(2031, 3, 7, 12, tzinfo=LA)
-    assert window.deadline == fleet_deadline and window.end is not None and window.end <= fleet_deadline
+    assert window.deadline == fleet_deadline
+    assert window.end is not None
+    assert window.end <= fleet_deadline
     text = text_of(world, window)
-    assert STEPS in text and "Friday 7 March 2031, 12:00 (America/Los_Angeles)" in text
+    assert STEPS in text
+    assert "Friday 7 March 2031, 12:00 (America/Los_Angeles)" in text
     assert "your Mac installs macOS 27.1 by itself and restarts" in text
     assert "Nothing is installed automatically when this window starts" in text
 
@@ -78,7 +81,8 @@ def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadl
     assert (dispatched.actions_by_person, dispatched.actions_sent) == (1, 0)
     assert [a.detail["request_type"] for a in world.fleet.sent("mdm_command")] == []
     note = next(e for e in world.window(window.window_id).history if e.kind == "action_by_person")
-    assert "macOS 27.0 no longer accepts ScheduleOSUpdate" in note.detail and STEPS in note.detail
+    assert "macOS 27.0 no longer accepts ScheduleOSUpdate" in note.detail
+    assert STEPS in note.detail
     assert world.host_case(5)["os_update"]["targets"] == {"1": "27.1"}
 
     world.fleet.update_now(5, "27.1")  # the person clicked Update Now during the window
@@ -89,7 +93,8 @@ def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadl
         outcome = deliver(world, window, "verify", 1)
     assert outcome.status == "verified"
     # Fleet still holds the policy's last run as failing: the reported OS version decided.
-    assert world.fleet.get_host(5).os_version == "macOS 27.1" and world.stored_case(5).status.value == "closed"
+    assert world.fleet.get_host(5).os_version == "macOS 27.1"
+    assert world.stored_case(5).status.value == "closed"
 
 
 def test_a_macos_27_mac_that_was_not_updated_is_still_failing_by_version() -> None:
@@ -106,7 +111,8 @@ def test_a_macos_27_mac_that_was_not_updated_is_still_failing_by_version() -> No
         world.fleet.set_policy(5, 1, "pass")  # even a passing policy result does not fake the version
         outcomes.append(deliver(world, window, "verify", attempt))
         world.clock.now += timedelta(minutes=5)
-    assert outcomes[-1].status == "failed" and outcomes[-1].verdicts == {"5": "still failing “Policy 1”"}
+    assert outcomes[-1].status == "failed"
+    assert outcomes[-1].verdicts == {"5": "still failing “Policy 1”"}
 
 
 def test_a_macos_15_mac_without_a_team_deadline_still_gets_schedule_os_update() -> None:
@@ -115,7 +121,8 @@ def test_a_macos_15_mac_without_a_team_deadline_still_gets_schedule_os_update() 
     world.plan()
     window = only_window(world)
     text = text_of(world, window)
-    assert "your Mac will install the macOS update 15.4 and restart" in text and STEPS not in text
+    assert "your Mac will install the macOS update 15.4 and restart" in text
+    assert STEPS not in text
     world.clock.now = window.start or MONDAY
     assert deliver(world, window).actions_sent == 1
     (command,) = world.fleet.sent("mdm_command")
@@ -130,7 +137,8 @@ def test_a_team_with_fleet_os_update_settings_never_gets_the_command_even_on_mac
     world.plan()
     window = only_window(world)
     world.clock.now = window.start or MONDAY
-    assert deliver(world, window).actions_by_person == 1 and world.fleet.sent("mdm_command") == []
+    assert deliver(world, window).actions_by_person == 1
+    assert world.fleet.sent("mdm_command") == []
 
 
 def test_an_ipad_and_a_windows_pc_get_their_own_steps() -> None:
@@ -141,7 +149,8 @@ def test_an_ipad_and_a_windows_pc_get_their_own_steps() -> None:
     world.host(7, DANA, failing=(1,), team_id=1, platform="windows", os_version="Windows 11 Pro 24H2 10.0.26100")
     world.plan()
     text = text_of(world, only_window(world))
-    assert "Settings → General → Software Update." in text and "your iPad installs iPadOS 18.4 by itself" in text
+    assert "Settings → General → Software Update." in text
+    assert "your iPad installs iPadOS 18.4 by itself" in text
     assert "Settings → Windows Update → Check for updates, then Restart now" in text
     assert "Windows installs required updates by itself 5 days after they are offered to your PC" in text
 
@@ -156,7 +165,8 @@ def test_fleets_deadline_sooner_than_any_free_slot_books_the_earliest_and_says_s
     world.host(5, DANA, failing=(1,), team_id=1, os_version="macOS 27.0")
     world.plan()
     window = only_window(world)
-    assert window.start is not None and window.start >= monday + timedelta(hours=12, minutes=30)
+    assert window.start is not None
+    assert window.start >= monday + timedelta(hours=12, minutes=30)
     assert window.reason.startswith("Fleet installs the update by itself on Monday 3 March 2031, 12:00")
     assert "this is the earliest free slot" in window.reason
     assert "sooner than any free time in your calendar" in text_of(world, window)
@@ -169,12 +179,15 @@ def test_manage_sets_the_teams_deadline_after_its_last_window_once() -> None:
     assert report.extra["os_update_settings_changed"] == 1
     ((team, patch),) = world.fleet.team_patches
     window = only_window(world)
-    assert window.end is not None and team == 1 and patch["macos"].minimum_version == "27.1"
+    assert window.end is not None
+    assert team == 1
+    assert patch["macos"].minimum_version == "27.1"
     deadline = datetime.fromisoformat(patch["macos"].deadline).replace(hour=12, tzinfo=LA)
     assert deadline > window.end  # Fleet enforces only after the person's window
     assert f"{deadline:%A %-d %B %Y}, 12:00 (America/Los_Angeles)" in text_of(world, window)
     world.clock.advance(timedelta(minutes=30))
-    assert world.plan().extra["os_update_settings_changed"] == 0 and len(world.fleet.team_patches) == 1
+    assert world.plan().extra["os_update_settings_changed"] == 0
+    assert len(world.fleet.team_patches) == 1
 
 
 def test_observe_never_changes_fleets_settings() -> None:
@@ -196,7 +209,8 @@ def test_an_unknown_script_is_not_rebooked_until_its_fix_changes(caplog: pytest.
     with caplog.at_level(logging.ERROR):
         assert deliver(world, window).actions_failed == 1
     case = world.host_case(1)
-    assert case["needs_attention"] is True and "Script 'Turn on FileVault' doesn’t exist." in case["attention_reason"]
+    assert case["needs_attention"] is True
+    assert "Script 'Turn on FileVault' doesn’t exist." in case["attention_reason"]
     world.clock.now = (window.end or MONDAY) + timedelta(minutes=15)
     for attempt in range(3):
         deliver(world, window, "verify", attempt)
@@ -209,7 +223,8 @@ def test_an_unknown_script_is_not_rebooked_until_its_fix_changes(caplog: pytest.
     assert [getattr(r, "event", "") for r in caplog.records].count("host_needs_attention") == 1
     snapshot = read_snapshot(world.store)
     row = host_row(next(case for case in snapshot.hosts if case.host_id == 1), snapshot)  # what `mw hosts` shows
-    assert row["needs_attention"] is True and row["blocked_policies"] == [2]
+    assert row["needs_attention"] is True
+    assert row["blocked_policies"] == [2]
     assert row["why"].startswith("needs attention: Fleet refused the fix for “Policy 2”")
     fixed = parse_teams({"defaults": {"domains": [DOMAIN], "actions": [
         {"policy_id": 2, "actions": [{"type": "script", "script_id": 11}]}]}})  # fmt: skip

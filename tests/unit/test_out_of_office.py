@@ -89,7 +89,8 @@ def test_double_book_never_books_over_time_away() -> None:
     solid = [Interval(berlin(2), berlin(30))]
     away = [Interval(berlin(6), berlin(10))]  # Friday to Monday
     choice = find_slot(solid, "Europe/Berlin", now, SlotRules(fallback=Fallback.DOUBLE_BOOK), away=away)
-    assert isinstance(choice, SlotChoice) and choice.double_booked
+    assert isinstance(choice, SlotChoice)
+    assert choice.double_booked
     assert not any(Interval(choice.start, choice.end).overlaps(period) for period in away)
     assert choice.local_start.date() == date(2026, 3, 5)  # Thursday: the last working day not away
 
@@ -100,7 +101,8 @@ def test_days_away_are_not_business_days_for_the_sooner_term() -> None:
     away = [Interval(berlin(3), berlin(4))]  # Tuesday off: Wednesday is the very next business day
     plain = find_slot(monday_gap, "Europe/Berlin", now, SlotRules())
     with_day_off = find_slot([*monday_gap, *away], "Europe/Berlin", now, SlotRules(), away=away)
-    assert isinstance(plain, SlotChoice) and isinstance(with_day_off, SlotChoice)
+    assert isinstance(plain, SlotChoice)
+    assert isinstance(with_day_off, SlotChoice)
     assert plain.local_start.day == 3
     assert (with_day_off.local_start.day, f"{with_day_off.local_start:%H:%M}") == (4, "12:00")
 
@@ -115,7 +117,8 @@ def test_a_person_back_from_a_week_away_is_booked_after_the_grace_with_a_paused_
     world.host(1, ALICE)
     world.plan()
     (window,) = world.windows()
-    assert window.start is not None and window.start >= back.replace(hour=13)
+    assert window.start is not None
+    assert window.start >= back.replace(hour=13)
     assert window.start.date() == back.date()
     assert window.base_deadline == MONDAY + timedelta(days=7)
     assert window.deadline == back + timedelta(days=7)
@@ -134,7 +137,9 @@ def test_a_fallback_never_books_over_out_of_office_time() -> None:
     world.host(1, ALICE)
     world.plan()
     (window,) = world.windows()
-    assert window.start is not None and window.end is not None and window.fallback == "double_book"
+    assert window.start is not None
+    assert window.end is not None
+    assert window.fallback == "double_book"
     away = Interval(MONDAY + timedelta(days=3), MONDAY + timedelta(days=6))
     assert not Interval(window.start, window.end).overlaps(away)
 
@@ -167,7 +172,8 @@ def test_unreadable_out_of_office_time_books_nothing_yet() -> None:
 
 def test_the_query_asks_for_out_of_office_events_only() -> None:
     query = out_of_office_query(datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC), 250)
-    assert query["eventTypes"] == ["outOfOffice"] and query["singleEvents"] is True
+    assert query["eventTypes"] == ["outOfOffice"]
+    assert query["singleEvents"] is True
     assert (query["timeMin"], query["timeMax"]) == ("2026-03-02T00:00:00Z", "2026-03-09T00:00:00Z")
 
 
@@ -181,9 +187,10 @@ def test_answers_are_read_across_pages_and_errors_stay_per_user() -> None:
         "c@x": {"items": [item("2026-03-05T00:00:00Z", "2026-03-06T00:00:00Z", status="cancelled")]},
     }
     later = [{"items": [item("2026-03-10T09:00:00+01:00", "2026-03-10T12:00:00+01:00")]}]
-    results = collect(["a@x", "b@x", "c@x"], first, lambda email, token: later if token == "p2" else [])
+    results = collect(["a@x", "b@x", "c@x"], first, lambda _email, token: later if token == "p2" else [])
     assert [period.start.day for period in results["a@x"].away] == [3, 10]
-    assert results["b@x"].error == "notFound" and results["c@x"].away == ()
+    assert results["b@x"].error == "notFound"
+    assert results["c@x"].away == ()
     assert away_periods([{"items": [{"eventType": "default", "start": {}, "end": {}}]}]) == ()
 
 
@@ -195,7 +202,8 @@ def test_mw_slot_reads_event_types(tmp_path: Any, capsys: pytest.CaptureFixture[
     )
     assert mw(["slot", "--busy", str(busy), "--tz", "Europe/Berlin", "--now", "2026-03-02T07:00:00Z"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Monday 09 March 13:00") and "deadline paused" in out
+    assert out.startswith("Monday 09 March 13:00")
+    assert "deadline paused" in out
     busy.write_text('[{"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z", "eventType": "birthday"}]')
     assert mw(["slot", "--busy", str(busy), "--tz", "Europe/Berlin"]) == 1
     assert "eventType 'birthday'" in capsys.readouterr().err

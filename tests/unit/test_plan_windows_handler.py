@@ -79,7 +79,8 @@ def test_bad_bodies_are_4xx_naming_the_problem(body: Any, settings: PlanSettings
     world = World()
     world.host(1, ALICE)
     response = call(world, body, settings)
-    assert response.status == status and problem in response.body["error"]
+    assert response.status == status
+    assert problem in response.body["error"]
     assert world.windows() == []
 
 
@@ -88,7 +89,8 @@ def test_a_short_lead_is_taken_on_local_runs() -> None:
     world.host(1, ALICE)
     assert call(world, {"lead_minutes": 3}, LOCAL).status == 200
     (window,) = world.windows()
-    assert window.start is not None and timedelta(minutes=3) <= window.start - MONDAY < timedelta(minutes=4)
+    assert window.start is not None
+    assert timedelta(minutes=3) <= window.start - MONDAY < timedelta(minutes=4)
     assert call(World(), {"lead_minutes": None}, SETTINGS).status == 200  # null: the usual rules
 
 
@@ -103,7 +105,8 @@ def test_an_outage_answers_503_and_the_next_run_books(method: str, outage: Excep
     double: Any = world.fleet if isinstance(outage, FleetUnavailable) else world.calendar
     double.fail_next(method, outage)
     response = call(world)
-    assert response.status == 503 and "unavailable" in response.body["error"]
+    assert response.status == 503
+    assert "unavailable" in response.body["error"]
     assert call(world).body["windows_booked"] == 1
 
 

@@ -41,15 +41,23 @@ def test_a_failing_host_gets_one_window_with_an_event_and_a_task(world: World) -
 
     assert (report.hosts_failing, report.windows_opened, report.windows_booked, report.complete) == (1, 1, 1, True)
     window = _only_window(world)
-    assert window.state is WindowState.SCHEDULED and window.user_email == ALICE
-    assert window.window_id == window_id(user_key(ALICE), 1) and window.host_ids == (1,) and window.policy_ids == (1,)
-    assert window.start is not None and window.end is not None and MONDAY < window.start < window.deadline
+    assert window.state is WindowState.SCHEDULED
+    assert window.user_email == ALICE
+    assert window.window_id == window_id(user_key(ALICE), 1)
+    assert window.host_ids == (1,)
+    assert window.policy_ids == (1,)
+    assert window.start is not None
+    assert window.end is not None
+    assert MONDAY < window.start < window.deadline
     local = window.start.astimezone(ZoneInfo(window.time_zone))
-    assert local.weekday() < 5 and 9 <= local.hour < 17  # the team's default working day
+    assert local.weekday() < 5
+    assert 9 <= local.hour < 17
     event = world.calendar.stored(ALICE, window.event_id or "")
-    assert event is not None and (event.start, event.end) == (window.start, window.end)
+    assert event is not None
+    assert (event.start, event.end) == (window.start, window.end)
     assert event.private_properties == {"mw_window_id": window.window_id, "mw_revision": "0"}
-    assert "Policy 1" in event.description_html and event.etag == window.event_etag
+    assert "Policy 1" in event.description_html
+    assert event.etag == window.event_etag
     (task,) = world.tasks.pending()
     assert (task.name, task.at, task.payload["purpose"]) == (window.task_name, window.start, "dispatch")
     assert [entry.kind for entry in window.history] == ["opened", "planned", "booked"]
@@ -63,7 +71,8 @@ def test_a_second_run_books_nothing_new(world: World) -> None:
 
     assert (report.windows_opened, report.windows_booked, report.windows_rescoped) == (0, 0, 0)
     assert _only_window(world) == before
-    assert len(world.calendar.events_of(ALICE)) == 1 and len(world.tasks.created) == 1
+    assert len(world.calendar.events_of(ALICE)) == 1
+    assert len(world.tasks.created) == 1
     assert world.calendar.calls["time_zones"] == 1  # the zone is cached on the user
 
 
@@ -85,7 +94,8 @@ def test_a_host_that_passes_again_is_closed_and_gets_no_window(world: World) -> 
     report = world.plan()
 
     assert (report.hosts_closed, report.hosts_failing, report.windows_opened) == (1, 0, 0)
-    assert world.stored_case(1).status.value == "closed" and world.windows() == []
+    assert world.stored_case(1).status.value == "closed"
+    assert world.windows() == []
 
 
 def test_a_window_whose_hosts_all_pass_is_cancelled_and_its_event_deleted(world: World) -> None:
@@ -95,10 +105,12 @@ def test_a_window_whose_hosts_all_pass_is_cancelled_and_its_event_deleted(world:
     world.passes(1, 1)
     report = world.plan()
 
-    assert report.windows_cancelled == 1 and world.windows() == []
+    assert report.windows_cancelled == 1
+    assert world.windows() == []
     assert world.window(window.window_id).state is WindowState.CANCELLED
     event = world.calendar.stored(ALICE, window.event_id or "")
-    assert event is not None and event.status == "cancelled"
+    assert event is not None
+    assert event.status == "cancelled"
     assert world.tasks.pending() == []
     assert window_records.users(world.store, [window.user_key])[window.user_key]["open_window_id"] is None
 
@@ -115,7 +127,9 @@ def test_a_new_failing_host_widens_the_open_window_and_rewrites_its_text(world: 
     assert (after.host_ids, after.policy_ids) == ((1, 2), (1, 2))
     assert (after.start, after.revision, after.event_id) == (before.start, before.revision, before.event_id)
     event = world.calendar.stored(ALICE, after.event_id or "")
-    assert event is not None and "Policy 2" in event.description_html and after.event_html == event.description_html
+    assert event is not None
+    assert "Policy 2" in event.description_html
+    assert after.event_html == event.description_html
     assert {"scope_changed", "text_updated"} <= {entry.kind for entry in after.history}
 
 
@@ -135,7 +149,8 @@ def test_a_host_without_a_workspace_email_is_counted_and_asked_again_later(world
     report = world.plan()
     assert (report.hosts_without_email, report.windows_opened) == (1, 0)
     case = world.host_case(1)
-    assert case["user_email"] is None and case["email_problem"]
+    assert case["user_email"] is None
+    assert case["email_problem"]
 
     world.fleet.add_host(world.fleet.hosts[1], [])  # no mapping at all now
     world.plan()
@@ -158,7 +173,8 @@ def test_a_host_deleted_between_the_list_and_the_read_is_recorded_without_an_own
     world.fleet.fail_next("get_host", FleetNotFound("Host 1 was not found", status=404))
     report = world.plan()
 
-    assert report.hosts_without_email == 1 and world.windows() == []
+    assert report.hosts_without_email == 1
+    assert world.windows() == []
     assert world.host_case(1)["email_problem"] == "host no longer exists in Fleet"
 
 
@@ -180,7 +196,8 @@ def test_an_unreadable_calendar_leaves_the_window_unplaced_with_the_reason(world
     window = _only_window(world)
     assert window.state is WindowState.NEW
     stored = world.store.get(window_records.WINDOWS, window.window_id)
-    assert stored is not None and stored["unplaced_reason"] == "time zone unknown: notFound"
+    assert stored is not None
+    assert stored["unplaced_reason"] == "time zone unknown: notFound"
 
 
 def test_a_calendar_outage_stops_the_run_and_the_next_run_resumes(world: World) -> None:
@@ -190,10 +207,12 @@ def test_a_calendar_outage_stops_the_run_and_the_next_run_resumes(world: World) 
         world.plan()
     assert _only_window(world).state is WindowState.PLANNED  # the plan was stored before the insert
     lease = leases.claim(world.store, PLANNER_LEASE, MONDAY, MONDAY + timedelta(minutes=1))
-    assert lease is not None and leases.release(world.store, lease)  # the run had freed the lease
+    assert lease is not None
+    assert leases.release(world.store, lease)
 
     report = world.plan()
-    assert report.windows_booked == 1 and _only_window(world).state is WindowState.SCHEDULED
+    assert report.windows_booked == 1
+    assert _only_window(world).state is WindowState.SCHEDULED
     assert len(world.calendar.events_of(ALICE)) == 1
 
 
@@ -207,10 +226,13 @@ def test_an_event_left_by_an_interrupted_run_is_moved_to_the_windows_time(world:
     report = world.plan()
 
     window = _only_window(world)
-    assert report.windows_booked == 1 and window.event_id == leftover
+    assert report.windows_booked == 1
+    assert window.event_id == leftover
     event = world.calendar.stored(ALICE, leftover)
-    assert event is not None and (event.start, event.end) == (window.start, window.end)
-    assert event.description_html == window.event_html and len(world.calendar.events_of(ALICE)) == 1
+    assert event is not None
+    assert (event.start, event.end) == (window.start, window.end)
+    assert event.description_html == window.event_html
+    assert len(world.calendar.events_of(ALICE)) == 1
 
 
 def test_another_run_holding_the_lease_makes_this_one_skip(world: World) -> None:
@@ -238,7 +260,8 @@ def test_a_spent_time_budget_pauses_booking_for_the_next_run(world: World) -> No
     world.plan()  # the window is opened, owner known, but not placed
     world.calendar.refused_users.clear()
     report = world.plan(PlanOptions(time_budget=timedelta(0)))
-    assert report.complete is False and report.windows_booked == 0
+    assert report.complete is False
+    assert report.windows_booked == 0
     assert world.plan().windows_booked == 1
 
 
@@ -249,16 +272,20 @@ def test_a_host_whose_last_window_failed_waits_for_the_grace(world: World) -> No
     world.store.commit([Write("merge", host_records.HOSTS, "1", failure)])
     world.plan()
     window = _only_window(world)
-    assert window.start is not None and window.start >= rebook_after
-    assert window.note == "Your last window failed." and "Your last window failed." in (window.event_html or "")
+    assert window.start is not None
+    assert window.start >= rebook_after
+    assert window.note == "Your last window failed."
+    assert "Your last window failed." in (window.event_html or "")
 
 
 def test_a_short_lead_books_minutes_ahead_whatever_the_hour(world: World) -> None:
     world.host(1, ALICE)
     world.plan(PlanOptions(time_budget=timedelta(minutes=5), short_lead=timedelta(minutes=5)))
     window = _only_window(world)
-    assert window.start is not None and timedelta(minutes=5) <= window.start - MONDAY < timedelta(minutes=5, seconds=10)
-    assert window.reason is not None and window.reason.startswith("short-lead local run")
+    assert window.start is not None
+    assert timedelta(minutes=5) <= window.start - MONDAY < timedelta(minutes=5, seconds=10)
+    assert window.reason is not None
+    assert window.reason.startswith("short-lead local run")
 
 
 def test_team_rules_follow_the_lowest_host_ids_team() -> None:
@@ -268,13 +295,15 @@ def test_team_rules_follow_the_lowest_host_ids_team() -> None:
     world.host(9, ALICE, failing=(2,))
     world.plan()
     window = _only_window(world)
-    assert window.team_id == 7 and window.deadline == MONDAY + timedelta(days=2)
+    assert window.team_id == 7
+    assert window.deadline == MONDAY + timedelta(days=2)
 
 
 def test_the_channel_keeper_hook_opens_a_channel_for_the_booked_user(world: World) -> None:
     world.host(1, ALICE)
     report = plan_windows(world.ctx, PlanOptions(time_budget=timedelta(minutes=5)), [ChannelKeeper()])
-    assert report.extra["channels_created"] == 1 and report.as_dict()["channels_created"] == 1
+    assert report.extra["channels_created"] == 1
+    assert report.as_dict()["channels_created"] == 1
     assert [channel.user_email for channel in world.calendar.channels.values()] == [ALICE]
 
 

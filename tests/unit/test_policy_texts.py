@@ -51,7 +51,9 @@ def test_a_forged_webhook_puts_none_of_its_words_in_the_event() -> None:
     _forged_webhook(world, 1)
     world.plan()
     html = _event_html(world)
-    assert "Disk encryption" in html and "turn on FileVault" in html and "Mac 1" in html
+    assert "Disk encryption" in html
+    assert "turn on FileVault" in html
+    assert "Mac 1" in html
     for forged in ("evil.example", "curl", "URGENT", "infected", "555", "Alice"):
         assert forged not in html
 
@@ -111,7 +113,8 @@ def test_a_policy_fleet_does_not_know_gets_a_neutral_name() -> None:
     world.fleet.policies.clear()
     world.plan()
     html = _event_html(world)
-    assert "policy 1" in html and "Policy 1 resolution" not in html
+    assert "policy 1" in html
+    assert "Policy 1 resolution" not in html
 
 
 @pytest.mark.parametrize(
@@ -141,11 +144,13 @@ def test_a_device_name_that_fails_the_check_is_shown_as_its_host_number() -> Non
     world.fleet.hosts[1] = replace(host, display_name=FORGED_NAME)  # the user named their Mac so
     world.plan()
     html = _event_html(world)
-    assert "host 1" in html and "evil.example" not in html and "Alice" not in html
+    assert "host 1" in html
+    assert "evil.example" not in html
+    assert "Alice" not in html
 
 
 def _request(**changes: object) -> ExplanationRequest:
-    return ExplanationRequest(organization="Acme", window_local="", deadline_local="", **changes)  # type: ignore[arg-type]
+    return ExplanationRequest(organization="Acme", window_local="", deadline_local="", **changes)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +189,7 @@ def test_a_cached_explanation_that_fails_today_s_check_is_withheld() -> None:
     from maintenance_windows.service.event_content import explanation_request, render
 
     class Leaky:
-        def explain(self, request: ExplanationRequest) -> Explanation:
+        def explain(self, request: ExplanationRequest) -> Explanation:  # noqa: ARG002  # the port's signature
             return Explanation(why_it_matters="Visit https://evil.example now.", what_will_happen="Nothing at all.",
                                what_you_need_to_do="Nothing at all.", expected_duration_minutes=15,
                                source=ExplanationSource.AI)  # fmt: skip
@@ -192,4 +197,5 @@ def test_a_cached_explanation_that_fails_today_s_check_is_withheld() -> None:
     world.ctx.explainer = Leaky()
     request = explanation_request(world.ctx, window, host_records.policies_by_id(world.store, [1]), [{}])
     html, explanation = render(world.ctx, window, request)
-    assert "evil.example" not in html and explanation.fallback_reason == "text_withheld"
+    assert "evil.example" not in html
+    assert explanation.fallback_reason == "text_withheld"

@@ -103,8 +103,11 @@ def test_invalid_entries_name_their_path(entry: dict[str, Any], path: str, probl
 def test_platform_names_are_normalised() -> None:
     entry = rules({"policy_id": 1, "platforms": ["macOS", "Linux"], "actions": [RESTART]}).actions[0]
     assert entry.platforms == ["darwin", "linux"]
-    assert entry.applies_to("darwin") and entry.applies_to("ubuntu") and not entry.applies_to("windows")
-    assert platform_family("rhel") == "linux" and platform_family("ipados") == "ipados"
+    assert entry.applies_to("darwin")
+    assert entry.applies_to("ubuntu")
+    assert not entry.applies_to("windows")
+    assert platform_family("rhel") == "linux"
+    assert platform_family("ipados") == "ipados"
 
 
 # -- matching ------------------------------------------------------------------------------------------
@@ -229,7 +232,8 @@ def test_windows_exec_matches_fleets_example(fleet_fixtures: str) -> None:
     ours = ElementTree.fromstring(base64.b64decode(planned.command_base64()))  # noqa: S314 - our own payload
     with open(os.path.join(fleet_fixtures, "api", "windows_reboot_command.xml"), "rb") as handle:
         example = ElementTree.fromstring(handle.read())  # noqa: S314
-    assert ours.tag == "Exec" and ours.findtext("CmdID") == planned.command_uuid
+    assert ours.tag == "Exec"
+    assert ours.findtext("CmdID") == planned.command_uuid
     assert _shape(ours.find("Item")) == _shape(example.find("Item"))
 
 
@@ -285,8 +289,11 @@ def test_the_documented_example_is_valid_configuration() -> None:
         text = handle.read()
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = parse_teams(yaml.safe_load(example))
-    assert len(config.defaults.actions) == 6 and len(config.teams[3].actions) == 1
+    assert len(config.defaults.actions) == 6
+    assert len(config.teams[3].actions) == 1
     macos = entry_for(config.defaults.actions, 12, "macOS - OS version up to date", "darwin")
     windows = entry_for(config.defaults.actions, 12, "Windows - OS version up to date", "windows")
-    assert macos is not None and macos.actions[0].type == "os_update"
-    assert windows is not None and windows.actions[0].type == "mdm_command"
+    assert macos is not None
+    assert macos.actions[0].type == "os_update"
+    assert windows is not None
+    assert windows.actions[0].type == "mdm_command"

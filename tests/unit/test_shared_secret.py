@@ -107,7 +107,8 @@ class TestSecretMatches:
 
         assert len(calls) == 6
         # Fixed-length digests: the secrets' lengths are not visible to the comparison.
-        assert {len(a) for a, _ in calls} == {32} and {len(b) for _, b in calls} == {32}
+        assert {len(a) for a, _ in calls} == {32}
+        assert {len(b) for _, b in calls} == {32}
 
 
 class TestChannelTokens:

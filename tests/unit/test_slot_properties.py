@@ -184,7 +184,8 @@ def test_a_chosen_slot_keeps_every_rule(case: Case) -> None:
         return
     assert result.end - result.start == timedelta(minutes=case.rules.slot_minutes)
     # astimezone, not ==: Python compares a repeated local hour (fold=1) unequal to every other zone.
-    assert result.start.tzinfo is UTC and result.local_start.astimezone(UTC) == result.start
+    assert result.start.tzinfo is UTC
+    assert result.local_start.astimezone(UTC) == result.start
     assert result.start >= case.earliest, "starts before the lead time or not_before"
     assert in_working_hours(case, result.start, result.end)
     assert has_room(case, result.start), "over capacity"
@@ -192,10 +193,12 @@ def test_a_chosen_slot_keeps_every_rule(case: Case) -> None:
         assert is_free(case, result.start, result.end), "overlaps a busy interval (with buffer)"
         assert result.end <= case.effective_deadline
     elif result.fallback is Fallback.AFTER_DEADLINE:
-        assert result.late and is_free(case, result.start, result.end)
+        assert result.late
+        assert is_free(case, result.start, result.end)
         assert result.end > case.effective_deadline
     else:
-        assert result.fallback is Fallback.DOUBLE_BOOK and case.rules.fallback is Fallback.DOUBLE_BOOK
+        assert result.fallback is Fallback.DOUBLE_BOOK
+        assert case.rules.fallback is Fallback.DOUBLE_BOOK
         assert result.end <= case.effective_deadline
     if result.fallback is not None:
         assert result.fallback is case.rules.fallback
@@ -214,7 +217,8 @@ def test_double_book_takes_the_latest_slot_with_room(generated: Case) -> None:
         return
     assert isinstance(result, SlotChoice)
     assert result.start == max(candidates)
-    assert result.double_booked and result.fallback is Fallback.DOUBLE_BOOK
+    assert result.double_booked
+    assert result.fallback is Fallback.DOUBLE_BOOK
     assert "booked over your calendar at" in result.reason
 
 
@@ -257,7 +261,8 @@ def test_default_rules_book_on_every_clock_change_week(change: tuple[str, date],
     result = find_slot([], zone, now, SlotRules())
     assert isinstance(result, SlotChoice)
     local_start = result.local_start
-    assert local_start.weekday() < 5 and time(9) <= local_start.time() <= time(16, 30)
+    assert local_start.weekday() < 5
+    assert time(9) <= local_start.time() <= time(16, 30)
     assert result.end - result.start == timedelta(minutes=30)
 
 

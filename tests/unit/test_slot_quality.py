@@ -58,7 +58,8 @@ def test_a_lighter_day_still_wins_a_day_later_only_when_it_is_clearly_better() -
     now = at(2, "07:00")
     ordinary = find_slot(monday, "Europe/Berlin", now, SlotRules())
     critical = find_slot(monday, "Europe/Berlin", now, SlotRules(), critical=True)
-    assert isinstance(ordinary, SlotChoice) and isinstance(critical, SlotChoice)
+    assert isinstance(ordinary, SlotChoice)
+    assert isinstance(critical, SlotChoice)
     # An empty Tuesday's lunch beats a bare gap on a packed Monday…
     assert (ordinary.local_start.day, f"{ordinary.local_start:%H:%M}") == (3, "12:00")
     # …but not for a critical policy, which takes the first day with room.
@@ -78,7 +79,8 @@ def test_the_sooner_term_counts_from_the_first_day_with_room() -> None:
     full_monday = [Interval(at(2, "09:00"), at(2, "17:00"))]
     parts_tuesday = find_slot(full_monday, "Europe/Berlin", at(2, "07:00"), SlotRules())
     empty_week = find_slot([], "Europe/Berlin", at(2, "07:00"), SlotRules())
-    assert isinstance(parts_tuesday, SlotChoice) and isinstance(empty_week, SlotChoice)
+    assert isinstance(parts_tuesday, SlotChoice)
+    assert isinstance(empty_week, SlotChoice)
     assert parts_tuesday.local_start.day == 3
     assert parts_tuesday.score == empty_week.score
 

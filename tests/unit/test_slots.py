@@ -44,9 +44,12 @@ def test_empty_calendar_books_the_first_lunch_break() -> None:
     assert local(choice) == (MONDAY, "12:00")
     assert choice.start == datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
     assert choice.end - choice.start == timedelta(minutes=30)
-    assert choice.start.tzinfo == UTC and choice.local_start.tzinfo == BERLIN
+    assert choice.start.tzinfo == UTC
+    assert choice.local_start.tzinfo == BERLIN
     assert choice.reason == "lunch break; calendar free 12:00–13:30; no meetings on Monday"
-    assert choice.fallback is None and not choice.late and not choice.double_booked
+    assert choice.fallback is None
+    assert not choice.late
+    assert not choice.double_booked
 
 
 def test_a_free_lunch_beats_the_start_of_the_day() -> None:
@@ -170,7 +173,9 @@ def test_double_book_takes_the_last_slot_before_the_deadline() -> None:
     result = find_slot(SOLID, "Europe/Berlin", NOW, SlotRules(fallback=Fallback.DOUBLE_BOOK))
     assert isinstance(result, SlotChoice)
     assert local(result) == (FRIDAY, "16:30")  # the deadline is Monday 9 March 07:00
-    assert result.fallback is Fallback.DOUBLE_BOOK and result.double_booked and not result.late
+    assert result.fallback is Fallback.DOUBLE_BOOK
+    assert result.double_booked
+    assert not result.late
     assert result.reason == (
         "no free 30-minute slot before 07:00 on Mon 9 Mar; booked over your calendar at 16:30 on Fri 6 Mar"
     )
@@ -204,7 +209,9 @@ def test_after_deadline_takes_the_first_free_slot_after_it() -> None:
     result = find_slot(SOLID, "Europe/Berlin", NOW, SlotRules(fallback=Fallback.AFTER_DEADLINE))
     assert isinstance(result, SlotChoice)
     assert local(result) == (11, "11:15")  # busy until 11:00 plus the 10-minute buffer
-    assert result.late and result.fallback is Fallback.AFTER_DEADLINE and not result.double_booked
+    assert result.late
+    assert result.fallback is Fallback.AFTER_DEADLINE
+    assert not result.double_booked
     assert result.reason == (
         "late: no free 30-minute slot before 07:00 on Mon 9 Mar; the first free slot after it is 11:15 on Wed 11 Mar"
     )

@@ -62,7 +62,8 @@ def test_the_secrets_file_is_readable_by_its_owner_only_even_when_it_existed_wid
     assert local_stack.describe("test")["secrets"] == DASHED
 
 
-def test_secrets_starting_with_a_dash_reach_no_command_line_and_every_command_parses(state: Path) -> None:
+@pytest.mark.usefixtures("state")
+def test_secrets_starting_with_a_dash_reach_no_command_line_and_every_command_parses() -> None:
     local_stack.write_secrets("test", DASHED)
     info = local_stack.describe("test")
     built = [(c.name, c.command, c.env) for c in local_stack.components("test", info)]

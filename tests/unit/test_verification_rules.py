@@ -58,7 +58,8 @@ def reports(*hosts: FleetHost, targets: dict[int, str] | None = None) -> list[Ho
 def test_a_host_still_failing_is_looked_at_again_until_the_rechecks_run_out(attempt: int, verdict: Verdict) -> None:
     found = reports(reported(1, p1="pass"), reported(2, p1="pass", p2="fail"))
     decision = decide(found, attempt, RULES, FIRST_LOOK, NOW)
-    assert decision.verdict is verdict and [r.host.host_id for r in decision.unresolved] == [2]
+    assert decision.verdict is verdict
+    assert [r.host.host_id for r in decision.unresolved] == [2]
     if verdict is Verdict.RECHECK:
         assert decision.delay == timedelta(minutes=RULES.recheck_minutes)
 
@@ -85,7 +86,8 @@ def test_an_offline_host_is_waited_for_up_to_the_teams_limit_then_the_window_is_
     assert offline[1].state is HostState.OFFLINE
     waiting = decide(offline, 0, RULES, FIRST_LOOK, NOW)
     assert (waiting.verdict, waiting.delay) == (Verdict.WAIT_OFFLINE, timedelta(minutes=RULES.offline_recheck_minutes))
-    assert waiting.decide_by == FIRST_LOOK + timedelta(hours=72) and [r.host.host_id for r in waiting.offline] == [2]
+    assert waiting.decide_by == FIRST_LOOK + timedelta(hours=72)
+    assert [r.host.host_id for r in waiting.offline] == [2]
     near_the_end = decide(offline, 60, RULES, FIRST_LOOK, FIRST_LOOK + timedelta(hours=71, minutes=50))
     assert near_the_end.delay == timedelta(minutes=10)  # the last look falls on the limit, not after it
     assert decide(offline, 61, RULES, FIRST_LOOK, FIRST_LOOK + timedelta(hours=72)).verdict is Verdict.FAILED
@@ -96,9 +98,8 @@ def test_an_online_host_without_a_report_is_rechecked_then_has_no_fresh_result()
     silent = reports(reported(1, at=None, p1="pass"))
     assert decide(silent, 0, RULES, FIRST_LOOK, NOW).verdict is Verdict.RECHECK
     final = decide(silent, 2, RULES, FIRST_LOOK, NOW)
-    assert final.verdict is Verdict.FAILED and final.reports[0].verdict({}).startswith(
-        "no fresh result (the host is online"
-    )
+    assert final.verdict is Verdict.FAILED
+    assert final.reports[0].verdict({}).startswith("no fresh result (the host is online")
 
 
 def test_an_os_update_policy_goes_by_the_reported_os_version() -> None:
@@ -126,9 +127,8 @@ def test_a_failure_names_what_was_not_fixed_and_escalates_at_the_threshold() -> 
     )  # fmt: skip
     assert first.note == "Your last maintenance window did not fix “Policy 1” and “Policy 2”, so this is a new attempt."
     third = host_failure(2, window(), failing, rules, NOW)
-    assert third.needs_attention is True and third.attention_reason == (
-        "3 maintenance windows did not fix it: still failing “Policy 1”, “Policy 2”"
-    )
+    assert third.needs_attention is True
+    assert third.attention_reason == ("3 maintenance windows did not fix it: still failing “Policy 1”, “Policy 2”")
     silent = host_failure(0, window(), reports(reported(2, at=None, p1="fail"))[0], rules, NOW)
     assert silent.note.startswith("Your device did not report back after your last maintenance window")
 
@@ -157,6 +157,8 @@ def test_capacity_counts_booked_windows_per_team_and_start() -> None:
         window(state=WindowState.NEW, start=None),
     ]
     capacity = Capacity.of(windows)
-    assert capacity.taken(3) == {start: 2} and capacity.taken(4) == {start: 1} and capacity.taken(None) == {}
+    assert capacity.taken(3) == {start: 2}
+    assert capacity.taken(4) == {start: 1}
+    assert capacity.taken(None) == {}
     capacity.add(window(state=WindowState.PLANNED, start=start, team_id=None))
     assert capacity.taken(None) == {start: 1}

@@ -38,7 +38,8 @@ def test_event_ids_are_google_base32hex_and_change_with_the_booking() -> None:
     first, second = event_id("w-1", 0), event_id("w-1", 1)
     for value in (first, second):
         assert re.fullmatch(r"[a-v0-9]{5,1024}", value)
-    assert first == event_id("w-1", 0) and first != second
+    assert first == event_id("w-1", 0)
+    assert first != second
 
 
 def test_task_names_start_with_a_hash_and_differ_by_revision() -> None:
@@ -49,9 +50,11 @@ def test_task_names_start_with_a_hash_and_differ_by_revision() -> None:
 
 def test_plan_then_book_records_history_and_event_id() -> None:
     planned = w.plan(_window(), _slot(), "Europe/Berlin", NOW)
-    assert planned.state is w.WindowState.PLANNED and planned.event_id == event_id(planned.window_id, 0)
+    assert planned.state is w.WindowState.PLANNED
+    assert planned.event_id == event_id(planned.window_id, 0)
     booked = w.booked(planned, "task-1", NOW, etag="e1")
-    assert booked.state is w.WindowState.SCHEDULED and booked.task_name == "task-1"
+    assert booked.state is w.WindowState.SCHEDULED
+    assert booked.task_name == "task-1"
     assert [entry.kind for entry in booked.history] == ["planned", "booked"]
 
 
@@ -59,13 +62,16 @@ def test_a_move_bumps_the_revision_and_keeps_the_event() -> None:
     booked = w.booked(w.plan(_window(), _slot(), "UTC", NOW), "t", NOW)
     moved = w.moved(booked, NOW + timedelta(days=1), NOW + timedelta(days=1, minutes=30), NOW, late=False, etag="e2")
     assert (moved.revision, moved.event_id, moved.task_name) == (1, booked.event_id, None)
-    assert moved.history[-1].kind == "moved" and "→" in moved.history[-1].detail
+    assert moved.history[-1].kind == "moved"
+    assert "→" in moved.history[-1].detail
 
 
 def test_a_deletion_rebooks_under_a_new_event_id() -> None:
     booked = w.booked(w.plan(_window(), _slot(), "UTC", NOW), "t", NOW)
     rebooked = w.rebook_after_deletion(booked, NOW, "deleted by the user")
-    assert rebooked.deletions == 1 and rebooked.booking == 1 and rebooked.revision == 1
+    assert rebooked.deletions == 1
+    assert rebooked.booking == 1
+    assert rebooked.revision == 1
     assert rebooked.event_id == event_id(booked.window_id, 1) != booked.event_id
 
 
@@ -86,7 +92,8 @@ def test_new_window_cannot_be_verified() -> None:
 def test_dispatch_task_at_start_within_the_horizon() -> None:
     booked = w.booked(w.plan(_window(), _slot(), "UTC", NOW), "t", NOW)
     spec = dispatch_task(booked, NOW)
-    assert spec.at == booked.start and spec.payload == {
+    assert spec.at == booked.start
+    assert spec.payload == {
         "window_id": booked.window_id,
         "revision": 0,
         "purpose": "dispatch",
@@ -96,7 +103,8 @@ def test_dispatch_task_at_start_within_the_horizon() -> None:
 def test_far_windows_get_a_recheck_task_inside_the_horizon() -> None:
     far = w.plan(_window(), _slot(hours=800), "UTC", NOW)
     spec = dispatch_task(far, NOW)
-    assert spec.payload["purpose"] == "recheck" and spec.at == NOW + TASK_HORIZON
+    assert spec.payload["purpose"] == "recheck"
+    assert spec.at == NOW + TASK_HORIZON
     assert spec.at - NOW <= timedelta(hours=720)
 
 
@@ -115,5 +123,6 @@ def test_a_dispatch_is_due_from_its_start_less_the_tolerance_and_never_without_a
 def test_verify_task_after_the_end_plus_grace() -> None:
     planned = w.plan(_window(), _slot(), "UTC", NOW)
     spec = verify_task(planned, timedelta(minutes=15))
-    assert planned.end is not None and spec.at == planned.end + timedelta(minutes=15)
+    assert planned.end is not None
+    assert spec.at == planned.end + timedelta(minutes=15)
     assert verify_task(planned, timedelta(minutes=15), attempt=1).name != spec.name

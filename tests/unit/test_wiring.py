@@ -6,8 +6,11 @@ calendar at a local endpoint, and Fleet, Gemini and Cloud Tasks clients are buil
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from maintenance_windows.adapters.calendar_router import CalendarRouter
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.lazy import LazyTaskQueue
+from maintenance_windows.auth import AuthError
 from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError
 from maintenance_windows.repository.guarded_store import GuardedStore
@@ -72,7 +76,8 @@ def test_fleet_webhook_builds_the_store_its_secrets_and_a_lazy_task_queue(monkey
     wiring.warm("fleet_webhook")
     ctx, settings = wiring.webhook()
     # Firestore behind the store path guard, so no id reaches Firestore's path parser unchecked.
-    assert isinstance(ctx.store, GuardedStore) and isinstance(ctx.store.inner, FirestoreStore)
+    assert isinstance(ctx.store, GuardedStore)
+    assert isinstance(ctx.store.inner, FirestoreStore)
     assert isinstance(ctx.tasks, LazyTaskQueue)
     assert [secret.get_secret_value() for secret in settings.secrets] == ["first", "second"]
     assert wiring.webhook() is wiring.webhook()  # once per instance
@@ -85,22 +90,28 @@ def test_fleet_webhook_without_its_queue_stops_at_cold_start() -> None:
 
 def test_plan_windows_gets_the_calendar_an_oidc_check_and_its_budget() -> None:
     ctx, verifier, settings = wiring.planner()
-    assert isinstance(ctx.calendar, GoogleCalendarAdapter) and isinstance(ctx.tasks, LazyTaskQueue)
-    assert isinstance(verifier, OidcVerifier) and ctx.notifications_url == "https://notify.example"
-    assert settings.time_budget.total_seconds() == 90 and settings.allow_short_lead is False
+    assert isinstance(ctx.calendar, GoogleCalendarAdapter)
+    assert isinstance(ctx.tasks, LazyTaskQueue)
+    assert isinstance(verifier, OidcVerifier)
+    assert ctx.notifications_url == "https://notify.example"
+    assert settings.time_budget.total_seconds() == 90
+    assert settings.allow_short_lead is False
     assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper]
     # calendar_notifications books with the planner's own clients, but reads team OS-update settings and
     # policy texts from the stored copies: it holds no Fleet token.
     notifications = wiring.notifications()
     assert (notifications.calendar, notifications.fleet, notifications.store) == (ctx.calendar, ctx.fleet, ctx.store)
-    assert notifications.os_updates is not ctx.os_updates and notifications.os_updates.reads_fleet is False
-    assert ctx.os_updates.reads_fleet is True and wiring.notifications() is notifications
-    assert ctx.catalog is not None and notifications.catalog is None
+    assert notifications.os_updates is not ctx.os_updates
+    assert notifications.os_updates.reads_fleet is False
+    assert ctx.os_updates.reads_fleet is True
+    assert wiring.notifications() is notifications
+    assert ctx.catalog is not None
+    assert notifications.catalog is None
 
 
 def test_plan_windows_without_its_audience_stops_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MW_PLAN_URL")
-    with pytest.raises(ConfigurationError, match="plan_windows: the audience URL"):
+    with pytest.raises(ConfigurationError, match="plan_windows needs MW_PLAN_URL and MW_SCHEDULER_SA"):
         wiring.warm("plan_windows")
 
 
@@ -110,7 +121,8 @@ def test_dispatch_window_builds_fleet_and_tasks_and_checks_tokens(monkeypatch: p
     wiring.warm("dispatch_window")
     ctx, verifier = wiring.dispatcher()
     assert isinstance(verifier, OidcVerifier)
-    assert type(ctx.fleet).__name__ == "FleetHttpClient" and type(ctx.tasks).__name__ == "CloudTasksQueue"
+    assert type(ctx.fleet).__name__ == "FleetHttpClient"
+    assert type(ctx.tasks).__name__ == "CloudTasksQueue"
 
 
 @pytest.mark.parametrize("missing", ["MW_FLEET_URL", "MW_TASKS_QUEUE", "MW_TASK_INVOKER_SA"])
@@ -120,6 +132,46 @@ def test_dispatch_window_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, 
             monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=missing):
         wiring.warm("dispatch_window")
+
+
+def test_the_dispatch_token_check_is_always_built_and_cannot_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The former local switch is no setting any more: it is ignored, and the token check stays.
+    for name, value in {**DISPATCH, "MW_LOCAL_UNAUTHENTICATED_TASKS": "true"}.items():
+        monkeypatch.setenv(name, value)
+    _, verifier = wiring.dispatcher()
+    with pytest.raises(AuthError) as refused:
+        verifier.verify(None)
+    assert refused.value.status == 401
+
+
+def test_only_cloud_run_trusts_a_signature_its_iam_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    platform_verified = (
+        "Bearer "
+        + ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in (
+                {"alg": "RS256", "kid": "k"},
+                {
+                    "iss": "https://accounts.google.com",
+                    "aud": DISPATCH["MW_DISPATCH_URL"],
+                    "exp": int(time.time()) + 3000,  # a Google ID token lives an hour at most
+                    "iat": int(time.time()) - 60,
+                    "email": DISPATCH["MW_TASK_INVOKER_SA"],
+                    "email_verified": True,
+                    "sub": "1",
+                },
+            )
+        )
+        + ".SIGNATURE_REMOVED_BY_GOOGLE"
+    )
+    with pytest.raises(AuthError):
+        wiring.dispatcher()[1].verify(platform_verified)
+    wiring.dispatcher.cache_clear()
+    wiring.settings.cache_clear()
+    monkeypatch.setenv("K_SERVICE", "mw-dispatch-window")
+    assert wiring.dispatcher()[1].verify(platform_verified).email == DISPATCH["MW_TASK_INVOKER_SA"]
 
 
 def test_an_invalid_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +195,9 @@ def test_plan_windows_refuses_impossible_rules_in_one_log_line(
     with pytest.raises(ConfigurationError, match=r"teams\.3\.slots\.deadline_days"):
         wiring.warm("plan_windows")
     logged = [line for line in capsys.readouterr().out.splitlines() if "team rules refused" in line]
-    assert len(logged) == 1 and "run `mw check`" in logged[0] and "teams.3.slots.deadline_days" in logged[0]
+    assert len(logged) == 1
+    assert "run `mw check`" in logged[0]
+    assert "teams.3.slots.deadline_days" in logged[0]
 
 
 def test_a_caldav_domain_puts_a_router_and_the_polled_follower_in_the_planner(

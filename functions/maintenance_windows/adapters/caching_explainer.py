@@ -83,12 +83,12 @@ class CachingExplainer:
     def _lookup(self, key: str) -> Explanation | None:
         try:
             return self._cache.get(key)
-        except Exception as error:  # a cache outage costs a model call, never the event
+        except Exception as error:  # noqa: BLE001  # whatever the backend raises, a cache outage costs a model call
             _logger.warning("explanation cache read failed", error_type=type(error).__name__)
             return None
 
     def _store(self, key: str, explanation: Explanation) -> None:
         try:
             self._cache.put(key, explanation)
-        except Exception as error:  # the text is still good; the next run pays one more call
+        except Exception as error:  # noqa: BLE001  # whatever the backend raises, the text is still good
             _logger.warning("explanation cache write failed", error_type=type(error).__name__)

@@ -34,6 +34,7 @@ from maintenance_windows.domain.explanation import (
     estimate_duration_minutes,
     model_facts,
 )
+from maintenance_windows.domain.input_problems import field_problems
 from maintenance_windows.observability import get_logger
 
 _logger = get_logger(__name__)
@@ -262,7 +263,7 @@ class GeminiExplainer:
             response = self._client.models.generate_content(
                 model=self._model, contents=build_prompt(request), config=generation_config()
             )
-        except Exception as error:  # every failure of the call must become template text
+        except Exception as error:  # noqa: BLE001  # every failure of the call must become template text
             self._breaker.record_failure()
             return self._fall_back(request, _Rejection(_classify(error)), _elapsed_ms(started), error)
         self._breaker.record_success()
@@ -309,7 +310,7 @@ def _accept(response: types.GenerateContentResponse, request: ExplanationRequest
         # strict: a duration of "30" (a string) is a schema violation, not something to coerce.
         answer = AiExplanation.model_validate(data, strict=True)
     except ValidationError as error:
-        fields = tuple(sorted({".".join(str(p) for p in issue["loc"]) or "root" for issue in error.errors()}))
+        fields = tuple(sorted({problem["field"] for problem in field_problems(error, whole="root")}))
         raise _Rejection(FallbackReason.SCHEMA_VIOLATION, fields) from None
     sections = {
         "why_it_matters": answer.why_it_matters.strip(),

@@ -38,7 +38,7 @@ class QuotaLimiter:
         self._limit = limit
         self._window_seconds = window_seconds
         self._sleep = sleep
-        self._on_wait = on_wait or (lambda seconds: None)
+        self._on_wait = on_wait or (lambda _seconds: None)
         self._moving_window: Any = None
         self._item: Any = None
         self._setup = threading.Lock()

@@ -1,1 +1,1 @@
-"""The `mw` admin command line. Imports config, adapters, repository and domain."""
+"""The `mw` admin command line. Imports config, adapters, repository, ports and domain."""

@@ -52,26 +52,32 @@ def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mappin
         return latest.state.value, f"needs attention: {attention}" if attention else window_why(latest)
     if case.status is not HostStatus.FAILING:
         return "none", "no failing policy"
-    extra = case.extra
+    return "none", _why_no_window(case.extra, latest, refusals, attention)
+
+
+def _why_no_window(
+    extra: Mapping[str, Any], latest: Window | None, refusals: Mapping[str, str], attention: object
+) -> str:
+    """Why a failing host has no open window, in a few words."""
     for name, label in HOLD_FIELDS:
         if extra.get(name):
-            return "none", label
+            return label
     if extra.get("email_problem") or (extra.get("owner_checked_at") and not extra.get("user_email")):
-        return "none", f"no email: {extra.get('email_problem') or 'no owner found'}"
+        return f"no email: {extra.get('email_problem') or 'no owner found'}"
     if extra.get("calendar_problem"):
-        return "none", str(extra["calendar_problem"])
+        return str(extra["calendar_problem"])
     if latest is not None and latest.state is WindowState.DECLINED:
-        return "none", f"declined ({latest.deletions} deletions)"
+        return f"declined ({latest.deletions} deletions)"
     if attention:
-        return "none", f"needs attention: {attention}"
+        return f"needs attention: {attention}"
     if latest is not None and latest.window_id in refusals:
-        return "none", f"permanent Fleet error: {refusals[latest.window_id]}"
+        return f"permanent Fleet error: {refusals[latest.window_id]}"
     if extra.get("needs_attention"):
-        return "none", f"needs attention after {extra.get('failed_windows', '?')} failed windows"
+        return f"needs attention after {extra.get('failed_windows', '?')} failed windows"
     rebook = extra.get("rebook_after")
     if isinstance(rebook, datetime) and rebook > datetime.now(UTC):
-        return "none", f"rebooks after {rebook.astimezone(UTC):%Y-%m-%d %H:%M}Z"
-    return "none", "waiting for the next plan"
+        return f"rebooks after {rebook.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+    return "waiting for the next plan"
 
 
 def window_why(window: Window) -> str:

@@ -1,4 +1,4 @@
-"""Process settings, read once from the environment at cold start.
+"""Process settings, read once from the environment at cold start (pydantic-settings).
 
 Secrets arrive as environment variables (Secret Manager mounts them in the cloud). They are held as
 SecretStr so that no repr, log line or error message can show them.
@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
+from maintenance_windows.domain.input_problems import summary
 
 
 class ConfigurationError(Exception):
     """Raised at cold start; the message names the variable or file and the problem."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Settings(BaseSettings):
+    # Variable names as written (MW_PROJECT, not mw_project); nothing but the environment is read.
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", case_sensitive=True)
 
     project: str = Field("local-project", alias="MW_PROJECT")
     region: str = Field("europe-west1", alias="MW_REGION")
@@ -25,7 +31,8 @@ class Settings(BaseModel):
     team_config_path: str | None = Field(None, alias="MW_TEAM_CONFIG")
 
     # fleet_webhook
-    webhook_secrets: tuple[SecretStr, ...] = Field((), alias="MW_WEBHOOK_SECRETS")
+    # A comma-separated list, not JSON (NoDecode): split below.
+    webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field((), alias="MW_WEBHOOK_SECRETS")
     max_body_bytes: int = Field(10 * 1024 * 1024, alias="MW_MAX_BODY_BYTES", gt=0)
 
     # Fleet's REST API
@@ -78,6 +85,13 @@ class Settings(BaseModel):
     #: Local and demo use only: lets `mw plan --lead-minutes` book windows minutes ahead.
     allow_short_lead: bool = Field(False, alias="MW_ALLOW_SHORT_LEAD")
 
+    #: Set by Cloud Run to the service's name (docs/configuration.md, "Other variables").
+    cloud_run_service: str | None = Field(None, validation_alias="K_SERVICE")
+
+    @property
+    def on_cloud_run(self) -> bool:
+        return bool(self.cloud_run_service)
+
     @field_validator("webhook_secrets", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
@@ -87,16 +101,24 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = dict(os.environ if environ is None else environ)
-        known = {field.alias for field in cls.model_fields.values() if field.alias}
+        """The settings of this process's environment, or of `environ` (tests pass a dict)."""
+        source = _Environment(cls, os.environ if environ is None else environ)
         try:
-            settings = cls.model_validate({key: value for key, value in env.items() if key in known})
+            settings = cls(_build_sources=((source,), {}))
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors()
-            )
-            raise ConfigurationError(f"invalid environment: {problems}") from None
-        if settings.tasks_relay_url and env.get("K_SERVICE"):
+            raise ConfigurationError(f"invalid environment: {summary(error)}") from None
+        if settings.tasks_relay_url and settings.on_cloud_run:
             # In the cloud it would send every task, with its token, somewhere other than dispatch_window.
             raise ConfigurationError("MW_LOCAL_TASKS_RELAY_URL is for the local stack only and is refused on Cloud Run")
         return settings
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping rather than os.environ alone."""
+
+    def __init__(self, settings: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)

@@ -26,6 +26,7 @@ from maintenance_windows.config.settings import ConfigurationError
 from maintenance_windows.domain import calendar_providers
 from maintenance_windows.domain.caldav_server import CalDavServer
 from maintenance_windows.domain.calendar_providers import ProviderChoice, ProviderClaim
+from maintenance_windows.domain.input_problems import summary
 from maintenance_windows.domain.rules import SlotRules, TeamRules
 
 
@@ -112,11 +113,7 @@ def parse_teams(raw: Any, source: str = "<config>") -> TeamsConfig:
     try:
         return TeamsConfig.model_validate(expanded)
     except ValidationError as invalid:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
-            for issue in invalid.errors(include_url=False)
-        )
-        raise ConfigurationError(f"{source}: {problems}") from None
+        raise ConfigurationError(f"{source}: {summary(invalid)}") from None
 
 
 def load_teams(path: str | None) -> TeamsConfig:

@@ -76,7 +76,7 @@ def parse_apple_command(raw: bytes) -> dict[str, Any]:
     """The plist as a dict, checked the way Fleet checks it: a Command dict with a RequestType."""
     try:
         parsed = plistlib.loads(raw)
-    except Exception as error:  # plistlib raises several unrelated types (ExpatError, ValueError...)
+    except Exception as error:  # noqa: BLE001  # plistlib has no one error type (ExpatError, LookupError, ...)
         raise InvalidCommand(f"not a valid plist: {type(error).__name__}") from None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("Command"), dict):
         raise InvalidCommand("the plist must be a dict with a Command dict")

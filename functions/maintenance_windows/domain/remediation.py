@@ -177,7 +177,7 @@ class SoftwareInstallAction(_Action):
     software_title_id: int = Field(gt=0)
     restarts_device: bool = False
 
-    def runs_on(self, platform: str) -> bool:
+    def runs_on(self, platform: str) -> bool:  # noqa: ARG002  # every platform; every action's signature
         return True
 
     def will_restart(self) -> bool:
@@ -245,7 +245,7 @@ class RefetchAction(_Action):
 
     type: Literal["refetch"]
 
-    def runs_on(self, platform: str) -> bool:
+    def runs_on(self, platform: str) -> bool:  # noqa: ARG002  # every platform; every action's signature
         return True
 
     def will_restart(self) -> bool:

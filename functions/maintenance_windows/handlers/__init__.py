@@ -1,1 +1,2 @@
-"""HTTP handlers: check the caller and input, run a use case, map its outcome. Imports service, domain, ports."""
+"""HTTP handlers: check the caller and input, run one use case, map its outcome. Imports service, domain, ports,
+auth, config, observability."""

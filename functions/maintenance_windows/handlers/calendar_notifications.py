@@ -45,6 +45,10 @@ def handle_calendar_notifications(
         return HttpResponse(405, {"error": "use POST"}, {"Allow": "POST"})
     if graph_notifications.is_graph_call(request):
         return graph_notifications.handle_graph_notifications(request, ctx)
+    return _google_push(request, ctx, retired_grace)
+
+
+def _google_push(request: HttpRequest, ctx: PlanningContext, retired_grace: timedelta) -> HttpResponse:
     channel_id = request.header("X-Goog-Channel-ID")
     if channel_id and not CHANNEL_ID.fullmatch(channel_id):  # none or empty: an unknown channel (401)
         return error(400, "X-Goog-Channel-ID is not a channel id of ours (1 to 64 letters, digits, '-' or '_')")
@@ -72,34 +76,38 @@ def handle_calendar_notifications(
         return error(400, f"X-Goog-Message-Number must be a positive integer, at most {MAX_MESSAGE_NUMBER}")
     try:
         outcome = follow.on_notification(ctx, channel, number)
-    except CalendarUnavailable as outage:
+    except (CalendarError, InvalidDocumentId) as failure:
+        return _follow_failed(failure, channel.user_key)
+    return HttpResponse(200, {"status": outcome.status, "rounds": outcome.rounds, "changes": outcome.changes})
+
+
+def _follow_failed(failure: CalendarError | InvalidDocumentId, user_key: str) -> HttpResponse:
+    if isinstance(failure, InvalidDocumentId):
+        return error(400, str(failure))
+    if isinstance(failure, CalendarUnavailable):
         logger.warning(
             "calendar unavailable; the message stays pending",
             event="follow_unavailable",
-            user_key=channel.user_key,
-            error=str(outage),
+            user_key=user_key,
+            error=str(failure),
         )
         return error(503, "the calendar is unavailable; retry later")
-    except CalendarDeploymentError as broken:
+    if isinstance(failure, CalendarDeploymentError):
         logger.error(
             "calendar sync stopped: the calendar deployment must be fixed",
             event="calendar_deployment_error",
-            problem=str(broken),
+            problem=str(failure),
         )
-        return error(503, str(broken))
-    except CalendarError as problem:
-        # Not healed by a retry (e.g. delegation revoked): say so in the logs, do not make Google retry.
-        logger.error(
-            "calendar sync failed",
-            event="follow_failed",
-            user_key=channel.user_key,
-            status=problem.status,
-            reason=problem.reason,
-        )
-        return HttpResponse(200, {"status": "failed", "reason": problem.reason or "calendar error"})
-    except InvalidDocumentId as invalid:
-        return error(400, str(invalid))
-    return HttpResponse(200, {"status": outcome.status, "rounds": outcome.rounds, "changes": outcome.changes})
+        return error(503, str(failure))
+    # Not healed by a retry (e.g. delegation revoked): say so in the logs, do not make Google retry.
+    logger.error(
+        "calendar sync failed",
+        event="follow_failed",
+        user_key=user_key,
+        status=failure.status,
+        reason=failure.reason,
+    )
+    return HttpResponse(200, {"status": "failed", "reason": failure.reason or "calendar error"})
 
 
 def _message_number(raw: str | None) -> int | None:

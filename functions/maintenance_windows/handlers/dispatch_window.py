@@ -13,7 +13,6 @@ import dataclasses
 from pydantic import ValidationError
 
 from maintenance_windows.auth import AuthError, CallerVerifier
-from maintenance_windows.config.settings import ConfigurationError, Settings
 from maintenance_windows.domain.document_ids import InvalidDocumentId
 from maintenance_windows.handlers.http import (
     BadRequest,
@@ -32,24 +31,6 @@ from maintenance_windows.service.ingestion import IngestionContext, IngestTaskBo
 logger = get_logger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
-
-
-def dispatch_verifier(settings: Settings, *, accept_platform_verified: bool = False) -> CallerVerifier:
-    """The OIDC verifier for Cloud Tasks' token, everywhere (locally infra/tasks_relay adds the token).
-
-    `accept_platform_verified`: true on Cloud Run, where IAM (run.invoker) checks the token and strips
-    its signature before the request reaches us.
-    """
-    if not settings.dispatch_url or not settings.task_invoker_service_account:
-        raise ConfigurationError("dispatch_window needs MW_DISPATCH_URL and MW_TASK_INVOKER_SA")
-    from maintenance_windows.auth.oidc import GOOGLE_CERTS_URL, OidcVerifier
-
-    return OidcVerifier(
-        settings.dispatch_url,
-        [settings.task_invoker_service_account],
-        certs_url=settings.oidc_certs_url or GOOGLE_CERTS_URL,
-        accept_platform_verified=accept_platform_verified,
-    )
 
 
 def handle_dispatch_window(request: HttpRequest, ctx: DispatchContext, verifier: CallerVerifier | None) -> HttpResponse:

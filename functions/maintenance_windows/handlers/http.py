@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from maintenance_windows.domain.input_problems import field_problems
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -110,10 +112,4 @@ _MAX_FIELD_CHARS = 120
 
 def validation_problems(invalid: ValidationError) -> list[dict[str, str]]:
     """pydantic's errors as [{field, problem}], never echoing the input's values."""
-    return [
-        {
-            "field": (".".join(str(part) for part in issue["loc"]) or "(body)")[:_MAX_FIELD_CHARS],
-            "problem": issue["msg"],
-        }
-        for issue in invalid.errors(include_url=False, include_input=False, include_context=False)
-    ]
+    return field_problems(invalid, whole="(body)", max_field_chars=_MAX_FIELD_CHARS)

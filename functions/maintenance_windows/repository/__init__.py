@@ -1,1 +1,1 @@
-"""Domain records to and from store documents, one module per collection. Imports domain and ports."""
+"""Domain records to and from store documents, one module per collection. Imports domain, ports, observability."""

@@ -1,1 +1,2 @@
-"""Use cases, free of HTTP: ingest, plan, follow, dispatch, verify. Imports domain, ports, repository, config."""
+"""Use cases, free of HTTP: ingest, plan, follow, dispatch, verify. Imports domain, ports, repository, config,
+auth, observability, clock."""

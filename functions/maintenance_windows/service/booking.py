@@ -271,12 +271,12 @@ def _choose_before_os_deadline(
     paused = max(choosing.absences.deadline, window.deadline)
     fleet_deadline = observed_deadline(ctx.teams, updates, zone)
     if fleet_deadline is None or fleet_deadline >= paused:
-        return _choose(ctx, window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused), window
+        return _choose(window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused), window
     capped = replace(window, deadline=fleet_deadline)
-    slot = _choose(ctx, capped, busy, zone, now, capacity, lead, not_before, choosing, deadline=fleet_deadline)
+    slot = _choose(capped, busy, zone, now, capacity, lead, not_before, choosing, deadline=fleet_deadline)
     if isinstance(slot, Slot) and slot.fallback is None:
         return slot, capped
-    earliest = _choose(ctx, window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused,
+    earliest = _choose(window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused,
                        earliest=True)  # fmt: skip
     if isinstance(earliest, NoSlot):
         return earliest, window
@@ -290,7 +290,6 @@ def _refused_reasons(zones: Mapping[str, str | CalendarError]) -> dict[str, str]
 
 
 def _choose(
-    ctx: PlanningContext,
     window: Window,
     busy: list[Interval],
     zone: str,

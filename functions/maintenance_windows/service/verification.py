@@ -122,11 +122,11 @@ def _look(ctx: DispatchContext, window: Window, attempt: int) -> VerifyOutcome:
     reports = [_report(window, host, documents.get(str(host.host_id))) for host in hosts]
     decision = decide(reports, attempt, rules.verify, first_look(window, rules), now)
     if decision.verdict is Verdict.VERIFIED:
-        return _verified(ctx, window, decision, documents, now)
+        return _verified(ctx, window, decision, now)
     if decision.verdict is Verdict.FAILED:
         return _failed(ctx, window, decision, documents, rules, now)
     request_reports(ctx, decision.unresolved)
-    return _look_again(ctx, window, decision, documents, rules, attempt, now)
+    return _look_again(ctx, window, decision, rules, attempt, now)
 
 
 def read_hosts(ctx: DispatchContext, window: Window) -> list[FleetHost]:
@@ -181,8 +181,7 @@ def os_targets(window: Window, document: Mapping[str, Any] | None) -> dict[int, 
 # -- outcomes --------------------------------------------------------------------------------------------------
 
 
-def _verified(ctx: DispatchContext, window: Window, decision: Decision, documents: Mapping[str, Document],
-              now: datetime) -> Verified:  # fmt: skip
+def _verified(ctx: DispatchContext, window: Window, decision: Decision, now: datetime) -> Verified:
     done = window_states.verified(window, now, f"all {len(decision.reports)} hosts fixed (fresh results)")
     done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=True)
     closing = closing_writes(ctx.store, window, decision.reports, now)
@@ -201,7 +200,6 @@ def _look_again(
     ctx: DispatchContext,
     window: Window,
     decision: Decision,
-    documents: Mapping[str, Document],
     rules: TeamRules,
     attempt: int,
     now: datetime,

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from infra.calendar_server import RunningServer
+from infra.serving import BackgroundServer
 from maintenance_windows.adapters.calendar_credentials import local_credentials
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter, RetryPolicy
 
@@ -62,7 +61,7 @@ def admin(calendar_server: RunningServer) -> Admin:
 
 
 @pytest.fixture
-def adapter(calendar_server: RunningServer, admin: Admin) -> GoogleCalendarAdapter:
+def adapter(calendar_server: RunningServer, admin: Admin) -> GoogleCalendarAdapter:  # noqa: ARG001  # a reset first
     return GoogleCalendarAdapter(
         credentials_for=local_credentials(),
         api_endpoint=calendar_server.api_endpoint,
@@ -92,12 +91,11 @@ class PushReceiver:
 
     def __init__(self) -> None:
         self.received: queue.Queue[Received] = queue.Queue()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = BackgroundServer(self._app, name="push-receiver")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/push"
+        return f"{self._server.url}/push"
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -108,13 +106,11 @@ class PushReceiver:
         return self.received.get(timeout=timeout)
 
     def start(self) -> PushReceiver:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ def test_time_zones_are_batched_and_cached(adapter: GoogleCalendarAdapter, admin
     admin.users(*emails[::2], time_zone="Asia/Tokyo")  # each batch part must be answered as its own user
     zones = adapter.time_zones([*emails, "ghost@example.com"])
     ghost = zones.pop("ghost@example.com")  # reported, never left out (and never guessed)
-    assert isinstance(ghost, CalendarError) and (ghost.status, ghost.reason) == (404, "notFound")
+    assert isinstance(ghost, CalendarError)
+    assert (ghost.status, ghost.reason) == (404, "notFound")
     assert zones == {email: "Asia/Tokyo" if index % 2 == 0 else "America/Chicago" for index, email in enumerate(emails)}
     assert admin.counters()["round_trips"] == 3  # 121 calls in batches of 50
     assert adapter.stats.snapshot()["calls"] == {"calendar.settings.get": 121}
@@ -76,7 +77,8 @@ def test_batch_insert_is_idempotent(adapter: GoogleCalendarAdapter, admin: Admin
     specs = [_spec(user, index) for index, user in enumerate(users)]
     results = adapter.insert_events(specs)
     assert all(result.created and result.etag for result in results)
-    assert admin.counters()["round_trips"] == 2 and admin.counters()["calls"] == {"calendar.events.insert": 60}
+    assert admin.counters()["round_trips"] == 2
+    assert admin.counters()["calls"] == {"calendar.events.insert": 60}
 
     again = adapter.insert_events(specs[:3])
     assert [(result.event_id, result.created, result.error) for result in again] == [
@@ -89,7 +91,8 @@ def test_batch_insert_is_idempotent(adapter: GoogleCalendarAdapter, admin: Admin
         {"method": "popup", "minutes": 10},
         {"method": "popup", "minutes": 2},
     ]
-    assert stored["transparency"] == "opaque" and stored["guestsCanModify"] is False
+    assert stored["transparency"] == "opaque"
+    assert stored["guestsCanModify"] is False
 
 
 def test_transient_failures_are_retried_part_by_part(adapter: GoogleCalendarAdapter, admin: Admin) -> None:
@@ -156,12 +159,15 @@ def test_patch_get_delete(adapter: GoogleCalendarAdapter, admin: Admin) -> None:
     assert (patched.start, patched.end) == (_at(14), _at(14, 30))
     assert patched.private_properties == {"mw": "1", "window": "w7", "rev": "2"}
     fetched = adapter.get_event(ALICE, "ev00000007")
-    assert fetched is not None and fetched.etag == patched.etag and not fetched.all_day
+    assert fetched is not None
+    assert fetched.etag == patched.etag
+    assert not fetched.all_day
     assert adapter.delete_event(ALICE, "ev00000007") is True
     assert adapter.delete_event(ALICE, "ev00000007") is False  # 410 deleted
     assert adapter.delete_event(ALICE, "never0000") is False  # 404
     gone = adapter.get_event(ALICE, "ev00000007")
-    assert gone is not None and gone.status == "cancelled"
+    assert gone is not None
+    assert gone.status == "cancelled"
     assert adapter.get_event(ALICE, "never0000") is None
 
 
@@ -232,7 +238,8 @@ def test_busy_packs_fifty_calendars_per_call_and_calls_per_batch(adapter: Google
     users = [f"fb{index}@example.com" for index in range(120)]
     admin.users(*users)
     result = adapter.busy(users, DAY, DAY + timedelta(days=1))
-    assert set(result) == set(users) and all(item == BusyResult() for item in result.values())
+    assert set(result) == set(users)
+    assert all(item == BusyResult() for item in result.values())
     assert admin.counters()["calls"] == {"calendar.freebusy.query": 3}
     assert admin.counters()["round_trips"] == 1
 
@@ -242,7 +249,8 @@ def test_push_notifications_sync_then_exists(
 ) -> None:
     admin.users(ALICE)
     channel = adapter.watch(ALICE, "channel-1", "secret-token", push_receiver.url, ttl_seconds=3600)
-    assert channel.channel_id == "channel-1" and channel.resource_id
+    assert channel.channel_id == "channel-1"
+    assert channel.resource_id
     assert timedelta(minutes=59) < channel.expiration - datetime.now(UTC) <= timedelta(hours=1)
 
     sync = push_receiver.next()
@@ -301,12 +309,15 @@ def test_watch_many_and_first_sync_tokens_are_batched(
     tokens = adapter.sync_tokens(users)
 
     assert [c.channel_id for c in channels[:-1] if isinstance(c, Channel)] == [f"channel-{n}" for n in range(60)]
-    assert isinstance(channels[-1], CalendarError) and channels[-1].status == 404  # an unknown user is refused
-    assert all(isinstance(token, str) and token for token in tokens.values()) and len(tokens) == 60
+    assert isinstance(channels[-1], CalendarError)
+    assert channels[-1].status == 404
+    assert all(isinstance(token, str) and token for token in tokens.values())
+    assert len(tokens) == 60
     counters = admin.counters()
     assert counters["calls"] == {"calendar.events.watch": 61, "calendar.events.list": 60}
     assert counters["round_trips"] == 4  # 61 watches and 60 lists in batches of 50
     # The token is a real baseline: a later change shows up in an incremental sync.
     admin.events(_timed(users[1], now + timedelta(days=2), now + timedelta(days=2, hours=1)))
     token = tokens[users[1]]
-    assert isinstance(token, str) and len(adapter.list_changes(users[1], token).events) == 1
+    assert isinstance(token, str)
+    assert len(adapter.list_changes(users[1], token).events) == 1

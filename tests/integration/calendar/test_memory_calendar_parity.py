@@ -114,7 +114,8 @@ def _script(side: Side) -> dict[str, Any]:
     request = WatchRequest(ALICE, "channel-parity-1", "token-1", "http://127.0.0.1:9/push", 3600)
     opened = calendar.watch_many([request, request])
     seen["watched"] = [type(item).__name__ for item in opened]
-    assert isinstance(opened[0], Channel) and isinstance(opened[1], CalendarError)
+    assert isinstance(opened[0], Channel)
+    assert isinstance(opened[1], CalendarError)
     seen["duplicate_channel"] = (opened[1].status, opened[1].reason)
     seen["expiry_about_an_hour"] = abs(opened[0].expiration - datetime.now(UTC) - timedelta(hours=1)) < timedelta(
         minutes=1
@@ -180,10 +181,13 @@ def test_the_memory_calendar_answers_like_the_adapter_on_the_stand_in(
     in_memory = _script(_memory())
     for key in on_stand_in:
         assert in_memory[key] == on_stand_in[key], key
-    assert on_stand_in["reinserted"] == [("aaaa0001", False)] and on_stand_in["reinsert_deleted"] == [False]
-    assert on_stand_in["deleted"] == (True, False) and on_stand_in["expired"] == (410, "fullSyncRequired")
+    assert on_stand_in["reinserted"] == [("aaaa0001", False)]
+    assert on_stand_in["reinsert_deleted"] == [False]
+    assert on_stand_in["deleted"] == (True, False)
+    assert on_stand_in["expired"] == (410, "fullSyncRequired")
     # Out of office is read by type; free/busy shows it and focus time, never a working location.
-    assert on_stand_in["away"].away == (Interval(_at(10), _at(20)),) and on_stand_in["away"].error is None
+    assert on_stand_in["away"].away == (Interval(_at(10), _at(20)),)
+    assert on_stand_in["away"].error is None
     assert Interval(_at(10), _at(21)) in on_stand_in["busy_typed"].busy
     assert not any(block.overlaps(Interval(_at(22), _at(23))) for block in on_stand_in["busy_typed"].busy)
 

@@ -32,7 +32,8 @@ def test_out_of_office_is_read_by_type_for_many_users_in_one_batch(
         ["ann@example.com", "ben@example.com", "nobody@elsewhere.example"], DAY, DAY + timedelta(days=10)
     )
     assert found["ann@example.com"].away == tuple(Interval(start, start + timedelta(hours=9)) for start in days_off)
-    assert found["ben@example.com"].away == () and found["ben@example.com"].error is None
+    assert found["ben@example.com"].away == ()
+    assert found["ben@example.com"].error is None
     assert found["nobody@elsewhere.example"].error is not None
     # One batch for the three first pages, then ann's second page.
     assert admin.counters()["round_trips"] - before <= 3

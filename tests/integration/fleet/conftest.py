@@ -60,7 +60,7 @@ def admin(fleet: RunningFleet) -> Iterator[FleetAdmin]:
 
 
 @pytest.fixture
-def client(fleet: RunningFleet, admin: FleetAdmin) -> Iterator[FleetHttpClient]:
+def client(fleet: RunningFleet, admin: FleetAdmin) -> Iterator[FleetHttpClient]:  # noqa: ARG001  # a reset first
     client = FleetHttpClient(fleet.url, TOKEN, retry=FAST_RETRY, per_page=PER_PAGE)
     yield client
     client.close()

@@ -88,7 +88,8 @@ def test_persistent_server_errors_raise_unavailable(client: FleetHttpClient, adm
 def test_rate_limited_write_is_retried_and_applied_once(client: FleetHttpClient, admin: FleetAdmin) -> None:
     admin.faults(fail_next=2, fail_next_status=429, path_contains="/scripts/run")
     receipt = client.run_script(2, script_id=5)
-    assert receipt.kind == "script" and receipt.reference
+    assert receipt.kind == "script"
+    assert receipt.reference
     assert [r["status"] for r in admin.requests(path="/api/v1/fleet/scripts/run")] == [429, 429, 202]
     assert admin.actions_by_host()["2"] == {"script": 1}
 

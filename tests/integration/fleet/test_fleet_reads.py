@@ -95,5 +95,5 @@ def test_a_refused_os_update_setting_carries_fleets_reason(client: FleetHttpClie
         client.set_team_os_updates(1, macos=AppleOSUpdates("Tahoe", "2027-06-30"))
     assert refused.value.status == 422
     assert "minimum_version accepts version numbers only" in str(refused.value)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one OS-update setting"):
         client.set_team_os_updates(1)

@@ -131,7 +131,8 @@ def test_random_fault_rates_are_seeded_and_counted(fleet: RunningFleet, admin: F
     assert requests.get(f"{fleet.url}/_admin/faults", timeout=5).json()["injected"] == 2 * sum(s != 200 for s in first)
 
 
-def test_invalid_fault_configuration_is_refused(fleet: RunningFleet, admin: FleetAdmin) -> None:
+@pytest.mark.usefixtures("admin")
+def test_invalid_fault_configuration_is_refused(fleet: RunningFleet) -> None:
     for bad in ({"rate_5xx": 2}, {"status_5xx": 404}, {"unknown": 1}):
         assert requests.put(f"{fleet.url}/_admin/faults", json=bad, timeout=5).status_code == 400
 
@@ -164,7 +165,7 @@ def test_admin_can_take_a_host_offline_and_back(client: FleetHttpClient, admin: 
     assert (back["online"], back["refetch_requested"]) == (True, False)
 
 
-def test_update_now_reports_the_new_os_version(client: FleetHttpClient, admin: FleetAdmin) -> None:
+def test_update_now_reports_the_new_os_version(admin: FleetAdmin) -> None:
     admin.update_now(3, "15.4")
     assert admin.host(3)["os_version"] != "macOS 15.4"
     admin.check_in(3)

@@ -95,7 +95,8 @@ def test_the_memory_fleet_answers_like_the_client_on_the_stand_in(client: FleetH
     on_stand_in, in_memory = _script(client), _script(_memory())
     for key in on_stand_in:
         assert in_memory[key] == on_stand_in[key], key
-    assert on_stand_in["command_again"] == ("FleetError", 409) and on_stand_in["unknown_host"][1] == 404
+    assert on_stand_in["command_again"] == ("FleetError", 409)
+    assert on_stand_in["unknown_host"][1] == 404
     assert on_stand_in["script_by_name_again"] == ("FleetError", 409)
     assert on_stand_in["install_pending"] == on_stand_in["install_not_offered"] == ("FleetError", 400)
 

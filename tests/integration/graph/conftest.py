@@ -97,6 +97,7 @@ def slept() -> list[float]:
 
 @pytest.fixture
 def adapter(graph_server: RunningServer, admin: Admin, slept: list[float]) -> GraphCalendarAdapter:
+    del admin  # requested for its reset: every adapter starts on a clean stand-in
     return GraphCalendarAdapter(
         tokens=LocalGraphTokens(),
         endpoint=graph_server.api_endpoint,

@@ -37,7 +37,8 @@ def test_creates_travel_twenty_to_a_batch(adapter: GraphCalendarAdapter, admin: 
     results = adapter.insert_events([_spec(i, person) for i, person in enumerate(people)])
     assert all(r.created and r.error is None for r in results)
     counters = admin.counters()
-    assert counters["round_trips"] == 3 and counters["calls"]["create_event"] == 45
+    assert counters["round_trips"] == 3
+    assert counters["calls"]["create_event"] == 45
 
 
 def test_free_busy_for_many_people_is_a_few_get_schedule_calls_in_one_round_trip(
@@ -46,8 +47,10 @@ def test_free_busy_for_many_people_is_a_few_get_schedule_calls_in_one_round_trip
     people = [f"p{i}@contoso.example" for i in range(120)]
     admin.users(*people)
     busy = adapter.busy(people, DAY, DAY + timedelta(days=5))
-    assert len(busy) == 120 and all(result.error is None for result in busy.values())
-    assert admin.counters()["calls"] == {"get_schedule": 6} and admin.counters()["round_trips"] == 1
+    assert len(busy) == 120
+    assert all(result.error is None for result in busy.values())
+    assert admin.counters()["calls"] == {"get_schedule": 6}
+    assert admin.counters()["round_trips"] == 1
 
 
 def test_an_answer_lost_after_the_create_is_retried_into_the_same_event(
@@ -56,10 +59,13 @@ def test_an_answer_lost_after_the_create_is_retried_into_the_same_event(
     admin.users(ALICE)
     admin.faults({"status": 503, "path": "/events", "method": "POST", "after_commit": True})
     (result,) = adapter.insert_events([_spec(1)])
-    assert result.error is None and result.event_id == "ev0001"
+    assert result.error is None
+    assert result.event_id == "ev0001"
     live = [e for e in admin.call("GET", f"users/{ALICE}/events")["value"] if not e["deleted"]]
-    assert len(live) == 1 and live[0]["transactionId"] == "ev0001"
-    assert live[0]["showAs"] == "busy" and live[0]["categories"] == ["Maintenance window"]
+    assert len(live) == 1
+    assert live[0]["transactionId"] == "ev0001"
+    assert live[0]["showAs"] == "busy"
+    assert live[0]["categories"] == ["Maintenance window"]
     assert live[0]["body"] == {"contentType": "html", "content": "<p>Fix</p>"}
     assert (live[0]["isReminderOn"], live[0]["reminderMinutesBeforeStart"]) == (True, 10)
 
@@ -73,7 +79,8 @@ def test_retry_after_is_honoured_for_a_plain_call_and_for_a_batch_part(
     assert slept == [3.0]
     admin.faults({"status": 429, "code": "ApplicationThrottled", "retry_after": 5, "path": "mailboxSettings"})
     zones = adapter.time_zones([ALICE, "bob@contoso.example"])
-    assert zones == {ALICE: "Europe/Paris", "bob@contoso.example": "Europe/Paris"} and slept[-1] == 5.0
+    assert zones == {ALICE: "Europe/Paris", "bob@contoso.example": "Europe/Paris"}
+    assert slept[-1] == 5.0
 
 
 def test_windows_zone_names_map_to_iana_through_cldr(adapter: GraphCalendarAdapter, admin: Admin) -> None:
@@ -91,23 +98,27 @@ def test_a_refused_or_missing_mailbox_fails_alone_even_when_it_asks_for_the_othe
     admin.users(ALICE)
     people = ["out@contoso.example", ALICE, "gone@contoso.example"]
     busy = adapter.busy(people, DAY, DAY + timedelta(days=1))
-    assert busy["out@contoso.example"].error == "not_delegated" and busy[ALICE].error is None
+    assert busy["out@contoso.example"].error == "not_delegated"
+    assert busy[ALICE].error is None
     assert busy["gone@contoso.example"].error == "unknown"
     zones = adapter.time_zones(people)
-    assert isinstance(zones["out@contoso.example"], CalendarAccessRefused) and zones[ALICE] == "Europe/Paris"
+    assert isinstance(zones["out@contoso.example"], CalendarAccessRefused)
+    assert zones[ALICE] == "Europe/Paris"
     missing = zones["gone@contoso.example"]
-    assert isinstance(missing, CalendarAccessRefused) and missing.reason == "unknown"
+    assert isinstance(missing, CalendarAccessRefused)
+    assert missing.reason == "unknown"
 
 
-def test_our_events_are_found_by_our_id_in_a_fresh_process(
-    adapter: GraphCalendarAdapter, admin: Admin, graph_server: object
-) -> None:
+def test_our_events_are_found_by_our_id_in_a_fresh_process(adapter: GraphCalendarAdapter, admin: Admin) -> None:
     admin.users(ALICE)
     adapter.insert_events([_spec(2)])
     fresh = GraphCalendarAdapter(tokens=adapter._transport._tokens, endpoint=adapter._transport._endpoint)
     event = fresh.get_event(ALICE, "ev0002")
-    assert event is not None and event.event_id == "ev0002" and event.private_properties["mw_window_id"] == "w2"
-    assert fresh.delete_event(ALICE, "ev0002") is True and fresh.get_event(ALICE, "ev0002") is None
+    assert event is not None
+    assert event.event_id == "ev0002"
+    assert event.private_properties["mw_window_id"] == "w2"
+    assert fresh.delete_event(ALICE, "ev0002") is True
+    assert fresh.get_event(ALICE, "ev0002") is None
 
 
 def test_a_subscription_per_person_with_our_client_state_and_a_lifetime_under_graphs_limit(
@@ -120,7 +131,8 @@ def test_a_subscription_per_person_with_our_client_state_and_a_lifetime_under_gr
         WatchRequest("out@contoso.example", "chan-2", "tok-2", receiver.url, 3600),
     ]
     opened, refused = adapter.watch_many(asked)
-    assert isinstance(opened, Channel) and isinstance(refused, CalendarAccessRefused)
+    assert isinstance(opened, Channel)
+    assert isinstance(refused, CalendarAccessRefused)
     assert opened.expiration - datetime.now(UTC) < timedelta(minutes=10080)
     (stored,) = admin.call("GET", "subscriptions")["value"]
     assert (stored["id"], stored["clientState"], stored["changeType"]) == (
@@ -183,4 +195,5 @@ def test_free_busy_carries_the_persons_working_hours_in_iana_terms(adapter: Grap
     )
     result = adapter.busy([ALICE], DAY, DAY + timedelta(days=1))[ALICE]
     hours = DailyHours(start=time(10, 30), end=time(16))
-    assert result.working_hours == {"mon": hours, "wed": hours} and result.working_hours_zone == "Europe/Berlin"
+    assert result.working_hours == {"mon": hours, "wed": hours}
+    assert result.working_hours_zone == "Europe/Berlin"

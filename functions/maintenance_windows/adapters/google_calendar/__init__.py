@@ -1,4 +1,4 @@
-"""The CalendarPort on Google Calendar v3.
+"""The CalendarPort on Google Calendar v3. Imports what adapters/ may: ports, domain, config, observability, clock.
 
 adapter.py (the port's methods) · transport.py (single calls and HTTP batches) · user_credentials.py
 (delegated credentials per user) · failures.py (Google's errors read) · bodies.py (what is sent) ·

@@ -134,7 +134,7 @@ class CalendarTransport:
             batch.add(request, request_id=call.key)
         try:
             batch.execute(http=ready[0][1])
-        except Exception as error:  # a failed envelope fails every part it did not answer
+        except Exception as error:  # noqa: BLE001  # fails every unanswered part; _failure_or_raise re-raises the rest
             failure = _failure_or_raise(error)
             for call, _ in ready:
                 answered.setdefault(call.key, failure)
@@ -155,7 +155,7 @@ class CalendarTransport:
     def _send_one(make_request: Callable[[], HttpRequest], http: google_auth_httplib2.AuthorizedHttp) -> Any:
         try:
             return make_request().execute(http=http, num_retries=0)
-        except Exception as error:  # classified just below; unknown ones re-raised
+        except Exception as error:  # noqa: BLE001  # classified by _failure_or_raise, which re-raises the rest
             return _failure_or_raise(error)
 
 

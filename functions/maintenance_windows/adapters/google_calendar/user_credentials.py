@@ -41,7 +41,7 @@ class UserCredentials:
         cache_size: int = 4096,
         http_timeout_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        on_refusal: Callable[[str], None] = lambda email: None,
+        on_refusal: Callable[[str], None] = lambda _email: None,
     ) -> None:
         self._factory = factory
         self._on_refusal = on_refusal

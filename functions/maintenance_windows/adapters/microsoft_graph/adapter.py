@@ -132,7 +132,7 @@ class GraphCalendarAdapter:
         ]
         outcomes = self._transport.run(calls)
         for call in calls:
-            answer = self._ok(outcomes[call.key], call.user)
+            answer = self._ok(outcomes[call.key])
             if isinstance(answer, CalendarError):
                 zones[call.user] = answer
                 continue
@@ -198,7 +198,7 @@ class GraphCalendarAdapter:
             outcomes = self._transport.run(calls)
             pending = []
             for call, group in zip(calls, groups, strict=True):
-                answer = self._ok(outcomes[call.key], call.user)
+                answer = self._ok(outcomes[call.key])
                 if isinstance(answer, CalendarAccessRefused):
                     # The asking mailbox is refused: it fails alone, the others are asked again as someone else.
                     found[call.user] = answer
@@ -217,7 +217,7 @@ class GraphCalendarAdapter:
             f"/users/{_id(user_email)}/calendarView?startDateTime={_q(time_min)}&endDateTime={_q(time_max)}"
             f"&$top=500&$expand={quote(bodies.EXPAND_TAGS)}"
         )
-        answer = self._single(user_email, "calendarView.list", Request("GET", path))
+        answer = self._single("calendarView.list", Request("GET", path))
         events = [self._event(user_email, item) for item in (answer.body or {}).get("value", [])]
         return [e for e in events if e.start and e.end and not e.all_day and e.status != "cancelled"]
 
@@ -238,7 +238,7 @@ class GraphCalendarAdapter:
         outcomes = self._transport.run(calls)
         results: list[InsertResult] = []
         for call, spec in zip(calls, specs, strict=True):
-            answer = self._ok(outcomes[call.key], spec.user_email)
+            answer = self._ok(outcomes[call.key])
             if isinstance(answer, CalendarError):
                 results.append(
                     InsertResult(
@@ -269,7 +269,7 @@ class GraphCalendarAdapter:
         *,
         start: datetime | None = None,
         end: datetime | None = None,
-        time_zone: str | None = None,
+        time_zone: str | None = None,  # noqa: ARG002  # the port's signature: Graph is sent UTC times
         summary: str | None = None,
         description_html: str | None = None,
         private_properties: Mapping[str, str] | None = None,
@@ -289,9 +289,7 @@ class GraphCalendarAdapter:
         merged = {**tags, **(private_properties or {})}
         if private_properties:
             change["singleValueExtendedProperties"] = bodies.tag_properties(event_id, merged)
-        answer = self._single(
-            user_email, "events.patch", Request("PATCH", f"/users/{_id(user_email)}/events/{graph_id}", change)
-        )
+        answer = self._single("events.patch", Request("PATCH", f"/users/{_id(user_email)}/events/{graph_id}", change))
         with self._lock:
             self._known[(user_email, event_id)] = (graph_id, merged)
         return bodies.to_event(answer.body or {}, event_id, merged)
@@ -305,7 +303,7 @@ class GraphCalendarAdapter:
             self._known.pop((user_email, event_id), None)
         if answer.status == 404:
             return False
-        self._raise_for(answer, user_email)
+        self._raise_for(answer)
         return True
 
     def get_event(self, user_email: str, event_id: str) -> CalendarEvent | None:
@@ -318,7 +316,7 @@ class GraphCalendarAdapter:
             with self._lock:
                 self._known.pop((user_email, event_id), None)
             return None
-        self._raise_for(answer, user_email)
+        self._raise_for(answer)
         return self._event(user_email, answer.body or {})
 
     def _lookup(self, user_email: str, event_id: str) -> tuple[str | None, dict[str, str]]:
@@ -328,7 +326,7 @@ class GraphCalendarAdapter:
             return known[0], dict(known[1])
         wanted = f"singleValueExtendedProperties/Any(ep: ep/id eq '{bodies.MW_EVENT_ID}' and ep/value eq '{event_id}')"
         path = f"/users/{_id(user_email)}/events?$filter={quote(wanted)}&$expand={quote(bodies.EXPAND_TAGS)}"
-        answer = self._single(user_email, "events.lookup", Request("GET", path))
+        answer = self._single("events.lookup", Request("GET", path))
         for item in (answer.body or {}).get("value", []):
             our_id, tags = bodies.tags_of(item)
             if our_id == event_id:
@@ -356,7 +354,7 @@ class GraphCalendarAdapter:
                 "the delta position is unreadable or its range is nearly over", status=410, reason="fullSyncRequired"
             )
         ours: dict[str, str] = dict(position["o"])
-        items, link = self._delta_pages(user_email, _relative(position["d"]))
+        items, link = self._delta_pages(_relative(position["d"]))
         events = self._read_changed(user_email, items, ours)
         return ChangeSet(tuple(events), _encode(link, ours, position["h"]))
 
@@ -373,18 +371,18 @@ class GraphCalendarAdapter:
         low = self._clock() - timedelta(days=1)
         high = low + SYNC_RANGE
         first = f"/users/{_id(user_email)}/calendarView/delta?startDateTime={_q(low)}&endDateTime={_q(high)}"
-        items, link = self._delta_pages(user_email, first)
+        items, link = self._delta_pages(first)
         ours: dict[str, str] = {}
         events = self._read_changed(user_email, items, ours)
         return ChangeSet(tuple(events), _encode(link, ours, high.isoformat()))
 
-    def _delta_pages(self, user_email: str, path: str) -> tuple[list[dict[str, Any]], str]:
+    def _delta_pages(self, path: str) -> tuple[list[dict[str, Any]], str]:
         items: list[dict[str, Any]] = []
         for _ in range(200):  # bounded: a calendar has at most a few thousand items in the range
             answer = self._transport.call("calendarView.delta", Request("GET", path))
             if answer.status == 410 or "SyncState" in answer.code:
                 raise SyncTokenExpired(f"delta link expired: {answer.code}", status=410, reason="fullSyncRequired")
-            self._raise_for(answer, user_email)
+            self._raise_for(answer)
             body = answer.body or {}
             items.extend(body.get("value", []))
             if "@odata.deltaLink" in body:
@@ -422,7 +420,7 @@ class GraphCalendarAdapter:
         ]
         outcomes = self._transport.run(calls) if calls else {}
         for call, graph_id in zip(calls, to_read, strict=True):
-            answer = self._ok(outcomes[call.key], user_email)
+            answer = self._ok(outcomes[call.key])
             if isinstance(answer, CalendarError):
                 if answer.status == 404 and graph_id in ours:
                     events.append(bodies.gone(ours.pop(graph_id)))
@@ -461,7 +459,7 @@ class GraphCalendarAdapter:
         outcomes = self._transport.run(calls)
         results: list[Channel | CalendarError] = []
         for call, request in zip(calls, requests, strict=True):
-            answer = self._ok(outcomes[call.key], request.user_email)
+            answer = self._ok(outcomes[call.key])
             if isinstance(answer, CalendarError):
                 results.append(answer)
                 continue
@@ -481,13 +479,13 @@ class GraphCalendarAdapter:
                 {"expirationDateTime": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")},
             ),
         )
-        self._raise_for(answer, None)
+        self._raise_for(answer)
         return datetime.fromisoformat(str((answer.body or {})["expirationDateTime"]).replace("Z", "+00:00"))
 
-    def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
+    def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:  # noqa: ARG002  # port
         answer = self._transport.call("subscriptions.delete", Request("DELETE", f"/subscriptions/{resource_id}"))
         if answer.status != 404:
-            self._raise_for(answer, user_email)
+            self._raise_for(answer)
 
     # ---- internals --------------------------------------------------------------------------------------
 
@@ -495,25 +493,25 @@ class GraphCalendarAdapter:
         request = Request(verb, path, body)
         return Call(key, user, method, lambda: request)
 
-    def _single(self, user_email: str, method: str, request: Request) -> Answer:
+    def _single(self, method: str, request: Request) -> Answer:
         answer = self._transport.call(method, request)
-        self._raise_for(answer, user_email)
+        self._raise_for(answer)
         return answer
 
-    def _ok(self, outcome: Answer | Failure, user_email: str) -> Answer | CalendarError:
+    def _ok(self, outcome: Answer | Failure) -> Answer | CalendarError:
         if isinstance(outcome, Failure):
             return CalendarError(
                 f"Graph: {outcome.status} {outcome.reason}", status=outcome.status, reason="unavailable"
             )
         try:
-            self._raise_for(outcome, user_email)
+            self._raise_for(outcome)
         except CalendarDeploymentError:
             raise
         except CalendarError as problem:
             return problem
         return outcome
 
-    def _raise_for(self, answer: Answer, user_email: str | None) -> None:
+    def _raise_for(self, answer: Answer) -> None:
         if answer.status < 400:
             return
         code, message = answer.code, answer.message
