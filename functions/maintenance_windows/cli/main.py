@@ -16,6 +16,7 @@ from maintenance_windows.cli import (  # noqa: F401  (registers subcommands)
     check_commands,
     commands,
     planning_commands,
+    rollout_commands,
 )
 from maintenance_windows.cli.stack_info import StackNotRunning
 

@@ -113,6 +113,8 @@ class Window:
     outcome_pending: bool = False
     #: Why the last planning run could not place it (no slot, calendar access refused, ...); cleared once planned.
     unplaced_reason: str | None = None
+    #: The start a pause put off (dispatch found maintenance paused): the rebooked event says so.
+    put_off_start: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property
@@ -182,6 +184,23 @@ def rebook_after_deletion(window: Window, at: datetime, why: str) -> Window:
         event_id=event_id(window.window_id, window.booking + 1),
         task_name=None,
         event_etag=None,
+    )
+
+
+def put_off(window: Window, at: datetime, why: str) -> Window:
+    """Maintenance was paused at the window's start: nothing ran, and the planner books a new time once the
+    pause ends (same event, moved: its etag is forgotten so the booking re-aligns it). A new revision, so
+    every task of the old one is a no-op."""
+    return window._to(
+        WindowState.PLANNED,
+        at,
+        "put_off",
+        f"maintenance paused at the start; nothing sent ({why})",
+        revision=window.revision + 1,
+        task_name=None,
+        event_etag=None,
+        unplaced_reason=f"paused: {why}",
+        put_off_start=window.put_off_start or window.start,
     )
 
 

@@ -39,6 +39,7 @@ from maintenance_windows.ports.calendar import AwayResult, CalendarError, Calend
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
+from maintenance_windows.repository import pauses as pause_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, PendingMessage
 from maintenance_windows.service import booking, channels
@@ -283,6 +284,13 @@ def _removed(ctx: PlanningContext, window: Window, change: Change, *, lingering:
 def _rebook(ctx: PlanningContext, window: Window, change: Change) -> Window:
     now = ctx.clock()
     rebooked = window_states.rebook_after_deletion(window, now, change.why)
+    pause = pause_records.pause_of(ctx.store, window.team_id)
+    if pause is not None:  # nothing new is booked during a pause: the planner books it after the pause
+        held = replace(rebooked, unplaced_reason=f"paused: {pause.describe()}")
+        window_records.save(ctx.store, [held])
+        if window.task_name:
+            ctx.tasks.delete(window.task_name)
+        return held
     # A lone rebooking does not load every open window for the team's capacity: one more is tolerable.
     planned, unplaced = booking.assign_slots(ctx, [rebooked], Capacity())
     if unplaced:
