@@ -384,7 +384,7 @@ def _carol_moves_hers_in_caldav(demo: LocalStack, booked: dict[str, dict[str, An
     heading("4c. Carol drags hers 30 seconds later, in her CalDAV calendar app")
     demo_caldav.move(demo, booked[demo_caldav.CAROL]["event_id"], timedelta(seconds=30))
     polled = demo_caldav.follow_now(demo)
-    followed = next(row for row in windows(demo) if row["user"] == demo_caldav.CAROL)
+    followed = next(row for row in windows() if row["user"] == demo_caldav.CAROL)
     say(f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
         f"revision {followed['revision']}, new start {followed['start_utc']}")  # fmt: skip
     if followed["revision"] != 1:

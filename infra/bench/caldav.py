@@ -72,7 +72,7 @@ def run(people: int = 20) -> dict[str, Any]:
         planned = adapter.stats.snapshot()
         adapter.stats.calls.clear()
         progress("a quiet day: 288 follow ticks, 96 planning runs")
-        quiet = _day(ctx, adapter, clock, hooks, lambda tick: 0)
+        quiet = _day(ctx, adapter, clock, hooks, lambda _tick: 0)
         progress("a busy day: each person adds and moves a meeting, one in five moves the window")
         busy = _day(ctx, adapter, clock, hooks, lambda tick: _changes(radicale, ctx, crowd, tick, clock))
     booked = max(first.windows_booked, 1)

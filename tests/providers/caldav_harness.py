@@ -50,7 +50,7 @@ class CalDavHarness:
                 shutil.rmtree(radicale.calendar_folder(email), ignore_errors=True)
         self.server = CalDavServer(url=radicale.url)
         self.adapter = CalDavCalendarAdapter(
-            servers=lambda email: self.server,
+            servers=lambda _email: self.server,
             credentials=CalDavCredentials(
                 {"service_account": {"username": SERVICE_ACCOUNT, "password": radicale.service_password}}
             ),

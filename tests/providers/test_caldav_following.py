@@ -5,7 +5,6 @@ CalDAV) brings the window along through the same follow use case as Google's not
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -26,7 +25,7 @@ ADA = f"ada@{DOMAIN}"
 
 
 @pytest.fixture
-def world(radicale: RunningRadicale) -> Iterator[World]:
+def world(radicale: RunningRadicale) -> World:
     person = CalDavHarness(radicale)  # resets the server's calendars
     teams = parse_teams({"defaults": {"domains": [DOMAIN], "calendar": "caldav", "caldav": {"url": radicale.url}}})
     built = World(teams=teams)
@@ -41,7 +40,7 @@ def world(radicale: RunningRadicale) -> Iterator[World]:
     built.ctx = dataclasses.replace(built.ctx, calendar=adapter)
     person.add_person(ADA, "Europe/Paris")
     built.person = person  # type: ignore[attr-defined]
-    yield built
+    return built
 
 
 def plan(world: World) -> None:
@@ -58,23 +57,27 @@ def test_the_planner_books_in_radicale_and_opens_a_polled_channel(world: World) 
     plan(world)
     (window,) = world.windows()
     assert window.state is WindowState.SCHEDULED or window.state is WindowState.PLANNED
-    assert window.start is not None and window.event_id is not None
+    assert window.start is not None
+    assert window.event_id is not None
     assert person(world).live_events(ADA) == [(window.start, window.end, person(world).live_events(ADA)[0][2])]
     (channel,) = channel_records.all_channels(world.store)
-    assert channel.resource_id == POLLED and channel.sync_token
+    assert channel.resource_id == POLLED
+    assert channel.sync_token
 
 
 def test_a_move_in_the_persons_app_is_followed_at_the_next_sync(world: World) -> None:
     world.host(1, ADA)
     plan(world)
     (booked,) = world.windows()
-    assert booked.start is not None and booked.event_id is not None
+    assert booked.start is not None
+    assert booked.event_id is not None
     later = booked.start + timedelta(days=1, hours=1)
     person(world).person_moves(ADA, booked.event_id, later, later + (booked.end - booked.start))  # type: ignore[operator]
     world.clock.advance(timedelta(minutes=5))
     assert follow_polled(world.ctx).polled == 1
     (moved,) = world.windows()
-    assert moved.start == later and moved.revision == booked.revision + 1
+    assert moved.start == later
+    assert moved.revision == booked.revision + 1
     # Our own write (the revision's patch) comes back in the next sync: recognised by etag, nothing changes.
     world.clock.advance(timedelta(minutes=5))
     assert follow_polled(world.ctx).polled == 1
@@ -91,7 +94,8 @@ def test_a_deletion_in_the_persons_app_is_rebooked_at_the_next_sync(world: World
     world.clock.advance(timedelta(minutes=5))
     follow_polled(world.ctx)
     (rebooked,) = world.windows()
-    assert rebooked.deletions == 1 and rebooked.event_id != booked.event_id
+    assert rebooked.deletions == 1
+    assert rebooked.event_id != booked.event_id
     assert [(start, end) for start, end, _ in person(world).live_events(ADA)] == [(rebooked.start, rebooked.end)]
 
 

@@ -41,8 +41,8 @@ def dav(radicale: RunningRadicale) -> CalDavHarness:
     return harness
 
 
-def adapter(radicale: RunningRadicale, server: CalDavServer, secret: dict[str, Any]) -> CalDavCalendarAdapter:
-    return CalDavCalendarAdapter(servers=lambda email: server, credentials=CalDavCredentials(secret), retry=FAST)
+def adapter(_radicale: RunningRadicale, server: CalDavServer, secret: dict[str, Any]) -> CalDavCalendarAdapter:
+    return CalDavCalendarAdapter(servers=lambda _email: server, credentials=CalDavCredentials(secret), retry=FAST)
 
 
 def service(radicale: RunningRadicale, password: str | None = None) -> dict[str, Any]:
@@ -103,12 +103,11 @@ def test_free_busy_query_reads_the_servers_own_busy_time(dav: CalDavHarness, rad
     own_event(dav, ALICE, at(5), at(6), status="CANCELLED")
     by_server = adapter(radicale, CalDavServer(url=radicale.url, busy_from="free-busy"), service(radicale))
     assert by_server.busy([ALICE], at(0), at(8))[ALICE].busy == (Interval(at(1), at(2)),)
-    assert by_server.stats.calls["calendar.freebusy"] == 1 and by_server.stats.calls["calendar.query"] == 0
+    assert by_server.stats.calls["calendar.freebusy"] == 1
+    assert by_server.stats.calls["calendar.query"] == 0
 
 
-def test_a_calendar_without_a_zone_reads_as_utc_and_takes_the_teams_fallback(
-    dav: CalDavHarness, radicale: RunningRadicale
-) -> None:
+def test_a_calendar_without_a_zone_reads_as_utc_and_takes_the_teams_fallback(dav: CalDavHarness) -> None:
     dav.add_person(BOB, "")
     zone = dav.calendar.time_zones([BOB])[BOB]
     assert zone == "UTC"
@@ -167,7 +166,8 @@ def test_a_create_whose_answer_was_lost_is_not_booked_twice(dav: CalDavHarness) 
     dav.adapter.session.mount("http://", LoseAnswer())  # type: ignore[attr-defined]
     (result,) = dav.calendar.insert_events([spec("aa0200b0", at(1))])
     # The retry's If-None-Match: * met the stored event (412): reported as already there, never a second one.
-    assert result.error is None and result.created is False
+    assert result.error is None
+    assert result.created is False
     assert dav.live_events(ALICE) == [(at(1), at(1.5), "Maintenance window")]
 
 
@@ -177,12 +177,15 @@ def test_app_passwords_refuse_one_person_alone(dav: CalDavHarness, radicale: Run
     secret = {"app_passwords": {ALICE: radicale.passwords[ALICE], BOB: {"username": BOB, "password": "revoked"}}}
     per_person = adapter(radicale, own, secret)
     results = per_person.insert_events([spec("aa0300b0", at(1)), spec("aa0301b0", at(1), BOB)])
-    assert results[0].created and not results[1].created and results[1].access_refused
+    assert results[0].created
+    assert not results[1].created
+    assert results[1].access_refused
     nobody = adapter(radicale, own, {})
     assert nobody.busy([ALICE], at(0), at(8))[ALICE].error == "not_delegated"
 
 
-def test_a_refused_service_account_is_the_deployments_problem(dav: CalDavHarness, radicale: RunningRadicale) -> None:
+@pytest.mark.usefixtures("dav")
+def test_a_refused_service_account_is_the_deployments_problem(radicale: RunningRadicale) -> None:
     wrong = adapter(radicale, CalDavServer(url=radicale.url), service(radicale, "not-the-password"))
     with pytest.raises(CalendarDeploymentError):
         wrong.busy([ALICE], at(0), at(8))

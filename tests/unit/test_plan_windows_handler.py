@@ -138,4 +138,5 @@ def test_the_follow_job_syncs_polled_calendars_without_planning() -> None:
 def test_follow_only_must_be_exactly_true() -> None:
     world = World()
     response = call(world, {"follow_only": False})
-    assert response.status == 400 and "lead_minutes" in response.body["error"]
+    assert response.status == 400
+    assert "lead_minutes" in response.body["error"]

@@ -33,14 +33,16 @@ def polled_world(*people: str) -> World:
 def test_a_move_is_followed_at_the_follow_jobs_next_call() -> None:
     world = polled_world(ALICE)
     (booked,) = world.windows()
-    assert booked.start is not None and booked.event_id is not None
+    assert booked.start is not None
+    assert booked.event_id is not None
     later = booked.start + timedelta(hours=2)
     world.calendar.user_moves(ALICE, booked.event_id, later)
     world.clock.advance(timedelta(minutes=5))
     report = follow_polled(world.ctx)
     assert (report.polled, report.failed) == (1, 0)
     (moved,) = world.windows()
-    assert moved.start == later and moved.revision == booked.revision + 1
+    assert moved.start == later
+    assert moved.revision == booked.revision + 1
 
 
 def test_a_deletion_is_rebooked_at_the_follow_jobs_next_call() -> None:
@@ -51,7 +53,8 @@ def test_a_deletion_is_rebooked_at_the_follow_jobs_next_call() -> None:
     world.clock.advance(timedelta(minutes=5))
     follow_polled(world.ctx)
     (rebooked,) = world.windows()
-    assert rebooked.deletions == 1 and rebooked.event_id != booked.event_id
+    assert rebooked.deletions == 1
+    assert rebooked.event_id != booked.event_id
     assert rebooked.state in (WindowState.PLANNED, WindowState.SCHEDULED)
 
 
@@ -82,7 +85,8 @@ def test_one_persons_failure_leaves_the_others_followed_and_waits_for_the_next_c
     world = polled_world(ALICE, BOB)
     before = {window.user_email: window for window in world.windows()}
     for email, window in before.items():
-        assert window.start is not None and window.event_id is not None
+        assert window.start is not None
+        assert window.event_id is not None
         world.calendar.user_moves(email, window.event_id, window.start + timedelta(hours=1))
     world.calendar.fail_next("list_changes", CalendarUnavailable("the server is down", status=503))
     world.clock.advance(timedelta(minutes=5))

@@ -79,5 +79,5 @@ def follow_polled(ctx: PlanningContext, skip_within: timedelta | None = None) ->
 class PolledFollower:
     """The AfterPlanHook: every planning run also syncs the polled calendars that are due."""
 
-    def __call__(self, ctx: PlanningContext, open_windows: Sequence[Window], report: PlanReport) -> None:
+    def __call__(self, ctx: PlanningContext, _open_windows: Sequence[Window], report: PlanReport) -> None:
         report.extra.update(follow_polled(ctx, FOLLOWED_RECENTLY).as_report())
