@@ -7,6 +7,7 @@ meets the same object here; values the simulation does not model are plausible c
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -111,12 +112,26 @@ def host_detail(
         "geolocation": None,
         "maintenance_window": None,
         "users": [],
-        "labels": [],
+        "labels": host_labels(host.labels),
         "packs": [],
         "policies": policies,
         "software": [],
         "mdm": _mdm(device),
     }
+
+
+def host_labels(names: Sequence[str]) -> list[dict[str, Any]]:
+    """HostDetail.Labels (server/fleet/hosts.go: "the list of labels the host is a member of"), each in the
+    shape of get_host_response.json: Fleet's builtin "All Hosts" (id 6 there) and the host's manual labels."""
+    builtin = _label(6, "All Hosts", "All hosts which have enrolled in Fleet", "builtin", "dynamic")
+    manual = [_label(1000 + zlib.crc32(name.encode()) % 100000, name, "", "regular", "manual") for name in names]
+    return [builtin, *manual]
+
+
+def _label(label_id: int, name: str, description: str, label_type: str, membership: str) -> dict[str, Any]:
+    return {"created_at": EPOCH, "updated_at": EPOCH, "id": label_id, "name": name, "description": description,
+            "query": "SELECT 1;" if membership == "dynamic" else "", "platform": "", "label_type": label_type,
+            "label_membership_type": membership}  # fmt: skip
 
 
 def host_summary(detail: dict[str, Any]) -> dict[str, Any]:

@@ -74,6 +74,8 @@ class SeedHost(_Model):
     checkin_interval_seconds: float | None = Field(default=None, gt=0, le=86400)
     #: The Apple push notification to this device fails (Fleet answers 502 after queueing the command).
     push_fails: bool = False
+    #: Names of the manual labels the host is a member of (besides Fleet's builtin "All Hosts").
+    labels: list[str] = Field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -21,10 +21,12 @@ from maintenance_windows.config.teams import TeamsConfig, parse_teams
 from maintenance_windows.domain.failing_policies import FailingPoliciesWebhook
 from maintenance_windows.domain.fleet_hosts import FleetHost, HostPolicy
 from maintenance_windows.domain.host_cases import HostCase
+from maintenance_windows.domain.rollout import Pause
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.handlers.http import HttpRequest
 from maintenance_windows.ports.fleet import DeviceEmail, FleetPolicy
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import pauses as pause_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.dispatch_context import DispatchContext
@@ -104,6 +106,7 @@ class World:
         source: str = "mdm_idp_accounts",
         os_version: str = "macOS 15.3",
         status: str = "online",
+        labels: Sequence[str] = (),
     ) -> FleetHost:
         """A host in Fleet that fails `failing`, mapped to `email`, and the webhook that reports it. It last
         ran its policies ten minutes ago."""
@@ -112,7 +115,7 @@ class World:
                 self.fleet.add_policy(fleet_policy(policy, team_id))
         policies = tuple(HostPolicy(policy, f"Policy {policy}", "fail") for policy in failing)
         host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies,
-                         os_version=os_version, status=status,
+                         os_version=os_version, status=status, labels=tuple(labels),
                          policy_updated_at=self.clock() - timedelta(minutes=10))  # fmt: skip
         self.fleet.add_host(host, [DeviceEmail(email, source)] if email else [])
         for policy in failing:
@@ -134,6 +137,15 @@ class World:
 
     def plan(self, options: PlanOptions | None = None) -> PlanReport:
         return plan_windows(self.ctx, options or PlanOptions(time_budget=timedelta(minutes=5)))
+
+    def pause(self, reason: str, team_id: int | None = None) -> Pause:
+        """What `mw pause` writes."""
+        pause = Pause(team_id, reason, self.clock(), "admin")
+        self.store.commit([pause_records.pause_write(pause)])
+        return pause
+
+    def resume(self, team_id: int | None = None) -> None:
+        self.store.commit([pause_records.resume_write(team_id)])
 
     def windows(self) -> list[Window]:
         return sorted(window_records.open_windows(self.store), key=lambda window: window.window_id)

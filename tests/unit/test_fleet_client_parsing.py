@@ -60,6 +60,7 @@ def test_documented_host_parses_with_its_unicode_minus_sign() -> None:
         (1, "SomeQuery", "pass"),
     ]
     assert host.failing_policy_ids() == {2}
+    assert host.labels == ("All Hosts", "CentOS Linux", "All Linux")  # HostDetail.Labels, by name
 
 
 @needs_fixtures

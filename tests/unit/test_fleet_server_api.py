@@ -32,6 +32,7 @@ SEED: dict[str, Any] = {
             "display_name": "Ann's Mac",
             "emails": [{"email": "ann@acme.com", "source": "custom_installer"}],
             "policies": {"10": "fail"},
+            "labels": ["Executives"],
         },
         {"id": 2, "uuid": "win-2", "platform": "windows", "team_id": 1, "policies": {"10": "pass"}},
         {"id": 3, "uuid": "linux-3", "platform": "ubuntu", "team_id": None},
@@ -96,6 +97,9 @@ def test_host_has_every_documented_key(client: LoopbackClient) -> None:
         }
     ]
     assert (host["id"], host["uuid"], host["team_id"], host["display_name"]) == (1, "mac-1", 1, "Ann's Mac")
+    assert [label["name"] for label in host["labels"]] == ["All Hosts", "Executives"]
+    assert all(set(label) == set(documented["labels"][0]) for label in host["labels"])
+    assert "labels" not in client.get("/api/v1/fleet/hosts", headers=AUTH).get_json()["hosts"][0]
 
 
 @needs_fixtures

@@ -35,6 +35,34 @@ def test_a_misspelt_value_gets_did_you_mean() -> None:
     ]
 
 
+def test_misspelt_rollout_rules_get_did_you_mean() -> None:
+    text = (
+        'defaults:\n  mode: previw\n  pilto: {emails: [a@acme.example]}\nteams:\n  "3":\n'
+        "    exclude: {email: [b@acme.example], lables: [Kiosks]}\n    pilot: {}\n"
+    )
+    assert sorted(errors(text)) == [
+        "2: defaults.mode: 'previw' is not one of live, preview; did you mean 'preview'?",
+        "3: defaults.pilto: unknown key; did you mean 'pilot'?",
+        "6: teams.3.exclude.email: unknown key; did you mean 'emails'?",
+        "6: teams.3.exclude.lables: unknown key; did you mean 'labels'?",
+        "7: teams.3.pilot: a pilot with no emails and no labels books nobody; remove `pilot:` to book everyone",
+    ]
+
+
+def test_pilot_and_exclude_entries_that_cannot_work_are_warnings() -> None:
+    text = (
+        "defaults:\n  domains: [acme.example]\n  exclude: {emails: [x@acme.example], labels: [Kiosks]}\n"
+        "  pilot:\n    emails: [x@acme.example, y@other.example]\n    labels: [kiosks]\n"
+    )
+    warnings = sorted(f"{w.line}: {w.path}: {w.message}" for w in check_text(text).warnings)
+    assert warnings == [
+        "4: defaults.pilot: x@acme.example, kiosks: both in the pilot and excluded; excluded wins",
+        "5: defaults.pilot.emails: y@other.example: not in the team's domains (acme.example), so never booked "
+        "whatever this list says",
+    ]
+    assert check_text(text).errors == []
+
+
 def test_a_misspelt_platform_is_an_error_where_it_is_written() -> None:
     text = (
         "teams:\n"

@@ -148,7 +148,9 @@ def test_unknown_host_user_or_window_is_an_error(capsys: pytest.CaptureFixture[s
 
 
 def test_a_stored_host_document_is_shown_in_full_in_json(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    world.store.commit([Write("merge", HOSTS, "3", {"paused": True})])
+    hold = {"kind": "excluded", "detail": "by label Kiosks", "reason": "excluded: by label Kiosks"}
+    world.store.commit([Write("merge", HOSTS, "3", {"hold": hold, "extra_note": "kept"})])
     row = json.loads(run(capsys, "host", "3", "--json"))
-    assert row["why"] == "paused"
-    assert row["details"]["paused"] is True
+    assert row["why"] == "excluded: by label Kiosks"
+    assert row["details"]["hold"] == hold
+    assert row["details"]["extra_note"] == "kept"

@@ -389,6 +389,7 @@ def parse_host(body: Mapping[str, Any]) -> FleetHost:
             status=str(host.get("status") or ""),
             refetch_requested=bool(host.get("refetch_requested")),
             policy_updated_at=_optional_time(host.get("policy_updated_at")),
+            labels=tuple(str(label["name"]) for label in host.get("labels") or () if label.get("name")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FleetError(f"unexpected host payload from Fleet: {error!r}") from error

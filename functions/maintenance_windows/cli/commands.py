@@ -118,6 +118,7 @@ def hosts(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     else:
+        print_pauses()
         print_table(rows, ["host_id", "display_name", "status", "failing_policies", "user", "window", "why"],
                     empty="no hosts match")  # fmt: skip
     return 0
@@ -156,9 +157,18 @@ def user(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"user": args.email, "hosts": rows, "windows": windows})
         return 0
+    print_pauses()
     print_table(rows, ["host_id", "display_name", "status", "failing_policies", "window", "why"], empty="no hosts")
     print_history(windows)
     return 0
+
+
+def print_pauses() -> None:
+    """The pauses in force, above a listing: a paused rollout must not look like a quiet one."""
+    from maintenance_windows.repository.pauses import active_pauses
+
+    for pause in active_pauses(store_from_stack()):
+        print(f"PAUSED {pause.describe()}")
 
 
 def print_history(windows: list[dict[str, Any]]) -> None:

@@ -14,14 +14,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from maintenance_windows.domain.host_cases import HostCase, HostStatus
+from maintenance_windows.domain.rollout import Pause, pause_for
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.ports.store import DocumentStore, Filter
 from maintenance_windows.repository.hosts import all_hosts
+from maintenance_windows.repository.pauses import active_pauses
 from maintenance_windows.repository.windows import all_windows
 
 CLAIMS = "claims"  # service/dispatch_context.CLAIMS; read here without importing the dispatch side
-#: Host fields a later change sets to hold a host back; shown as the reason when present.
-HOLD_FIELDS = (("paused", "paused"), ("excluded", "excluded"), ("not_in_pilot", "not in pilot"))
+#: service/rollout.HOLD: why the planner held the host's person back ({kind, detail, reason, since}).
+HOLD = "hold"
+#: Holds about who may be booked at all; they outrank a pause, which is about when.
+_WHO_HOLDS = ("excluded", "not_in_pilot")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Snapshot:
     hosts: list[HostCase]
     windows: list[Window]
     refusals: Mapping[str, str]  # window id -> what Fleet answered when it refused an action for good
+    pauses: Sequence[Pause] = ()
 
     def windows_of(self, host_id: int) -> list[Window]:
         return sorted((w for w in self.windows if host_id in w.host_ids), key=lambda w: w.created_at)
@@ -40,10 +45,12 @@ def read_snapshot(store: DocumentStore) -> Snapshot:
     for _, claim in store.query(CLAIMS, [Filter("result", "==", "failed")]):
         if claim.get("window_id"):
             refusals.setdefault(str(claim["window_id"]), str(claim.get("problem") or "refused"))
-    return Snapshot(all_hosts(store), all_windows(store), refusals)
+    return Snapshot(all_hosts(store), all_windows(store), refusals, active_pauses(store))
 
 
-def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mapping[str, str]) -> tuple[str, str]:
+def window_or_reason(
+    case: HostCase, windows: Sequence[Window], refusals: Mapping[str, str], pauses: Sequence[Pause] = ()
+) -> tuple[str, str]:
     """(the open window's state, or "none"; why, in a few words). A host that needs a person says so first,
     with the reason: Fleet's own message for a refused fix (domain/attention.py)."""
     latest = windows[-1] if windows else None
@@ -52,16 +59,20 @@ def window_or_reason(case: HostCase, windows: Sequence[Window], refusals: Mappin
         return latest.state.value, f"needs attention: {attention}" if attention else window_why(latest)
     if case.status is not HostStatus.FAILING:
         return "none", "no failing policy"
-    return "none", _why_no_window(case.extra, latest, refusals, attention)
+    return "none", _why_no_window(case.extra, latest, refusals, attention, pauses)
 
 
 def _why_no_window(
-    extra: Mapping[str, Any], latest: Window | None, refusals: Mapping[str, str], attention: object
+    extra: Mapping[str, Any],
+    latest: Window | None,
+    refusals: Mapping[str, str],
+    attention: object,
+    pauses: Sequence[Pause] = (),
 ) -> str:
     """Why a failing host has no open window, in a few words."""
-    for name, label in HOLD_FIELDS:
-        if extra.get(name):
-            return label
+    held = _held(extra, pauses, extra.get("team_id"))
+    if held:
+        return held
     if extra.get("email_problem") or (extra.get("owner_checked_at") and not extra.get("user_email")):
         return f"no email: {extra.get('email_problem') or 'no owner found'}"
     if extra.get("calendar_problem"):
@@ -80,6 +91,20 @@ def _why_no_window(
     return "waiting for the next plan"
 
 
+def _held(extra: Mapping[str, Any], pauses: Sequence[Pause], team_id: int | None) -> str | None:
+    """Excluded or not in pilot (the planner's last word), else a pause in force now (read live, so a
+    resume shows at once), else preview."""
+    hold = extra.get(HOLD) or {}
+    if hold.get("kind") in _WHO_HOLDS:
+        return str(hold.get("reason") or hold["kind"])
+    pause = pause_for(pauses, team_id)
+    if pause is not None:
+        return f"paused: {pause.describe()}"
+    if hold.get("kind") == "preview":
+        return str(hold.get("reason") or "preview")
+    return None
+
+
 def window_why(window: Window) -> str:
     """The slot's reason, or why the planner could not place the window (no slot, calendar access refused)."""
     # Planning a window clears its unplaced reason; one that is set says why the last run did not book it.
@@ -88,7 +113,7 @@ def window_why(window: Window) -> str:
 
 def host_row(case: HostCase, snapshot: Snapshot) -> dict[str, Any]:
     windows = snapshot.windows_of(case.host_id)
-    state, why = window_or_reason(case, windows, snapshot.refusals)
+    state, why = window_or_reason(case, windows, snapshot.refusals, snapshot.pauses)
     return {
         "host_id": case.host_id,
         "display_name": case.extra.get("fleet_display_name", ""),

@@ -16,6 +16,8 @@ from maintenance_windows.cli import (  # noqa: F401  (registers subcommands)
     check_commands,
     commands,
     planning_commands,
+    rollout_commands,
+    status_commands,
 )
 from maintenance_windows.cli.stack_info import StackNotRunning
 

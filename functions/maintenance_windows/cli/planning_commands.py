@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from maintenance_windows.cli.commands import EXTRA_COMMANDS, add_filters, fail, store_from_stack
+from maintenance_windows.cli.commands import EXTRA_COMMANDS, add_filters, fail, print_pauses, store_from_stack
 from maintenance_windows.cli.host_view import window_row
 from maintenance_windows.cli.stack_info import load_stack
 from maintenance_windows.cli.tables import print_detail, print_json, print_table
@@ -21,6 +21,10 @@ _CLOSED = ("verified", "cancelled", "failed", "declined")
 def register(sub: Any) -> None:
     plan = sub.add_parser("plan", help="run plan_windows now, as Cloud Scheduler would")
     plan.add_argument("--lead-minutes", type=int, help="local only: book windows this many minutes ahead")
+    plan.add_argument("--dry-run", action="store_true",
+                      help="compute everything against the real calendars and Fleet, write nothing, list who "
+                           "would be booked when and why (runs here, as you)")  # fmt: skip
+    plan.add_argument("--config", help="with --dry-run: team rules to try (default: MW_TEAM_CONFIG)")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=plan_now)
 
@@ -50,6 +54,13 @@ def register(sub: Any) -> None:
 
 def plan_now(args: argparse.Namespace) -> int:
     import requests
+
+    if args.dry_run:
+        from maintenance_windows.cli.dry_run import run_dry
+
+        return run_dry(args)
+    if args.config:
+        return fail("--config is for --dry-run: plan_windows reads the deployed team file")
 
     stack = load_stack()
     minted = requests.post(
@@ -114,8 +125,11 @@ def list_windows(args: argparse.Namespace) -> int:
         and (not args.state or "none" in args.state)
     ]
     if args.json:
-        print_json({"windows": rows, "without_window": waiting})
+        from maintenance_windows.repository.pauses import status
+
+        print_json({"windows": rows, "without_window": waiting, "pauses": status(store_from_stack())})
         return 0
+    print_pauses()
     for row in rows:
         local = row["start_local"][:16].replace("T", " ") if row["start_local"] else "-"
         row["local_time"] = f"{local} {row['time_zone']}"

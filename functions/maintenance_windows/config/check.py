@@ -348,6 +348,24 @@ def _rule_problems(rules: TeamRules) -> list[tuple[str, Severity, str]]:
         problems.append(("slots.deadline_days", "error",
                          f"the deadline ({slots.deadline_days} days) is not after the minimum lead "
                          f"({slots.min_lead_minutes} minutes), so every window would be late"))  # fmt: skip
+    return problems + _rollout_problems(rules)
+
+
+def _rollout_problems(rules: TeamRules) -> list[tuple[str, Severity, str]]:
+    """Pilot and exclude entries that cannot do what they say."""
+    problems: list[tuple[str, Severity, str]] = []
+    domains = set(rules.domains)
+    for key, audience in (("pilot", rules.pilot), ("exclude", rules.exclude)):
+        outside = [e for e in (audience.emails if audience else []) if domains and e.split("@")[1] not in domains]
+        if outside:
+            problems.append((f"{key}.emails", "warning", f"{', '.join(outside)}: not in the team's domains "
+                             f"({', '.join(sorted(domains))}), so never booked whatever this list says"))  # fmt: skip
+    if rules.pilot is not None:
+        both = sorted(set(rules.pilot.emails) & set(rules.exclude.emails))
+        labels = sorted({n.casefold() for n in rules.pilot.labels} & {n.casefold() for n in rules.exclude.labels})
+        if both or labels:
+            problems.append(("pilot", "warning", f"{', '.join([*both, *labels])}: both in the pilot and excluded; "
+                             "excluded wins"))  # fmt: skip
     return problems
 
 

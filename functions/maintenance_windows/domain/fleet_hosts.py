@@ -32,6 +32,8 @@ class FleetHost:
     refetch_requested: bool = False
     #: When the host last ran its policies (its check-in after a refetch, or on Fleet's policy interval).
     policy_updated_at: datetime | None = None
+    #: The names of the Fleet labels the host is a member of (GET /hosts/:id `labels[].name`).
+    labels: tuple[str, ...] = ()
 
     def failing_policy_ids(self) -> set[int]:
         return {p.policy_id for p in self.policies if p.response == "fail"}

@@ -224,6 +224,35 @@ class PolicyWording(StrictModel):
         return fnmatchcase(policy_name.casefold(), (self.policy_name_pattern or "").casefold())
 
 
+class RolloutMode(StrEnum):
+    """Whether a team's windows are booked, or only reported."""
+
+    #: Windows are booked and fixes sent.
+    LIVE = "live"
+    #: Nothing is booked: each planning run reports who it would book, and when (service/rollout.py).
+    PREVIEW = "preview"
+
+
+class Audience(StrictModel):
+    """People chosen by email, by a Fleet label of their host, or both (domain/rollout.py matches them)."""
+
+    emails: list[str] = Field(default_factory=list)
+    #: Fleet label names as Fleet shows them (GET /api/v1/fleet/hosts/:id, `labels[].name`).
+    labels: list[str] = Field(default_factory=list)
+
+    @field_validator("emails")
+    @classmethod
+    def _plain_emails(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if email.count("@") != 1 or not all(email.split("@")):
+                raise ValueError(f"{email!r} is not an email address")
+        return [email.strip().lower() for email in emails]
+
+    @property
+    def empty(self) -> bool:
+        return not self.emails and not self.labels
+
+
 class TeamRules(StrictModel):
     """Everything a team decides. Unset fields take the configuration's defaults, then these defaults."""
 
@@ -244,6 +273,19 @@ class TeamRules(StrictModel):
     calendar: CalendarProvider = "google"
     #: Email domain → provider, for a domain whose provider differs from its team's (or has no team).
     calendar_domains: dict[str, CalendarProvider] = Field(default_factory=dict)
+    #: live books windows; preview books nothing and reports what it would book on every planning run.
+    mode: RolloutMode = RolloutMode.LIVE
+    #: When set, only these people are booked; the others are listed as "not in pilot".
+    pilot: Audience | None = None
+    #: Never booked, and listed as excluded.
+    exclude: Audience = Field(default_factory=Audience)
+
+    @field_validator("pilot")
+    @classmethod
+    def _pilot_names_someone(cls, pilot: Audience | None) -> Audience | None:
+        if pilot is not None and pilot.empty:
+            raise ValueError("a pilot with no emails and no labels books nobody; remove `pilot:` to book everyone")
+        return pilot
 
     def display_name_for(self, policy_id: int, policy_name: str) -> str:
         """The configured plain name of a policy, or "" when there is none."""

@@ -28,6 +28,13 @@ _REBOOKED: Mapping[str, str] = {
 }
 
 
+_PUT_OFF: Mapping[str, str] = {
+    "en": "This is a new time: maintenance was paused at the time first booked ({earlier}), so nothing ran then.",
+    "de": "Dies ist eine neue Zeit: Zur zuerst gebuchten Zeit ({earlier}) war die Wartung angehalten, deshalb "
+    "lief damals nichts.",
+}
+
+
 _ENFORCED: Mapping[str, str] = {
     "en": "This window was moved back before the deadline ({deadline}): {wanted} is too late to fix your device "
     "in time. If this time does not suit you, drag it to another time before the deadline.",
@@ -45,6 +52,11 @@ def enforced_note(language: str, *, wanted: str, deadline: str) -> str:
 def rebooked_note(language: str) -> str:
     """A rebooked window's event says it is a new time, so nobody thinks the old one came back."""
     return _REBOOKED.get(base_language(language), _REBOOKED["en"])
+
+
+def put_off_note(language: str, *, earlier: str) -> str:
+    """The window was due while maintenance was paused, and is booked again now."""
+    return _PUT_OFF.get(base_language(language), _PUT_OFF["en"]).format(earlier=earlier)
 
 
 def absence_note(language: str, *, deadline: str, back: str | None) -> str:

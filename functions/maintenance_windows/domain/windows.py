@@ -64,6 +64,9 @@ class HistoryEntry:
     at: datetime
     kind: str  # booked, moved, rebooked, declined, late, enforced, text_updated, dispatched, verified, ...
     detail: str
+    #: When the change we followed happened, as the provider reports it (a moved event's `updated`): the time
+    #: it took us to follow is `at - changed_at` (domain/compliance.py). None when unknown or not a follow.
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,26 @@ class Window:
     outcome_pending: bool = False
     #: Why the last planning run could not place it (no slot, calendar access refused, ...); cleared once planned.
     unplaced_reason: str | None = None
+    #: The start a pause put off (dispatch found maintenance paused): the rebooked event says so.
+    put_off_start: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def _to(self, state: WindowState, at: datetime, kind: str, detail: str, **changes: object) -> Window:
+    def _to(
+        self,
+        state: WindowState,
+        at: datetime,
+        kind: str,
+        detail: str,
+        changed_at: datetime | None = None,
+        **changes: object,
+    ) -> Window:
         if state not in _ALLOWED[self.state]:
             raise InvalidTransition(f"window {self.window_id}: {self.state} → {state} is not allowed")
-        entry = HistoryEntry(at, kind, detail)
+        entry = HistoryEntry(at, kind, detail, changed_at)
         return replace(self, state=state, history=(*self.history, entry), **changes)  # type: ignore[arg-type]
 
 
@@ -151,8 +164,18 @@ def booked(window: Window, task: str, at: datetime, etag: str | None = None) -> 
     )
 
 
-def moved(window: Window, start: datetime, end: datetime, at: datetime, *, late: bool, etag: str | None) -> Window:
-    """The user moved the event: take the new time under a new revision (old tasks become no-ops)."""
+def moved(
+    window: Window,
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    *,
+    late: bool,
+    etag: str | None,
+    changed_at: datetime | None = None,
+) -> Window:
+    """The user moved the event: take the new time under a new revision (old tasks become no-ops).
+    `changed_at` is when the user moved it (the event's `updated`), kept to measure how fast moves are followed."""
     before = window.start.isoformat() if window.start else "?"
     detail = f"{before} → {start.isoformat()}" + ("; past the deadline" if late else "")
     return window._to(
@@ -160,6 +183,7 @@ def moved(window: Window, start: datetime, end: datetime, at: datetime, *, late:
         at,
         "moved",
         detail,
+        changed_at=changed_at,
         start=start,
         end=end,
         revision=window.revision + 1,
@@ -182,6 +206,23 @@ def rebook_after_deletion(window: Window, at: datetime, why: str) -> Window:
         event_id=event_id(window.window_id, window.booking + 1),
         task_name=None,
         event_etag=None,
+    )
+
+
+def put_off(window: Window, at: datetime, why: str) -> Window:
+    """Maintenance was paused at the window's start: nothing ran, and the planner books a new time once the
+    pause ends (same event, moved: its etag is forgotten so the booking re-aligns it). A new revision, so
+    every task of the old one is a no-op."""
+    return window._to(
+        WindowState.PLANNED,
+        at,
+        "put_off",
+        f"maintenance paused at the start; nothing sent ({why})",
+        revision=window.revision + 1,
+        task_name=None,
+        event_etag=None,
+        unplaced_reason=f"paused: {why}",
+        put_off_start=window.put_off_start or window.start,
     )
 
 

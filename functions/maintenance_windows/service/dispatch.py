@@ -36,6 +36,7 @@ from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.fleet import ActionReceipt, FleetError, FleetNotFound, FleetUnavailable
 from maintenance_windows.ports.store import Document, Write
 from maintenance_windows.repository import hosts as host_records
+from maintenance_windows.repository import pauses as pause_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.claims import Claim, ClaimState
 from maintenance_windows.service import calendar_webhook
@@ -163,6 +164,7 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     window = current_window(ctx, body, WindowState.SCHEDULED)
     now = ctx.clock()
     _refuse_early(window, body, now)
+    _hold_if_paused(ctx, window, body, now)
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
     first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
                                   {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
@@ -211,6 +213,24 @@ def _refuse_early(window: Window, body: TaskBody, now: datetime) -> None:
         arrived=now.isoformat(),
     )
     raise no_op("early", body, f"the window starts at {window.start.isoformat()}; nothing is sent before then")
+
+
+def _hold_if_paused(ctx: DispatchContext, window: Window, body: TaskBody, now: datetime) -> None:
+    """Maintenance is paused for the window's team: nothing is sent. The window is put off (a new revision,
+    so this task and its retries are no-ops) and the planner books it again once the pause ends."""
+    pause = pause_records.pause_of(ctx.store, window.team_id)
+    if pause is None:
+        return
+    ctx.store.commit([window_write(window_states.put_off(window, now, pause.describe()))])
+    logger.warning(
+        "maintenance paused: window put off, nothing sent",
+        event="dispatch_paused",
+        window_id=window.window_id,
+        team_id=window.team_id,
+        pause=pause.scope,
+        reason=pause.reason,
+    )
+    raise no_op("paused", body, f"maintenance is paused ({pause.describe()}); the window is booked again after it")
 
 
 def _read_hosts(run: DispatchRun) -> None:

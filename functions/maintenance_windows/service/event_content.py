@@ -20,11 +20,11 @@ from maintenance_windows.domain.explanation import Explanation, ExplanationReque
 from maintenance_windows.domain.os_update_text import os_update_section_html
 from maintenance_windows.domain.remediation import briefs_for
 from maintenance_windows.domain.rules import TeamRules
-from maintenance_windows.domain.window_notes import absence_note, joined, rebooked_note
+from maintenance_windows.domain.window_notes import absence_note, joined, put_off_note, rebooked_note
 from maintenance_windows.domain.windows import Window
 from maintenance_windows.observability import get_logger
 from maintenance_windows.service.context import PlanningContext
-from maintenance_windows.service.local_time import local_day, local_range
+from maintenance_windows.service.local_time import local_day, local_moment, local_range
 from maintenance_windows.service.os_updates import HostFacts, PlannedUpdate, notices, person_platforms, window_updates
 
 __all__ = ["explanation_request", "local_day", "local_range", "planned_updates", "render"]
@@ -106,6 +106,11 @@ def render(ctx: PlanningContext, window: Window, request: ExplanationRequest) ->
         contact=ctx.teams.contact,
         note=joined(
             rebooked_note(request.language) if window.booking > 0 else None,
+            put_off_note(
+                request.language, earlier=local_moment(window.put_off_start, window.time_zone, request.language)
+            )
+            if window.put_off_start
+            else None,
             window.note,
             _absence_note(window, request.language),
         ),

@@ -39,6 +39,7 @@ from maintenance_windows.ports.calendar import AwayResult, CalendarError, Calend
 from maintenance_windows.repository import channels as channel_records
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
+from maintenance_windows.repository import pauses as pause_records
 from maintenance_windows.repository import windows as window_records
 from maintenance_windows.repository.channels import ChannelRecord, PendingMessage
 from maintenance_windows.service import booking, channels
@@ -177,7 +178,7 @@ def _follow(ctx: PlanningContext, window: Window, event: CalendarEvent, outcome:
             return window
         if change.kind is ChangeKind.REMOVED:
             return _removed(ctx, window, change, lingering=event.status != "cancelled")
-        window, after = _moved(ctx, window, change, outcome)
+        window, after = _moved(ctx, window, change, outcome, event.updated)
         if after is None:
             return window
         event = after  # the user moved it again while we were patching: follow that too
@@ -185,13 +186,15 @@ def _follow(ctx: PlanningContext, window: Window, event: CalendarEvent, outcome:
 
 
 def _moved(
-    ctx: PlanningContext, window: Window, change: Change, outcome: FollowOutcome
+    ctx: PlanningContext, window: Window, change: Change, outcome: FollowOutcome, changed_at: datetime | None
 ) -> tuple[Window, CalendarEvent | None]:
     """Take the new time (or enforce the deadline); returns the window and the event if it moved again."""
     assert change.start is not None and change.end is not None and window.event_id is not None
     now = ctx.clock()
     rules = ctx.teams.rules_for(window.team_id).follow
-    moved = window_states.moved(window, change.start, change.end, now, late=change.late, etag=None)
+    moved = window_states.moved(
+        window, change.start, change.end, now, late=change.late, etag=None, changed_at=changed_at
+    )
     note: str | None = None
     if change.late and rules.deadline_behaviour is DeadlineBehaviour.ENFORCE:
         enforced = _enforced(ctx, moved, now)
@@ -283,6 +286,13 @@ def _removed(ctx: PlanningContext, window: Window, change: Change, *, lingering:
 def _rebook(ctx: PlanningContext, window: Window, change: Change) -> Window:
     now = ctx.clock()
     rebooked = window_states.rebook_after_deletion(window, now, change.why)
+    pause = pause_records.pause_of(ctx.store, window.team_id)
+    if pause is not None:  # nothing new is booked during a pause: the planner books it after the pause
+        held = replace(rebooked, unplaced_reason=f"paused: {pause.describe()}")
+        window_records.save(ctx.store, [held])
+        if window.task_name:
+            ctx.tasks.delete(window.task_name)
+        return held
     # A lone rebooking does not load every open window for the team's capacity: one more is tolerable.
     planned, unplaced = booking.assign_slots(ctx, [rebooked], Capacity())
     if unplaced:

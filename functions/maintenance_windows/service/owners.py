@@ -23,6 +23,11 @@ from maintenance_windows.service.context import PlanningContext
 logger = get_logger(__name__)
 #: A host without a usable email is looked up again after this long (someone may fix its mapping).
 RECHECK_MISSING_EMAIL = timedelta(hours=6)
+#: The Fleet facts stored with the owner (service/owners.py writes them, the planner reads them back).
+OWNER_DETAILS = ("uuid", "platform", "hardware_serial", "os_version", "fleet_display_name", "labels")
+#: With pilot or exclude rules that name Fleet labels, a known owner is looked up again after this long, so
+#: a label added to (or taken from) the host counts from the next day at the latest.
+RECHECK_LABELS = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,24 @@ def resolve_owners(ctx: PlanningContext, cases: Sequence[HostCase], deadline: da
     now = ctx.clock()
     owners: dict[int, Owner] = {}
     writes: list[Write] = []
+    labels_used = _labels_used(ctx)
     for case in cases:
         known = _known_owner(case, now)
-        if known is None and ctx.clock() < deadline:
-            known = _ask_fleet(ctx, case)
-            if known is not None:
-                writes.append(_owner_write(known, now))
+        stale = known is not None and labels_used and now - case.extra["owner_checked_at"] > RECHECK_LABELS
+        if (known is None or stale) and ctx.clock() < deadline:
+            asked = _ask_fleet(ctx, case)  # a stale owner stays known if the budget runs out first
+            if asked is not None:
+                known = asked
+                writes.append(_owner_write(asked, now))
         if known is not None:
             owners[case.host_id] = known
     ctx.store.commit(writes)
     return owners
+
+
+def _labels_used(ctx: PlanningContext) -> bool:
+    rules = [ctx.teams.defaults, *ctx.teams.teams.values()]
+    return any(r.exclude.labels or (r.pilot is not None and r.pilot.labels) for r in rules)
 
 
 def _known_owner(case: HostCase, now: datetime) -> Owner | None:
@@ -63,7 +76,7 @@ def _known_owner(case: HostCase, now: datetime) -> Owner | None:
         extra.get("user_email"),
         extra.get("team_id"),
         extra.get("email_problem"),
-        {key: extra.get(key) for key in ("uuid", "platform", "hardware_serial", "os_version", "fleet_display_name")},
+        {key: extra.get(key) for key in OWNER_DETAILS},
     )
 
 
@@ -76,7 +89,8 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
     rules = ctx.teams.rules_for(host.team_id)
     choice = choose_email(mappings, rules.domains)
     details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
-               "os_version": host.os_version, "fleet_display_name": host.display_name}  # fmt: skip
+               "os_version": host.os_version, "fleet_display_name": host.display_name,
+               "labels": list(host.labels)}  # fmt: skip
     if not choice.found:
         logger.warning(
             "host has no usable email; it cannot be booked",

@@ -21,6 +21,7 @@ from maintenance_windows.domain.capacity import Capacity
 from maintenance_windows.domain.host_cases import HostCase
 from maintenance_windows.domain.ids import user_key, window_id
 from maintenance_windows.domain.remediation import PolicyActions
+from maintenance_windows.domain.rollout import Pause
 from maintenance_windows.domain.rules import OsUpdateRole
 from maintenance_windows.domain.windows import Window, WindowState
 from maintenance_windows.observability import get_logger
@@ -29,7 +30,7 @@ from maintenance_windows.ports.store import Write
 from maintenance_windows.repository import hosts as host_records
 from maintenance_windows.repository import leases
 from maintenance_windows.repository import windows as window_records
-from maintenance_windows.service import booking, calendar_access
+from maintenance_windows.service import booking, calendar_access, rollout
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.event_content import explanation_request, planned_updates, render
 from maintenance_windows.service.os_updates import SettingChange, sync_managed
@@ -108,13 +109,23 @@ def _plan(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget
     report.hosts_without_email = sum(1 for owner in owners.values() if owner.email is None)
     bookable = _bookable(ctx, reconciled.still_failing)
     report.extra["hosts_blocked"] = len(reconciled.still_failing) - len(bookable)
+    # Rollout controls (service/rollout.py): excluded, not in pilot, paused and preview people are held back.
+    check = rollout.check_cases(ctx, bookable, owners)
+    report.extra.update(check.counts())
+    report.extra["windows_cancelled_by_rules"] = rollout.cancel_excluded(
+        ctx, window_records.open_windows(ctx.store), check
+    )
     open_windows = window_records.open_windows(ctx.store)
-    rescoped = _rescope(ctx, bookable, owners, open_windows, reconciled.windows_changed)
+    held = rollout.window_holds(ctx, open_windows, check.pauses)
+    unheld = [window for window in open_windows if window.window_id not in held]
+    rescoped = _rescope(ctx, check.allowed, owners, unheld, reconciled.windows_changed)
     report.windows_rescoped = len(rescoped)
-    opened = _open_windows(ctx, bookable, owners, open_windows)
+    opened = _open_windows(ctx, check.allowed, owners, open_windows)
     report.windows_opened = len(opened)
     report.extra["os_update_settings_changed"] = len(_sync_os_updates(ctx))
-    _book(ctx, options, report, budget_ends)
+    _book(ctx, options, report, budget_ends, check.pauses)
+    if time.monotonic() < budget_ends:  # a preview is a report: it never costs live bookings their time
+        report.extra["preview_would_book"] = _preview(ctx, options, check, owners, open_windows)
     report.extra["outcomes_told"] = tell_outcomes(ctx)
 
 
@@ -246,6 +257,19 @@ def _open_windows(
     open_windows: Sequence[Window],
 ) -> list[Window]:
     """A new window for every user with failing hosts and no open window."""
+    opened, writes = _new_windows(ctx, cases, owners, open_windows)
+    window_records.save(ctx.store, opened)
+    ctx.store.commit(writes)
+    return opened
+
+
+def _new_windows(
+    ctx: PlanningContext,
+    cases: Sequence[HostCase],
+    owners: Mapping[int, Owner],
+    open_windows: Sequence[Window],
+) -> tuple[list[Window], list[Write]]:
+    """The windows to open, and the users' writes that go with them; nothing is written here."""
     busy_users = {window.user_key for window in open_windows}
     per_user = _owners_cases(cases, owners)
     keys = {email: user_key(email) for email in per_user}
@@ -278,17 +302,40 @@ def _open_windows(
         writes.append(
             window_records.user_write(key, email=email, open_window_id=window.window_id, next_sequence=sequence)
         )
-    window_records.save(ctx.store, opened)
-    ctx.store.commit(writes)
-    return opened
+    return opened, writes
 
 
-def _book(ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float) -> None:
+def _preview(
+    ctx: PlanningContext,
+    options: PlanOptions,
+    check: rollout.RolloutCheck,
+    owners: Mapping[int, Owner],
+    open_windows: Sequence[Window],
+) -> int:
+    """Preview teams: the windows this run would open, placed as booking would place them, reported and
+    thrown away (assign_slots writes nothing but the users' time zones and calendar refusals)."""
+    would_open, _ = _new_windows(ctx, check.preview, owners, open_windows)
+    planned: list[Window] = []
+    unplaced: list[booking.Unplaced] = []
+    if would_open:
+        capacity = Capacity.of(window_records.open_windows(ctx.store))
+        planned, unplaced = booking.assign_slots(ctx, would_open, capacity, lead=options.short_lead)
+    rollout.record_previews(ctx, planned, [(item.window, item.reason) for item in unplaced])
+    return len(planned)
+
+
+def _book(
+    ctx: PlanningContext, options: PlanOptions, report: PlanReport, budget_ends: float, pauses: Sequence[Pause] = ()
+) -> None:
     pending = [
         window
         for window in window_records.open_windows(ctx.store)
         if window.state is WindowState.NEW or (window.state is WindowState.PLANNED and window.task_name is None)
     ]
+    held = rollout.window_holds(ctx, pending, pauses)  # a paused or previewing team's windows wait
+    rollout.record_waiting(ctx, pending, held)
+    report.extra["windows_held"] = len(held)
+    pending = [window for window in pending if window.window_id not in held]
     pending.sort(key=lambda window: window.created_at)
     capacity = Capacity.of(window_records.open_windows(ctx.store))
     not_before = _rebook_after(ctx, pending)
