@@ -7,9 +7,15 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/firestore/node_modules/.installed
 
-.PHONY: setup up down demo soak test unit lint typecheck terraform-checks bench reliability lock clean
+.PHONY: setup browser up down demo soak test unit lint typecheck terraform-checks bench reliability lock clean
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) browser
+
+# The status page's browser tests drive Debian's chromium through its chromedriver; installed where missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -45,3 +45,13 @@ def dispatch_window(request: flask.Request) -> Response:
 
     ctx, verifier = wiring.dispatcher()
     return to_response(handle_dispatch_window(to_request(request, MAX_BODY_BYTES), ctx, verifier))
+
+
+@functions_framework.http
+def status_page(request: flask.Request) -> Response:
+    """The admins' read-only status page; Identity-Aware Proxy stands in front of it."""
+    from maintenance_windows.auth.iap import IAP_HEADER
+    from maintenance_windows.status.app import handle_status_page
+
+    page = handle_status_page(request.method, request.path, request.headers.get(IAP_HEADER), wiring.status())
+    return page.body, page.status, page.headers

@@ -508,6 +508,21 @@ def _summary(demo: LocalStack, verified: list[dict[str, Any]], received: list[di
           f"{len(verified)} dispatched, {sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
+    status_page(demo)
+
+
+def status_page(demo: LocalStack) -> None:
+    """The status page's address and the compliance figures it shows (the same code as `mw status`)."""
+    from maintenance_windows.cli.status_commands import figures
+
+    heading("Status page")
+    status = demo.stack["status"]
+    secrets_file = local_stack.state_dir(PROFILE) / "status-secrets.json"
+    print(f"  {demo.stack['urls']['status']}  (while the demo's stack runs; sign in as {status['admins'][0]}, "
+          f"password in {secrets_file}; `make up` serves it too)")  # fmt: skip
+    print("  compliance, last 30 days:")
+    for line in figures().summary_lines():
+        print(f"    {line}")
 
 
 def _reported(demo: LocalStack, hosts: list[int]) -> bool:

@@ -31,10 +31,14 @@ VENV_BIN = Path(sys.executable).parent
 PROJECT = "local-project"
 LOCATION = "local"
 QUEUE = "maintenance-windows"
-FUNCTIONS = ("fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window")
+FUNCTIONS = ("fleet_webhook", "plan_windows", "calendar_notifications", "dispatch_window", "status_page")
 SCHEDULER_SA = "scheduler@local-project.iam.gserviceaccount.com"
 TASK_INVOKER_SA = "task-invoker@local-project.iam.gserviceaccount.com"
 LOG_TAIL_LINES = 15
+#: Who the local Identity-Aware Proxy lets into the status page (Terraform's var.status_admins in the cloud).
+STATUS_ADMINS = ("admin@acme.example",)
+#: The signed header's audience, shaped as IAP's for a Cloud Run service.
+STATUS_AUDIENCE = f"/projects/000000000000/locations/{LOCATION}/services/status-page"
 
 
 def state_dir(profile: str) -> Path:
@@ -126,6 +130,17 @@ def _local_secrets(profile: str) -> dict[str, str]:
     return values
 
 
+def _status_secrets(profile: str) -> dict[str, str]:
+    """The local admin's password for the status page's sign-in and the chat webhook's token, per stack."""
+    path = state_dir(profile) / "status-secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    values = {"admin_password": secrets.token_urlsafe(18), "chat_token": secrets.token_urlsafe(18)}
+    write_private(path, json.dumps(values))
+    return values
+
+
 def option(name: str, value: object) -> str:
     """`--name=value`: one argv word, so a value that starts with `-` is never read as an option."""
     return f"--{name}={value}"
@@ -144,6 +159,8 @@ def describe(profile: str) -> dict[str, Any]:
             "fleet",
             "calendar",
             "gemini",
+            "iap",
+            "chat",
             "graph",
             "caldav",
         )
@@ -151,7 +168,10 @@ def describe(profile: str) -> dict[str, Any]:
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
     for name in FUNCTIONS:
         url[name] += "/"
+    # The page as admins reach it: through the local Identity-Aware Proxy, which signs each request.
+    url["status"] = url["iap"] + "/"
     local_secrets = _local_secrets(profile)
+    status_secrets = _status_secrets(profile)
     queue = f"projects/{PROJECT}/locations/{LOCATION}/queues/{QUEUE}"
     team_config = os.environ.get("MW_TEAM_CONFIG") or str(caldav_team_config(profile, url["caldav"]))
     function_env = {
@@ -185,6 +205,11 @@ def describe(profile: str) -> dict[str, Any]:
                 }
             }
         ),
+        "MW_IAP_AUDIENCE": STATUS_AUDIENCE,
+        "MW_LOCAL_IAP_KEYS_URL": url["iap"] + "/_iap/verify/public_key-jwk",
+        "MW_STATUS_URL": url["status"],
+        "MW_CHAT_WEBHOOK_URL": f"{url['chat']}/services/TLOCAL0000/BLOCAL0000/{status_secrets['chat_token']}",
+        "MW_CHAT_FORMAT": "slack",
     }
     return {
         "profile": profile,
@@ -198,6 +223,12 @@ def describe(profile: str) -> dict[str, Any]:
         "ports": port,
         "secrets": local_secrets,
         "service_accounts": {"scheduler": SCHEDULER_SA, "task_invoker": TASK_INVOKER_SA},
+        "status": {
+            "admins": list(STATUS_ADMINS),
+            "password": status_secrets["admin_password"],
+            "audience": STATUS_AUDIENCE,
+            "chat_token": status_secrets["chat_token"],
+        },
         "function_env": function_env,
     }
 
@@ -255,6 +286,25 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
         Component("calendar", _py("-m", "infra.calendar_server", option("port", port["calendar"])), port["calendar"]),
         Component("gemini", _py("-m", "infra.gemini_server", option("port", port["gemini"])), port["gemini"]),
         Component("graph", _py("-m", "infra.graph_server", option("port", port["graph"])), port["graph"]),
+        Component(
+            "iap",
+            _py(
+                "-m",
+                "infra.iap_proxy",
+                option("port", port["iap"]),
+                option("target", info["urls"]["status_page"]),
+                option("audience", info["status"]["audience"]),
+                option("admins", ",".join(info["status"]["admins"])),
+            ),
+            port["iap"],
+            env={"MW_LOCAL_STATUS_PASSWORD": info["status"]["password"]},
+        ),
+        Component(
+            "chat",
+            _py("-m", "infra.chat_server", option("port", port["chat"])),
+            port["chat"],
+            env={"MW_LOCAL_CHAT_TOKEN": info["status"]["chat_token"]},
+        ),
         Component(
             "caldav",
             _py("-m", "infra.radicale_server", option("port", port["caldav"]), option("folder", folder / "radicale")),

@@ -13,6 +13,8 @@ locals {
     "iam.googleapis.com",
     # signJwt for keyless domain-wide delegation.
     "iamcredentials.googleapis.com",
+    # Identity-Aware Proxy in front of the status page.
+    "iap.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "run.googleapis.com",

@@ -42,7 +42,7 @@ locals {
   # Collections whose documents Firestore deletes once `expires_at` (a timestamp) has passed. TTL deletion
   # runs within about a day of expiry, so readers must still check expires_at themselves.
   # webhook_chunks: a chunk whose task ran is deleted by it; TTL removes one whose request failed after storing it.
-  ttl_collections = ["claims", "leases", "explanations", "webhook_chunks"]
+  ttl_collections = ["claims", "leases", "explanations", "webhook_chunks", "alerts"]
 }
 
 resource "google_firestore_index" "composite" {

@@ -34,6 +34,8 @@ locals {
       secret_env = {
         MW_FLEET_API_TOKEN    = "fleet_api_token"
         MW_CALDAV_CREDENTIALS = "caldav_credentials"
+        # Chat alerts after each run; a secret version "none" turns them off (docs/deploy.md).
+        MW_CHAT_WEBHOOK_URL = "chat_webhook_url"
       }
     }
     calendar_notifications = {
@@ -130,7 +132,16 @@ locals {
     MW_GEMINI_TIMEOUT_SECONDS    = tostring(var.gemini_timeout_seconds)
     # A minute short of the function timeout, so the planner stops cleanly before Cloud Run cuts it off.
     MW_PLAN_TIME_BUDGET_SECONDS = tostring(local.functions["plan_windows"].timeout - 60)
+    # The status page (status.tf): the audience of IAP's signed header, and where chat alerts link to.
+    MW_IAP_AUDIENCE = "/projects/${data.google_project.this.number}/locations/${var.region}/services/${local.status_page_name}"
+    MW_STATUS_URL   = local.status_page_url
+    # Chat alerts (the webhook URL itself is a secret, given to plan_windows only).
+    MW_CHAT_FORMAT           = var.chat_format
+    MW_CHAT_PAUSE_ALERT_DAYS = tostring(var.chat_pause_alert_days)
   }
+
+  # The status page reads Firestore only: the shared settings, no AI, no secret.
+  status_page_env = merge(local.common_env, { MW_AI_ENABLED = "false" })
 
   # Settings that differ per function.
   function_env = {

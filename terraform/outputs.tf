@@ -74,3 +74,8 @@ output "firestore_database" {
   description = "Firestore database the functions use (MW_FIRESTORE_DATABASE)."
   value       = google_firestore_database.main.name
 }
+
+output "status_page_url" {
+  description = "The admins' status page, behind Identity-Aware Proxy (only var.status_admins get in)."
+  value       = local.status_page_url
+}

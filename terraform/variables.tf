@@ -114,6 +114,7 @@ variable "secret_versions" {
     webhook_secrets    = optional(string, "latest")
     fleet_api_token    = optional(string, "latest")
     team_config        = optional(string, "latest")
+    chat_webhook_url   = optional(string, "latest")
     caldav_credentials = optional(string, "latest")
   })
   default = {}
@@ -342,5 +343,42 @@ variable "dispatch_failures_alert_threshold" {
   validation {
     condition     = var.dispatch_failures_alert_threshold >= 0
     error_message = "dispatch_failures_alert_threshold must not be negative."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Status page and chat alerts
+# ---------------------------------------------------------------------------------------------------------
+
+variable "status_admins" {
+  description = "Who may open the status page through Identity-Aware Proxy: IAM principals such as user:admin@example.com or group:fleet-admins@example.com."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for who in var.status_admins : can(regex("^(user|group|domain|serviceAccount):[^ ]+$", who))])
+    error_message = "Each status admin must be an IAM principal: user:EMAIL, group:EMAIL, domain:DOMAIN or serviceAccount:EMAIL."
+  }
+}
+
+variable "chat_format" {
+  description = "Message format of the chat webhook in the chat_webhook_url secret: slack or google_chat."
+  type        = string
+  default     = "slack"
+
+  validation {
+    condition     = contains(["slack", "google_chat"], var.chat_format)
+    error_message = "chat_format must be slack or google_chat."
+  }
+}
+
+variable "chat_pause_alert_days" {
+  description = "A team paused for longer than this many days is announced in chat (once per pause)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.chat_pause_alert_days >= 1
+    error_message = "chat_pause_alert_days must be at least 1."
   }
 }

@@ -9,6 +9,11 @@ terraform {
       # 6.23 added secret_data_wo; the module is written against the 6.x schema.
       version = "~> 6.23"
     }
+    # Only for the status page's Cloud Run service: `iap_enabled` is a beta field in the 6.x schema.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.23"
+    }
     archive = {
       source = "hashicorp/archive"
       # 2.5 added glob patterns to archive_file.excludes (used to drop __pycache__ directories).
@@ -18,6 +23,13 @@ terraform {
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = merge(var.labels, { app = "maintenance-windows" })
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from maintenance_windows.service.ingestion import IngestionContext
     from maintenance_windows.service.os_updates import OsUpdates
     from maintenance_windows.service.planner import AfterPlanHook
+    from maintenance_windows.status.app import StatusContext
 
 _logger = get_logger(__name__)
 
@@ -198,12 +199,43 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
     from maintenance_windows.service.channels import ChannelKeeper
 
-    if "caldav" not in teams().calendar_choice().in_use:
-        return (ChannelKeeper(),)
-    from maintenance_windows.service.polling import PolledFollower
+    hooks: tuple[AfterPlanHook, ...] = (ChannelKeeper(),)
+    if "caldav" in teams().calendar_choice().in_use:
+        from maintenance_windows.service.polling import PolledFollower
 
-    # CalDAV cannot push: every planning run also syncs the polled calendars (service/polling.py).
-    return (ChannelKeeper(), PolledFollower())
+        # CalDAV cannot push: every planning run also syncs the polled calendars (service/polling.py).
+        hooks += (PolledFollower(),)
+    alerts = chat_alerts()
+    return hooks if alerts is None else (*hooks, alerts)
+
+
+def chat_alerts() -> AfterPlanHook | None:
+    """Chat alerts after each planning run, when a chat webhook is configured (they are optional: the deployed
+    secret holds `none` to send none)."""
+    current = settings()
+    url = current.chat_webhook_url.get_secret_value().strip() if current.chat_webhook_url else ""
+    if url.lower() in ("", "none"):
+        return None
+    from maintenance_windows.adapters.chat_webhook import ChatWebhook
+    from maintenance_windows.status.alerts import ChatAlerts
+
+    webhook = ChatWebhook(url)
+    return ChatAlerts(webhook, current.chat_format, status_url=current.status_url,
+                      pause_alert_days=current.chat_pause_alert_days)  # fmt: skip
+
+
+@functools.cache
+def status() -> StatusContext:
+    """The status page reads Firestore and checks IAP's signed header; it builds no other client."""
+    from maintenance_windows.auth.iap import IAP_KEYS_URL, IapVerifier
+    from maintenance_windows.clock import utc_now
+    from maintenance_windows.status.app import StatusContext
+
+    current = settings()
+    if not current.iap_audience:
+        raise ConfigurationError("status_page: MW_IAP_AUDIENCE (the signed header's audience) must be set")
+    verifier = IapVerifier(current.iap_audience, keys_url=current.iap_keys_url or IAP_KEYS_URL)
+    return StatusContext(store=store(), verifier=verifier, clock=utc_now)
 
 
 @functools.cache
@@ -244,6 +276,7 @@ _WARMERS = {
     "plan_windows": planner,
     "calendar_notifications": notifications,
     "dispatch_window": dispatcher,
+    "status_page": status,
 }
 
 

@@ -117,13 +117,17 @@ _SCOPE_ATTRIBUTE = {
     "google_service_account_iam_member": "service_account_id",
     "google_secret_manager_secret_iam_member": "secret_id",
     "google_cloud_run_v2_service_iam_member": "name",
+    "google_iap_web_cloud_run_service_iam_member": "cloud_run_service_name",
 }
 
 _SCOPE_PATTERNS = (
     (re.compile(r"^google_service_account\.(\w+)\.name$"), "serviceAccount:{}"),
     (re.compile(r'^google_secret_manager_secret\.secret\["(\w+)"\]\.secret_id$'), "secret:{}"),
     (re.compile(r'^google_cloudfunctions2_function\.function\["(\w+)"\]\.name$'), "run:{}"),
+    (re.compile(r"^google_cloud_run_v2_service\.(\w+)\.name$"), "run:{}"),
 )
+#: Google-managed service agents, granted by their address (status.tf): principal name by member text.
+_SERVICE_AGENTS = {"serviceAccount:${local.iap_service_agent}": "iap_service_agent"}
 
 _MEMBER_PATTERNS = (
     re.compile(r'^google_service_account\.function\["(\w+)"\]\.member$'),
@@ -165,6 +169,9 @@ def _instances(for_each: Any, address: str) -> list[tuple[str | None, Mapping[st
         return [(key, {"member": f'google_service_account.function["{key}"].member'}) for key in functions()]
     if match := re.fullmatch(r"toset\(local\.(\w+)\)", body):
         return [(key, {}) for key in local_strings(match.group(1))]
+    if match := re.fullmatch(r"toset\(var\.(\w+)\)", body):
+        # Principals chosen at deploy time: the grant is reported once, for the variable that names them.
+        return [(f"var.{match.group(1)}", {})]
     if body == "local.function_secret_grants":
         return [
             (f"{function}/{secret}", {"function": f'"{function}"', "secret": f'"{secret}"'})
@@ -201,6 +208,10 @@ def _principal(member: str, each_key: str | None, each_value: Mapping[str, str],
     literal = str(unquote(member))
     if literal in ("allUsers", "allAuthenticatedUsers"):
         return literal
+    if literal in _SERVICE_AGENTS:
+        return _SERVICE_AGENTS[literal]
+    if expression(member) == "each.value" and each_key and each_key.startswith("var."):
+        return each_key
     text = _substitute(expression(member), each_key, each_value)
     for pattern in _MEMBER_PATTERNS:
         if match := pattern.fullmatch(text):

@@ -34,11 +34,15 @@ LOCAL_ONLY_SETTINGS = {
 # file in every function). A secret setting missing here for a function is withheld on purpose.
 EXPECTED_SECRET_ENV = {
     "fleet_webhook": {"MW_WEBHOOK_SECRETS": "webhook_secrets"},
-    "plan_windows": {"MW_FLEET_API_TOKEN": "fleet_api_token", "MW_CALDAV_CREDENTIALS": "caldav_credentials"},
+    "plan_windows": {
+        "MW_FLEET_API_TOKEN": "fleet_api_token",
+        "MW_CHAT_WEBHOOK_URL": "chat_webhook_url",
+        "MW_CALDAV_CREDENTIALS": "caldav_credentials",
+    },
     "calendar_notifications": {"MW_CALDAV_CREDENTIALS": "caldav_credentials"},
     "dispatch_window": {"MW_FLEET_API_TOKEN": "fleet_api_token"},
 }
-SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN", "MW_CALDAV_CREDENTIALS"}
+SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN", "MW_CHAT_WEBHOOK_URL", "MW_CALDAV_CREDENTIALS"}
 
 FIRESTORE = ("roles/datastore.user", "project")
 TASKS = {("roles/cloudtasks.enqueuer", "project"), ("roles/iam.serviceAccountUser", "serviceAccount:task_invoker")}
@@ -53,7 +57,16 @@ CALDAV_SECRET = (ACCESSOR, "secret:caldav_credentials")
 EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
     # Creates the chunk tasks of a large webhook; still no Fleet credential.
     "fleet_webhook": {FIRESTORE, TEAM_CONFIG, (ACCESSOR, "secret:webhook_secrets"), *TASKS},
-    "plan_windows": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
+    "plan_windows": {
+        FIRESTORE,
+        TEAM_CONFIG,
+        FLEET_TOKEN,
+        CALDAV_SECRET,
+        CALENDAR,
+        GEMINI,
+        *TASKS,
+        (ACCESSOR, "secret:chat_webhook_url"),
+    },
     "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
     # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
     "dispatch_window": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, *TASKS},
@@ -62,6 +75,10 @@ EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
     "builder": {("roles/run.builder", "project")},
     "calendar": set(),
     "allUsers": {("roles/run.invoker", "run:fleet_webhook"), ("roles/run.invoker", "run:calendar_notifications")},
+    # The status page reads only; IAP's service agent is its only invoker, the named admins pass IAP.
+    "status_page": {("roles/datastore.viewer", "project")},
+    "iap_service_agent": {("roles/run.invoker", "run:status_page")},
+    "var.status_admins": {("roles/iap.httpsResourceAccessor", "run:status_page")},
 }
 
 EXPECTED_SERVICE_CONFIG = {
@@ -114,8 +131,13 @@ def test_entry_points_reader_sees_only_public_top_level_functions(tmp_path: Path
     assert entry_points(source) == {"alpha", "beta"}
 
 
+def status_page_service() -> dict[str, Any]:
+    return tf.resources("google_cloud_run_v2_service")["status_page"]
+
+
 def test_every_entry_point_is_deployed_and_every_deployment_has_an_entry_point() -> None:
-    deployed = set(tf.functions())
+    # The four functions, and the status page: a Cloud Run service built from the same bundle (status.tf).
+    deployed = set(tf.functions()) | {tf.unquote(status_page_service()["build_config"][0]["function_target"])}
     defined = entry_points(MAIN_PY)
     assert defined - deployed == set(), "entry points in functions/main.py that Terraform does not deploy"
     assert deployed - defined == set(), "functions Terraform deploys with no entry point in functions/main.py"
@@ -169,6 +191,22 @@ def test_environment_and_secrets_are_wired_from_the_locals_the_tests_read() -> N
     assert tf.expression(volume["versions"][0]["path"]) == "local.team_config_file"
     mounted_file = "${local.team_config_mount}/${local.team_config_file}"
     assert tf.unquote(tf.local("common_env")["MW_TEAM_CONFIG"]) == mounted_file
+
+
+def test_the_status_page_is_behind_iap_with_the_audience_its_code_checks() -> None:
+    service = status_page_service()
+    assert service["iap_enabled"] is True
+    assert tf.unquote(service["ingress"]) == "INGRESS_TRAFFIC_ALL"
+    assert tf.unquote(service["provider"]) == "google-beta"
+    audience = tf.unquote(tf.local("common_env")["MW_IAP_AUDIENCE"])
+    assert (
+        audience
+        == "/projects/${data.google_project.this.number}/locations/${var.region}/services/${local.status_page_name}"
+    )
+    assert tf.unquote(service["name"]) == "${local.status_page_name}"
+    dynamic = service["template"][0]["containers"][0]["dynamic"][0]['"env"']
+    assert tf.expression(dynamic["for_each"]) == "local.status_page_env"
+    assert "secret" not in str(service["template"])  # it holds no secret at all
 
 
 def test_calendar_settings_use_the_keyless_calendar_identity() -> None:
@@ -285,7 +323,7 @@ def test_grant_reader_refuses_shapes_it_does_not_understand() -> None:
 def test_ttl_policies_cover_the_expiring_collections() -> None:
     ttl = tf.resources("google_firestore_field")["expires_at_ttl"]
     assert tf.expression(ttl["for_each"]) == "toset(local.ttl_collections)"
-    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations", "webhook_chunks"}
+    assert set(tf.local_strings("ttl_collections")) == {"claims", "leases", "explanations", "webhook_chunks", "alerts"}
     assert tf.unquote(ttl["field"]) == "expires_at"
     assert "ttl_config" in ttl
 

@@ -112,6 +112,12 @@ def test_handlers_reach_the_store_only_through_the_service_layer() -> None:
     assert _offences("handlers", allowed, frozenset({"requests", "google", "googleapiclient"})) == []
 
 
+def test_the_status_page_reads_with_mws_views_and_talks_to_nothing_but_the_store() -> None:
+    allowed = ("status", "cli.host_view", "domain", "ports", "repository", "service", "auth", "config",
+               "observability", "clock")  # fmt: skip
+    assert _offences("status", allowed, frozenset({"requests", "google", "googleapiclient", "flask"})) == []
+
+
 def test_no_import_cycles() -> None:
     internal = {module: {name for name in names if name in import_graph()} for module, names in import_graph().items()}
     try:

@@ -202,6 +202,7 @@ def test_a_move_takes_the_new_time_under_a_new_revision(ctx: PlanningContext, ca
     channel_id, token = _channel(ctx, calendar)
     new_start = FIRST_START + timedelta(days=1, hours=3)
     calendar.user_moves(ALICE, window.event_id or "", new_start)
+    moved_by_user = calendar.stored(ALICE, window.event_id or "")
 
     assert _notify(ctx, channel_id, token, 2) == 200
     assert _notify(ctx, channel_id, token, 2) == 200  # a duplicate
@@ -216,6 +217,9 @@ def test_a_move_takes_the_new_time_under_a_new_revision(ctx: PlanningContext, ca
     pending = _tasks(ctx).pending()
     assert [(task.at, task.payload["revision"]) for task in pending] == [(new_start, 1)]
     assert [entry.kind for entry in moved.history][-2:] == ["moved", "booked"]
+    # When the person moved it is kept, so the status page can tell how long following took.
+    assert moved_by_user is not None
+    assert moved.history[-2].changed_at == moved_by_user.updated
     # The echo of our own patch is ignored: a further sync changes nothing.
     assert _notify(ctx, channel_id, token, 3) == 200
     assert window_records.load(ctx.store, window.window_id) == moved

@@ -17,6 +17,7 @@ from maintenance_windows.cli import (  # noqa: F401  (registers subcommands)
     commands,
     planning_commands,
     rollout_commands,
+    status_commands,
 )
 from maintenance_windows.cli.stack_info import StackNotRunning
 

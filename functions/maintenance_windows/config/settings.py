@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     plan_url: str | None = Field(None, alias="MW_PLAN_URL")
     scheduler_service_account: str | None = Field(None, alias="MW_SCHEDULER_SA")
     oidc_certs_url: str | None = Field(None, alias="MW_OIDC_CERTS_URL")
+
+    # The status page: the audience of Identity-Aware Proxy's signed header, and (locally) its key set
+    iap_audience: str | None = Field(None, alias="MW_IAP_AUDIENCE")
+    iap_keys_url: str | None = Field(None, alias="MW_LOCAL_IAP_KEYS_URL")
+    #: Where the status page is reached (IAP's URL in the cloud); chat alerts link to it.
+    status_url: str | None = Field(None, alias="MW_STATUS_URL")
+
+    # Chat alerts (optional): an incoming webhook, and which product's message format it takes
+    chat_webhook_url: SecretStr | None = Field(None, alias="MW_CHAT_WEBHOOK_URL")
+    chat_format: Literal["slack", "google_chat"] = Field("slack", alias="MW_CHAT_FORMAT")
+    #: A team paused for longer than this is alerted (once per pause).
+    chat_pause_alert_days: int = Field(3, alias="MW_CHAT_PAUSE_ALERT_DAYS", gt=0)
 
     # Gemini
     ai_enabled: bool = Field(True, alias="MW_AI_ENABLED")

@@ -64,6 +64,9 @@ class HistoryEntry:
     at: datetime
     kind: str  # booked, moved, rebooked, declined, late, enforced, text_updated, dispatched, verified, ...
     detail: str
+    #: When the change we followed happened, as the provider reports it (a moved event's `updated`): the time
+    #: it took us to follow is `at - changed_at` (domain/compliance.py). None when unknown or not a follow.
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,10 +124,18 @@ class Window:
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def _to(self, state: WindowState, at: datetime, kind: str, detail: str, **changes: object) -> Window:
+    def _to(
+        self,
+        state: WindowState,
+        at: datetime,
+        kind: str,
+        detail: str,
+        changed_at: datetime | None = None,
+        **changes: object,
+    ) -> Window:
         if state not in _ALLOWED[self.state]:
             raise InvalidTransition(f"window {self.window_id}: {self.state} → {state} is not allowed")
-        entry = HistoryEntry(at, kind, detail)
+        entry = HistoryEntry(at, kind, detail, changed_at)
         return replace(self, state=state, history=(*self.history, entry), **changes)  # type: ignore[arg-type]
 
 
@@ -153,8 +164,18 @@ def booked(window: Window, task: str, at: datetime, etag: str | None = None) -> 
     )
 
 
-def moved(window: Window, start: datetime, end: datetime, at: datetime, *, late: bool, etag: str | None) -> Window:
-    """The user moved the event: take the new time under a new revision (old tasks become no-ops)."""
+def moved(
+    window: Window,
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    *,
+    late: bool,
+    etag: str | None,
+    changed_at: datetime | None = None,
+) -> Window:
+    """The user moved the event: take the new time under a new revision (old tasks become no-ops).
+    `changed_at` is when the user moved it (the event's `updated`), kept to measure how fast moves are followed."""
     before = window.start.isoformat() if window.start else "?"
     detail = f"{before} → {start.isoformat()}" + ("; past the deadline" if late else "")
     return window._to(
@@ -162,6 +183,7 @@ def moved(window: Window, start: datetime, end: datetime, at: datetime, *, late:
         at,
         "moved",
         detail,
+        changed_at=changed_at,
         start=start,
         end=end,
         revision=window.revision + 1,

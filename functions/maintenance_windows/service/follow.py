@@ -178,7 +178,7 @@ def _follow(ctx: PlanningContext, window: Window, event: CalendarEvent, outcome:
             return window
         if change.kind is ChangeKind.REMOVED:
             return _removed(ctx, window, change, lingering=event.status != "cancelled")
-        window, after = _moved(ctx, window, change, outcome)
+        window, after = _moved(ctx, window, change, outcome, event.updated)
         if after is None:
             return window
         event = after  # the user moved it again while we were patching: follow that too
@@ -186,13 +186,15 @@ def _follow(ctx: PlanningContext, window: Window, event: CalendarEvent, outcome:
 
 
 def _moved(
-    ctx: PlanningContext, window: Window, change: Change, outcome: FollowOutcome
+    ctx: PlanningContext, window: Window, change: Change, outcome: FollowOutcome, changed_at: datetime | None
 ) -> tuple[Window, CalendarEvent | None]:
     """Take the new time (or enforce the deadline); returns the window and the event if it moved again."""
     assert change.start is not None and change.end is not None and window.event_id is not None
     now = ctx.clock()
     rules = ctx.teams.rules_for(window.team_id).follow
-    moved = window_states.moved(window, change.start, change.end, now, late=change.late, etag=None)
+    moved = window_states.moved(
+        window, change.start, change.end, now, late=change.late, etag=None, changed_at=changed_at
+    )
     note: str | None = None
     if change.late and rules.deadline_behaviour is DeadlineBehaviour.ENFORCE:
         enforced = _enforced(ctx, moved, now)
