@@ -99,6 +99,12 @@ class LocalStack:
             and (include_deleted or event.get("status") != "cancelled")
         ]
 
+    def graph(self, method: str, path: str, body: Any = None) -> Any:
+        """The Graph stand-in's admin API (docs/graph-server.md): Microsoft 365 people and their events."""
+        response = self.http.request(method, f"{self.urls['graph']}/_admin/{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
     def counters(self) -> dict[str, Any]:
         counters: dict[str, Any] = self.calendar("GET", "counters")
         return counters

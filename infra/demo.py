@@ -1,13 +1,17 @@
 """`make demo`: the whole story on the local stack, in under three minutes, narrated.
 
-Fleet reports two failing policies on three Macs owned by two people in different time zones, and a Mac on
+Fleet reports two failing policies on three Macs owned by two people in different time zones, a fourth Mac
+whose owner, Max, is on Microsoft 365 (his company's domain is on `calendar: microsoft`), and a Mac on
 macOS 27 that is behind its team's latest release. The planner books one window per person in their own
 calendar, with a reason and a plain-language text; for the macOS 27 Mac it first sets the team's OS-update
 deadline in Fleet (the team lets the service manage it), and the window is Dana's time to click Update Now
 herself, since macOS 27 takes no update command. Alice drags her event to another time; the push
-notification reschedules it. The windows start, the dispatcher sends the configured fixes through Fleet's
-API, the Macs run them and report passing at their next check-in, Dana clicks Update Now, and verification
-closes the windows: Dana's by the OS version her Mac reports.
+notification reschedules it. Max does the same in Outlook; Graph's change notification reschedules his.
+The windows start, the dispatcher sends the configured fixes through Fleet's API, the Macs run them and
+report passing at their next check-in, Dana clicks Update Now, and verification closes the windows: Dana's
+by the OS version her Mac reports. Carol's calendar is on a CalDAV server (Radicale): her window is booked
+there, she moves it in her calendar app, and the scheduler's next follow-only call (CalDAV has no push)
+brings the window along (infra/demo_caldav.py).
 
 Demo settings, said as they apply: windows are booked a minute ahead (the planner's short-lead option, local
 only) so they start while you watch, and verification is delivered right after the fixes instead of at the
@@ -30,13 +34,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from infra import demo_caldav
 from infra import stack as local_stack
 from infra.client import LOCAL, LocalStack
+from infra.ports import port_for
 
 PROFILE = "demo"
 STARTED = time.monotonic()
 PEOPLE = ("alice@acme.example", "bob@acme.example", "dana@acme.example")
 DANA_MAC = 5
+#: On Microsoft 365: his calendar is read and written through Graph (the local Graph stand-in).
+MAX = "max@contoso.example"
+MAX_MAC = 10
 #: Cities to place the people in, one per UTC offset or so: whatever the hour, three of them are mid-day.
 CITIES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Asia/Tokyo",
           "Europe/London", "America/Sao_Paulo", "Australia/Sydney", "Asia/Dubai", "America/Chicago",
@@ -72,9 +81,50 @@ def demo_team_file(path: Path) -> Path:
     start, end = WORKING_DAY
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     rules["defaults"].setdefault("slots", {})["working_hours"] = {day: {"start": start, "end": end} for day in days}
+    rules["defaults"]["domains"] = [*rules["defaults"].get("domains", []), MAX.split("@")[1]]
+    rules["defaults"]["calendar_domains"] = {MAX.split("@")[1]: "microsoft"}
+    local_stack.with_caldav(rules, f"http://127.0.0.1:{port_for(PROFILE, 'caldav')}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(rules, sort_keys=False))
     return path
+
+
+def windows_zone_at_midday(now: datetime) -> tuple[str, str]:
+    """A city at mid-day and its Windows zone name (CLDR windowsZones), for a Microsoft 365 mailbox."""
+    from babel.core import get_global
+
+    windows_names = {iana: name for name, iana in get_global("windows_zone_mapping").items()}
+    for city in CITIES:
+        local = now.astimezone(ZoneInfo(city)).time()
+        if city in windows_names and MIDDAY[0] <= local < MIDDAY[1]:
+            return city, windows_names[city]
+    raise SystemExit(f"demo: no Windows-named city is at mid-day at {now:%H:%M} UTC")  # pragma: no cover
+
+
+def outlook_week(zone: str) -> list[dict[str, Any]]:
+    """Max's Outlook week: stand-ups, a customer call, a day out of office (showAs oof)."""
+    tz = ZoneInfo(zone)
+    today = datetime.now(tz).date()
+    events: list[dict[str, Any]] = []
+
+    def add(day: int, hour: float, minutes: int, subject: str, show_as: str = "busy") -> None:
+        start = datetime.combine(today + timedelta(days=day), datetime.min.time(), tz) + timedelta(hours=hour)
+        when = [(start + timedelta(minutes=m)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") for m in (0, minutes)]
+        events.append(
+            {
+                "user": MAX,
+                "subject": subject,
+                "showAs": show_as,
+                "start": {"dateTime": when[0], "timeZone": "UTC"},
+                "end": {"dateTime": when[1], "timeZone": "UTC"},
+            }
+        )
+
+    for day in range(0, 8):
+        add(day, 9.5, 15, "Stand-up")
+        add(day, 11 + day % 3, 60, "Customer call")
+    add(2, 0, 24 * 60 - 1, "Out of office", "oof")
+    return events
 
 
 def inside_working_hours(start: datetime, end: datetime, zone: str) -> bool:
@@ -116,10 +166,28 @@ def busy_week(email: str, zone: str) -> list[dict[str, Any]]:
     return events
 
 
+def fleet_seed() -> dict[str, Any]:
+    """The local Fleet's hosts, and Max's MacBook Pro (like Alice's iMac: disk encryption off)."""
+    seed: dict[str, Any] = json.loads((LOCAL / "fleet-seed.json").read_text())
+    like = next(host for host in seed["hosts"] if host["id"] == 3)
+    seed["hosts"].append(
+        {
+            **like,
+            "id": MAX_MAC,
+            "uuid": "5D6B6F2E-0010-4C1A-9E55-MAX0000MBP10",
+            "hardware_serial": "C02MAX00010",
+            "hostname": "max-mbp",
+            "display_name": "Max's MacBook Pro",
+            "emails": [{"email": MAX, "source": "idp"}],
+        }
+    )
+    return seed
+
+
 def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     """Fleet's failing-policies webhook, in the shape of the real fixture."""
     payload: dict[str, Any] = json.loads(FIXTURE.read_text())
-    seed = json.loads((LOCAL / "fleet-seed.json").read_text())
+    seed = demo_caldav.fleet_seed(fleet_seed())
     hosts = {host["id"]: host for host in seed["hosts"]}
     policy = next(p for p in seed["policies"] if p["id"] == policy_id)
     payload["timestamp"] = datetime.now(UTC).isoformat()
@@ -177,6 +245,8 @@ def story(demo: LocalStack) -> None:
     _webhooks_arrive(demo)
     booked = _planning(demo)
     _alice_moves_her_event(demo, booked)
+    _max_moves_his_event_in_outlook(demo, booked)
+    _carol_moves_hers_in_caldav(demo, booked)
     dispatched, received = _windows_start(demo)
     _dana_updates_now(demo)
     verified = _verification(demo, dispatched)
@@ -187,12 +257,37 @@ def story(demo: LocalStack) -> None:
 
 def _fleet_and_calendars(demo: LocalStack) -> None:
     heading("1. Fleet and the calendars")
-    demo.seed_fleet()
-    people = dict(zip(PEOPLE, zones_at_midday(datetime.now(UTC) + timedelta(minutes=2)), strict=True))
+    demo.seed_fleet(demo_caldav.fleet_seed(fleet_seed()))
+    *zones, carol_zone = zones_at_midday(datetime.now(UTC) + timedelta(minutes=2), len(PEOPLE) + 1)
+    people = dict(zip(PEOPLE, zones, strict=True))
     demo.reset_calendar([{"email": e, "timeZone": z} for e, z in people.items()])
     for email, zone in people.items():
         demo.calendar("POST", "events", {"events": busy_week(email, zone)})
         say(f"{email}: a busy week seeded in {zone}, where it is {datetime.now(ZoneInfo(zone)):%A %H:%M}")
+    demo_caldav.seed_week(demo, carol_zone)
+    say(f"{demo_caldav.CAROL}: her calendar on the CalDAV server (Radicale), in {carol_zone}, with her stand-ups")
+    max_zone, windows_name = windows_zone_at_midday(datetime.now(UTC) + timedelta(minutes=2))
+    demo.graph("POST", "reset")
+    demo.graph(
+        "POST",
+        "users",
+        {
+            "users": [
+                {
+                    "email": MAX,
+                    "timeZone": windows_name,
+                    "working_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+                    "working_start": "09:00:00.0000000",
+                    "working_end": "17:00:00.0000000",
+                }
+            ]
+        },
+    )
+    demo.graph("POST", "events", {"events": outlook_week(max_zone)})
+    say(
+        f"{MAX}: on Microsoft 365 — an Outlook week seeded in mailbox zone “{windows_name}” ({max_zone}, "
+        f"{datetime.now(ZoneInfo(max_zone)):%A %H:%M}), working hours 09:00–17:00 stated in Outlook"
+    )
     say("Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
         f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)")  # fmt: skip
 
@@ -201,7 +296,7 @@ def _webhooks_arrive(demo: LocalStack) -> None:
     heading("2. Fleet's webhooks arrive")
     for policy_id, name, hosts in (
         (1, "macOS - OS version up to date", [1, 2]),
-        (2, "Disk encryption enabled", [1, 3]),
+        (2, "Disk encryption enabled", [1, 3, MAX_MAC, demo_caldav.CAROL_MAC]),
         (4, "macOS - latest version", [DANA_MAC]),
     ):
         for attempt in range(2):  # Fleet retries; the second delivery changes nothing
@@ -246,9 +341,66 @@ def _alice_moves_her_event(demo: LocalStack, booked: dict[str, dict[str, Any]]) 
     say("the task made for the old time is still queued; when it fires it finds a stale revision and does nothing")
 
 
+def _max_moves_his_event_in_outlook(demo: LocalStack, booked: dict[str, dict[str, Any]]) -> None:
+    heading("4b. Max moves his event in Outlook (Microsoft 365)")
+    mine = booked[MAX]
+    (outlook,) = [
+        e
+        for e in demo.graph("GET", f"users/{MAX}/events")["value"]
+        if e.get("transactionId") == mine["event_id"] and not e["deleted"]
+    ]
+    say(
+        f"Max's event in Graph: id {outlook['id'][:16]}…, transactionId {outlook['transactionId']}, "
+        f"showAs {outlook['showAs']}, categories {outlook['categories']}, "
+        f"reminder {outlook['reminderMinutesBeforeStart']} min"
+    )
+    subscriptions = demo.graph("GET", "subscriptions")["value"]
+    say(
+        f"Graph subscriptions open: {len(subscriptions)} "
+        f"(resource {subscriptions[0]['resource'] if subscriptions else '-'}, validated by calendar_notifications)"
+    )
+    start, end = (datetime.fromisoformat(mine[k]) + timedelta(seconds=30) for k in ("start_utc", "end_utc"))
+    demo.graph(
+        "POST",
+        f"users/{MAX}/events/{outlook['id']}/move",
+        {
+            "start": {"dateTime": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        },
+    )
+    moved_at = time.monotonic()
+    moved = wait_for(
+        "Graph's change notification to reschedule Max's window",
+        lambda: next((row for row in windows() if row["user"] == MAX and row["revision"] == 1), None),
+        30,
+    )
+    say(
+        f"Graph change notification followed in {time.monotonic() - moved_at:.1f} s: revision {moved['revision']}, "
+        f"new start {moved['start_utc']}"
+    )
+
+
+def _carol_moves_hers_in_caldav(demo: LocalStack, booked: dict[str, dict[str, Any]]) -> None:
+    heading("4c. Carol drags hers 30 seconds later, in her CalDAV calendar app")
+    demo_caldav.move(demo, booked[demo_caldav.CAROL]["event_id"], timedelta(seconds=30))
+    polled = demo_caldav.follow_now(demo)
+    followed = next(row for row in windows() if row["user"] == demo_caldav.CAROL)
+    say(f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
+        f"revision {followed['revision']}, new start {followed['start_utc']}")  # fmt: skip
+    if followed["revision"] != 1:
+        raise SystemExit("demo: Carol's move was not followed")
+
+
 def _windows_start(demo: LocalStack) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     heading("5. The windows start")
-    for host, policy, kind in ((1, 1, "mdm_command"), (2, 1, "mdm_command"), (1, 2, "script"), (3, 2, "script")):
+    for host, policy, kind in (
+        (1, 1, "mdm_command"),
+        (2, 1, "mdm_command"),
+        (1, 2, "script"),
+        (3, 2, "script"),
+        (MAX_MAC, 2, "script"),
+        (demo_caldav.CAROL_MAC, 2, "script"),
+    ):
         demo.fleet.pass_on_action(host, policy, kind)
     say("the local Fleet runs each fix when its Mac next checks in (every few seconds), like Fleet does")
     last_start = max(datetime.fromisoformat(row["start_utc"]) for row in windows())
@@ -322,7 +474,20 @@ def _what_the_events_say(demo: LocalStack, verified: list[dict[str, Any]]) -> No
         time.sleep(2)
     say(f"the next planning run wrote {told} outcomes into the events (dispatch_window never touches a calendar)")
     for row in verified:
-        (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
+        if row["user"] == MAX:
+            (outlook,) = [
+                e
+                for e in demo.graph("GET", f"users/{MAX}/events")["value"]
+                if e.get("transactionId") == row["event_id"] and not e["deleted"]
+            ]
+            print(f"\n  {row['user']} (Outlook) — “{outlook['subject']}”")
+            for line in _plain(outlook["body"]["content"]).splitlines():
+                print(f"            {line}")
+            continue
+        if row["user"] == demo_caldav.CAROL:
+            event = demo_caldav.our_event(demo, row["event_id"])
+        else:
+            (event,) = [e for e in demo.our_events(row["user"]) if e["id"] == row["event_id"]]
         print(f"\n  {row['user']} — “{event['summary']}”")
         for line in _plain(event.get("description", "")).splitlines():
             print(f"            {line}")
@@ -339,8 +504,8 @@ def _timeline(verified: list[dict[str, Any]]) -> None:
 def _summary(demo: LocalStack, verified: list[dict[str, Any]], received: list[dict[str, Any]]) -> None:
     heading("Summary")
     cases = {h["host_id"]: h for h in _hosts(demo)}
-    print(f"  windows: {len(verified)} booked, 1 moved by its user, {len(verified)} dispatched, "
-          f"{sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
+    print(f"  windows: {len(verified)} booked (1 on Microsoft 365, 1 on CalDAV), 3 moved by their people, "
+          f"{len(verified)} dispatched, {sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
     print(f"  Fleet actions received: {len(received)}; hosts now: " +
           ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
     status_page(demo)
@@ -392,8 +557,8 @@ def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    say("starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Gemini, "
-        "OIDC issuer, and the four functions)")  # fmt: skip
+    say("starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Graph, Gemini, "
+        "OIDC issuer, Radicale for CalDAV, and the four functions)")  # fmt: skip
     os.environ["MW_TEAM_CONFIG"] = str(demo_team_file(local_stack.state_dir(PROFILE) / "teams.yaml"))
     info = local_stack.up(PROFILE)
     os.environ["MW_STACK_FILE"] = str(local_stack.stack_file(PROFILE))

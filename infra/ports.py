@@ -15,11 +15,13 @@ COMPONENT_OFFSETS = {
     "tasks_relay": 6,
     "iap": 7,
     "chat": 8,
+    "graph": 9,
     "fleet_webhook": 10,
     "plan_windows": 11,
     "calendar_notifications": 12,
     "dispatch_window": 13,
     "status_page": 14,
+    "caldav": 15,
 }
 
 PROFILE_BASES = {"dev": 8500, "test": 18500, "demo": 28500, "bench": 38500, "reliability": 48500}

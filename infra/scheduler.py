@@ -10,6 +10,7 @@ going after failed calls, and does not catch up on slots missed while a call ove
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import threading
 import time
@@ -68,6 +69,7 @@ def run(
     interval_seconds: float,
     timeout: float,
     stop: threading.Event,
+    payload: Mapping[str, Any] | None = None,
 ) -> int:
     """Call every `interval_seconds` until `stop` is set; returns how many calls were attempted."""
     session = requests.Session()
@@ -75,18 +77,24 @@ def run(
     next_slot = time.monotonic()
     while not stop.is_set():
         attempts += 1
-        _call_and_log(session, url, issuer_url, audience, email, timeout)
+        _call_and_log(session, url, issuer_url, audience, email, timeout, payload)
         next_slot = _next_slot(next_slot, interval_seconds, time.monotonic())
         stop.wait(max(0.0, next_slot - time.monotonic()))
     return attempts
 
 
 def _call_and_log(
-    session: requests.Session, url: str, issuer_url: str, audience: str, email: str, timeout: float
+    session: requests.Session,
+    url: str,
+    issuer_url: str,
+    audience: str,
+    email: str,
+    timeout: float,
+    payload: Mapping[str, Any] | None = None,
 ) -> None:
     started = time.monotonic()
     try:
-        response = call_once(url, issuer_url, audience, email, timeout, session=session)
+        response = call_once(url, issuer_url, audience, email, timeout, payload=payload, session=session)
     except requests.RequestException as error:
         # The scheduler outlives its target: a stack still starting, or a function mid-restart.
         _logger.error("scheduled call failed", url=url, error=type(error).__name__)
@@ -130,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         interval_seconds=args.interval_seconds,
         timeout=args.timeout,
         stop=stop,
+        payload=json.loads(args.payload),
     )
     _logger.info("scheduler stopped", attempts=attempts)
 
@@ -141,6 +150,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--audience", required=True, help="the token's aud (plan_windows URL in the cloud)")
     parser.add_argument("--email", required=True, help="the scheduler's service account")
     parser.add_argument("--interval-seconds", type=_positive_float, required=True)
+    # The second job of a deployment with CalDAV people: {"follow_only": true} on a shorter cadence.
+    parser.add_argument("--payload", default="{}", help="JSON body of every call (default {})")
     parser.add_argument(
         "--timeout",
         type=_positive_float,

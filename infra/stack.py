@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.ports import PROFILE_BASES, PortInUse, ensure_free, port_answers, port_for
+from infra.radicale_server import SERVICE_ACCOUNT
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -64,7 +65,45 @@ def _py(*args: str) -> list[str]:
 
 def generate_secrets() -> dict[str, str]:
     """Fresh random secrets for one stack. Any value may start with `-`: none is ever put on a command line."""
-    return {"webhook": secrets.token_urlsafe(24), "fleet_api_token": secrets.token_urlsafe(24)}
+    return {
+        "webhook": secrets.token_urlsafe(24),
+        "fleet_api_token": secrets.token_urlsafe(24),
+        "caldav": secrets.token_urlsafe(24),
+    }
+
+
+CALDAV_SEED = ROOT / "infra" / "local" / "caldav-seed.json"
+
+
+def caldav_passwords(local_secrets: dict[str, str]) -> dict[str, str]:
+    """Radicale logins: the service account and each seeded person, derived from the stack's secret."""
+    import hashlib
+
+    root = local_secrets.get("caldav") or local_secrets["webhook"]  # a stack made before CalDAV existed
+    people = [person["email"] for person in json.loads(CALDAV_SEED.read_text())["people"]]
+    return {login: hashlib.sha256(f"{root}:{login}".encode()).hexdigest()[:24] for login in [SERVICE_ACCOUNT, *people]}
+
+
+def with_caldav(rules: dict[str, Any], caldav_url: str) -> dict[str, Any]:
+    """Team rules with the seeded CalDAV domain on the stack's Radicale."""
+    seed = json.loads(CALDAV_SEED.read_text())
+    defaults = rules.setdefault("defaults", {})
+    # Its people are the organisation's too (owners are taken from the team domains only).
+    defaults["domains"] = [*defaults.get("domains", []), seed["domain"]]
+    defaults.setdefault("calendar_domains", {})[seed["domain"]] = "caldav"
+    defaults["caldav"] = {"url": caldav_url + "/"}
+    return rules
+
+
+def caldav_team_config(profile: str, caldav_url: str) -> Path:
+    """The local team rules with the CalDAV domain pointed at this stack's Radicale (its port varies)."""
+    import yaml
+
+    rules = with_caldav(yaml.safe_load((ROOT / "infra" / "local" / "teams.yaml").read_text()), caldav_url)
+    target = state_dir(profile) / "teams.yaml"
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return target
 
 
 def write_private(path: Path, text: str) -> None:
@@ -122,6 +161,8 @@ def describe(profile: str) -> dict[str, Any]:
             "gemini",
             "iap",
             "chat",
+            "graph",
+            "caldav",
         )
     }
     url = {name: f"http://127.0.0.1:{number}" for name, number in port.items()}
@@ -132,7 +173,7 @@ def describe(profile: str) -> dict[str, Any]:
     local_secrets = _local_secrets(profile)
     status_secrets = _status_secrets(profile)
     queue = f"projects/{PROJECT}/locations/{LOCATION}/queues/{QUEUE}"
-    team_config = os.environ.get("MW_TEAM_CONFIG", str(ROOT / "infra" / "local" / "teams.yaml"))
+    team_config = os.environ.get("MW_TEAM_CONFIG") or str(caldav_team_config(profile, url["caldav"]))
     function_env = {
         "MW_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{port['firestore']}",
@@ -144,6 +185,8 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_CALENDAR_CREDENTIALS": "local",
         "MW_CALENDAR_API_ENDPOINT": f"{url['calendar']}/calendar/v3/",
         "MW_NOTIFICATIONS_URL": url["calendar_notifications"],
+        "MW_GRAPH_CREDENTIALS": "local",
+        "MW_GRAPH_API_ENDPOINT": f"{url['graph']}/v1.0",
         "MW_TASKS_QUEUE": queue,
         "MW_TASKS_EMULATOR_HOST": f"127.0.0.1:{port['tasks']}",
         "MW_DISPATCH_URL": url["dispatch_window"],
@@ -154,6 +197,14 @@ def describe(profile: str) -> dict[str, Any]:
         "MW_OIDC_CERTS_URL": f"{url['oidc']}/oauth2/v1/certs",
         "MW_GEMINI_BASE_URL": url["gemini"] + "/",
         "MW_ALLOW_SHORT_LEAD": "true",
+        "MW_CALDAV_CREDENTIALS": json.dumps(
+            {
+                "service_account": {
+                    "username": SERVICE_ACCOUNT,
+                    "password": caldav_passwords(local_secrets)[SERVICE_ACCOUNT],
+                }
+            }
+        ),
         "MW_IAP_AUDIENCE": STATUS_AUDIENCE,
         "MW_LOCAL_IAP_KEYS_URL": url["iap"] + "/_iap/verify/public_key-jwk",
         "MW_STATUS_URL": url["status"],
@@ -234,6 +285,7 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
         ),
         Component("calendar", _py("-m", "infra.calendar_server", option("port", port["calendar"])), port["calendar"]),
         Component("gemini", _py("-m", "infra.gemini_server", option("port", port["gemini"])), port["gemini"]),
+        Component("graph", _py("-m", "infra.graph_server", option("port", port["graph"])), port["graph"]),
         Component(
             "iap",
             _py(
@@ -252,6 +304,12 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
             _py("-m", "infra.chat_server", option("port", port["chat"])),
             port["chat"],
             env={"MW_LOCAL_CHAT_TOKEN": info["status"]["chat_token"]},
+        ),
+        Component(
+            "caldav",
+            _py("-m", "infra.radicale_server", option("port", port["caldav"]), option("folder", folder / "radicale")),
+            port["caldav"],
+            env={"RADICALE_USERS": json.dumps(caldav_passwords(info["secrets"]))},
         ),
     ]
     for name in FUNCTIONS:
@@ -272,8 +330,9 @@ def components(profile: str, info: dict[str, Any]) -> list[Component]:
     return found
 
 
-def scheduler_command(info: dict[str, Any]) -> list[str]:
-    interval = os.environ.get("MW_SCHEDULE_SECONDS", "300")
+def scheduler_command(info: dict[str, Any], *, follow_only: bool = False) -> list[str]:
+    """Cloud Scheduler's planning job, or (follow_only) its job following calendars that cannot push."""
+    interval = os.environ.get("MW_FOLLOW_SECONDS" if follow_only else "MW_SCHEDULE_SECONDS", "300")
     return _py(
         "-m",
         "infra.scheduler",
@@ -282,6 +341,7 @@ def scheduler_command(info: dict[str, Any]) -> list[str]:
         option("audience", info["urls"]["plan_windows"]),
         option("email", SCHEDULER_SA),
         option("interval-seconds", interval),
+        *([option("payload", '{"follow_only": true}')] if follow_only else []),
     )
 
 
@@ -357,9 +417,13 @@ def up(profile: str, only: set[str] | None = None, with_scheduler: bool = False)
             wait_ready(component, process, logs / f"{component.name}.log")
         if "calendar" in {component.name for component in wanted}:
             seed_calendar(info)
+        if "caldav" in {component.name for component in wanted}:
+            seed_caldav(info)
         if with_scheduler:
             process = _spawn("scheduler", scheduler_command(info), {}, logs)
             started.append({"name": "scheduler", "pid": process.pid, "port": None})
+            process = _spawn("follow_scheduler", scheduler_command(info, follow_only=True), {}, logs)
+            started.append({"name": "follow_scheduler", "pid": process.pid, "port": None})
         write_private(target, json.dumps(info, indent=2))
     except BaseException:
         down(profile)
@@ -374,6 +438,13 @@ def seed_calendar(info: dict[str, Any]) -> None:
     seed = json.loads((ROOT / "infra" / "local" / "calendar-seed.json").read_text())
     response = requests.post(info["urls"]["calendar"] + "/_admin/users", json=seed, timeout=10)
     response.raise_for_status()
+
+
+def seed_caldav(info: dict[str, Any]) -> None:
+    """Each seeded CalDAV person gets their own calendar in Radicale, in their zone."""
+    from infra.radicale_server import seed
+
+    seed(info["urls"]["caldav"], json.loads(CALDAV_SEED.read_text())["people"], caldav_passwords(info["secrets"]))
 
 
 def _group_alive(pgid: int) -> bool:

@@ -32,7 +32,8 @@ locals {
       # One planner at a time: two overlapping runs would race to book the same users.
       max = 1
       secret_env = {
-        MW_FLEET_API_TOKEN = "fleet_api_token"
+        MW_FLEET_API_TOKEN    = "fleet_api_token"
+        MW_CALDAV_CREDENTIALS = "caldav_credentials"
         # Chat alerts after each run; a secret version "none" turns them off (docs/deploy.md).
         MW_CHAT_WEBHOOK_URL = "chat_webhook_url"
       }
@@ -46,7 +47,10 @@ locals {
       concurrency = 20
       min         = 0
       max         = 10
-      secret_env  = {}
+      # It reschedules with the planner's clients, CalDAV's among them (wiring.notifications).
+      secret_env = {
+        MW_CALDAV_CREDENTIALS = "caldav_credentials"
+      }
     }
     dispatch_window = {
       description = "Sends the fix through Fleet at window start and verifies it. Invoked by Cloud Tasks only."
@@ -113,7 +117,11 @@ locals {
     MW_CALENDAR_CREDENTIALS      = "keyless"
     MW_CALENDAR_SERVICE_ACCOUNT  = google_service_account.calendar.email
     MW_CALENDAR_QUOTA_PER_MINUTE = tostring(var.calendar_quota_per_minute)
+    MW_CALDAV_QUOTA_PER_MINUTE   = tostring(var.caldav_quota_per_minute)
     MW_NOTIFICATIONS_URL         = local.function_urls["calendar_notifications"]
+    MW_GRAPH_CREDENTIALS         = "keyless"
+    MW_GRAPH_TENANT_ID           = var.graph_tenant_id
+    MW_GRAPH_CLIENT_ID           = var.graph_client_id
     MW_TASKS_QUEUE               = google_cloud_tasks_queue.dispatch.id
     MW_DISPATCH_URL              = local.function_urls["dispatch_window"]
     MW_TASK_INVOKER_SA           = google_service_account.task_invoker.email

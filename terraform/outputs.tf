@@ -31,6 +31,13 @@ output "calendar_service_account" {
   value       = google_service_account.calendar.email
 }
 
+output "graph_federated_subjects" {
+  description = "Subject of each Entra federated credential (issuer https://accounts.google.com, audience api://AzureADTokenExchange): the unique id of the service account each calendar function runs as (docs/deploy.md)."
+  value = {
+    for name in ["plan_windows", "calendar_notifications"] : name => google_service_account.function[name].unique_id
+  }
+}
+
 output "calendar_scopes" {
   description = "OAuth scopes to authorise for calendar_client_id, comma separated as the Admin console expects."
   value = join(",", [

@@ -9,6 +9,8 @@ locals {
     fleet_api_token  = "Fleet API token of the API-only user the functions act as."
     team_config      = "Team configuration YAML (policies, remediations, working hours), mounted as a file."
     chat_webhook_url = "Incoming webhook URL (Slack or Google Chat) for chat alerts, or none to send no alerts."
+    # JSON: {"service_account": {...}} and/or {"app_passwords": {...}} (docs/caldav.md). Unused without CalDAV.
+    caldav_credentials = "CalDAV service account and app passwords, as one JSON object (docs/deploy.md)."
   }
 }
 

@@ -58,3 +58,35 @@ resource "google_cloud_scheduler_job" "plan" {
 
   depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes_planner]
 }
+
+# CalDAV has no push: this second job syncs the followed CalDAV calendars (service/polling.py). With no
+# CalDAV people it finds nothing to sync and answers at once.
+resource "google_cloud_scheduler_job" "follow" {
+  project     = var.project_id
+  region      = var.region
+  name        = "${var.name_prefix}-follow-calendars"
+  description = "Syncs the calendars that cannot push (CalDAV) through plan_windows' follow-only call."
+  schedule    = var.follow_schedule
+  time_zone   = var.plan_time_zone
+  # plan_windows runs one request at a time: a tick that meets a planning run waits for it, or fails and
+  # leaves the sync to the next tick (the planning run syncs the same calendars too).
+  attempt_deadline = "${local.functions["plan_windows"].timeout}s"
+
+  retry_config {
+    retry_count = 0
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = local.function_urls["plan_windows"]
+    body        = base64encode(jsonencode({ follow_only = true }))
+    headers     = { "Content-Type" = "application/json" }
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = local.function_urls["plan_windows"]
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes_planner]
+}

@@ -111,10 +111,11 @@ variable "team_config_path" {
 variable "secret_versions" {
   description = "Secret Manager version each function reads, per secret. \"latest\" is read when an instance starts; pin a number and apply to roll every instance onto it at once (used when rotating)."
   type = object({
-    webhook_secrets  = optional(string, "latest")
-    fleet_api_token  = optional(string, "latest")
-    team_config      = optional(string, "latest")
-    chat_webhook_url = optional(string, "latest")
+    webhook_secrets    = optional(string, "latest")
+    fleet_api_token    = optional(string, "latest")
+    team_config        = optional(string, "latest")
+    chat_webhook_url   = optional(string, "latest")
+    caldav_credentials = optional(string, "latest")
   })
   default = {}
 
@@ -148,6 +149,18 @@ variable "calendar_quota_per_minute" {
     condition     = var.calendar_quota_per_minute > 0 && floor(var.calendar_quota_per_minute) == var.calendar_quota_per_minute
     error_message = "calendar_quota_per_minute must be a positive whole number."
   }
+}
+
+variable "graph_tenant_id" {
+  description = "Entra tenant id for Microsoft 365 calendars (MW_GRAPH_TENANT_ID); empty when every domain is on Google."
+  type        = string
+  default     = ""
+}
+
+variable "graph_client_id" {
+  description = "Application (client) id of the Entra app registration that holds the federated credential (MW_GRAPH_CLIENT_ID)."
+  type        = string
+  default     = ""
 }
 
 variable "ai_enabled" {
@@ -201,6 +214,28 @@ variable "plan_schedule" {
   validation {
     condition     = can(regex("^[0-9A-Za-z*/,-]+( [0-9A-Za-z*/,-]+){4}$", var.plan_schedule))
     error_message = "plan_schedule must be a 5-field unix-cron expression separated by single spaces, e.g. \"*/15 * * * *\"."
+  }
+}
+
+variable "follow_schedule" {
+  description = "Cron schedule on which Cloud Scheduler syncs the calendars that cannot push (CalDAV), through plan_windows' follow-only call."
+  type        = string
+  default     = "*/5 * * * *"
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z*/,-]+( [0-9A-Za-z*/,-]+){4}$", var.follow_schedule))
+    error_message = "follow_schedule must be a 5-field unix-cron expression separated by single spaces, e.g. \"*/5 * * * *\"."
+  }
+}
+
+variable "caldav_quota_per_minute" {
+  description = "Client-side ceiling on CalDAV requests per minute, per function instance (MW_CALDAV_QUOTA_PER_MINUTE)."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = var.caldav_quota_per_minute > 0
+    error_message = "caldav_quota_per_minute must be positive."
   }
 }
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from maintenance_windows.auth.oidc import OidcVerifier
     from maintenance_windows.config.teams import TeamsConfig
     from maintenance_windows.handlers.plan_windows import PlanSettings
+    from maintenance_windows.ports.calendar import CalendarPort
     from maintenance_windows.ports.explainer import Explainer
     from maintenance_windows.ports.fleet import FleetCatalogPort, FleetPort, PolicyCatalog
     from maintenance_windows.ports.tasks import TaskQueue
@@ -129,7 +130,6 @@ def task_queue() -> TaskQueue:
 @functools.cache
 def planning_context() -> PlanningContext:
     from maintenance_windows.adapters.fleet_http import FleetHttpClient
-    from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
     from maintenance_windows.adapters.lazy import LazyFleet
     from maintenance_windows.service.context import PlanningContext
 
@@ -137,7 +137,7 @@ def planning_context() -> PlanningContext:
     fleet = LazyFleet(lambda: FleetHttpClient.from_settings(current))
     return PlanningContext(
         store=store(),
-        calendar=GoogleCalendarAdapter.from_settings(current),
+        calendar=calendar_port(current, teams()),
         fleet=cast("FleetPort", fleet),
         tasks=task_queue(),
         explainer=explainer(),
@@ -146,6 +146,31 @@ def planning_context() -> PlanningContext:
         os_updates=os_updates(cast("FleetCatalogPort", fleet)),
         catalog=cast("PolicyCatalog", fleet),
     )
+
+
+def calendar_port(current: Settings, rules: TeamsConfig) -> CalendarPort:
+    """The providers the team rules put people on, behind one port (adapters/calendar_router.py); with
+    Google alone, the Google adapter itself. Graph's and CalDAV's clients are built only when a domain is
+    on them."""
+    choice = rules.calendar_choice()
+    providers: dict[str, CalendarPort] = {}
+    if "google" in choice.in_use:
+        from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+
+        providers["google"] = GoogleCalendarAdapter.from_settings(current)
+    if "microsoft" in choice.in_use:
+        from maintenance_windows.adapters.microsoft_graph import GraphCalendarAdapter
+
+        providers["microsoft"] = GraphCalendarAdapter.from_settings(current)
+    if "caldav" in choice.in_use:
+        from maintenance_windows.adapters.caldav import CalDavCalendarAdapter
+
+        providers["caldav"] = CalDavCalendarAdapter.from_settings(current, rules.caldav_server_for)
+    if set(providers) == {"google"}:
+        return providers["google"]
+    from maintenance_windows.adapters.calendar_router import CalendarRouter
+
+    return CalendarRouter(providers, choice.provider_of)
 
 
 def os_updates(catalog: FleetCatalogPort | None) -> OsUpdates:
@@ -174,8 +199,14 @@ def planner() -> tuple[PlanningContext, OidcVerifier, PlanSettings]:
 def plan_hooks() -> tuple[AfterPlanHook, ...]:
     from maintenance_windows.service.channels import ChannelKeeper
 
+    hooks: tuple[AfterPlanHook, ...] = (ChannelKeeper(),)
+    if "caldav" in teams().calendar_choice().in_use:
+        from maintenance_windows.service.polling import PolledFollower
+
+        # CalDAV cannot push: every planning run also syncs the polled calendars (service/polling.py).
+        hooks += (PolledFollower(),)
     alerts = chat_alerts()
-    return (ChannelKeeper(),) if alerts is None else (ChannelKeeper(), alerts)
+    return hooks if alerts is None else (*hooks, alerts)
 
 
 def chat_alerts() -> AfterPlanHook | None:

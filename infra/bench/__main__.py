@@ -1,5 +1,5 @@
-"""`make bench` / `python -m infra.bench [NAME ...]`: planning, ingestion, coldstart, lateness, batch_size,
-full_sync, steady_state, slots (all of them by default)."""
+"""`make bench` / `python -m infra.bench [NAME ...]`: planning, graph_planning, ingestion, coldstart, lateness,
+batch_size, full_sync, steady_state, slots, caldav (all of them by default)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def _planning(args: argparse.Namespace) -> dict[str, Any]:
         "ours_first_run": planning.run_planner(args.first_run_users, warm_time_zones=False, with_channels=True),
         "naive": planning.run_naive(args.naive_users),
     }
+
+
+def _graph(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import graph_planning
+
+    return {"graph_warm": graph_planning.run_graph_planner(args.users)}
 
 
 def _ingestion(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,8 +74,15 @@ def _slots(args: argparse.Namespace) -> dict[str, Any]:
     return slot_quality.run(args.calendars)
 
 
+def _caldav(args: argparse.Namespace) -> dict[str, Any]:
+    from infra.bench import caldav
+
+    return caldav.run(args.caldav_people)
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "planning": _planning,
+    "graph_planning": _graph,
     "ingestion": _ingestion,
     "coldstart": _coldstart,
     "lateness": _lateness,
@@ -77,6 +90,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "full_sync": _full_sync,
     "steady_state": _steady_state,
     "slots": _slots,
+    "caldav": _caldav,
 }
 
 
@@ -97,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--batch-users", type=int, default=2_000)
     parser.add_argument("--steady-people", type=int, default=1_000)
+    parser.add_argument("--caldav-people", type=int, default=20, help="people on the Radicale server (caldav)")
     parser.add_argument("--calendars", type=int, default=None, help="slot-quality corpus size (default 60)")
     args = parser.parse_args(argv)
     unknown = set(args.names) - set(BENCHMARKS)

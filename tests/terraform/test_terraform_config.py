@@ -24,6 +24,7 @@ LOCAL_ONLY_SETTINGS = {
     "MW_LOCAL_*": "settings for the local stack (MW_LOCAL_TASKS_RELAY_URL is refused on Cloud Run)",
     "MW_*EMULATOR*": "addresses of local emulators; on Google Cloud the client libraries find the real APIs",
     "MW_CALENDAR_API_ENDPOINT": "points the Calendar client at the local stand-in server",
+    "MW_GRAPH_API_ENDPOINT": "points the Graph client at the local stand-in server",
     "MW_GEMINI_BASE_URL": "points the Gemini client at the local stand-in server",
     "MW_OIDC_CERTS_URL": "the local OIDC issuer's keys; Google's certificates are the default",
     "MW_ALLOW_SHORT_LEAD": "lets demos book windows minutes ahead; users need real notice",
@@ -33,11 +34,15 @@ LOCAL_ONLY_SETTINGS = {
 # file in every function). A secret setting missing here for a function is withheld on purpose.
 EXPECTED_SECRET_ENV = {
     "fleet_webhook": {"MW_WEBHOOK_SECRETS": "webhook_secrets"},
-    "plan_windows": {"MW_FLEET_API_TOKEN": "fleet_api_token", "MW_CHAT_WEBHOOK_URL": "chat_webhook_url"},
-    "calendar_notifications": {},
+    "plan_windows": {
+        "MW_FLEET_API_TOKEN": "fleet_api_token",
+        "MW_CHAT_WEBHOOK_URL": "chat_webhook_url",
+        "MW_CALDAV_CREDENTIALS": "caldav_credentials",
+    },
+    "calendar_notifications": {"MW_CALDAV_CREDENTIALS": "caldav_credentials"},
     "dispatch_window": {"MW_FLEET_API_TOKEN": "fleet_api_token"},
 }
-SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN", "MW_CHAT_WEBHOOK_URL"}
+SECRET_SETTINGS = {"MW_WEBHOOK_SECRETS", "MW_FLEET_API_TOKEN", "MW_CHAT_WEBHOOK_URL", "MW_CALDAV_CREDENTIALS"}
 
 FIRESTORE = ("roles/datastore.user", "project")
 TASKS = {("roles/cloudtasks.enqueuer", "project"), ("roles/iam.serviceAccountUser", "serviceAccount:task_invoker")}
@@ -46,6 +51,7 @@ GEMINI = ("roles/aiplatform.user", "project")
 ACCESSOR = "roles/secretmanager.secretAccessor"
 TEAM_CONFIG = (ACCESSOR, "secret:team_config")
 FLEET_TOKEN = (ACCESSOR, "secret:fleet_api_token")
+CALDAV_SECRET = (ACCESSOR, "secret:caldav_credentials")
 
 # Every identity's complete set of (role, scope). An identity absent from the module must map to nothing.
 EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
@@ -55,12 +61,13 @@ EXPECTED_ROLES: dict[str, set[tuple[str, str]]] = {
         FIRESTORE,
         TEAM_CONFIG,
         FLEET_TOKEN,
+        CALDAV_SECRET,
         CALENDAR,
         GEMINI,
         *TASKS,
         (ACCESSOR, "secret:chat_webhook_url"),
     },
-    "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALENDAR, GEMINI, *TASKS},
+    "calendar_notifications": {FIRESTORE, TEAM_CONFIG, CALDAV_SECRET, CALENDAR, GEMINI, *TASKS},
     # No CALENDAR: the dispatcher sends fixes through Fleet and builds no Calendar client.
     "dispatch_window": {FIRESTORE, TEAM_CONFIG, FLEET_TOKEN, *TASKS},
     "scheduler": {("roles/run.invoker", "run:plan_windows")},

@@ -124,3 +124,19 @@ def test_a_deployment_error_is_one_logged_error_and_a_503_naming_the_fix(caplog:
     logged = [record for record in caplog.records if record.levelname == "ERROR"]
     assert [getattr(record, "event", None) for record in logged] == ["calendar_deployment_error"]
     assert call(world).body["windows_booked"] == 1  # the lease was freed: the run after the fix books
+
+
+def test_the_follow_job_syncs_polled_calendars_without_planning() -> None:
+    world = World()
+    world.host(1, ALICE)
+    response = call(world, {"follow_only": True})
+    assert response.status == 200
+    assert response.body == {"calendars_polled": 0, "calendars_not_due": 0, "calendars_failed": 0}
+    assert world.windows() == []  # nothing was planned
+
+
+def test_follow_only_must_be_exactly_true() -> None:
+    world = World()
+    response = call(world, {"follow_only": False})
+    assert response.status == 400
+    assert "lead_minutes" in response.body["error"]

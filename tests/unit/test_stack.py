@@ -50,7 +50,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_generated_secrets_are_fresh_long_and_url_safe() -> None:
     drawn = [local_stack.generate_secrets() for _ in range(200)]
     values = [value for secrets in drawn for value in secrets.values()]
-    assert {tuple(sorted(secrets)) for secrets in drawn} == {("fleet_api_token", "webhook")}
+    assert {tuple(sorted(secrets)) for secrets in drawn} == {("caldav", "fleet_api_token", "webhook")}
     assert len(set(values)) == len(values)
     assert all(len(value) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", value) for value in values)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from maintenance_windows import wiring
+from maintenance_windows.adapters.caldav import CalDavCalendarAdapter
+from maintenance_windows.adapters.calendar_router import CalendarRouter
 from maintenance_windows.adapters.firestore_store import FirestoreStore
 from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
 from maintenance_windows.adapters.lazy import LazyTaskQueue
@@ -25,6 +27,7 @@ from maintenance_windows.auth.oidc import OidcVerifier
 from maintenance_windows.config.settings import ConfigurationError
 from maintenance_windows.repository.guarded_store import GuardedStore
 from maintenance_windows.service.channels import ChannelKeeper
+from maintenance_windows.service.polling import PolledFollower
 
 BASE = {
     "MW_PROJECT": "unit-project",
@@ -195,3 +198,22 @@ def test_plan_windows_refuses_impossible_rules_in_one_log_line(
     assert len(logged) == 1
     assert "run `mw check`" in logged[0]
     assert "teams.3.slots.deadline_days" in logged[0]
+
+
+def test_a_caldav_domain_puts_a_router_and_the_polled_follower_in_the_planner(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rules = tmp_path / "teams.yaml"
+    rules.write_text(
+        "defaults:\n  domains: [acme.example, dav.example]\n  calendar_domains: {dav.example: caldav}\n"
+        "  caldav: {url: 'https://dav.example/'}\n"
+    )
+    monkeypatch.setenv("MW_TEAM_CONFIG", str(rules))
+    monkeypatch.setenv("MW_CALDAV_CREDENTIALS", '{"service_account": {"username": "mw", "password": "s3cret"}}')
+    for name, value in DISPATCH.items():
+        monkeypatch.setenv(name, value)
+    ctx, _, _ = wiring.planner()
+    assert isinstance(ctx.calendar, CalendarRouter)
+    assert isinstance(ctx.calendar.for_user("carol@dav.example"), CalDavCalendarAdapter)
+    assert isinstance(ctx.calendar.for_user("alice@acme.example"), GoogleCalendarAdapter)
+    assert [type(hook) for hook in wiring.plan_hooks()] == [ChannelKeeper, PolledFollower]

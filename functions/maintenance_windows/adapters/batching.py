@@ -50,6 +50,8 @@ class Failure:
     transient: bool
     #: The acting user's credentials were refused: that user alone fails, the rest of the batch goes on.
     credentials_refused: bool = False
+    #: Seconds the server asked to wait (a part's Retry-After); the next round waits the longest asked.
+    retry_after: float | None = None
 
 
 SendBatch = Callable[[Sequence[Call[R]]], Mapping[str, Any]]
@@ -101,9 +103,16 @@ class BatchRunner(Generic[R]):
             self._stats.record_retries(len(again))
             log_retry(self._service, again[0].method, first, state.attempt_number, len(again), delay)
 
+        def server_asked(state: tenacity.RetryCallState) -> float | None:
+            assert state.outcome is not None
+            asked = [outcomes[call.key].retry_after for call in state.outcome.result()]
+            waits = [seconds for seconds in asked if seconds is not None]
+            return max(waits) if waits else None
+
         if pending:
             again_while_any = tenacity.retry_if_result(bool)
-            self._retry.retrying(again_while_any, sleep=self._sleep, before_sleep=before_sleep)(one_round)
+            self._retry.retrying(again_while_any, sleep=self._sleep, before_sleep=before_sleep,
+                                 retry_after=server_asked)(one_round)  # fmt: skip
         return outcomes
 
     def _send_all(self, batches: list[Sequence[Call[R]]]) -> list[Mapping[str, Any]]:

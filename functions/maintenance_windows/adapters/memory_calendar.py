@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from maintenance_windows.clock import utc_now
 from maintenance_windows.domain.intervals import Interval
+from maintenance_windows.domain.rules import DailyHours, Weekday
 from maintenance_windows.ports.calendar import (
     ACCESS_REFUSED_REASONS,
     AwayResult,
@@ -123,6 +124,7 @@ class MemoryCalendar:
         self._changes: list[tuple[str, str]] = []  # (user, event id) per write; a token is a position in it
         self._tokens: dict[str, tuple[str, int]] = {}
         self._zones: dict[str, str] = {}
+        self._working_hours: dict[str, tuple[dict[Weekday, DailyHours], str]] = {}
         self.refused_users: dict[str, CalendarError] = {}
         self._faults: dict[str, list[Exception]] = {}
         self._hooks: dict[str, list[Callable[[], object]]] = {}
@@ -137,6 +139,10 @@ class MemoryCalendar:
 
     def set_time_zone(self, email: str, zone: str) -> None:
         self._zones[email] = zone
+
+    def set_working_hours(self, email: str, hours: Mapping[Weekday, DailyHours], zone: str) -> None:
+        """Working hours the person's calendar states (as Microsoft 365's getSchedule does), in `zone`."""
+        self._working_hours[email] = (dict(hours), zone)
 
     def refuse_user(self, email: str, status: int = 404, reason: str = "notFound") -> None:
         self.refused_users[email] = CalendarError(
@@ -243,8 +249,13 @@ class MemoryCalendar:
             results: dict[str, BusyResult] = {}
             for email in emails:
                 refused = self.refused_users.get(email)
+                stated, zone = self._working_hours.get(email, (None, None))
                 results[email] = (
-                    BusyResult(error=refused.reason) if refused else BusyResult(self._busy(email, time_min, time_max))
+                    BusyResult(error=refused.reason)
+                    if refused
+                    else BusyResult(
+                        self._busy(email, time_min, time_max), working_hours=stated, working_hours_zone=zone
+                    )
                 )
             return results
 

@@ -18,6 +18,7 @@ from maintenance_windows.cli.stack_info import StackNotRunning, load_stack, use_
 from maintenance_windows.cli.tables import print_json
 from maintenance_windows.config.check import CheckedConfig, Finding, check_text
 from maintenance_windows.config.settings import ConfigurationError, Settings
+from maintenance_windows.config.teams import TeamsConfig
 
 
 def register(sub: Any) -> None:
@@ -57,7 +58,7 @@ def online_findings(checked: CheckedConfig, text: str, settings: Settings, user:
     if settings.ai_enabled:
         found += _gemini(settings)
     if user:
-        found += _delegation(settings, user)
+        found += _delegation(settings, user, checked.config)
     return found
 
 
@@ -87,15 +88,27 @@ def _gemini(settings: Settings) -> list[Finding]:
     return []
 
 
-def _delegation(settings: Settings, user: str) -> list[Finding]:
+def _delegation(settings: Settings, user: str, config: TeamsConfig | None) -> list[Finding]:
+    """Read the user's time zone through their provider (the rules' calendar choice): Google's delegation
+    or Microsoft 365's app access are what this proves."""
     from maintenance_windows.adapters.google_calendar import GoogleCalendarAdapter
+    from maintenance_windows.adapters.microsoft_graph import GraphCalendarAdapter
+    from maintenance_windows.ports.calendar import CalendarError, CalendarPort
 
+    on_microsoft = config is not None and config.calendar_choice().provider_of(user) == "microsoft"
     try:
-        zones = GoogleCalendarAdapter.from_settings(settings).time_zones([user])
+        calendar: CalendarPort = (
+            GraphCalendarAdapter.from_settings(settings)
+            if on_microsoft
+            else GoogleCalendarAdapter.from_settings(settings)
+        )
+        zones = calendar.time_zones([user])
     except Exception as problem:  # noqa: BLE001  # every failure means the same here: delegation does not work
         return [Finding("error", "--user", f"cannot read {user}'s calendar: {type(problem).__name__}: {problem}")]
     if user not in zones:
         return [Finding("error", "--user", f"cannot read {user}'s calendar settings (see the log line above)")]
+    if isinstance(zones[user], CalendarError):
+        return [Finding("error", "--user", f"cannot read {user}'s calendar: {zones[user]}")]
     return []
 
 

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     calendar_quota_per_minute: int = Field(10_000, alias="MW_CALENDAR_QUOTA_PER_MINUTE", gt=0)
     notifications_url: str | None = Field(None, alias="MW_NOTIFICATIONS_URL")
 
+    # Microsoft 365 (Graph), for the domains the team rules put on `calendar: microsoft`
+    graph_credentials: str = Field("keyless", alias="MW_GRAPH_CREDENTIALS", pattern=r"^(keyless|local)$")
+    graph_tenant_id: str | None = Field(None, alias="MW_GRAPH_TENANT_ID")
+    graph_client_id: str | None = Field(None, alias="MW_GRAPH_CLIENT_ID")
+    graph_api_endpoint: str | None = Field(None, alias="MW_GRAPH_API_ENDPOINT")
+
+    # CalDAV: a JSON mapping of service accounts and app passwords (adapters/caldav/credentials.py), from
+    # Secret Manager; the servers themselves are in the team rules.
+    caldav_credentials: SecretStr | None = Field(None, alias="MW_CALDAV_CREDENTIALS")
+    caldav_quota_per_minute: int = Field(6_000, alias="MW_CALDAV_QUOTA_PER_MINUTE", gt=0)
+
     # Cloud Tasks
     tasks_queue: str | None = Field(None, alias="MW_TASKS_QUEUE")  # projects/P/locations/L/queues/Q
     tasks_emulator_host: str | None = Field(None, alias="MW_TASKS_EMULATOR_HOST")

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maintenance_windows.config.settings import ConfigurationError
+from maintenance_windows.domain import calendar_providers
+from maintenance_windows.domain.caldav_server import CalDavServer
+from maintenance_windows.domain.calendar_providers import ProviderChoice, ProviderClaim
 from maintenance_windows.domain.input_problems import summary
 from maintenance_windows.domain.rules import SlotRules, TeamRules
 
@@ -45,6 +48,38 @@ class TeamsConfig(BaseModel):
     def slot_rules_for(self, team_id: int | None, zone: str) -> SlotRules:
         """A team's slot rules for a person in ``zone``: its matching region's hours, lunch and holidays."""
         return self.rules_for(team_id).slots.for_zone(zone)
+
+    def calendar_choice(self) -> ProviderChoice:
+        """Which provider holds each person's calendar, by email domain (domain/calendar_providers.py)."""
+        teams = [_claim(f"team {key}", rules) for key, rules in self.teams.items()]
+        return calendar_providers.resolve(_claim("defaults", self.defaults), teams)
+
+    @model_validator(mode="after")
+    def _one_provider_per_domain(self) -> TeamsConfig:
+        self.calendar_choice()  # a ValueError here names the domains two rule sets disagree on
+        return self
+
+    def caldav_server_for(self, email: str) -> CalDavServer | None:
+        """The CalDAV server of a person on CalDAV: the rule set that gives their domain to caldav (an
+        explicit calendar_domains entry first, then a team listing the domain), else the defaults'."""
+        domain = email.rpartition("@")[2].strip().lower()
+        rule_sets = [self.defaults, *self.teams.values()]
+        explicit = [r for r in rule_sets if r.calendar_domains.get(domain) == "caldav" and r.caldav]
+        listing = [r for r in self.teams.values() if r.calendar == "caldav" and domain in r.domains and r.caldav]
+        return next((r.caldav for r in [*explicit, *listing]), self.defaults.caldav)
+
+    @model_validator(mode="after")
+    def _caldav_has_a_server(self) -> TeamsConfig:
+        named = [("defaults", self.defaults), *((f"team {key}", rules) for key, rules in self.teams.items())]
+        for source, rules in named:
+            uses = rules.calendar == "caldav" or "caldav" in rules.calendar_domains.values()
+            if uses and rules.caldav is None and self.defaults.caldav is None:
+                raise ValueError(f"{source} uses calendar: caldav but no caldav server (caldav.url) is given")
+        return self
+
+
+def _claim(source: str, rules: TeamRules) -> ProviderClaim:
+    return ProviderClaim(source, rules.calendar, tuple(rules.domains), dict(rules.calendar_domains))
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from maintenance_windows.domain.caldav_server import CalDavServer
+from maintenance_windows.domain.calendar_providers import CalendarProvider
 from maintenance_windows.domain.remediation import PolicyActions
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -268,6 +270,12 @@ class TeamRules(StrictModel):
     policies: list[PolicyWording] = Field(default_factory=list)
     #: POSTs Fleet's own calendar-webhook payload here at window start, for flows built on it.
     compatible_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    #: Where the calendars of this team's `domains` live (domain/calendar_providers.py).
+    calendar: CalendarProvider = "google"
+    #: Email domain → provider, for a domain whose provider differs from its team's (or has no team).
+    calendar_domains: dict[str, CalendarProvider] = Field(default_factory=dict)
+    #: The CalDAV server of this team's people, when `calendar: caldav` (domain/caldav_server.py).
+    caldav: CalDavServer | None = None
     #: live books windows; preview books nothing and reports what it would book on every planning run.
     mode: RolloutMode = RolloutMode.LIVE
     #: When set, only these people are booked; the others are listed as "not in pilot".

@@ -97,3 +97,21 @@ def _minute_of_day(moment: time) -> int:
 
 def _time_of(minute_of_day: int) -> time:
     return time(minute_of_day // 60, minute_of_day % 60)
+
+
+def stated_within_rules(
+    stated: Mapping[Weekday, DailyHours], bounds: Mapping[Weekday, DailyHours]
+) -> dict[Weekday, DailyHours]:
+    """The working hours a person set in their calendar (Microsoft 365 exposes them), kept inside the team's.
+
+    A weekday is bookable only when both say so, from the later start to the earlier end; a weekday where
+    the two do not overlap is dropped. The team's rules always bound what a calendar states."""
+    kept: dict[Weekday, DailyHours] = {}
+    for day in WEEKDAYS:
+        mine, team = stated.get(day), bounds.get(day)
+        if mine is None or team is None:
+            continue
+        start, end = max(mine.start, team.start), min(mine.end, team.end)
+        if end > start:
+            kept[day] = DailyHours(start=start, end=end)
+    return kept

@@ -1,5 +1,7 @@
 """calendar_notifications: Google Calendar push messages (public; authenticated by the channel token).
 
+Microsoft Graph's change notifications arrive at the same URL and go to handlers/graph_notifications.py.
+
 Google sends no identity and no body, only X-Goog-* headers. A message is accepted when its channel id is
 one of ours and its X-Goog-Channel-Token matches the stored digest (service/channels.authenticate). Then:
 `sync` (sent right after events.watch) and `not_exists` need nothing; `exists` syncs the user's calendar
@@ -17,6 +19,7 @@ import re
 from datetime import timedelta
 
 from maintenance_windows.domain.document_ids import InvalidDocumentId
+from maintenance_windows.handlers import graph_notifications
 from maintenance_windows.handlers.http import HttpRequest, HttpResponse, error
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarDeploymentError, CalendarError, CalendarUnavailable
@@ -40,6 +43,12 @@ def handle_calendar_notifications(
 ) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(405, {"error": "use POST"}, {"Allow": "POST"})
+    if graph_notifications.is_graph_call(request):
+        return graph_notifications.handle_graph_notifications(request, ctx)
+    return _google_push(request, ctx, retired_grace)
+
+
+def _google_push(request: HttpRequest, ctx: PlanningContext, retired_grace: timedelta) -> HttpResponse:
     channel_id = request.header("X-Goog-Channel-ID")
     if channel_id and not CHANNEL_ID.fullmatch(channel_id):  # none or empty: an unknown channel (401)
         return error(400, "X-Goog-Channel-ID is not a channel id of ours (1 to 64 letters, digits, '-' or '_')")

@@ -41,8 +41,12 @@ class HttpResponse:
     status: int
     body: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: A plain-text answer instead of the JSON body (Graph's validation handshake echoes a token).
+    text: str | None = None
 
     def encoded(self) -> bytes:
+        if self.text is not None:
+            return self.text.encode()
         return json.dumps(self.body, default=str).encode()
 
 

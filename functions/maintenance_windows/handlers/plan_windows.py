@@ -14,10 +14,11 @@ from maintenance_windows.ports.calendar import CalendarDeploymentError, Calendar
 from maintenance_windows.ports.fleet import FleetUnavailable
 from maintenance_windows.service.context import PlanningContext
 from maintenance_windows.service.planner import AfterPlanHook, PlanOptions, plan_windows
+from maintenance_windows.service.polling import follow_polled
 
 logger = get_logger(__name__)
 
-#: The body holds at most {"lead_minutes": n}; anything near this size is not ours.
+#: The body holds at most {"lead_minutes": n} or {"follow_only": true}; anything near this size is not ours.
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -41,6 +42,9 @@ def handle_plan_windows(
     except AuthError as refused:
         logger.warning("plan_windows caller refused", event="caller_refused", reason=refused.reason)
         return error(refused.status, refused.reason)
+    if _follow_only(request):
+        # The short schedule of calendars that cannot push (service/polling.py): no planning, no Fleet.
+        return HttpResponse(200, follow_polled(ctx).as_report())
     options = _options(request, settings)
     if isinstance(options, HttpResponse):
         return options
@@ -62,6 +66,17 @@ def handle_plan_windows(
         logger.error("planning failed; the next run retries", event="plan_failed", error=str(outage))
         return error(503, f"a dependency is unavailable: {outage}")
     return HttpResponse(200, report.as_dict())
+
+
+def _follow_only(request: HttpRequest) -> bool:
+    """A body that is exactly {"follow_only": true}; anything else is read (and checked) as plan options."""
+    if not request.body.strip() or len(request.body) > 64:
+        return False
+    try:
+        body = parse_json_body(request.body)
+    except BadRequest:
+        return False
+    return bool(body == {"follow_only": True})
 
 
 def _options(request: HttpRequest, settings: PlanSettings) -> PlanOptions | HttpResponse:

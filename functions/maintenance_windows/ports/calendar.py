@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from maintenance_windows.domain.intervals import Interval
+from maintenance_windows.domain.rules import DailyHours, Weekday
 
 
 class CalendarError(Exception):
@@ -57,6 +58,10 @@ class BusyResult:
 
     busy: tuple[Interval, ...] = ()
     error: str | None = None
+    #: The person's own working week where the provider states it (Microsoft 365's workingHours; Google
+    #: does not), in `working_hours_zone` (IANA). The team's rules still bound it.
+    working_hours: Mapping[Weekday, DailyHours] | None = None
+    working_hours_zone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from maintenance_windows.domain.rules import DailyHours, Preferences, SlotRules,
 from maintenance_windows.domain.slots import NoSlot, SlotChoice, find_slot
 from maintenance_windows.domain.task_schedule import dispatch_task
 from maintenance_windows.domain.windows import Slot, Window, WindowState
-from maintenance_windows.domain.working_hours import infer_working_hours
+from maintenance_windows.domain.working_hours import infer_working_hours, stated_within_rules
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import (
     AwayResult,
@@ -141,7 +141,7 @@ def assign_slots(
             continue
         zone = ctx.teams.rules_for(window.team_id).slots.zone_of(calendar_zone)
         rules = ctx.teams.slot_rules_for(window.team_id, zone)
-        hours = usual_hours(ctx, window.user_email, zone, rules, now)
+        hours = stated_hours(result, zone, rules) or usual_hours(ctx, window.user_email, zone, rules, now)
         absences = absences_of(window, absent.away, zone, rules, hours)
         blocks = list(result.busy)
         if absences.deadline + BUSY_PAST_DEADLINE > horizon:
@@ -324,6 +324,14 @@ def _choose(
     return Slot(
         choice.start, choice.end, choice.reason, choice.score, choice.fallback.value if choice.fallback else None
     )
+
+
+def stated_hours(busy: BusyResult, zone: str, rules: SlotRules) -> dict[Weekday, DailyHours] | None:
+    """The working hours the person's calendar states (Microsoft 365), inside the team's; None when it
+    states none, states them in another zone than the one we book in, or they leave no bookable day."""
+    if busy.working_hours is None or busy.working_hours_zone != zone:
+        return None
+    return stated_within_rules(busy.working_hours, rules.working_hours) or None
 
 
 def usual_hours(

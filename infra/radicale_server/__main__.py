@@ -1,0 +1,5 @@
+import sys
+
+from infra.radicale_server import main
+
+sys.exit(main())
