@@ -47,12 +47,34 @@ DANA_MAC = 5
 MAX = "max@contoso.example"
 MAX_MAC = 10
 #: Cities to place the people in, one per UTC offset or so: whatever the hour, three of them are mid-day.
-CITIES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Asia/Tokyo",
-          "Europe/London", "America/Sao_Paulo", "Australia/Sydney", "Asia/Dubai", "America/Chicago",
-          "Asia/Singapore", "Pacific/Auckland", "America/Denver", "Europe/Athens", "Asia/Dhaka",
-          "Pacific/Honolulu", "Asia/Bangkok", "America/Anchorage", "Atlantic/Azores", "Asia/Karachi",
-          "America/Halifax", "Pacific/Noumea", "Asia/Kamchatka", "Atlantic/Cape_Verde", "Pacific/Pago_Pago",
-          "Pacific/Kiritimati")  # fmt: skip
+CITIES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Europe/London",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "Asia/Dubai",
+    "America/Chicago",
+    "Asia/Singapore",
+    "Pacific/Auckland",
+    "America/Denver",
+    "Europe/Athens",
+    "Asia/Dhaka",
+    "Pacific/Honolulu",
+    "Asia/Bangkok",
+    "America/Anchorage",
+    "Atlantic/Azores",
+    "Asia/Karachi",
+    "America/Halifax",
+    "Pacific/Noumea",
+    "Asia/Kamchatka",
+    "Atlantic/Cape_Verde",
+    "Pacific/Pago_Pago",
+    "Pacific/Kiritimati",
+)
 WORKING_DAY = ("09:00", "17:00")
 #: Local time of booking that leaves the 30-minute window, the move and the verification inside the day.
 MIDDAY = (clock_time(10, 0), clock_time(15, 30))
@@ -151,8 +173,15 @@ def busy_week(email: str, zone: str) -> list[dict[str, Any]]:
 
     def add(day: int, hour: float, minutes: int, summary: str, **extra: Any) -> None:
         start = datetime.combine(today + timedelta(days=day), datetime.min.time(), tz) + timedelta(hours=hour)
-        events.append({"user": email, "summary": summary, "start": {"dateTime": start.isoformat()},
-                       "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()}, **extra})  # fmt: skip
+        events.append(
+            {
+                "user": email,
+                "summary": summary,
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()},
+                **extra,
+            }
+        )
 
     for day in range(0, 8):
         if (today + timedelta(days=day)).weekday() >= 5:
@@ -191,11 +220,23 @@ def webhook(policy_id: int, name: str, host_ids: list[int]) -> dict[str, Any]:
     hosts = {host["id"]: host for host in seed["hosts"]}
     policy = next(p for p in seed["policies"] if p["id"] == policy_id)
     payload["timestamp"] = datetime.now(UTC).isoformat()
-    payload["policy"].update(id=policy_id, name=name, description=policy["description"],
-                             resolution=policy["resolution"], critical=policy.get("critical", False),
-                             failing_host_count=len(host_ids))  # fmt: skip
-    payload["hosts"] = [{"id": h, "hostname": hosts[h]["hostname"], "display_name": hosts[h]["display_name"],
-                         "url": f"https://fleet.acme.example/hosts/{h}"} for h in host_ids]  # fmt: skip
+    payload["policy"].update(
+        id=policy_id,
+        name=name,
+        description=policy["description"],
+        resolution=policy["resolution"],
+        critical=policy.get("critical", False),
+        failing_host_count=len(host_ids),
+    )
+    payload["hosts"] = [
+        {
+            "id": h,
+            "hostname": hosts[h]["hostname"],
+            "display_name": hosts[h]["display_name"],
+            "url": f"https://fleet.acme.example/hosts/{h}",
+        }
+        for h in host_ids
+    ]
     return payload
 
 
@@ -288,8 +329,10 @@ def _fleet_and_calendars(demo: LocalStack) -> None:
         f"{MAX}: on Microsoft 365 — an Outlook week seeded in mailbox zone “{windows_name}” ({max_zone}, "
         f"{datetime.now(ZoneInfo(max_zone)):%A %H:%M}), working hours 09:00–17:00 stated in Outlook"
     )
-    say("Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
-        f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)")  # fmt: skip
+    say(
+        "Fleet knows Alice's MacBook Pro and iMac and Bob's MacBook Air (2 policies fail), and Dana's MacBook Air "
+        f"on {demo.fleet.host(DANA_MAC)['os_version']} (team 1: not on the latest macOS)"
+    )
 
 
 def _webhooks_arrive(demo: LocalStack) -> None:
@@ -301,19 +344,25 @@ def _webhooks_arrive(demo: LocalStack) -> None:
     ):
         for attempt in range(2):  # Fleet retries; the second delivery changes nothing
             answer = demo.replay(webhook(policy_id, name, hosts)).json()
-            say(f"policy {policy_id} ({name}) on hosts {hosts}, delivery {attempt + 1}: "
-                f"{answer['hosts_new']} new, {answer['hosts_unchanged']} unchanged")  # fmt: skip
+            say(
+                f"policy {policy_id} ({name}) on hosts {hosts}, delivery {attempt + 1}: "
+                f"{answer['hosts_new']} new, {answer['hosts_unchanged']} unchanged"
+            )
 
 
 def _planning(demo: LocalStack) -> dict[str, dict[str, Any]]:
     heading("3. Planning (Cloud Scheduler's call), windows a minute ahead")
     report = demo.plan(lead_minutes=1).json()
-    say(f"plan_windows: {report['windows_opened']} windows opened, {report['windows_booked']} booked, "
-        f"{report.get('channels_opened', 0)} push channels opened")  # fmt: skip
+    say(
+        f"plan_windows: {report['windows_opened']} windows opened, {report['windows_booked']} booked, "
+        f"{report.get('channels_opened', 0)} push channels opened"
+    )
     for patch in demo.fleet.requests(method="PATCH"):
         macos = patch["body"]["mdm"]["macos_updates"]
-        say(f"Fleet team 1 (managed): macOS {macos['minimum_version']} enforced on {macos['deadline']} at 12:00 "
-            "device time, after Dana's window")  # fmt: skip
+        say(
+            f"Fleet team 1 (managed): macOS {macos['minimum_version']} enforced on {macos['deadline']} at 12:00 "
+            "device time, after Dana's window"
+        )
     booked = show_events()
     for email, row in booked.items():
         start, end = (datetime.fromisoformat(row[key]) for key in ("start_utc", "end_utc"))
@@ -328,16 +377,21 @@ def _alice_moves_her_event(demo: LocalStack, booked: dict[str, dict[str, Any]]) 
     heading("4. Alice drags her event 30 seconds later")
     alice = booked["alice@acme.example"]
     start, end = (datetime.fromisoformat(alice[k]) + timedelta(seconds=30) for k in ("start_utc", "end_utc"))
-    demo.calendar("POST", f"users/alice@acme.example/events/{alice['event_id']}/move",
-                  {"start": start.isoformat(), "end": end.isoformat()})  # fmt: skip
+    demo.calendar(
+        "POST",
+        f"users/alice@acme.example/events/{alice['event_id']}/move",
+        {"start": start.isoformat(), "end": end.isoformat()},
+    )
     moved_at = time.monotonic()
     moved = wait_for(
         "the push-driven reschedule",
         lambda: next((row for row in windows() if row["user"] == "alice@acme.example" and row["revision"] == 1), None),
         20,
     )
-    say(f"push notification followed in {time.monotonic() - moved_at:.1f} s: revision {moved['revision']}, "
-        f"new start {moved['start_utc']}, new task {moved['task']}")  # fmt: skip
+    say(
+        f"push notification followed in {time.monotonic() - moved_at:.1f} s: revision {moved['revision']}, "
+        f"new start {moved['start_utc']}, new task {moved['task']}"
+    )
     say("the task made for the old time is still queued; when it fires it finds a stale revision and does nothing")
 
 
@@ -385,8 +439,10 @@ def _carol_moves_hers_in_caldav(demo: LocalStack, booked: dict[str, dict[str, An
     demo_caldav.move(demo, booked[demo_caldav.CAROL]["event_id"], timedelta(seconds=30))
     polled = demo_caldav.follow_now(demo)
     followed = next(row for row in windows() if row["user"] == demo_caldav.CAROL)
-    say(f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
-        f"revision {followed['revision']}, new start {followed['start_utc']}")  # fmt: skip
+    say(
+        f"no push in CalDAV: the scheduler's follow-only call synced {polled.get('calendars_polled', 0)} calendar(s); "
+        f"revision {followed['revision']}, new start {followed['start_utc']}"
+    )
     if followed["revision"] != 1:
         raise SystemExit("demo: Carol's move was not followed")
 
@@ -413,8 +469,11 @@ def _windows_start(demo: LocalStack) -> tuple[list[dict[str, Any]], list[dict[st
     for row in dispatched:
         sent = [e for e in row["history"] if e["kind"] in ("action_sent", "action_by_person", "dispatched")]
         say(f"{row['user']}: dispatched; " + "; ".join(e["detail"] for e in sent[-3:]))
-    received = [r for r in demo.http.get(demo.urls["fleet"] + "/_admin/requests", timeout=10).json()["requests"]
-                if r["method"] == "POST"]  # fmt: skip
+    received = [
+        r
+        for r in demo.http.get(demo.urls["fleet"] + "/_admin/requests", timeout=10).json()["requests"]
+        if r["method"] == "POST"
+    ]
     for request in received:
         say(f"Fleet received {request['method']} {request['path']}")
 
@@ -427,12 +486,18 @@ def _windows_start(demo: LocalStack) -> tuple[list[dict[str, Any]], list[dict[st
 def _dana_updates_now(demo: LocalStack) -> None:
     heading("6. Dana clicks Update Now")
     target = demo.fleet.requests(method="PATCH")[-1]["body"]["mdm"]["macos_updates"]["minimum_version"]
-    wait_for("the team's OS-update declaration to reach Dana's Mac",
-             lambda: (demo.fleet.host(DANA_MAC)["declaration"] or [""])[0] == target, 30)  # fmt: skip
+    wait_for(
+        "the team's OS-update declaration to reach Dana's Mac",
+        lambda: (demo.fleet.host(DANA_MAC)["declaration"] or [""])[0] == target,
+        30,
+    )
     demo.fleet.update_now(DANA_MAC)
     say("System Settings → General → Software Update → Update Now (the stand-in Fleet's admin call)")
-    updated = wait_for("Dana's Mac to install the update",
-                       lambda: (v := demo.fleet.host(DANA_MAC)["os_version"]) != "macOS 27.0" and v, 30)  # fmt: skip
+    updated = wait_for(
+        "Dana's Mac to install the update",
+        lambda: (v := demo.fleet.host(DANA_MAC)["os_version"]) != "macOS 27.0" and v,
+        30,
+    )
     say(f"Dana's Mac installed it at its next check-in and now reports {updated}")
 
 
@@ -441,12 +506,15 @@ def _verification(demo: LocalStack, dispatched: list[dict[str, Any]]) -> list[di
     first = {}
     for row in dispatched:
         answer = first[row["window_id"]] = _verify(demo, row, attempt=0)
-        say(f"{row['user']}: {answer.get('status')} — verification asked the Macs to refetch; "
-            "Fleet only flags them, they report at their next check-in")  # fmt: skip
+        say(
+            f"{row['user']}: {answer.get('status')} — verification asked the Macs to refetch; "
+            "Fleet only flags them, they report at their next check-in"
+        )
     hosts = sorted({host for row in dispatched for host in row["hosts"]})
     waited = time.monotonic()
-    wait_for("the Macs to check in and report", lambda: not any(demo.fleet.host(h)["refetch_requested"] for h in hosts),
-             60)  # fmt: skip
+    wait_for(
+        "the Macs to check in and report", lambda: not any(demo.fleet.host(h)["refetch_requested"] for h in hosts), 60
+    )
     say(f"the Macs checked in and reported {time.monotonic() - waited:.1f} s later; the re-check is delivered now")
     for row in dispatched:
         attempt = 1
@@ -495,8 +563,9 @@ def _what_the_events_say(demo: LocalStack, verified: list[dict[str, Any]]) -> No
 
 def _timeline(verified: list[dict[str, Any]]) -> None:
     heading("Timeline (UTC)")
-    entries = sorted((e["at"], row["user"].split("@")[0], e["kind"], e["detail"]) for row in verified
-                     for e in row["history"])  # fmt: skip
+    entries = sorted(
+        (e["at"], row["user"].split("@")[0], e["kind"], e["detail"]) for row in verified for e in row["history"]
+    )
     for at, who, kind, detail in entries:
         print(f"  {at[11:19]}  {who:6} {kind:16} {detail[:90]}")
 
@@ -504,10 +573,14 @@ def _timeline(verified: list[dict[str, Any]]) -> None:
 def _summary(demo: LocalStack, verified: list[dict[str, Any]], received: list[dict[str, Any]]) -> None:
     heading("Summary")
     cases = {h["host_id"]: h for h in _hosts(demo)}
-    print(f"  windows: {len(verified)} booked (1 on Microsoft 365, 1 on CalDAV), 3 moved by their people, "
-          f"{len(verified)} dispatched, {sum(r['state'] == 'verified' for r in verified)} verified")  # fmt: skip
-    print(f"  Fleet actions received: {len(received)}; hosts now: " +
-          ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items())))  # fmt: skip
+    print(
+        f"  windows: {len(verified)} booked (1 on Microsoft 365, 1 on CalDAV), 3 moved by their people, "
+        f"{len(verified)} dispatched, {sum(r['state'] == 'verified' for r in verified)} verified"
+    )
+    print(
+        f"  Fleet actions received: {len(received)}; hosts now: "
+        + ", ".join(f"{h} {v['status']}" for h, v in sorted(cases.items()))
+    )
     status_page(demo)
 
 
@@ -518,8 +591,10 @@ def status_page(demo: LocalStack) -> None:
     heading("Status page")
     status = demo.stack["status"]
     secrets_file = local_stack.state_dir(PROFILE) / "status-secrets.json"
-    print(f"  {demo.stack['urls']['status']}  (while the demo's stack runs; sign in as {status['admins'][0]}, "
-          f"password in {secrets_file}; `make up` serves it too)")  # fmt: skip
+    print(
+        f"  {demo.stack['urls']['status']}  (while the demo's stack runs; sign in as {status['admins'][0]}, "
+        f"password in {secrets_file}; `make up` serves it too)"
+    )
     print("  compliance, last 30 days:")
     for line in figures().summary_lines():
         print(f"    {line}")
@@ -557,8 +632,10 @@ def _hosts(demo: LocalStack) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    say("starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Graph, Gemini, "
-        "OIDC issuer, Radicale for CalDAV, and the four functions)")  # fmt: skip
+    say(
+        "starting the local stack (Firestore and Tasks emulators, stand-in Fleet, Calendar, Graph, Gemini, "
+        "OIDC issuer, Radicale for CalDAV, and the four functions)"
+    )
     os.environ["MW_TEAM_CONFIG"] = str(demo_team_file(local_stack.state_dir(PROFILE) / "teams.yaml"))
     info = local_stack.up(PROFILE)
     os.environ["MW_STACK_FILE"] = str(local_stack.stack_file(PROFILE))

@@ -25,10 +25,18 @@ CAROL_MAC = 20
 
 def fleet_seed(seed: dict[str, Any]) -> dict[str, Any]:
     """The local Fleet seed with Carol's MacBook Air, failing policy 2 (disk encryption)."""
-    host = {"id": CAROL_MAC, "uuid": "5D6B6F2E-0020-4C1A-9E55-CAROL0MBA020", "hardware_serial": "C02CAROL020",
-            "platform": "darwin", "os_version": "macOS 15.3", "display_name": "Carol's MacBook Air",
-            "hostname": "carol-mba", "timezone": "Europe/Paris", "emails": [{"email": CAROL, "source": "idp"}],
-            "policies": {"1": "pass", "2": "fail"}}  # fmt: skip
+    host = {
+        "id": CAROL_MAC,
+        "uuid": "5D6B6F2E-0020-4C1A-9E55-CAROL0MBA020",
+        "hardware_serial": "C02CAROL020",
+        "platform": "darwin",
+        "os_version": "macOS 15.3",
+        "display_name": "Carol's MacBook Air",
+        "hostname": "carol-mba",
+        "timezone": "Europe/Paris",
+        "emails": [{"email": CAROL, "source": "idp"}],
+        "policies": {"1": "pass", "2": "fail"},
+    }
     return {**seed, "hosts": [*seed["hosts"], host]}
 
 
@@ -82,8 +90,9 @@ def move(demo: LocalStack, event_id: str, by: timedelta) -> None:
 def follow_now(demo: LocalStack) -> dict[str, Any]:
     """Cloud Scheduler's follow-only job (every few minutes in a deployment), called once now."""
     token = demo.token(demo.urls["plan_windows"], demo.stack["service_accounts"]["scheduler"])
-    answer = demo.http.post(demo.urls["plan_windows"], json={"follow_only": True},
-                            headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+    answer = demo.http.post(
+        demo.urls["plan_windows"], json={"follow_only": True}, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
     answer.raise_for_status()
     report: dict[str, Any] = answer.json()
     return report

@@ -186,8 +186,9 @@ def summary(runs: list[Run]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cycles", type=int, default=20, help="make up / make down cycles")
     parser.add_argument("--demos", type=int, default=5, help="make demo runs")
     args = parser.parse_args(argv)

@@ -104,8 +104,9 @@ def with_oidc_identity(make_request: Any) -> Any:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m infra.tasks_emulator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.tasks_emulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface for the gRPC API (default: loopback)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--queue", action="append", required=True, help="a queue to create (repeatable)")

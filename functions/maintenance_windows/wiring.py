@@ -55,8 +55,10 @@ def webhook() -> tuple[IngestionContext, WebhookSettings]:
 
     current = settings()
     if not current.tasks_queue or not current.dispatch_url:
-        raise ConfigurationError("fleet_webhook needs MW_TASKS_QUEUE and MW_DISPATCH_URL: large webhooks are "
-                                 "folded in by tasks to dispatch_window")  # fmt: skip
+        raise ConfigurationError(
+            "fleet_webhook needs MW_TASKS_QUEUE and MW_DISPATCH_URL: large webhooks are "
+            "folded in by tasks to dispatch_window"
+        )
     webhook_settings = WebhookSettings(secrets=current.webhook_secrets, max_body_bytes=current.max_body_bytes)
     return IngestionContext(store(), task_queue()), webhook_settings
 
@@ -220,8 +222,9 @@ def chat_alerts() -> AfterPlanHook | None:
     from maintenance_windows.status.alerts import ChatAlerts
 
     webhook = ChatWebhook(url)
-    return ChatAlerts(webhook, current.chat_format, status_url=current.status_url,
-                      pause_alert_days=current.chat_pause_alert_days)  # fmt: skip
+    return ChatAlerts(
+        webhook, current.chat_format, status_url=current.status_url, pause_alert_days=current.chat_pause_alert_days
+    )
 
 
 @functools.cache

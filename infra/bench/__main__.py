@@ -103,10 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-users", type=int, default=10_000)
     parser.add_argument("--first-run-users", type=int, default=2_000)
     parser.add_argument("--naive-users", type=int, default=1_000)
-    parser.add_argument("--hosts", type=int, nargs="+", default=[10_000, 50_000],
-                        help="ingestion: webhook sizes (hosts), each on an empty emulator")  # fmt: skip
-    parser.add_argument("--stored-timeout", type=float, default=900.0,
-                        help="ingestion: seconds to follow each design's storing")  # fmt: skip
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        nargs="+",
+        default=[10_000, 50_000],
+        help="ingestion: webhook sizes (hosts), each on an empty emulator",
+    )
+    parser.add_argument(
+        "--stored-timeout", type=float, default=900.0, help="ingestion: seconds to follow each design's storing"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--batch-users", type=int, default=2_000)

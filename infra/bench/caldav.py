@@ -103,8 +103,12 @@ def _day(
         if tick % PLAN_EVERY_TICKS == 0:
             plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=5)), hooks)
     calls = dict(adapter.stats.calls)
-    return {"requests": sum(calls.values()), "requests_by_method": calls, "changes_made": changes,
-            "open_windows_at_end": len(window_records.open_windows(ctx.store))}  # fmt: skip
+    return {
+        "requests": sum(calls.values()),
+        "requests_by_method": calls,
+        "changes_made": changes,
+        "open_windows_at_end": len(window_records.open_windows(ctx.store)),
+    }
 
 
 def _changes(radicale: RunningRadicale, ctx: PlanningContext, crowd: list[str], tick: int, clock: SimClock) -> int:
@@ -165,8 +169,12 @@ def _save(radicale: RunningRadicale, email: str, start: datetime, summary: str) 
 def _context(
     radicale: RunningRadicale, clock: SimClock, crowd: list[str]
 ) -> tuple[PlanningContext, CalDavCalendarAdapter]:
-    teams = parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN], "calendar": "caldav",
-                                                               "caldav": {"url": radicale.url}}})  # fmt: skip
+    teams = parse_teams(
+        {
+            "organization": "Bench",
+            "defaults": {"domains": [DOMAIN], "calendar": "caldav", "caldav": {"url": radicale.url}},
+        }
+    )
     adapter = CalDavCalendarAdapter(
         servers=teams.caldav_server_for,
         credentials=CalDavCredentials(
@@ -176,12 +184,26 @@ def _context(
     )
     fleet, store = MemoryFleet(), MemoryStore()
     for index, email in enumerate(crowd):
-        host = FleetHost(index + 1, f"uuid-{index + 1}", f"SN{index + 1}", "darwin", None, f"Mac {index + 1}",
-                         (HostPolicy(1, "macOS up to date", "fail"),))  # fmt: skip
+        host = FleetHost(
+            index + 1,
+            f"uuid-{index + 1}",
+            f"SN{index + 1}",
+            "darwin",
+            None,
+            f"Mac {index + 1}",
+            (HostPolicy(1, "macOS up to date", "fail"),),
+        )
         fleet.add_host(host, [DeviceEmail(email, "mdm_idp_accounts")])
-    ctx = PlanningContext(store=store, calendar=adapter, fleet=fleet, tasks=MemoryTaskQueue(),
-                          explainer=TemplateExplainer(), teams=teams, clock=clock,
-                          notifications_url="https://bench.invalid/calendar_notifications")  # fmt: skip
+    ctx = PlanningContext(
+        store=store,
+        calendar=adapter,
+        fleet=fleet,
+        tasks=MemoryTaskQueue(),
+        explainer=TemplateExplainer(),
+        teams=teams,
+        clock=clock,
+        notifications_url="https://bench.invalid/calendar_notifications",
+    )
     ingest(
         IngestionContext(store, ctx.tasks, clock),
         FailingPoliciesWebhook.model_validate(_webhook(len(crowd), clock.now)),
@@ -191,11 +213,21 @@ def _context(
 
 def _webhook(hosts: int, now: datetime) -> dict[str, Any]:
     """Fleet's failing-policies webhook (the shape of shared/fixtures/fleet/failing_policies_webhook.json)."""
-    policy = {"id": 1, "name": "macOS up to date", "query": "select 1", "description": "Update.",
-              "resolution": "Update macOS.", "platform": "darwin", "team_id": None, "critical": False}  # fmt: skip
+    policy = {
+        "id": 1,
+        "name": "macOS up to date",
+        "query": "select 1",
+        "description": "Update.",
+        "resolution": "Update macOS.",
+        "platform": "darwin",
+        "team_id": None,
+        "critical": False,
+    }
     return {
         "timestamp": now.isoformat().replace("+00:00", "Z"),
         "policy": policy,
-        "hosts": [{"id": h, "hostname": f"mac{h}", "display_name": f"Mac {h}", "url": f"https://fleet.example/hosts/{h}"}
-                  for h in range(1, hosts + 1)],
-    }  # fmt: skip
+        "hosts": [
+            {"id": h, "hostname": f"mac{h}", "display_name": f"Mac {h}", "url": f"https://fleet.example/hosts/{h}"}
+            for h in range(1, hosts + 1)
+        ],
+    }

@@ -36,11 +36,13 @@ def batch_sizes(users: int, sizes: tuple[int, ...] = (10, 25, 50, 100, 250, 1000
         http = requests.Session()
         for size in sizes:
             http.post(f"{url}/_admin/reset", timeout=30)
-            http.post(f"{url}/_admin/users", json={"users": [{"email": e, "timeZone": "UTC"} for e in emails]},
-                      timeout=60)  # fmt: skip
+            http.post(
+                f"{url}/_admin/users", json={"users": [{"email": e, "timeZone": "UTC"} for e in emails]}, timeout=60
+            )
             http.put(f"{url}/_admin/config", json={**QUOTA, "latency_ms": 50}, timeout=10)
-            adapter = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/",
-                                            batch_size=size)  # fmt: skip
+            adapter = GoogleCalendarAdapter(
+                credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/", batch_size=size
+            )
             progress(f"batch size {size}: {users:,} time zones and {users:,} inserts")
             cpu, wall = time.process_time(), time.monotonic()
             adapter.time_zones(emails)
@@ -75,8 +77,9 @@ def full_sync(series: int = 50, singles: int = 3) -> dict[str, Any]:
         ]
         ours = [_timed(user, now + timedelta(days=day + 1)) for day in range(singles)]
         http.post(f"{url}/_admin/events", json={"events": weekly + ours}, timeout=30).raise_for_status()
-        adapter = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/",
-                                        page_size=PAGE_SIZE)  # fmt: skip
+        adapter = GoogleCalendarAdapter(
+            credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/", page_size=PAGE_SIZE
+        )
         changes = adapter.list_changes(user, None)
         adapter_calls = adapter.stats.snapshot()["total_calls"]
         former = _pages(http, url, user, single_events=True, time_min=now)
@@ -92,12 +95,20 @@ def full_sync(series: int = 50, singles: int = 3) -> dict[str, Any]:
 
 
 def _pages(http: requests.Session, url: str, user: str, *, single_events: bool, time_min: datetime) -> dict[str, int]:
-    params: dict[str, Any] = {"singleEvents": str(single_events).lower(), "showDeleted": "true",
-                              "timeMin": to_rfc3339(time_min), "maxResults": PAGE_SIZE}  # fmt: skip
+    params: dict[str, Any] = {
+        "singleEvents": str(single_events).lower(),
+        "showDeleted": "true",
+        "timeMin": to_rfc3339(time_min),
+        "maxResults": PAGE_SIZE,
+    }
     pages = items = 0
     while True:
-        answer = http.get(f"{url}/calendar/v3/calendars/primary/events", params=params, timeout=30,
-                          headers={"Authorization": f"Bearer local:{user}"})  # fmt: skip
+        answer = http.get(
+            f"{url}/calendar/v3/calendars/primary/events",
+            params=params,
+            timeout=30,
+            headers={"Authorization": f"Bearer local:{user}"},
+        )
         answer.raise_for_status()
         body = answer.json()
         pages += 1
@@ -108,8 +119,13 @@ def _pages(http: requests.Session, url: str, user: str, *, single_events: bool, 
 
 
 def _timed(user: str, start: datetime, **extra: Any) -> dict[str, Any]:
-    return {"user": user, "summary": "meeting", "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
-            "end": {"dateTime": (start + timedelta(minutes=30)).isoformat(), "timeZone": "UTC"}, **extra}  # fmt: skip
+    return {
+        "user": user,
+        "summary": "meeting",
+        "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+        "end": {"dateTime": (start + timedelta(minutes=30)).isoformat(), "timeZone": "UTC"},
+        **extra,
+    }
 
 
 def _spec(email: str, index: int, start: datetime) -> EventSpec:

@@ -26,14 +26,24 @@ print(json.dumps({{"seconds": elapsed, "heavy": heavy}}))
 """
 BARE = "import functions_framework, flask"
 ENV = {
-    "MW_PROJECT": "bench", "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1", "MW_WEBHOOK_SECRETS": "x",
-    "MW_FLEET_URL": "http://127.0.0.1:1", "MW_FLEET_API_TOKEN": "x", "MW_CALENDAR_CREDENTIALS": "local",
-    "MW_CALENDAR_API_ENDPOINT": "http://127.0.0.1:1/calendar/v3/", "MW_TASKS_QUEUE": "projects/b/locations/l/queues/q",
-    "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1", "MW_DISPATCH_URL": "http://127.0.0.1:1/", "MW_PLAN_URL": "http://127.0.0.1:1/",
-    "MW_TASK_INVOKER_SA": "t@b.iam.gserviceaccount.com", "MW_SCHEDULER_SA": "s@b.iam.gserviceaccount.com",
-    "MW_NOTIFICATIONS_URL": "https://127.0.0.1:1/", "MW_GEMINI_BASE_URL": "http://127.0.0.1:1/",
-    "MW_TEAM_CONFIG": str(ROOT / "infra" / "local" / "teams.yaml"), "MW_OIDC_CERTS_URL": "http://127.0.0.1:1/certs",
-}  # fmt: skip
+    "MW_PROJECT": "bench",
+    "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
+    "MW_WEBHOOK_SECRETS": "x",
+    "MW_FLEET_URL": "http://127.0.0.1:1",
+    "MW_FLEET_API_TOKEN": "x",
+    "MW_CALENDAR_CREDENTIALS": "local",
+    "MW_CALENDAR_API_ENDPOINT": "http://127.0.0.1:1/calendar/v3/",
+    "MW_TASKS_QUEUE": "projects/b/locations/l/queues/q",
+    "MW_TASKS_EMULATOR_HOST": "127.0.0.1:1",
+    "MW_DISPATCH_URL": "http://127.0.0.1:1/",
+    "MW_PLAN_URL": "http://127.0.0.1:1/",
+    "MW_TASK_INVOKER_SA": "t@b.iam.gserviceaccount.com",
+    "MW_SCHEDULER_SA": "s@b.iam.gserviceaccount.com",
+    "MW_NOTIFICATIONS_URL": "https://127.0.0.1:1/",
+    "MW_GEMINI_BASE_URL": "http://127.0.0.1:1/",
+    "MW_TEAM_CONFIG": str(ROOT / "infra" / "local" / "teams.yaml"),
+    "MW_OIDC_CERTS_URL": "http://127.0.0.1:1/certs",
+}
 
 
 def _sample(imports: str, target: str | None) -> dict[str, Any]:

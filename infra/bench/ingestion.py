@@ -42,13 +42,25 @@ FLEET_TIMEOUT_SECONDS = 30.0
 
 
 def _payload(hosts: int) -> bytes:
-    return json.dumps({
-        "timestamp": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
-        "policy": {"id": 1, "name": "Disk encryption enabled", "description": "", "resolution": "",
-                   "platform": "darwin", "critical": False, "team_id": None, "calendar_events_enabled": True},
-        "hosts": [{"id": i, "hostname": f"h{i}", "display_name": f"Host {i}", "url": f"https://fleet/hosts/{i}"}
-                  for i in range(1, hosts + 1)],
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "timestamp": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+            "policy": {
+                "id": 1,
+                "name": "Disk encryption enabled",
+                "description": "",
+                "resolution": "",
+                "platform": "darwin",
+                "critical": False,
+                "team_id": None,
+                "calendar_events_enabled": True,
+            },
+            "hosts": [
+                {"id": i, "hostname": f"h{i}", "display_name": f"Host {i}", "url": f"https://fleet/hosts/{i}"}
+                for i in range(1, hosts + 1)
+            ],
+        }
+    ).encode()
 
 
 def _count(store: FirestoreStore, collection: str) -> int:
@@ -65,9 +77,13 @@ def chunked(hosts: int, timeout: float) -> dict[str, Any]:
         store = FirestoreStore.connect(info["project"])
         progress(f"chunked: posting a {hosts:,}-host webhook ({len(body) / 1e6:.1f} MB) to the local stack")
         started = time.monotonic()
-        answer = requests.post(info["urls"]["fleet_webhook"], data=body, timeout=120,
-                               headers={"Content-Type": "application/json"},
-                               auth=("fleet", info["secrets"]["webhook"]))  # fmt: skip
+        answer = requests.post(
+            info["urls"]["fleet_webhook"],
+            data=body,
+            timeout=120,
+            headers={"Content-Type": "application/json"},
+            auth=("fleet", info["secrets"]["webhook"]),
+        )
         ack = time.monotonic() - started
         reply = answer.json()
         while _count(store, CHUNKS) and time.monotonic() - started < timeout:
@@ -76,20 +92,30 @@ def chunked(hosts: int, timeout: float) -> dict[str, Any]:
         stored = _count(store, HOST_POLICIES)
         progress(f"chunked: answered in {ack:.2f} s, {stored:,} hosts stored after {stored_seconds:.0f} s")
         started = time.monotonic()
-        again = requests.post(info["urls"]["fleet_webhook"], data=body, timeout=120,
-                              headers={"Content-Type": "application/json"},
-                              auth=("fleet", info["secrets"]["webhook"]))  # fmt: skip
+        again = requests.post(
+            info["urls"]["fleet_webhook"],
+            data=body,
+            timeout=120,
+            headers={"Content-Type": "application/json"},
+            auth=("fleet", info["secrets"]["webhook"]),
+        )
         redelivery_ack = time.monotonic() - started
     finally:
         local_stack.down(PROFILE)
     return {
-        "status": answer.status_code, "answer": reply, "ack_seconds": round(ack, 2),
-        "within_fleet_timeout": ack < FLEET_TIMEOUT_SECONDS, "all_stored": stored == hosts,
+        "status": answer.status_code,
+        "answer": reply,
+        "ack_seconds": round(ack, 2),
+        "within_fleet_timeout": ack < FLEET_TIMEOUT_SECONDS,
+        "all_stored": stored == hosts,
         "stored_seconds": round(stored_seconds, 1) if stored == hosts else f"> {stored_seconds:.0f}",
         "hosts_stored": stored,
-        "redelivery": {"status": again.status_code, "ack_seconds": round(redelivery_ack, 2),
-                       "same_delivery": again.json().get("delivery_id") == reply.get("delivery_id")},
-    }  # fmt: skip
+        "redelivery": {
+            "status": again.status_code,
+            "ack_seconds": round(redelivery_ack, 2),
+            "same_delivery": again.json().get("delivery_id") == reply.get("delivery_id"),
+        },
+    }
 
 
 def _up(attempts: int = 20) -> dict[str, Any]:
@@ -128,8 +154,12 @@ def single_request(hosts: int, timeout: float) -> dict[str, Any]:
         if worker.is_alive():
             stored = _count(store, HOST_POLICIES)
             progress(f"single request: no answer after {seconds:.0f} s ({stored:,} hosts stored); stopped")
-            return {"answered": False, "ack_seconds": f"> {seconds:.0f}", "within_fleet_timeout": False,
-                    "hosts_stored_by_then": stored}  # fmt: skip
+            return {
+                "answered": False,
+                "ack_seconds": f"> {seconds:.0f}",
+                "within_fleet_timeout": False,
+                "hosts_stored_by_then": stored,
+            }
         first = store.stats.snapshot()
         started = time.monotonic()
         record_failures(store, sightings_of(FailingPoliciesWebhook.model_validate_json(body)))
@@ -137,16 +167,24 @@ def single_request(hosts: int, timeout: float) -> dict[str, Any]:
         redelivery = {key: value - first[key] for key, value in store.stats.snapshot().items()}
     progress(f"single request: answered (and stored) after {seconds:.0f} s")
     return {
-        "answered": True, "ack_seconds": round(seconds, 1), "stored_seconds": round(seconds, 1),
-        "within_fleet_timeout": seconds < FLEET_TIMEOUT_SECONDS, "hosts_new": outcome["counts"].hosts_new,
-        "rpcs": first["rpcs"], "commits": first["commits"], "writes": first["writes"],
+        "answered": True,
+        "ack_seconds": round(seconds, 1),
+        "stored_seconds": round(seconds, 1),
+        "within_fleet_timeout": seconds < FLEET_TIMEOUT_SECONDS,
+        "hosts_new": outcome["counts"].hosts_new,
+        "rpcs": first["rpcs"],
+        "commits": first["commits"],
+        "writes": first["writes"],
         "redelivery": {**redelivery, "seconds": round(redelivery_seconds, 1)},
-    }  # fmt: skip
+    }
 
 
 def run(sizes: list[int], stored_timeout: float = 900.0) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for hosts in sizes:
-        results[str(hosts)] = {"hosts": hosts, "chunked": chunked(hosts, stored_timeout),
-                               "single_request": single_request(hosts, stored_timeout)}  # fmt: skip
+        results[str(hosts)] = {
+            "hosts": hosts,
+            "chunked": chunked(hosts, stored_timeout),
+            "single_request": single_request(hosts, stored_timeout),
+        }
     return results

@@ -23,9 +23,17 @@ PROFILE = "bench"
 
 
 def _seed(windows: int) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    hosts = [{"id": i, "uuid": f"uuid-{i}", "platform": "darwin", "display_name": f"Mac {i}",
-              "emails": [{"email": f"user{i}@acme.example", "source": "idp"}], "policies": {"1": "fail"}}
-             for i in range(1, windows + 1)]  # fmt: skip
+    hosts = [
+        {
+            "id": i,
+            "uuid": f"uuid-{i}",
+            "platform": "darwin",
+            "display_name": f"Mac {i}",
+            "emails": [{"email": f"user{i}@acme.example", "source": "idp"}],
+            "policies": {"1": "fail"},
+        }
+        for i in range(1, windows + 1)
+    ]
     seed = {"policies": [{"id": 1, "name": "macOS - OS version up to date", "platform": "darwin"}], "hosts": hosts}
     users = [{"email": f"user{i}@acme.example", "timeZone": "UTC"} for i in range(1, windows + 1)]
     return seed, users
@@ -47,8 +55,11 @@ def run(windows: int) -> dict[str, Any]:
         seed, users = _seed(windows)
         client.seed_fleet(seed)
         client.reset_calendar(users)
-        payload = {"timestamp": datetime.now(UTC).isoformat(), "policy": {"id": 1, "name": "macOS up to date"},
-                   "hosts": [{"id": i} for i in range(1, windows + 1)]}  # fmt: skip
+        payload = {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "policy": {"id": 1, "name": "macOS up to date"},
+            "hosts": [{"id": i} for i in range(1, windows + 1)],
+        }
         assert client.replay(json.dumps(payload).encode()).status_code == 202
         report = client.plan(lead_minutes=1).json()
         progress(f"{report['windows_booked']} windows booked a minute ahead; waiting for their start")

@@ -44,12 +44,28 @@ def _email(index: int) -> str:
 
 def _fleet_seed(users: int) -> dict[str, Any]:
     return {
-        "policies": [{"id": 1, "name": "macOS - OS version up to date", "platform": "darwin", "critical": True,
-                      "description": "Macs must run a supported macOS.", "resolution": "Update macOS."}],
-        "hosts": [{"id": i, "uuid": f"uuid-{i}", "platform": "darwin", "display_name": f"Mac {i}",
-                   "emails": [{"email": _email(i), "source": "idp"}], "policies": {"1": "fail"}}
-                  for i in range(1, users + 1)],
-    }  # fmt: skip
+        "policies": [
+            {
+                "id": 1,
+                "name": "macOS - OS version up to date",
+                "platform": "darwin",
+                "critical": True,
+                "description": "Macs must run a supported macOS.",
+                "resolution": "Update macOS.",
+            }
+        ],
+        "hosts": [
+            {
+                "id": i,
+                "uuid": f"uuid-{i}",
+                "platform": "darwin",
+                "display_name": f"Mac {i}",
+                "emails": [{"email": _email(i), "source": "idp"}],
+                "policies": {"1": "fail"},
+            }
+            for i in range(1, users + 1)
+        ],
+    }
 
 
 def _seed_calendar(admin: str, users: int, now: datetime) -> None:
@@ -74,28 +90,72 @@ def _seed_calendar(admin: str, users: int, now: datetime) -> None:
     for chunk in range(0, len(events), 5000):
         http.post(f"{admin}/_admin/events", json={"events": events[chunk : chunk + 5000]}, timeout=120)
     http.put(f"{admin}/_admin/config", json={**QUOTA, "latency_ms": 50}, timeout=10)
-    http.post(f"{admin}/_admin/counters/reset", timeout=10)  # fmt: skip
+    http.post(f"{admin}/_admin/counters/reset", timeout=10)
 
 
 def _store_after_webhooks(users: int, now: datetime, warm_time_zones: bool) -> MemoryStore:
     """What fleet_webhook and an earlier planning run leave behind: failing hosts with known owners."""
     store = MemoryStore()
     # Fleet's text of policy 1, as the planner stores it (read again from the Fleet stand-in once stale).
-    writes = [Write("set", "policies", "1", {"policy_id": 1, "name": "macOS - OS version up to date",
-                                             "description": "Macs must run a supported macOS.",
-                                             "resolution": "Update macOS.", "platform": "darwin",
-                                             "critical": True, "fetched_at": now})]  # fmt: skip
+    writes = [
+        Write(
+            "set",
+            "policies",
+            "1",
+            {
+                "policy_id": 1,
+                "name": "macOS - OS version up to date",
+                "description": "Macs must run a supported macOS.",
+                "resolution": "Update macOS.",
+                "platform": "darwin",
+                "critical": True,
+                "fetched_at": now,
+            },
+        )
+    ]
     for i in range(1, users + 1):
-        writes.append(Write("set", "host_policies", f"{i}-1", {
-            "host_id": i, "policy_id": 1, "state": "failing", "first_seen": now, "last_seen": now,
-            "passed_at": None}))  # fmt: skip
-        writes.append(Write("set", "hosts", str(i), {
-            "host_id": i, "fleet_display_name": f"Mac {i}", "user_email": _email(i),
-            "user_key": user_key(_email(i)), "team_id": None, "email_problem": None, "owner_checked_at": now,
-            "uuid": f"uuid-{i}", "platform": "darwin"}))  # fmt: skip
+        writes.append(
+            Write(
+                "set",
+                "host_policies",
+                f"{i}-1",
+                {
+                    "host_id": i,
+                    "policy_id": 1,
+                    "state": "failing",
+                    "first_seen": now,
+                    "last_seen": now,
+                    "passed_at": None,
+                },
+            )
+        )
+        writes.append(
+            Write(
+                "set",
+                "hosts",
+                str(i),
+                {
+                    "host_id": i,
+                    "fleet_display_name": f"Mac {i}",
+                    "user_email": _email(i),
+                    "user_key": user_key(_email(i)),
+                    "team_id": None,
+                    "email_problem": None,
+                    "owner_checked_at": now,
+                    "uuid": f"uuid-{i}",
+                    "platform": "darwin",
+                },
+            )
+        )
         if warm_time_zones:
-            writes.append(Write("set", "users", user_key(_email(i)), {
-                "email": _email(i), "time_zone": ZONES[i % len(ZONES)], "time_zone_checked_at": now}))  # fmt: skip
+            writes.append(
+                Write(
+                    "set",
+                    "users",
+                    user_key(_email(i)),
+                    {"email": _email(i), "time_zone": ZONES[i % len(ZONES)], "time_zone_checked_at": now},
+                )
+            )
     store.commit(writes)
     store.stats.__init__()  # type: ignore[misc]  # count only what planning does
     return store
@@ -114,15 +174,22 @@ def run_planner(users: int, *, warm_time_zones: bool = True, with_channels: bool
         progress(f"seeding {users:,} users and {users * 5:,} meetings")
         _seed_calendar(cal, users, now)
         store = _store_after_webhooks(users, now, warm_time_zones)
-        calendar = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{cal}/calendar/v3/",
-                                         quota_per_minute=QUOTA["project_quota_per_minute"])  # fmt: skip
+        calendar = GoogleCalendarAdapter(
+            credentials_for=local_credentials(),
+            api_endpoint=f"{cal}/calendar/v3/",
+            quota_per_minute=QUOTA["project_quota_per_minute"],
+        )
         fleet_client = FleetHttpClient(fleet, TOKEN)
         ctx = PlanningContext(
-            store=store, calendar=calendar, fleet=fleet_client, catalog=fleet_client, tasks=MemoryTaskQueue(),
+            store=store,
+            calendar=calendar,
+            fleet=fleet_client,
+            catalog=fleet_client,
+            tasks=MemoryTaskQueue(),
             explainer=CachingExplainer(TemplateExplainer(), MemoryExplanationCache(), "template"),
             teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}),
             notifications_url="https://127.0.0.1:9/notifications",  # nothing listens: pushes fail quietly
-        )  # fmt: skip
+        )
         hooks = (ChannelKeeper(time_budget=timedelta(minutes=30)),) if with_channels else ()
         progress(f"planning {users:,} users ({'warm' if warm_time_zones else 'cold'} time-zone cache)")
         started = time.monotonic()
@@ -166,26 +233,57 @@ def run_naive(users: int, workers: int = 18) -> dict[str, Any]:
 
     calendar_port = free_port()
     now = datetime.now(UTC)
-    with serving(python("-m", "infra.calendar_server", "--port", str(calendar_port)), calendar_port,
-                 "calendar-naive") as cal:  # fmt: skip
+    with serving(
+        python("-m", "infra.calendar_server", "--port", str(calendar_port)), calendar_port, "calendar-naive"
+    ) as cal:
         _seed_calendar(cal, users, now)
         credentials = local_credentials()
 
         def book(index: int) -> None:
             email = _email(index)
-            service = build("calendar", "v3", credentials=credentials(email), static_discovery=True,
-                            cache_discovery=False, client_options={"api_endpoint": f"{cal}/calendar/v3/"})  # fmt: skip
+            service = build(
+                "calendar",
+                "v3",
+                credentials=credentials(email),
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": f"{cal}/calendar/v3/"},
+            )
             day = now + timedelta(days=4)
             calls: list[Callable[[], Any]] = [
                 lambda: service.settings().get(setting="timezone").execute(),
-                lambda: service.events().list(calendarId="primary", singleEvents=True, timeMin=day.isoformat(),
-                                              timeMax=(day + timedelta(days=1)).isoformat()).execute(),
-                lambda: service.events().insert(calendarId="primary", sendUpdates="none", body={
-                    "summary": "Maintenance", "start": {"dateTime": day.isoformat()},
-                    "end": {"dateTime": (day + timedelta(minutes=30)).isoformat()}}).execute(),
-                lambda: service.events().watch(calendarId="primary", body={
-                    "id": f"naive-{index}", "type": "web_hook", "address": "https://127.0.0.1:9/none"}).execute(),
-            ]  # fmt: skip
+                lambda: (
+                    service.events()
+                    .list(
+                        calendarId="primary",
+                        singleEvents=True,
+                        timeMin=day.isoformat(),
+                        timeMax=(day + timedelta(days=1)).isoformat(),
+                    )
+                    .execute()
+                ),
+                lambda: (
+                    service.events()
+                    .insert(
+                        calendarId="primary",
+                        sendUpdates="none",
+                        body={
+                            "summary": "Maintenance",
+                            "start": {"dateTime": day.isoformat()},
+                            "end": {"dateTime": (day + timedelta(minutes=30)).isoformat()},
+                        },
+                    )
+                    .execute()
+                ),
+                lambda: (
+                    service.events()
+                    .watch(
+                        calendarId="primary",
+                        body={"id": f"naive-{index}", "type": "web_hook", "address": "https://127.0.0.1:9/none"},
+                    )
+                    .execute()
+                ),
+            ]
             for call in calls:
                 for attempt in range(8):  # Fleet backs off on rate limits too
                     try:

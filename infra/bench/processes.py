@@ -27,8 +27,9 @@ def serving(command: list[str], port: int, log_name: str, env: dict[str, str] | 
     logs = ROOT / ".local" / "bench" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{log_name}.log", "ab") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     try:
         if not wait_for_port(port, 30):
             raise RuntimeError(f"{log_name} did not start; see {logs / (log_name + '.log')}")

@@ -49,11 +49,25 @@ class Booking:
 def ours(calendar: CorpusCalendar, rules: SlotRules, *, critical: bool | None = None) -> Booking:
     """As the planner books: out-of-office time read by type, the deadline paused, a return grace."""
     deadline = calendar.now + timedelta(days=rules.deadline_days)
-    absences = plan_absences(calendar.out_of_office, calendar.now, deadline, calendar.zone, rules.working_hours,
-                             rules.holidays, return_grace_hours=rules.return_grace_hours)  # fmt: skip
+    absences = plan_absences(
+        calendar.out_of_office,
+        calendar.now,
+        deadline,
+        calendar.zone,
+        rules.working_hours,
+        rules.holidays,
+        return_grace_hours=rules.return_grace_hours,
+    )
     urgent = calendar.critical if critical is None else critical
-    choice = find_slot(calendar.busy, calendar.zone, calendar.now, rules, deadline=absences.deadline,
-                       critical=urgent, away=absences.blocked)  # fmt: skip
+    choice = find_slot(
+        calendar.busy,
+        calendar.zone,
+        calendar.now,
+        rules,
+        deadline=absences.deadline,
+        critical=urgent,
+        away=absences.blocked,
+    )
     if not isinstance(choice, SlotChoice):
         return Booking(calendar, None, None, absences.deadline, absences.blocked)
     return Booking(calendar, choice.start, choice.end, absences.deadline, absences.blocked)
@@ -134,8 +148,9 @@ def low_disruption(booking: Booking, rules: SlotRules) -> bool:
     if closes - end <= NEAR_EDGE and not any(busy.end > end for busy in today):
         return True
     beside = timedelta(minutes=rules.buffer_minutes + GRID_MINUTES)
-    return any(timedelta(0) <= start - busy.end <= beside or timedelta(0) <= busy.start - end <= beside
-               for busy in today)  # fmt: skip
+    return any(
+        timedelta(0) <= start - busy.end <= beside or timedelta(0) <= busy.start - end <= beside for busy in today
+    )
 
 
 def judge(bookings: Sequence[Booking], rules: SlotRules) -> dict[str, Any]:

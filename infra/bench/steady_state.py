@@ -130,8 +130,9 @@ def run(people: int = 1_000, rate: ChangeRate | None = None, seed: int = 14) -> 
         ctx.notifications_url = notifications.url
         try:
             progress(f"booking {people:,} windows and opening their channels")
-            first = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=30)),
-                                 [ChannelKeeper(time_budget=timedelta(minutes=30))])  # fmt: skip
+            first = plan_windows(
+                ctx, PlanOptions(time_budget=timedelta(minutes=30)), [ChannelKeeper(time_budget=timedelta(minutes=30))]
+            )
             admin.settle(ctx)
             _spread_channel_ages(ctx, clock.now)
             progress("a quiet day: nobody's calendar changes")
@@ -203,16 +204,19 @@ def _apply(admin: _Admin, ctx: PlanningContext, changes: list[tuple[str, Person]
     made: Counter[str] = Counter()
     new = [person for kind, person in changes if kind == "new_meeting"]
     if new:
-        events = [_meeting(person.email, clock.now + timedelta(days=2, hours=index % 8)) for index, person in
-                  enumerate(new)]  # fmt: skip
+        events = [
+            _meeting(person.email, clock.now + timedelta(days=2, hours=index % 8)) for index, person in enumerate(new)
+        ]
         for person, event_id in zip(new, admin.post("events", {"events": events})["ids"], strict=True):
             person.meetings.append(event_id)
         made["new_meeting"] += len(new)
     for kind, person in changes:
         if kind == "moved_meeting" and person.meetings:
             start = clock.now + timedelta(days=3, hours=len(person.meetings) % 8)
-            admin.post(f"users/{person.email}/events/{person.meetings[-1]}/move",
-                       {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()})  # fmt: skip
+            admin.post(
+                f"users/{person.email}/events/{person.meetings[-1]}/move",
+                {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+            )
             made[kind] += 1
         elif kind == "deleted_meeting" and person.meetings:
             admin.post(f"users/{person.email}/events/{person.meetings.pop(0)}/delete", {})
@@ -224,8 +228,10 @@ def _apply(admin: _Admin, ctx: PlanningContext, changes: list[tuple[str, Person]
             if window is not None and window.event_id and window.start:
                 start = max(window.start, clock.now).replace(minute=0, second=0) + timedelta(days=1)
                 end = start + timedelta(minutes=30)
-                admin.post(f"users/{person.email}/events/{window.event_id}/move",
-                           {"start": start.isoformat(), "end": end.isoformat()})  # fmt: skip
+                admin.post(
+                    f"users/{person.email}/events/{window.event_id}/move",
+                    {"start": start.isoformat(), "end": end.isoformat()},
+                )
                 made[kind] += 1
     return made
 
@@ -244,36 +250,80 @@ def _seed(admin: _Admin, people: int, now: datetime) -> list[Person]:
 
 
 def _meeting(email: str, start: datetime) -> dict[str, Any]:
-    return {"user": email, "summary": "Meeting", "start": {"dateTime": start.isoformat()},
-            "end": {"dateTime": (start + timedelta(hours=1)).isoformat()}}  # fmt: skip
+    return {
+        "user": email,
+        "summary": "Meeting",
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+    }
 
 
 def _context(url: str, clock: SimClock, people: int) -> PlanningContext:
     store, fleet = MemoryStore(), MemoryFleet()
     now = clock.now
     # Fleet's text of policy 1 as the planner stores it; the memory Fleet serves it when it goes stale.
-    policy = FleetPolicy(1, "macOS up to date", None, description="Update.", resolution="Update macOS.",
-                         critical=True, platform="darwin")  # fmt: skip
+    policy = FleetPolicy(
+        1, "macOS up to date", None, description="Update.", resolution="Update macOS.", critical=True, platform="darwin"
+    )
     fleet.add_policy(policy)
     writes = [Write("set", "policies", "1", {**policy_document(policy), "fetched_at": now})]
     for index in range(people):
         host_id, email = index + 1, f"person{index:05d}@{DOMAIN}"
-        host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", None, f"Mac {host_id}",
-                         (HostPolicy(1, "macOS up to date", "fail"),))  # fmt: skip
+        host = FleetHost(
+            host_id,
+            f"uuid-{host_id}",
+            f"SN{host_id}",
+            "darwin",
+            None,
+            f"Mac {host_id}",
+            (HostPolicy(1, "macOS up to date", "fail"),),
+        )
         fleet.add_host(host, [DeviceEmail(email, "mdm_idp_accounts")])
-        writes.append(Write("set", "host_policies", f"{host_id}-1", {
-            "host_id": host_id, "policy_id": 1, "state": "failing", "first_seen": now, "last_seen": now,
-            "passed_at": None}))  # fmt: skip
-        writes.append(Write("set", "hosts", str(host_id), {
-            "host_id": host_id, "fleet_display_name": f"Mac {host_id}", "user_email": email,
-            "user_key": user_key(email), "team_id": None, "email_problem": None, "owner_checked_at": now,
-            "uuid": f"uuid-{host_id}", "platform": "darwin"}))  # fmt: skip
+        writes.append(
+            Write(
+                "set",
+                "host_policies",
+                f"{host_id}-1",
+                {
+                    "host_id": host_id,
+                    "policy_id": 1,
+                    "state": "failing",
+                    "first_seen": now,
+                    "last_seen": now,
+                    "passed_at": None,
+                },
+            )
+        )
+        writes.append(
+            Write(
+                "set",
+                "hosts",
+                str(host_id),
+                {
+                    "host_id": host_id,
+                    "fleet_display_name": f"Mac {host_id}",
+                    "user_email": email,
+                    "user_key": user_key(email),
+                    "team_id": None,
+                    "email_problem": None,
+                    "owner_checked_at": now,
+                    "uuid": f"uuid-{host_id}",
+                    "platform": "darwin",
+                },
+            )
+        )
     store.commit(writes)
     calendar = GoogleCalendarAdapter(credentials_for=local_credentials(), api_endpoint=f"{url}/calendar/v3/")
     return PlanningContext(
-        store=store, calendar=calendar, fleet=fleet, tasks=MemoryTaskQueue(), explainer=TemplateExplainer(),
-        teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}), clock=clock, catalog=fleet,
-    )  # fmt: skip
+        store=store,
+        calendar=calendar,
+        fleet=fleet,
+        tasks=MemoryTaskQueue(),
+        explainer=TemplateExplainer(),
+        teams=parse_teams({"organization": "Bench", "defaults": {"domains": [DOMAIN]}}),
+        clock=clock,
+        catalog=fleet,
+    )
 
 
 def _spread_channel_ages(ctx: PlanningContext, now: datetime) -> None:

@@ -129,9 +129,17 @@ def host_labels(names: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _label(label_id: int, name: str, description: str, label_type: str, membership: str) -> dict[str, Any]:
-    return {"created_at": EPOCH, "updated_at": EPOCH, "id": label_id, "name": name, "description": description,
-            "query": "SELECT 1;" if membership == "dynamic" else "", "platform": "", "label_type": label_type,
-            "label_membership_type": membership}  # fmt: skip
+    return {
+        "created_at": EPOCH,
+        "updated_at": EPOCH,
+        "id": label_id,
+        "name": name,
+        "description": description,
+        "query": "SELECT 1;" if membership == "dynamic" else "",
+        "platform": "",
+        "label_type": label_type,
+        "label_membership_type": membership,
+    }
 
 
 def host_summary(detail: dict[str, Any]) -> dict[str, Any]:
@@ -201,8 +209,12 @@ def script(script: SeedScript) -> dict[str, Any]:
 
 
 def software_title(title: SeedSoftwareTitle, platform: str) -> dict[str, Any]:
-    package = {"name": f"{title.name}-{title.version}.pkg", "version": title.version, "self_service": False,
-               "platform": platform}  # fmt: skip
+    package = {
+        "name": f"{title.name}-{title.version}.pkg",
+        "version": title.version,
+        "self_service": False,
+        "platform": platform,
+    }
     store_app = {"app_store_id": str(title.id), "version": title.version, "self_service": False, "platform": platform}
     return {
         "id": title.id,

@@ -192,8 +192,12 @@ class FleetState:
             devices = [d for d in sorted(self.devices.values(), key=lambda d: d.id) if matcher(d)]
             if per_page:
                 devices = devices[page * per_page : (page + 1) * per_page]
-            return {"hosts": [payloads.host_summary(payloads.host_detail(d, [], team_name=self._team_name(d), now=now))
-                              for d in devices]}  # fmt: skip
+            return {
+                "hosts": [
+                    payloads.host_summary(payloads.host_detail(d, [], team_name=self._team_name(d), now=now))
+                    for d in devices
+                ]
+            }
 
     def command_results(self, command_uuid: str) -> dict[str, Any]:
         with self._lock:
@@ -250,8 +254,11 @@ class FleetState:
         with self._lock:
             if team_id and not self.premium:
                 raise missing_license()
-            titles = [t for t in sorted(self.software_titles.values(), key=lambda t: t.name)
-                      if not available or _offered(t, team_id or 0)]  # fmt: skip
+            titles = [
+                t
+                for t in sorted(self.software_titles.values(), key=lambda t: t.name)
+                if not available or _offered(t, team_id or 0)
+            ]
             rows = [payloads.software_title(t, "darwin") for t in titles]
             body = _paged("software_titles", rows, page, per_page)
             return {"counts_updated_at": None, "count": len(rows), **body}
@@ -293,16 +300,29 @@ class FleetState:
                 # nanomdm's insert hits the command_uuid primary key: MySQL 1062 becomes a 409.
                 raise ApiError(409, "Validation Failed", [{"name": "base", "reason": "command already exists"}])
             wire_platform: Literal["darwin", "windows"] = "windows" if platform == mdm.WINDOWS_PLATFORM else "darwin"
-            command = Command(decoded.command_uuid, decoded.request_type, decoded.payload, wire_platform,
-                              tuple(d.uuid for d in devices), now)  # fmt: skip
+            command = Command(
+                decoded.command_uuid,
+                decoded.request_type,
+                decoded.payload,
+                wire_platform,
+                tuple(d.uuid for d in devices),
+                now,
+            )
             self.commands[command.command_uuid] = command
             for device in devices:
                 device.queue.append(Queued(now, command))
                 self._touch(device)
-                self._record("mdm_command", device.id, (command.request_type, command.command_uuid),
-                             {"command_uuid": command.command_uuid, "request_type": command.request_type})  # fmt: skip
-            answer = {"command_uuid": command.command_uuid, "request_type": command.request_type,
-                      "platform": wire_platform}  # fmt: skip
+                self._record(
+                    "mdm_command",
+                    device.id,
+                    (command.request_type, command.command_uuid),
+                    {"command_uuid": command.command_uuid, "request_type": command.request_type},
+                )
+            answer = {
+                "command_uuid": command.command_uuid,
+                "request_type": command.request_type,
+                "platform": wire_platform,
+            }
             return self._after_push(answer, devices, wire_platform)
 
     def run_script(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -335,8 +355,12 @@ class FleetState:
             self.executions[execution.execution_id] = execution
             device.queue.append(Queued(now, execution))
             self._touch(device)
-            self._record("script", device.id, (str(script.id), script.name),
-                         {"script_id": script.id, "execution_id": execution.execution_id})  # fmt: skip
+            self._record(
+                "script",
+                device.id,
+                (str(script.id), script.name),
+                {"script_id": script.id, "execution_id": execution.execution_id},
+            )
             return {"host_id": device.id, "execution_id": execution.execution_id}
 
     def install_software(self, host_id: int, title_id: int) -> dict[str, Any]:
@@ -360,8 +384,12 @@ class FleetState:
             self.installs[install.install_uuid] = install
             device.queue.append(Queued(now, install))
             self._touch(device)
-            self._record("software_install", device.id, (str(title_id),),
-                         {"title_id": title_id, "install_uuid": install.install_uuid})  # fmt: skip
+            self._record(
+                "software_install",
+                device.id,
+                (str(title_id),),
+                {"title_id": title_id, "install_uuid": install.install_uuid},
+            )
             # Fleet answers 202 with an empty object.
             return {}
 
@@ -721,10 +749,31 @@ def fleet_platform(platform: str) -> str:
 
 
 _LINUX = frozenset(
-    {"linux", "ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "sles", "opensuse-leap", "opensuse-tumbleweed",
-     "arch", "archarm", "manjaro", "kali", "gentoo", "pop", "linuxmint", "nixos", "void", "endeavouros", "neon",
-     "tuxedo"}
-)  # fmt: skip
+    {
+        "linux",
+        "ubuntu",
+        "debian",
+        "rhel",
+        "centos",
+        "fedora",
+        "amzn",
+        "sles",
+        "opensuse-leap",
+        "opensuse-tumbleweed",
+        "arch",
+        "archarm",
+        "manjaro",
+        "kali",
+        "gentoo",
+        "pop",
+        "linuxmint",
+        "nixos",
+        "void",
+        "endeavouros",
+        "neon",
+        "tuxedo",
+    }
+)
 
 
 def _offered(title: SeedSoftwareTitle, team_id: int) -> bool:

@@ -25,9 +25,16 @@ from infra.gemini_server.checks import BadRequest, check_request
 from infra.routing import dispatch, without_head
 
 MODES = (
-    "normal", "slow", "error", "malformed", "schema_violation", "injection_echo", "blocked", "max_tokens",
+    "normal",
+    "slow",
+    "error",
+    "malformed",
+    "schema_violation",
+    "injection_echo",
+    "blocked",
+    "max_tokens",
     "recitation",
-)  # fmt: skip
+)
 
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
 _STATUS_NAMES |= {500: "INTERNAL", 503: "UNAVAILABLE"}

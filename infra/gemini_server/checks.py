@@ -17,22 +17,49 @@ _TOP_LEVEL |= {"labels", "cachedContent"}
 #: audio_transcription_config, which Vertex's reference does not list: refused here until it does.
 GENERATION_CONFIG_FIELDS = frozenset(
     {
-        "temperature", "topP", "topK", "candidateCount", "maxOutputTokens", "stopSequences", "responseLogprobs",
-        "logprobs", "presencePenalty", "frequencyPenalty", "seed", "responseMimeType", "responseSchema",
-        "responseJsonSchema", "routingConfig", "modelConfig", "audioTimestamp", "responseModalities",
-        "mediaResolution", "speechConfig", "thinkingConfig", "enableAffectiveDialog", "imageConfig",
+        "temperature",
+        "topP",
+        "topK",
+        "candidateCount",
+        "maxOutputTokens",
+        "stopSequences",
+        "responseLogprobs",
+        "logprobs",
+        "presencePenalty",
+        "frequencyPenalty",
+        "seed",
+        "responseMimeType",
+        "responseSchema",
+        "responseJsonSchema",
+        "routingConfig",
+        "modelConfig",
+        "audioTimestamp",
+        "responseModalities",
+        "mediaResolution",
+        "speechConfig",
+        "thinkingConfig",
+        "enableAffectiveDialog",
+        "imageConfig",
     }
-)  # fmt: skip
+)
 _THINKING_CONFIG_FIELDS = {"includeThoughts", "thinkingBudget", "thinkingLevel"}
 _MIME_TYPES = {"text/plain", "application/json", "text/x.enum"}
 HARM_CATEGORIES = {
-    "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
-    "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY", "HARM_CATEGORY_JAILBREAK",
-}  # fmt: skip
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_CIVIC_INTEGRITY",
+    "HARM_CATEGORY_JAILBREAK",
+}
 _THRESHOLDS = {
-    "BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF",
+    "BLOCK_LOW_AND_ABOVE",
+    "BLOCK_MEDIUM_AND_ABOVE",
+    "BLOCK_ONLY_HIGH",
+    "BLOCK_NONE",
+    "OFF",
     "HARM_BLOCK_THRESHOLD_UNSPECIFIED",
-}  # fmt: skip
+}
 _SCHEMA_TYPES = {"OBJECT", "STRING", "INTEGER", "NUMBER", "BOOLEAN", "ARRAY"}
 
 

@@ -103,10 +103,17 @@ def _inspect(app: GraphApp, method: str, parts: list[str], _body: Any) -> Any:
     match method, parts:
         case "GET", ["users", email, "events"]:
             with store.lock:
-                return {"value": [{**{k: v for k, v in e.items() if not k.startswith("_")},
-                                   "start": e["_start"].isoformat(), "end": e["_end"].isoformat(),
-                                   "deleted": bool(e.get("_deleted"))}
-                                  for e in store.events.get(email.lower(), {}).values()]}  # fmt: skip
+                return {
+                    "value": [
+                        {
+                            **{k: v for k, v in e.items() if not k.startswith("_")},
+                            "start": e["_start"].isoformat(),
+                            "end": e["_end"].isoformat(),
+                            "deleted": bool(e.get("_deleted")),
+                        }
+                        for e in store.events.get(email.lower(), {}).values()
+                    ]
+                }
         case "GET", ["counters"]:
             return {"round_trips": app.round_trips, "calls": dict(app.calls), "total_calls": sum(app.calls.values())}
         case "GET", ["subscriptions"]:

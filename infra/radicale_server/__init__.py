@@ -132,8 +132,13 @@ def make_calendar(url: str, email: str, password: str, zone: str | None) -> None
     properties = f"<D:displayname>{escape(email)}</D:displayname>" + _timezone_property(zone)
     components = '<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>'
     calendar = f"{url}/{email}/calendar/"
-    made = _dav("MKCALENDAR", calendar, email, password, f"<C:mkcalendar {_NAMESPACES}><D:set><D:prop>"
-                f"{properties}{components}</D:prop></D:set></C:mkcalendar>")  # fmt: skip
+    made = _dav(
+        "MKCALENDAR",
+        calendar,
+        email,
+        password,
+        f"<C:mkcalendar {_NAMESPACES}><D:set><D:prop>{properties}{components}</D:prop></D:set></C:mkcalendar>",
+    )
     if made.status_code == 201:
         return
     if made.status_code not in (405, 409):
@@ -153,8 +158,14 @@ def _timezone_property(zone: str | None) -> str:
 
 def _dav(method: str, url: str, email: str, password: str, body: str) -> requests.Response:
     data = ('<?xml version="1.0" encoding="utf-8"?>' + body).encode()
-    return requests.request(method, url, data=data, auth=(email, password), timeout=10,
-                            headers={"Content-Type": "application/xml; charset=utf-8"})  # fmt: skip
+    return requests.request(
+        method,
+        url,
+        data=data,
+        auth=(email, password),
+        timeout=10,
+        headers={"Content-Type": "application/xml; charset=utf-8"},
+    )
 
 
 def free_port() -> int:

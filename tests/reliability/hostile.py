@@ -107,9 +107,13 @@ def fuzz_settings(cases: int) -> settings:
         deadline=None,
         database=None,
         derandomize=current_size().name == "ci",
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
-                               HealthCheck.filter_too_much],
-    )  # fmt: skip
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.filter_too_much,
+        ],
+    )
 
 
 @dataclass
@@ -169,11 +173,21 @@ class MintedToken:
 #: token attacks of the first attack run (alg none, HS256 keyed with the public certificate, wrong audience
 #: or issuer) and the token checks since (not yet valid, a lifetime longer than Google's hour).
 FORGERIES: dict[str, int] = {
-    "no token": 401, "not a JWT": 401, "bad signature": 401, "alg none": 401, "HS256 with the public key": 401,
-    "wrong audience": 401, "wrong issuer": 401, "expired": 401, "not valid for an hour yet": 401,
-    "valid for a century": 401, "untrusted key": 401, "the webhook secret": 401, "another caller": 403,
+    "no token": 401,
+    "not a JWT": 401,
+    "bad signature": 401,
+    "alg none": 401,
+    "HS256 with the public key": 401,
+    "wrong audience": 401,
+    "wrong issuer": 401,
+    "expired": 401,
+    "not valid for an hour yet": 401,
+    "valid for a century": 401,
+    "untrusted key": 401,
+    "the webhook secret": 401,
+    "another caller": 403,
     "email not verified": 403,
-}  # fmt: skip
+}
 forgeries = st.sampled_from(sorted(FORGERIES))
 #: "right" 4 times in 5, else a forgery.
 credentials = st.sampled_from(["right"] * 4 + ["forged"]).flatmap(lambda c: forgeries if c == "forged" else st.just(c))

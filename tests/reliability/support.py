@@ -85,11 +85,18 @@ class Population:
     def fleet_seed(self) -> dict[str, Any]:
         base = json.loads((Path(__file__).resolve().parents[2] / "infra/local/fleet-seed.json").read_text())
         hosts = [
-            {"id": host_id, "uuid": f"{self.tag.upper()}-{host_id:08d}", "hardware_serial": f"SN{host_id:07d}",
-             "platform": "darwin", "display_name": f"Mac {host_id}", "hostname": f"mac-{host_id}",
-             "emails": [{"email": self.email(host_id), "source": "idp"}], "policies": {"1": "fail", "2": "fail"}}
+            {
+                "id": host_id,
+                "uuid": f"{self.tag.upper()}-{host_id:08d}",
+                "hardware_serial": f"SN{host_id:07d}",
+                "platform": "darwin",
+                "display_name": f"Mac {host_id}",
+                "hostname": f"mac-{host_id}",
+                "emails": [{"email": self.email(host_id), "source": "idp"}],
+                "policies": {"1": "fail", "2": "fail"},
+            }
             for host_id in self.host_ids
-        ]  # fmt: skip
+        ]
         return {"policies": base["policies"], "scripts": base["scripts"], "hosts": hosts}
 
     def calendar_users(self) -> list[dict[str, str]]:
@@ -223,8 +230,9 @@ class Rig:
                 name = task.name.rsplit("/", 1)[-1]
                 match = TASK_NAME.match(name)
                 if match and name not in found:
-                    found[name] = QueuedTask(name, match["window"], int(match["revision"]), match["purpose"],
-                                             task.http_request.body)  # fmt: skip
+                    found[name] = QueuedTask(
+                        name, match["window"], int(match["revision"]), match["purpose"], task.http_request.body
+                    )
         return list(found.values())
 
     def deliver(self, body: bytes, copies: int, workers: int = 8) -> list[Delivery]:
@@ -254,8 +262,7 @@ class Rig:
         """Our events (deleted ones included) in every user's calendar, grouped by mw_window_id."""
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         with ThreadPoolExecutor(8) as pool:
-            for events in pool.map(lambda email: self.local.our_events(email, include_deleted=True),
-                                   population.emails):  # fmt: skip
+            for events in pool.map(lambda email: self.local.our_events(email, include_deleted=True), population.emails):
                 for event in events:
                     grouped[event["extendedProperties"]["private"]["mw_window_id"]].append(event)
         return dict(grouped)
@@ -265,8 +272,9 @@ class Rig:
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every document the product could have written, for before/after comparisons."""
-        return {name: {doc.id: doc.to_dict() for doc in self.store.client.collection(name).stream()}
-                for name in COLLECTIONS}  # fmt: skip
+        return {
+            name: {doc.id: doc.to_dict() for doc in self.store.client.collection(name).stream()} for name in COLLECTIONS
+        }
 
 
 def tasks_per_window_revision(tasks: Iterable[QueuedTask], purpose: str) -> Counter[tuple[str, int]]:
@@ -341,8 +349,9 @@ def fuzz_rows(values: dict[str, dict[str, Any]]) -> list[tuple[str, int, int, in
             continue
         # fuzz_hostile holds one figure per attack class; the others are one figure each.
         for label, one in figure.items() if name == "fuzz_hostile" else [(None, figure)]:
-            rows.append((f"{suite}: {label}" if label else suite, one["cases"], one["server_errors"],
-                         one["writes_on_refused"]))  # fmt: skip
+            rows.append(
+                (f"{suite}: {label}" if label else suite, one["cases"], one["server_errors"], one["writes_on_refused"])
+            )
     if rows:
         rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)))
     return rows

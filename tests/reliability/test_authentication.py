@@ -150,8 +150,11 @@ def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: R
     before, dependencies = rig.snapshot(), _calls_to_dependencies(rig)
 
     def notify(**headers: str) -> Call:
-        base = {"X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "99",
-                "X-Goog-Resource-ID": channel["resourceId"]}  # fmt: skip
+        base = {
+            "X-Goog-Resource-State": "exists",
+            "X-Goog-Message-Number": "99",
+            "X-Goog-Resource-ID": channel["resourceId"],
+        }
         sent = {**base, **{key.replace("_", "-"): value for key, value in headers.items()}}
         return lambda: requests.post(url, headers=sent, timeout=30)
 
@@ -176,8 +179,10 @@ def test_calendar_notifications_refuses_unknown_channels_and_wrong_tokens(rig: R
     (window,) = [w for w in window_records.all_windows(rig.store) if w.user_email == channel["user"]]
     assert window.start is not None
     assert window.end is not None
-    moved = {"start": (window.start + timedelta(hours=1)).isoformat(),
-             "end": (window.end + timedelta(hours=1)).isoformat()}  # fmt: skip
+    moved = {
+        "start": (window.start + timedelta(hours=1)).isoformat(),
+        "end": (window.end + timedelta(hours=1)).isoformat(),
+    }
     rig.local.calendar("POST", f"users/{window.user_email}/events/{window.event_id}/move", moved)
     settle_notifications(rig, quiet=0.5, timeout=30)
     followed = window_records.load(rig.store, window.window_id)

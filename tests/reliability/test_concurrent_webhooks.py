@@ -37,8 +37,11 @@ def test_concurrent_webhooks_for_one_host_lose_no_policy(rig: Rig, figures: Figu
             counted_new.setdefault(str(count), []).append(sum(answer["hosts_new"] for answer in answers))
             cases = {case.host_id: case for case in host_records.all_hosts(rig.store)}
             kept.setdefault(str(count), []).append(len(cases[host_id].failing_policy_ids))
-    figures.record("concurrent_webhooks", policies_kept={n: f"{sorted(k)} of {n}" for n, k in kept.items()},
-                   new_cases_counted={n: f"{sorted(k)} of {n}" for n, k in counted_new.items()})  # fmt: skip
+    figures.record(
+        "concurrent_webhooks",
+        policies_kept={n: f"{sorted(k)} of {n}" for n, k in kept.items()},
+        new_cases_counted={n: f"{sorted(k)} of {n}" for n, k in counted_new.items()},
+    )
     print(json.dumps(figures.values["concurrent_webhooks"]))
     assert kept == {str(n): [n] * TRIALS for n in CONCURRENT}
     assert counted_new == kept
@@ -48,8 +51,13 @@ def test_identical_concurrent_webhooks_count_each_new_host_once(rig: Rig, figure
     payload = failing_webhook(1, [8_001, 8_002])
     answers = _post_all(rig, [payload] * 20)
     new = sum(answer["hosts_new"] for answer in answers)
-    figures.record("concurrent_webhooks", identical_20_for_2_hosts={
-        "hosts_new": new, "hosts_updated": sum(a["hosts_updated"] for a in answers),
-        "hosts_unchanged": sum(a["hosts_unchanged"] for a in answers)})  # fmt: skip
+    figures.record(
+        "concurrent_webhooks",
+        identical_20_for_2_hosts={
+            "hosts_new": new,
+            "hosts_updated": sum(a["hosts_updated"] for a in answers),
+            "hosts_unchanged": sum(a["hosts_unchanged"] for a in answers),
+        },
+    )
     assert new == 2
     assert [case.failing_policy_ids for case in host_records.all_hosts(rig.store)] == [(1,), (1,)]

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.stack
 
 
 def _relay_answers(rig: Rig, task: str) -> list[dict[str, Any]]:
-    deliveries: list[dict[str, Any]] = requests.get(rig.stack["urls"]["tasks_relay"] + DELIVERIES_PATH,
-                                                    timeout=10).json()["deliveries"]  # fmt: skip
+    deliveries: list[dict[str, Any]] = requests.get(
+        rig.stack["urls"]["tasks_relay"] + DELIVERIES_PATH, timeout=10
+    ).json()["deliveries"]
     return [delivery for delivery in deliveries if delivery["task"] == task]
 
 
@@ -53,8 +54,9 @@ def test_a_dispatch_task_three_days_early_sends_nothing_writes_nothing_and_says_
     assert delivery["status"] == 200  # so Cloud Tasks stops: this is an answer, not a failure
     assert rig.snapshot() == before
     assert len(rig.local.fleet.requests()) == fleet_before
-    logged = [entry for entry in rig.log_events("dispatch_window", "task_early")
-              if entry.get("window_id") == window.window_id]  # fmt: skip
+    logged = [
+        entry for entry in rig.log_events("dispatch_window", "task_early") if entry.get("window_id") == window.window_id
+    ]
     assert logged
     assert logged[-1]["severity"] == "WARNING"
     assert logged[-1]["start"] == in_three_days.isoformat()

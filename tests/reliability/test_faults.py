@@ -51,8 +51,13 @@ def _start_planner(stack: dict[str, Any]) -> subprocess.Popen[bytes]:
     env = {**os.environ, **stack["function_env"], "PYTHONUNBUFFERED": "1"}
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
     with open(FIGURES_DIR / "killed-planner.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "tests.reliability.planner_process"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.planner_process"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _kill_once_events_are_inserted(rig: Rig, planner: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:

@@ -50,8 +50,12 @@ def forged_texts(draw: st.DrawFn) -> str:
 @st.composite
 def forged_webhook(draw: st.DrawFn, policy_id: int, host_ids: list[int]) -> dict[str, Any]:
     payload = failing_webhook(policy_id, host_ids)
-    payload["policy"].update(name=draw(forged_texts()), description=draw(forged_texts()),
-                             resolution=draw(forged_texts()), critical=draw(st.booleans()))  # fmt: skip
+    payload["policy"].update(
+        name=draw(forged_texts()),
+        description=draw(forged_texts()),
+        resolution=draw(forged_texts()),
+        critical=draw(st.booleans()),
+    )
     for host in payload["hosts"]:
         host.update(display_name=draw(forged_texts()), hostname=draw(forged_texts()))
     return payload

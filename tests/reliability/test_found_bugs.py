@@ -62,18 +62,37 @@ def test_a_resumed_plan_whose_slot_passed_moves_the_event_it_already_inserted(ri
     email = population.emails[0]
     now = datetime.now(UTC).replace(microsecond=0)
     opened = Window(
-        window_id=window_id(user_key(email), 1), user_key=user_key(email), user_email=email, team_id=None,
-        host_ids=(1,), policy_ids=(1, 2), deadline=now + timedelta(days=7), created_at=now - timedelta(hours=2),
-    )  # fmt: skip
+        window_id=window_id(user_key(email), 1),
+        user_key=user_key(email),
+        user_email=email,
+        team_id=None,
+        host_ids=(1,),
+        policy_ids=(1, 2),
+        deadline=now + timedelta(days=7),
+        created_at=now - timedelta(hours=2),
+    )
     passed = Slot(now - timedelta(minutes=40), now - timedelta(minutes=10), "booked by the run that was killed")
     killed = window_states.plan(opened, passed, "UTC", now - timedelta(hours=1))
     window_records.save(rig.store, [killed])
-    rig.store.commit([window_records.user_write(killed.user_key, email=email, open_window_id=killed.window_id,
-                                                next_sequence=1)])  # fmt: skip
-    rig.local.calendar("POST", "events", {"events": [{
-        "user": email, "id": killed.event_id, "summary": "Maintenance",
-        "start": {"dateTime": passed.start.isoformat()}, "end": {"dateTime": passed.end.isoformat()},
-        "extendedProperties": {"private": {"mw_window_id": killed.window_id, "mw_revision": "0"}}}]})  # fmt: skip
+    rig.store.commit(
+        [window_records.user_write(killed.user_key, email=email, open_window_id=killed.window_id, next_sequence=1)]
+    )
+    rig.local.calendar(
+        "POST",
+        "events",
+        {
+            "events": [
+                {
+                    "user": email,
+                    "id": killed.event_id,
+                    "summary": "Maintenance",
+                    "start": {"dateTime": passed.start.isoformat()},
+                    "end": {"dateTime": passed.end.isoformat()},
+                    "extendedProperties": {"private": {"mw_window_id": killed.window_id, "mw_revision": "0"}},
+                }
+            ]
+        },
+    )
 
     assert rig.local.plan().status_code == 200
     resumed = window_records.load(rig.store, killed.window_id)

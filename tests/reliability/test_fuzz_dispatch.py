@@ -105,9 +105,21 @@ def refused(draw: st.DrawFn, windows: list[Window]) -> Case:
     """Bodies that must be refused with 400: hostile literals, ids that are no document path, wrong types."""
     window = draw(st.sampled_from(windows))
     body: dict[str, Any] = {"window_id": window.window_id, "revision": window.revision, "purpose": "dispatch"}
-    kind = draw(st.sampled_from(["deep nesting at the root", "path id", "wrong type", "not JSON", "extra field",
-                                 "chunk task, path id", "chunk task, extra field", "over 16 KB",
-                                 *sorted(HOSTILE_LITERALS)]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            [
+                "deep nesting at the root",
+                "path id",
+                "wrong type",
+                "not JSON",
+                "extra field",
+                "chunk task, path id",
+                "chunk task, extra field",
+                "over 16 KB",
+                *sorted(HOSTILE_LITERALS),
+            ]
+        )
+    )
     if kind == "deep nesting at the root":
         return Case(draw(deep_nesting), kind)
     if kind == "not JSON":
@@ -158,8 +170,10 @@ def test_fuzzed_tasks_never_fail_the_server_and_change_nothing(rig: Rig, figures
     rig.reset(population)
     assert set(rig.replay_webhooks(population, copies=1)) == {202}
     rig.plan_until_complete()
-    windows = rig.move_window_starts([w.window_id for w in window_records.all_windows(rig.store)],
-                                     datetime.now(UTC).replace(microsecond=0) + timedelta(days=3))  # fmt: skip
+    windows = rig.move_window_starts(
+        [w.window_id for w in window_records.all_windows(rig.store)],
+        datetime.now(UTC).replace(microsecond=0) + timedelta(days=3),
+    )
     before = rig.snapshot()
     tasks_before = {task.name for task in rig.queued_tasks()}
     fleet_before = len(rig.local.fleet.requests())

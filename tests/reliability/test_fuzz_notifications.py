@@ -50,8 +50,9 @@ class Case:
 
 #: Header text as HTTP carries it (latin-1, as werkzeug decodes it), without the CR, LF and outer blanks that
 #: requests refuses to send.
-header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
-                      max_size=80).map(str.strip)  # fmt: skip
+header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80
+).map(str.strip)
 message_numbers = st.one_of(
     st.integers(1, 2**63 - 1).map(str),
     st.integers(2**63, 10**30).map(str),
@@ -102,8 +103,9 @@ def cases(draw: st.DrawFn, known: list[dict[str, Any]]) -> Case:
         number = draw(message_numbers.filter(bad_message_number) if state == "exists" else message_numbers)
         headers |= {"X-Goog-Resource-State": state, "X-Goog-Message-Number": number}
         named = {"exists": "message number out of range", "sync": "sync", "not_exists": "not_exists"}
-        return Case(headers, f"right token, {named.get(state, 'odd state')}",
-                    200 if state in ("sync", "not_exists") else 400)  # fmt: skip
+        return Case(
+            headers, f"right token, {named.get(state, 'odd state')}", 200 if state in ("sync", "not_exists") else 400
+        )
     if kind == "hostile channel id":
         headers["X-Goog-Channel-ID"] = draw(hostile_ids)
         expected = 400
@@ -138,9 +140,16 @@ def test_fuzzed_push_messages_never_fail_the_server_and_change_nothing(rig: Rig,
     (window, *_) = window_records.all_windows(rig.store)
     now = datetime.now(UTC)
     planted = channel_records.ChannelRecord(
-        PLANTED_ID, window.user_key, window.user_email, token_digest(PLANTED_TOKEN),
-        channel_records.ChannelState.CURRENT, now, PLANTED_RESOURCE, now + timedelta(days=7), "planted-sync-token",
-    )  # fmt: skip
+        PLANTED_ID,
+        window.user_key,
+        window.user_email,
+        token_digest(PLANTED_TOKEN),
+        channel_records.ChannelState.CURRENT,
+        now,
+        PLANTED_RESOURCE,
+        now + timedelta(days=7),
+        "planted-sync-token",
+    )
     rig.store.commit([channel_records.save(planted)])
     before, calendar_calls = rig.snapshot(), rig.local.counters()["total_calls"]
     session, answers, url = requests.Session(), FuzzLedger(), rig.stack["urls"]["calendar_notifications"]
@@ -162,7 +171,7 @@ def test_fuzzed_push_messages_never_fail_the_server_and_change_nothing(rig: Rig,
             400,
         )
     )
-    def check(case: Case) -> None:  # fmt: skip
+    def check(case: Case) -> None:
         answer = session.post(url, headers=case.headers, timeout=60)
         answers.count(case.kind, answer.status_code)
         assert answer.status_code < 500, (answer.status_code, answer.text[:300], case)

@@ -50,15 +50,31 @@ class Case:
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
 out_of_range = st.one_of(st.integers(max_value=-1), st.integers(min_value=24 * 60 + 1))
-wrong_types = st.one_of(st.booleans(), st.floats(allow_nan=False), st.text(max_size=20), st.lists(st.integers(),
-                        max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))  # fmt: skip
+wrong_types = st.one_of(
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 @st.composite
 def refused_bodies(draw: st.DrawFn) -> Case:
-    kind = draw(st.sampled_from(["deep nesting at the root", "lead_minutes out of range", "lead_minutes of a "
-                                 "wrong type", "another field", "not an object", "not JSON", "over 64 KB",
-                                 *sorted(HOSTILE_LITERALS)]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            [
+                "deep nesting at the root",
+                "lead_minutes out of range",
+                "lead_minutes of a wrong type",
+                "another field",
+                "not an object",
+                "not JSON",
+                "over 64 KB",
+                *sorted(HOSTILE_LITERALS),
+            ]
+        )
+    )
     if kind == "deep nesting at the root":
         return Case(draw(deep_nesting), kind)
     if kind == "lead_minutes out of range":
@@ -120,8 +136,9 @@ def test_fuzzed_plan_calls_never_fail_the_server_and_plan_nothing(rig: Rig, figu
     written = changed_documents(before, rig.snapshot())
     fleet_requests = len(rig.local.fleet.requests()) - fleet_before
     calendar_calls = rig.local.counters()["total_calls"] - calendar_before
-    figures.record("fuzz_plan", **answers.figures(written, fleet_requests=fleet_requests,
-                                                  calendar_calls=calendar_calls))  # fmt: skip
+    figures.record(
+        "fuzz_plan", **answers.figures(written, fleet_requests=fleet_requests, calendar_calls=calendar_calls)
+    )
     print(json.dumps(figures.values["fuzz_plan"]))
     assert answers.server_errors == 0
     assert written == 0

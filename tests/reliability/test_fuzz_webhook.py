@@ -40,8 +40,20 @@ JSON_SAFE_MAX = 2**53 - 1
 #: The function's body limit on the local stack (MW_MAX_BODY_BYTES is not set there: the default).
 MAX_WEBHOOK_BYTES = Settings.model_fields["max_body_bytes"].default
 #: Headers that would change how the body travels rather than what it says.
-TRANSPORT_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect", "te", "upgrade",
-                     "trailer", "keep-alive", "authorization", "content-type", "content-encoding"}  # fmt: skip
+TRANSPORT_HEADERS = {
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "expect",
+    "te",
+    "upgrade",
+    "trailer",
+    "keep-alive",
+    "authorization",
+    "content-type",
+    "content-encoding",
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,9 @@ optional_texts = st.none() | texts
 #: integer past a double's range (orjson refuses those outright).
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64) | finite_floats | texts
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(texts, inner, max_size=3), max_leaves=8)  # fmt: skip
+json_values = st.recursive(
+    json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3), max_leaves=8
+)
 
 
 @st.composite
@@ -92,12 +105,17 @@ def payloads(hosts: tuple[int, int], policies: tuple[int, int]) -> st.SearchStra
     policy = st.fixed_dictionaries(
         {"id": st.integers(*policies), "name": st.text(min_size=1, max_size=40)},
         optional={
-            "query": optional_texts, "description": optional_texts, "resolution": optional_texts,
-            "platform": optional_texts, "team_id": st.none() | st.integers(0, 2**31),
-            "critical": st.none() | st.booleans(), "calendar_events_enabled": st.none() | st.booleans(),
-            "author_email": texts, "passing_host_count": st.integers(0, 10**6),  # fields we ignore
+            "query": optional_texts,
+            "description": optional_texts,
+            "resolution": optional_texts,
+            "platform": optional_texts,
+            "team_id": st.none() | st.integers(0, 2**31),
+            "critical": st.none() | st.booleans(),
+            "calendar_events_enabled": st.none() | st.booleans(),
+            "author_email": texts,
+            "passing_host_count": st.integers(0, 10**6),  # fields we ignore
         },
-    )  # fmt: skip
+    )
     return st.fixed_dictionaries(
         {"timestamp": timestamps(), "policy": policy, "hosts": hosts_strategy(hosts)},
         optional={"extra": json_values},
@@ -176,8 +194,13 @@ def extreme_cases(draw: st.DrawFn) -> Case:
         first = draw(st.integers(BROKEN_HOSTS[0], BROKEN_HOSTS[1] - 1000))
         payload["hosts"] = [{"id": first + n} for n in range(draw(st.integers(200, 1000)))]
     body = json.dumps(payload).encode()
-    return Case(body, "either", frozenset(h["id"] for h in payload["hosts"] if isinstance(h, dict)),
-                payload["policy"]["id"], kind="extreme")  # fmt: skip
+    return Case(
+        body,
+        "either",
+        frozenset(h["id"] for h in payload["hosts"] if isinstance(h, dict)),
+        payload["policy"]["id"],
+        kind="extreme",
+    )
 
 
 #: Where each hostile literal goes in an otherwise valid payload (of the broken id range).
@@ -245,8 +268,19 @@ other_content_types = st.sampled_from(["text/plain", "", "application/x-www-form
 def cases(draw: st.DrawFn) -> Case:
     # 10 MiB each: rare enough that the large run's few hundred cost seconds, not minutes.
     oversized = draw(st.sampled_from([False] * 49 + [True]))
-    case = draw(oversized_cases() if oversized else st.one_of(valid_cases(), valid_cases(), broken_cases(),
-                broken_cases(), extreme_cases(), hostile_cases(), hostile_cases()))  # fmt: skip
+    case = draw(
+        oversized_cases()
+        if oversized
+        else st.one_of(
+            valid_cases(),
+            valid_cases(),
+            broken_cases(),
+            broken_cases(),
+            extreme_cases(),
+            hostile_cases(),
+            hostile_cases(),
+        )
+    )
     headers = draw(st.dictionaries(header_names, header_values, max_size=4))
     auth = draw(st.sampled_from(["right"] * 4 + ["forged"]))
     if auth == "forged":
@@ -306,8 +340,7 @@ def send(rig: Rig, session: requests.Session, case: Case) -> requests.Response:
     else:
         forged, params = SECRET_FORGERIES[case.auth](secret)
         headers |= forged
-    return session.post(rig.stack["urls"]["fleet_webhook"], data=case.body, headers=headers, params=params,
-                        timeout=60)  # fmt: skip
+    return session.post(rig.stack["urls"]["fleet_webhook"], data=case.body, headers=headers, params=params, timeout=60)
 
 
 def counted_as(case: Case) -> str:

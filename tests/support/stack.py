@@ -11,9 +11,19 @@ from maintenance_windows.adapters.firestore_store import FirestoreStore
 
 #: Every collection the product writes; wiped between integration tests.
 COLLECTIONS = (
-    "hosts", "host_policies", "policies", "webhook_chunks", "users", "windows", "claims", "leases", "channels",
-    "explanations", "follow_pending", "alerts",
-)  # fmt: skip
+    "hosts",
+    "host_policies",
+    "policies",
+    "webhook_chunks",
+    "users",
+    "windows",
+    "claims",
+    "leases",
+    "channels",
+    "explanations",
+    "follow_pending",
+    "alerts",
+)
 
 
 def load(path: str | Path) -> dict[str, Any]:

@@ -140,10 +140,19 @@ def known_records(now: datetime) -> Records:
 def seed(store: DocumentStore, now: datetime) -> Records:
     """Write the known records into a store (memory or the emulator), replacing what those ids held."""
     records = known_records(now)
-    writes = [Write("set", host_records.HOST_POLICIES, host_records.policy_case_id(c.host_id, c.policy_id),
-                    host_records.policy_case_to_document(c)) for c in records.cases]  # fmt: skip
-    writes += [Write("set", host_records.HOSTS, str(host_id), {"host_id": host_id, **extra})
-               for host_id, extra in records.extras.items()]  # fmt: skip
+    writes = [
+        Write(
+            "set",
+            host_records.HOST_POLICIES,
+            host_records.policy_case_id(c.host_id, c.policy_id),
+            host_records.policy_case_to_document(c),
+        )
+        for c in records.cases
+    ]
+    writes += [
+        Write("set", host_records.HOSTS, str(host_id), {"host_id": host_id, **extra})
+        for host_id, extra in records.extras.items()
+    ]
     store.commit(writes)
     window_records.save(store, records.windows)
     return records

@@ -90,8 +90,9 @@ class World:
 
     @property
     def dispatch_ctx(self) -> DispatchContext:
-        return DispatchContext(self.store, self.fleet, self.tasks, self.teams, self.clock, os_updates=self.os_updates,
-                               catalog=self.fleet)  # fmt: skip
+        return DispatchContext(
+            self.store, self.fleet, self.tasks, self.teams, self.clock, os_updates=self.os_updates, catalog=self.fleet
+        )
 
     # ---- Fleet's side ------------------------------------------------------------------------------
 
@@ -114,9 +115,19 @@ class World:
             if policy not in self.fleet.policies:
                 self.fleet.add_policy(fleet_policy(policy, team_id))
         policies = tuple(HostPolicy(policy, f"Policy {policy}", "fail") for policy in failing)
-        host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", platform, team_id, f"Mac {host_id}", policies,
-                         os_version=os_version, status=status, labels=tuple(labels),
-                         policy_updated_at=self.clock() - timedelta(minutes=10))  # fmt: skip
+        host = FleetHost(
+            host_id,
+            f"uuid-{host_id}",
+            f"SN{host_id}",
+            platform,
+            team_id,
+            f"Mac {host_id}",
+            policies,
+            os_version=os_version,
+            status=status,
+            labels=tuple(labels),
+            policy_updated_at=self.clock() - timedelta(minutes=10),
+        )
         self.fleet.add_host(host, [DeviceEmail(email, source)] if email else [])
         for policy in failing:
             self.report(policy, [host_id], team_id=team_id)
@@ -168,8 +179,14 @@ class World:
 
 def fleet_policy(policy_id: int, team_id: int | None = None) -> FleetPolicy:
     """The policy as the Fleet admin defined it (what event texts are made from)."""
-    return FleetPolicy(policy_id, f"Policy {policy_id}", team_id, description=f"Policy {policy_id} description",
-                       resolution=f"Policy {policy_id} resolution", platform="darwin")  # fmt: skip
+    return FleetPolicy(
+        policy_id,
+        f"Policy {policy_id}",
+        team_id,
+        description=f"Policy {policy_id} description",
+        resolution=f"Policy {policy_id} resolution",
+        platform="darwin",
+    )
 
 
 def webhook_payload(

@@ -261,8 +261,11 @@ def calendar_building_functions(wiring_py: Path) -> set[str]:
     a builder builds one when it names the adapter or calls a builder of wiring.py that does."""
     tree = ast.parse(wiring_py.read_text(), filename=str(wiring_py))
     builders = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    (warmers,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
-                  and any(isinstance(t, ast.Name) and t.id == "_WARMERS" for t in node.targets)]  # fmt: skip
+    (warmers,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_WARMERS" for t in node.targets)
+    ]
     assert isinstance(warmers, ast.Dict)
 
     def builds_calendar(name: str, seen: frozenset[str] = frozenset()) -> bool:
@@ -272,8 +275,11 @@ def calendar_building_functions(wiring_py: Path) -> set[str]:
             return True
         return any(builds_calendar(other, seen | {name}) for other in names & set(builders) - seen - {name})
 
-    return {ast.literal_eval(key) for key, value in zip(warmers.keys, warmers.values, strict=True)
-            if key is not None and isinstance(value, ast.Name) and builds_calendar(value.id)}  # fmt: skip
+    return {
+        ast.literal_eval(key)
+        for key, value in zip(warmers.keys, warmers.values, strict=True)
+        if key is not None and isinstance(value, ast.Name) and builds_calendar(value.id)
+    }
 
 
 def test_only_functions_that_build_a_calendar_client_may_sign_as_the_calendar_identity() -> None:

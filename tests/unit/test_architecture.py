@@ -17,8 +17,22 @@ import maintenance_windows
 PACKAGE = "maintenance_windows"
 ROOT = Path(maintenance_windows.__file__).parent
 #: Libraries that talk to the outside world; the pure layers must not need them.
-IO_LIBRARIES = frozenset({"requests", "google", "googleapiclient", "flask", "functions_framework", "socket", "http",
-                          "urllib", "urllib3", "httplib2", "subprocess", "yaml"})  # fmt: skip
+IO_LIBRARIES = frozenset(
+    {
+        "requests",
+        "google",
+        "googleapiclient",
+        "flask",
+        "functions_framework",
+        "socket",
+        "http",
+        "urllib",
+        "urllib3",
+        "httplib2",
+        "subprocess",
+        "yaml",
+    }
+)
 
 
 def _module_of(path: Path) -> str:
@@ -113,8 +127,18 @@ def test_handlers_reach_the_store_only_through_the_service_layer() -> None:
 
 
 def test_the_status_page_reads_with_mws_views_and_talks_to_nothing_but_the_store() -> None:
-    allowed = ("status", "cli.host_view", "domain", "ports", "repository", "service", "auth", "config",
-               "observability", "clock")  # fmt: skip
+    allowed = (
+        "status",
+        "cli.host_view",
+        "domain",
+        "ports",
+        "repository",
+        "service",
+        "auth",
+        "config",
+        "observability",
+        "clock",
+    )
     assert _offences("status", allowed, frozenset({"requests", "google", "googleapiclient", "flask"})) == []
 
 

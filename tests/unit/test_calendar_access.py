@@ -141,8 +141,9 @@ def test_access_back_books_the_user_in_their_own_zone_and_clears_the_records(sce
 def test_a_refusal_found_at_insert_time_waits_too(scene: Scene) -> None:
     """Bob's zone was cached before his access went: the insert is what finds out."""
     scene.world.calendar.refused_users.clear()
-    scene.world.store.commit([window_records.user_write(user_key(BOB), email=BOB, time_zone="America/New_York",
-                                                        time_zone_checked_at=MONDAY)])  # fmt: skip
+    scene.world.store.commit(
+        [window_records.user_write(user_key(BOB), email=BOB, time_zone="America/New_York", time_zone_checked_at=MONDAY)]
+    )
     scene.world.calendar.fail_next("insert_events", CalendarUnavailable("503 after retries", status=503))
     with pytest.raises(CalendarUnavailable):
         scene.world.plan()  # both windows are planned, neither inserted

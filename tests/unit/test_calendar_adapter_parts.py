@@ -167,14 +167,23 @@ def _error_info(reason: str) -> dict[str, object]:
     [
         # Google's newer format: the legacy list and google.rpc details side by side (googleapiclient exposes
         # only `details` as error_details), so the legacy reason must still be the one read.
-        ({"errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}],
-          "details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "userRateLimitExceeded", True),
-        ({"errors": [{"domain": "global", "reason": "notFound"}], "details": [_error_info("NOT_FOUND")]},
-         "notFound", False),
+        (
+            {
+                "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}],
+                "details": [_error_info("RATE_LIMIT_EXCEEDED")],
+            },
+            "userRateLimitExceeded",
+            True,
+        ),
+        (
+            {"errors": [{"domain": "global", "reason": "notFound"}], "details": [_error_info("NOT_FOUND")]},
+            "notFound",
+            False,
+        ),
         ({"details": [_error_info("RATE_LIMIT_EXCEEDED")]}, "RATE_LIMIT_EXCEEDED", True),  # details alone
         ({"details": [{"@type": "type.googleapis.com/google.rpc.Help", "links": []}]}, "unknown", False),
     ],
-)  # fmt: skip
+)
 def test_the_reason_is_read_from_errors_or_details(error: dict[str, object], reason: str, transient: bool) -> None:
     content = json.dumps({"error": {"code": 403, "message": "m", **error}}).encode()
     failure = classify(HttpError(httplib2.Response({"status": 403}), content, uri="http://x"))
@@ -304,8 +313,7 @@ def test_a_refused_token_is_that_users_failure_with_a_reason(code: str, descript
 
 
 def test_a_token_endpoint_outage_is_transient() -> None:
-    busy = _refresh_error("internal_failure: Backend Error", {"error": "internal_failure"},
-                                               retryable=True)  # fmt: skip
+    busy = _refresh_error("internal_failure: Backend Error", {"error": "internal_failure"}, retryable=True)
     failure = classify(busy)
     assert failure is not None
     assert failure.transient
@@ -337,16 +345,23 @@ def _sign_blob_denied(status: int, body: dict[str, object]) -> google.auth.excep
 def test_signing_problems_name_what_to_fix() -> None:
     denied = _sign_blob_denied(
         403,
-        {"message": "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).",
-         "status": "PERMISSION_DENIED"},
-    )  # fmt: skip
+        {
+            "message": "Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).",
+            "status": "PERMISSION_DENIED",
+        },
+    )
     problem = signing_problem(str(denied), "mw@p.iam.gserviceaccount.com")
     assert problem is not None
     assert TOKEN_CREATOR_ROLE in problem
     assert "mw@p.iam.gserviceaccount.com" in problem
-    disabled = _sign_blob_denied(403, {"message": "IAM Service Account Credentials API has not been used in project"
-                                       " 1 before or it is disabled.", "status": "PERMISSION_DENIED",
-                                       "details": [{"reason": "SERVICE_DISABLED"}]})  # fmt: skip
+    disabled = _sign_blob_denied(
+        403,
+        {
+            "message": "IAM Service Account Credentials API has not been used in project 1 before or it is disabled.",
+            "status": "PERMISSION_DENIED",
+            "details": [{"reason": "SERVICE_DISABLED"}],
+        },
+    )
     assert "iamcredentials.googleapis.com" in (signing_problem(str(disabled), "mw@p") or "")
     assert signing_problem(str(_sign_blob_denied(400, {"status": "INVALID_ARGUMENT"})), "mw@p") is None
     assert signing_problem("exhausted signBlob endpoint retries", "mw@p") is None  # 5xx: transient
@@ -374,8 +389,9 @@ def test_a_missing_token_creator_role_is_one_clear_deployment_error_not_retried(
         http_request=iam,
     )
     slept: list[float] = []
-    adapter = GoogleCalendarAdapter(credentials_for=factory, api_endpoint="http://127.0.0.1:9/calendar/v3/",
-                                    sleep=slept.append, concurrency=1)  # fmt: skip
+    adapter = GoogleCalendarAdapter(
+        credentials_for=factory, api_endpoint="http://127.0.0.1:9/calendar/v3/", sleep=slept.append, concurrency=1
+    )
     users = [f"user{index}@example.com" for index in range(120)]
     with pytest.raises(CalendarDeploymentError) as raised:
         adapter.time_zones(users)

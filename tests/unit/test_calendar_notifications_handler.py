@@ -192,8 +192,15 @@ def test_an_incomplete_channel_document_is_skipped_and_logged(booked: Booked, ca
     assert skipped
     assert getattr(skipped[0], "channel_id", None) == "half"
     assert "state" in getattr(skipped[0], "missing", [])
-    response = handle_calendar_notifications(HttpRequest("POST", {"X-Goog-Channel-ID": "half",
-        "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "4"}, {}, b""), world.ctx)  # fmt: skip
+    response = handle_calendar_notifications(
+        HttpRequest(
+            "POST",
+            {"X-Goog-Channel-ID": "half", "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "4"},
+            {},
+            b"",
+        ),
+        world.ctx,
+    )
     assert response.status == 401  # an unknown channel, not a 500
     assert world.plan().complete
 

@@ -226,12 +226,17 @@ def test_series_expand_in_their_zone_across_dst(store: CalendarStore) -> None:
 
 
 def test_exdate_time_bounds_and_endless_series(store: CalendarStore) -> None:
-    store.insert(ALICE, "primary", _weekly("series02", recurrence=None) | {
-        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/Paris:20310325T090000"]
-    })  # fmt: skip
+    store.insert(
+        ALICE,
+        "primary",
+        _weekly("series02", recurrence=None)
+        | {"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/Paris:20310325T090000"]},
+    )
     assert len(_instances(store)) == 3
-    window = {"timeMin": parse_date_time("2031-03-31T00:00:00Z", location="t"),
-              "timeMax": parse_date_time("2031-04-05T00:00:00Z", location="t")}  # fmt: skip
+    window = {
+        "timeMin": parse_date_time("2031-03-31T00:00:00Z", location="t"),
+        "timeMax": parse_date_time("2031-04-05T00:00:00Z", location="t"),
+    }
     assert [item["id"] for item in _instances(store, **window)] == ["series02_20310401T070000Z"]
     store.insert(ALICE, "primary", _weekly("series03", count=None))
     endless = [item for item in _instances(store) if item["recurringEventId"] == "series03"]
@@ -300,9 +305,13 @@ def test_all_day_series(store: CalendarStore) -> None:
     store.insert(
         ALICE,
         "primary",
-        {"id": "series08", "start": {"date": "2031-03-17"}, "end": {"date": "2031-03-18"},
-         "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]},
-    )  # fmt: skip
+        {
+            "id": "series08",
+            "start": {"date": "2031-03-17"},
+            "end": {"date": "2031-03-18"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+        },
+    )
     instances = _instances(store)
     assert [item["id"] for item in instances] == ["series08_20310317", "series08_20310318", "series08_20310319"]
     assert instances[1]["start"] == {"date": "2031-03-18"}
@@ -322,15 +331,34 @@ def test_all_day_series(store: CalendarStore) -> None:
     [
         ({"eventType": "outOfOffice"}, "required"),  # outOfOfficeProperties
         ({"eventType": "focusTime"}, "required"),  # focusTimeProperties
-        ({"eventType": "workingLocation", "workingLocationProperties": {"type": "homeOffice"},
-          "visibility": "public"}, "invalid"),  # not transparent
-        ({"eventType": "workingLocation", "workingLocationProperties": {"type": "homeOffice"},
-          "transparency": "transparent"}, "invalid"),  # not public
-        ({"eventType": "workingLocation", "workingLocationProperties": {}, "visibility": "public",
-          "transparency": "transparent"}, "required"),  # no type
+        (
+            {
+                "eventType": "workingLocation",
+                "workingLocationProperties": {"type": "homeOffice"},
+                "visibility": "public",
+            },
+            "invalid",
+        ),  # not transparent
+        (
+            {
+                "eventType": "workingLocation",
+                "workingLocationProperties": {"type": "homeOffice"},
+                "transparency": "transparent",
+            },
+            "invalid",
+        ),  # not public
+        (
+            {
+                "eventType": "workingLocation",
+                "workingLocationProperties": {},
+                "visibility": "public",
+                "transparency": "transparent",
+            },
+            "required",
+        ),  # no type
         ({"eventType": "fromGmail"}, "invalid"),
     ],
-)  # fmt: skip
+)
 def test_status_events_need_their_required_fields(store: CalendarStore, extra: dict[str, Any], reason: str) -> None:
     with pytest.raises(ApiError) as refused:
         store.insert(ALICE, "primary", _timed("kind01", "2031-01-01T08:00:00Z", "2031-01-01T09:00:00Z", **extra))

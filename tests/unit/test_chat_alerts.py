@@ -105,8 +105,11 @@ def test_the_receiver_is_as_strict_as_the_documented_webhooks() -> None:
     empty = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", json={"text": ""})
     assert empty.status_code == 400
     assert empty.get_json()["error"]["status"] == "INVALID_ARGUMENT"
-    long = client.post(GOOGLE_CHAT_PATH + "?key=local-key&token=tok", data=json.dumps({"text": "x" * 5000}),
-                       content_type="application/json")  # fmt: skip
+    long = client.post(
+        GOOGLE_CHAT_PATH + "?key=local-key&token=tok",
+        data=json.dumps({"text": "x" * 5000}),
+        content_type="application/json",
+    )
     assert long.status_code == 400
 
 

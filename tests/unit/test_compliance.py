@@ -67,8 +67,14 @@ def test_a_window_cancelled_because_the_hosts_pass_before_the_deadline_counts_as
 def test_a_host_that_failed_again_counts_from_the_end_of_its_previous_window() -> None:
     records = known_records(NOW)
     bob = next(w for w in records.windows if w.user_key == "bob")
-    again = replace(bob, window_id="bob-1", created_at=NOW - timedelta(days=2), deadline=NOW + timedelta(days=3),
-                    history=(), state=states.WindowState.NEW)  # fmt: skip
+    again = replace(
+        bob,
+        window_id="bob-1",
+        created_at=NOW - timedelta(days=2),
+        deadline=NOW + timedelta(days=3),
+        history=(),
+        state=states.WindowState.NEW,
+    )
     slot = states.Slot(NOW - timedelta(hours=5), NOW - timedelta(hours=4), "r")
     again = states.booked(states.plan(again, slot, "UTC", NOW - timedelta(days=2)), "t", NOW - timedelta(days=2))
     again = states.verified(states.dispatched(again, NOW - timedelta(hours=5), "sent"), NOW - timedelta(hours=4), "ok")

@@ -342,11 +342,15 @@ def test_documented_bounds_patterns_and_choices_match_the_model(path: str) -> No
 
 
 def test_team_overrides_merge_maps_and_replace_lists_as_documented() -> None:
-    config = parse_teams({
-        "defaults": {"domains": ["a.example"], "slots": {"deadline_days": 5, "preferences": {"lunch": 1}}},
-        "teams": {"3": {"domains": ["b.example"], "slots": {"preferences": {"sooner": 2}}},
-                  4: {"slots": {"working_hours": {"sat": {"start": "10:00", "end": "12:00"}}}}},
-    })  # fmt: skip
+    config = parse_teams(
+        {
+            "defaults": {"domains": ["a.example"], "slots": {"deadline_days": 5, "preferences": {"lunch": 1}}},
+            "teams": {
+                "3": {"domains": ["b.example"], "slots": {"preferences": {"sooner": 2}}},
+                4: {"slots": {"working_hours": {"sat": {"start": "10:00", "end": "12:00"}}}},
+            },
+        }
+    )
     team = config.rules_for(3)
     assert team.domains == ["b.example"]
     assert (team.slots.deadline_days, team.slots.preferences.lunch, team.slots.preferences.sooner) == (5, 1, 2)

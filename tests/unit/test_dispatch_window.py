@@ -40,13 +40,18 @@ WINDOW_ID = "abc-0003"
 TEAMS = {
     "defaults": {
         "actions": [
-            {"policy_id": 1, "actions": [{"type": "script", "script_id": 7},
-                                         {"type": "mdm_command", "apple_request_type": "RestartDevice"}]},
+            {
+                "policy_id": 1,
+                "actions": [
+                    {"type": "script", "script_id": 7},
+                    {"type": "mdm_command", "apple_request_type": "RestartDevice"},
+                ],
+            },
             {"policy_id": 2, "actions": [{"type": "software_install", "software_title_id": 9}]},
         ],
         "verify": {"grace_minutes": 15, "rebook_after_hours": 24, "escalate_after_failed_windows": 3},
     }
-}  # fmt: skip
+}
 
 
 class Clock:
@@ -101,35 +106,69 @@ def _request(body: Any, headers: Mapping[str, str] | None = None, method: str = 
     return HttpRequest(method, dict(headers or {}), {}, raw, "application/json", len(raw))
 
 
-def fleet_host(host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[int, ...] = (), **details: Any
-               ) -> FleetHost:  # fmt: skip
+def fleet_host(
+    host_id: int, *, failing: tuple[int, ...] = (1,), passing: tuple[int, ...] = (), **details: Any
+) -> FleetHost:
     """A host that last ran its policies ten minutes before the window (Fleet's hourly policy run)."""
     policies = tuple(HostPolicy(p, f"Policy {p}", "fail") for p in failing)
     policies += tuple(HostPolicy(p, f"Policy {p}", "pass") for p in passing)
-    host = FleetHost(host_id, f"uuid-{host_id}", f"SN{host_id}", "darwin", 3, f"Mac {host_id}", policies,
-                     os_version="macOS 15.3", status="online",
-                     policy_updated_at=START - timedelta(minutes=10))  # fmt: skip
+    host = FleetHost(
+        host_id,
+        f"uuid-{host_id}",
+        f"SN{host_id}",
+        "darwin",
+        3,
+        f"Mac {host_id}",
+        policies,
+        os_version="macOS 15.3",
+        status="online",
+        policy_updated_at=START - timedelta(minutes=10),
+    )
     return replace(host, **details)
 
 
-def build(hosts: Sequence[FleetHost], policy_ids: tuple[int, ...] = (1,), teams: TeamsConfig | None = None,
-          state: WindowState = WindowState.SCHEDULED, task_name: str = "task-dispatch") -> Setup:  # fmt: skip
+def build(
+    hosts: Sequence[FleetHost],
+    policy_ids: tuple[int, ...] = (1,),
+    teams: TeamsConfig | None = None,
+    state: WindowState = WindowState.SCHEDULED,
+    task_name: str = "task-dispatch",
+) -> Setup:
     store, tasks, clock = MemoryStore(), MemoryTaskQueue(), Clock(START)
     # Hosts check in every 10 s, as Fleet's osquery does by default.
     fleet = MemoryFleet(hosts, clock=clock, checkin_interval=timedelta(seconds=10))
     window = Window(
-        window_id=WINDOW_ID, user_key="abc", user_email="ada@example.com", team_id=3,
-        host_ids=tuple(h.host_id for h in hosts), policy_ids=policy_ids, deadline=START + timedelta(days=5),
-        created_at=START - timedelta(days=2), state=state, revision=1, start=START, end=END,
+        window_id=WINDOW_ID,
+        user_key="abc",
+        user_email="ada@example.com",
+        team_id=3,
+        host_ids=tuple(h.host_id for h in hosts),
+        policy_ids=policy_ids,
+        deadline=START + timedelta(days=5),
+        created_at=START - timedelta(days=2),
+        state=state,
+        revision=1,
+        start=START,
+        end=END,
         task_name=task_name,
-    )  # fmt: skip
+    )
     window_records.save(store, [window])
     store.commit([window_records.user_write("abc", open_window_id=WINDOW_ID, next_sequence=3)])
-    host_records.record_failures(store, [HostSighting(host.host_id, policy, START - timedelta(days=2))
-                                         for host in hosts for policy in policy_ids])  # fmt: skip
-    store.commit([Write("set", host_records.HOSTS, str(host.host_id),
-                        {"host_id": host.host_id, "fleet_display_name": host.display_name, "team_id": 3})
-                  for host in hosts])  # fmt: skip
+    host_records.record_failures(
+        store,
+        [HostSighting(host.host_id, policy, START - timedelta(days=2)) for host in hosts for policy in policy_ids],
+    )
+    store.commit(
+        [
+            Write(
+                "set",
+                host_records.HOSTS,
+                str(host.host_id),
+                {"host_id": host.host_id, "fleet_display_name": host.display_name, "team_id": 3},
+            )
+            for host in hosts
+        ]
+    )
     ctx = DispatchContext(store, fleet, tasks, teams or parse_teams(TEAMS), clock)
     return Setup(ctx, fleet, store, tasks, clock)
 
@@ -220,8 +259,9 @@ def test_stale_revision_and_wrong_state_do_nothing() -> None:
     cancelled = build([fleet_host(1)], state=WindowState.CANCELLED)
     ignored = cancelled.deliver()
     assert (ignored.status, ignored.body["status"]) == (200, "ignored")
-    missing = handle_dispatch_window(_request({"window_id": "nope", "revision": 1, "purpose": "dispatch"}),
-                                     setup.ctx, None)  # fmt: skip
+    missing = handle_dispatch_window(
+        _request({"window_id": "nope", "revision": 1, "purpose": "dispatch"}), setup.ctx, None
+    )
     assert missing.body["status"] == "ignored"
     assert sent(setup.fleet) == []
     assert sent(cancelled.fleet) == []
@@ -324,13 +364,16 @@ def test_a_resent_script_and_install_are_already_sent_not_refused() -> None:
     setup.fleet.run_script(1, script_id=7)
     setup.fleet.install_software(1, 9)
     for stale in (script, install):
-        setup.store.create(CLAIMS, stale.claim_id, {"status": "claimed", "claimed_at": START - timedelta(minutes=11),
-                                                    "generation": 0})  # fmt: skip
+        setup.store.create(
+            CLAIMS, stale.claim_id, {"status": "claimed", "claimed_at": START - timedelta(minutes=11), "generation": 0}
+        )
     response = setup.deliver()
     # Fleet answers 409 "already queued" and 400 "pending install": both count as sent, nothing is blocked.
     assert (response.body["actions_already_sent"], response.body["actions_sent"], response.body["actions_failed"]) == (
-        2, 1, 0,
-    )  # fmt: skip
+        2,
+        1,
+        0,
+    )
     assert [kind for kind, _ in sent(setup.fleet)].count("script") == 1
     assert "needs_attention" not in setup.host_doc(1)
 
@@ -359,8 +402,9 @@ def test_a_delivery_stops_before_cloud_tasks_deadline_and_the_retry_sends_the_re
 
 def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_reports(fleet_fixtures: str) -> None:
     teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "compatible_webhook_url": "https://t.example/w"}})
-    setup = build([fleet_host(1, failing=(1, 2)), fleet_host(2, failing=(), passing=(1,))], policy_ids=(1, 2),
-                  teams=teams)  # fmt: skip
+    setup = build(
+        [fleet_host(1, failing=(1, 2)), fleet_host(2, failing=(), passing=(1,))], policy_ids=(1, 2), teams=teams
+    )
     setup.ctx.catalog = setup.fleet
     setup.fleet.add_policy(FleetPolicy(1, "Policy 1", 3, calendar_events_enabled=True))
     setup.fleet.add_policy(FleetPolicy(2, "Policy 2", 3))  # not a calendar policy: Fleet leaves it out
@@ -375,8 +419,13 @@ def test_compatible_webhook_lists_failing_calendar_policies_once_the_host_report
     assert setup.deliver("webhook", attempt=0).body["waiting"] == 1  # a 429: retried, as Fleet does
     setup.clock.now += timedelta(seconds=60)
     assert setup.deliver("webhook", attempt=1).body["sent"] == 1
-    assert setup.deliver("webhook", attempt=1).body == {"status": "webhook", "window_id": WINDOW_ID, "sent": 0,
-                                                        "waiting": 0, "finished_without_webhook": 0}  # fmt: skip
+    assert setup.deliver("webhook", attempt=1).body == {
+        "status": "webhook",
+        "window_id": WINDOW_ID,
+        "sent": 0,
+        "waiting": 0,
+        "finished_without_webhook": 0,
+    }
     assert len(setup.fleet.webhooks) == 1
     url, payload = setup.fleet.webhooks[0]
     with open(f"{fleet_fixtures}/calendar_webhook.json") as handle:
@@ -507,8 +556,13 @@ def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_wind
         setup.clock.now = recheck.at
     with caplog.at_level(logging.WARNING):
         response = setup.deliver("verify", attempt=2)
-    assert response.body == {"status": "failed", "window_id": WINDOW_ID, "failing_hosts": [1], "escalated_hosts": [1],
-                             "verdicts": {"1": "still failing “Policy 1”"}}  # fmt: skip
+    assert response.body == {
+        "status": "failed",
+        "window_id": WINDOW_ID,
+        "failing_hosts": [1],
+        "escalated_hosts": [1],
+        "verdicts": {"1": "still failing “Policy 1”"},
+    }
     host = setup.host_doc(1)
     assert host["failed_windows"] == 3
     assert host["needs_attention"] is True
@@ -524,8 +578,9 @@ def test_verify_rechecks_twice_then_fails_and_escalates_on_the_third_failed_wind
 
 
 def test_the_recheck_schedule_comes_from_the_team_rules() -> None:
-    teams = parse_teams({**TEAMS, "defaults": {**TEAMS["defaults"], "verify": {"recheck_minutes": 9,
-                                                                               "max_rechecks": 1}}})  # fmt: skip
+    teams = parse_teams(
+        {**TEAMS, "defaults": {**TEAMS["defaults"], "verify": {"recheck_minutes": 9, "max_rechecks": 1}}}
+    )
     setup = build([fleet_host(1)], teams=teams)
     dispatched(setup)
     assert setup.deliver("verify", attempt=0).body["status"] == "recheck"

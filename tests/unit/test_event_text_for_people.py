@@ -28,8 +28,15 @@ def plain(html: str) -> str:
 
 
 def team_world(language: str, **rules: object) -> World:
-    world = World(teams=parse_teams({"organization": "Acme", "contact": "the IT help desk",
-                                     "defaults": {"domains": [DOMAIN], "language": language, **rules}}))  # fmt: skip
+    world = World(
+        teams=parse_teams(
+            {
+                "organization": "Acme",
+                "contact": "the IT help desk",
+                "defaults": {"domains": [DOMAIN], "language": language, **rules},
+            }
+        )
+    )
     world.calendar.set_time_zone(ALICE, "Europe/Berlin")
     return world
 
@@ -47,13 +54,35 @@ def booked(world: World, hosts: int = 1) -> Window:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", ["Why it matters", "When", "Berlin Time", "Monday, March 3", "urgent", "Devices", "your Macs",
+        (
+            "en",
+            [
+                "Why it matters",
+                "When",
+                "Berlin Time",
+                "Monday, March 3",
+                "urgent",
+                "Devices",
+                "your Macs",
                 "If you delete this event, we'll offer you another time. After 2 deletions we stop, and the IT "
-                "help desk will be in touch."]),
-        ("de", ["Warum es wichtig ist", "Wann", "Berlin (Ortszeit)", "Montag, 3. März", "dringend", "Geräte",
-                "Ihre Macs", "Nach 2 Löschungen hören wir auf, und the IT help desk meldet sich bei Ihnen."]),
+                "help desk will be in touch.",
+            ],
+        ),
+        (
+            "de",
+            [
+                "Warum es wichtig ist",
+                "Wann",
+                "Berlin (Ortszeit)",
+                "Montag, 3. März",
+                "dringend",
+                "Geräte",
+                "Ihre Macs",
+                "Nach 2 Löschungen hören wir auf, und the IT help desk meldet sich bei Ihnen.",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_booked_event_reads_right_in_both_languages(language: str, expected: list[str]) -> None:
     world = team_world(language)
     window = booked(world, hosts=2)
@@ -87,23 +116,29 @@ def test_the_stated_duration_never_contradicts_the_booked_window() -> None:
 
 
 def test_a_window_long_enough_states_the_estimate() -> None:
-    explanation = TemplateExplainer().explain(ExplanationRequest(organization="Acme", window_local="w",
-                                                                 deadline_local="d"))  # fmt: skip
-    html = event_description_html(explanation, window_local="w", deadline_local="d", host_names=[], contact="IT",
-                                  window_minutes=30)  # fmt: skip
+    explanation = TemplateExplainer().explain(
+        ExplanationRequest(organization="Acme", window_local="w", deadline_local="d")
+    )
+    html = event_description_html(
+        explanation, window_local="w", deadline_local="d", host_names=[], contact="IT", window_minutes=30
+    )
     assert f"It takes about {explanation.expected_duration_minutes} minutes." in plain(html)
 
 
 @pytest.mark.parametrize(
     ("deletions", "says"),
-    [(1, "If you delete this event, we won't book another time, and IT will be in touch."),
-     (3, "After 3 deletions we stop, and IT will be in touch.")],
-)  # fmt: skip
+    [
+        (1, "If you delete this event, we won't book another time, and IT will be in touch."),
+        (3, "After 3 deletions we stop, and IT will be in touch."),
+    ],
+)
 def test_the_text_says_what_deleting_does_with_the_configured_limit(deletions: int, says: str) -> None:
-    explanation = TemplateExplainer().explain(ExplanationRequest(organization="Acme", window_local="w",
-                                                                 deadline_local="d"))  # fmt: skip
-    html = event_description_html(explanation, window_local="w", deadline_local="d", host_names=[], contact="IT",
-                                  max_deletions=deletions)  # fmt: skip
+    explanation = TemplateExplainer().explain(
+        ExplanationRequest(organization="Acme", window_local="w", deadline_local="d")
+    )
+    html = event_description_html(
+        explanation, window_local="w", deadline_local="d", host_names=[], contact="IT", max_deletions=deletions
+    )
     assert says in plain(html)
 
 
@@ -139,8 +174,10 @@ def _run_to_verification(world: World, window: Window, *, fixed: bool) -> None:
         current = world.window(window.window_id)
         if current.state in (WindowState.VERIFIED, WindowState.FAILED):
             break
-        run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=current.revision,
-                                              purpose="verify", attempt=attempt))  # fmt: skip
+        run_task(
+            world.dispatch_ctx,
+            TaskBody(window_id=window.window_id, revision=current.revision, purpose="verify", attempt=attempt),
+        )
         world.clock.now += timedelta(minutes=10)
     # dispatch_window holds no calendar grant: the next planning run writes the outcome into the event.
     assert world.window(window.window_id).outcome_pending
@@ -164,9 +201,11 @@ def test_a_verified_window_updates_its_event(language: str, done: str) -> None:
 
 @pytest.mark.parametrize(
     ("language", "failed", "next_step"),
-    [("en", "This didn't work; we'll find another time", "no sooner than Tuesday, March 4"),
-     ("de", "Das hat nicht geklappt; wir suchen eine neue Zeit", "frühestens Dienstag, 4. März")],
-)  # fmt: skip
+    [
+        ("en", "This didn't work; we'll find another time", "no sooner than Tuesday, March 4"),
+        ("de", "Das hat nicht geklappt; wir suchen eine neue Zeit", "frühestens Dienstag, 4. März"),
+    ],
+)
 def test_a_failed_window_updates_its_event_with_the_next_step(language: str, failed: str, next_step: str) -> None:
     world = team_world(language)
     window = booked(world)
@@ -180,8 +219,14 @@ def test_a_failed_window_updates_its_event_with_the_next_step(language: str, fai
 
 
 def test_an_escalated_failure_says_the_it_team_will_be_in_touch() -> None:
-    html = outcome_description_html("en", verified=False, host_names=["Mac 1"], contact="the IT help desk",
-                                    rebook_after_local="Tuesday", escalated=True)  # fmt: skip
+    html = outcome_description_html(
+        "en",
+        verified=False,
+        host_names=["Mac 1"],
+        contact="the IT help desk",
+        rebook_after_local="Tuesday",
+        escalated=True,
+    )
     assert "the IT help desk will look into it and be in touch." in plain(html)
 
 
@@ -225,8 +270,10 @@ def test_the_dispatcher_reaches_no_calendar() -> None:
     for attempt in range(6):
         if world.window(window.window_id).state is WindowState.VERIFIED:
             break
-        run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision,
-                                              purpose="verify", attempt=attempt))  # fmt: skip
+        run_task(
+            world.dispatch_ctx,
+            TaskBody(window_id=window.window_id, revision=window.revision, purpose="verify", attempt=attempt),
+        )
         world.clock.now += timedelta(minutes=10)
     assert world.window(window.window_id).state is WindowState.VERIFIED
     assert world.calendar.calls["patch_event"] == patches

@@ -535,13 +535,17 @@ def test_ipad_refetch_needs_mdm() -> None:
 
 def upload(client: LoopbackClient, name: str, content: bytes, team_id: int = 1) -> Any:
     data = {"profile": (io.BytesIO(content), name), "team_id": str(team_id)}
-    return client.post("/api/v1/fleet/configuration_profiles", data=data, headers=AUTH,
-                       content_type="multipart/form-data")  # fmt: skip
+    return client.post(
+        "/api/v1/fleet/configuration_profiles", data=data, headers=AUTH, content_type="multipart/form-data"
+    )
 
 
 def test_declarations_cannot_carry_os_update_settings() -> None:
-    declaration = {"Type": "com.apple.configuration.softwareupdate.enforcement.specific", "Identifier": "x",
-                   "Payload": {"TargetOSVersion": "26.1", "TargetLocalDateTime": "2026-04-01T12:00:00"}}  # fmt: skip
+    declaration = {
+        "Type": "com.apple.configuration.softwareupdate.enforcement.specific",
+        "Identifier": "x",
+        "Payload": {"TargetOSVersion": "26.1", "TargetLocalDateTime": "2026-04-01T12:00:00"},
+    }
     response = upload(app_client(HOSTS_SEED), "updates.json", json.dumps(declaration).encode())
     assert response.status_code == 422
     assert error_reasons(response) == [
@@ -610,8 +614,10 @@ def test_policies_read_in_the_documented_shape() -> None:
     team_policy = get(client, "/teams/1/policies/2")["policy"]
     assert set(team_policy) == set(documented) - {"install_software", "run_script"}
     assert (team_policy["name"], team_policy["team_id"], team_policy["calendar_events_enabled"]) == (
-        "Disk encrypted", 1, True,
-    )  # fmt: skip
+        "Disk encrypted",
+        1,
+        True,
+    )
     (global_policy,) = get(client, "/global/policies")["policies"]
     assert (global_policy["id"], global_policy["critical"], global_policy["resolution"]) == (1, True, "Turn it on.")
     assert (global_policy["failing_host_count"], global_policy["passing_host_count"]) == (2, 1)
@@ -672,8 +678,12 @@ def patch_team(client: LoopbackClient, body: object) -> Any:
 
 def test_os_update_settings_are_patched_like_fleet() -> None:
     client = app_client(READS_SEED)
-    body = {"mdm": {"macos_updates": {"minimum_version": "26.1", "deadline": "2026-05-01"},
-                    "windows_updates": {"deadline_days": 5, "grace_period_days": 2}}}  # fmt: skip
+    body = {
+        "mdm": {
+            "macos_updates": {"minimum_version": "26.1", "deadline": "2026-05-01"},
+            "windows_updates": {"deadline_days": 5, "grace_period_days": 2},
+        }
+    }
     patched = patch_team(client, body)
     assert patched.status_code == 200
     assert patched.get_json()["team"]["mdm"]["macos_updates"] == {"minimum_version": "26.1", "deadline": "2026-05-01"}
@@ -690,22 +700,43 @@ def test_os_update_settings_are_patched_like_fleet() -> None:
 @pytest.mark.parametrize(
     ("updates", "name", "reason"),
     [
-        ({"macos_updates": {"minimum_version": "26.1"}}, "macos_updates",
-         "deadline is required when minimum_version is provided"),
-        ({"ios_updates": {"deadline": "2026-05-01"}}, "ios_updates",
-         "minimum_version is required when deadline is provided"),
-        ({"macos_updates": {"minimum_version": "Tahoe 26", "deadline": "2026-05-01"}}, "macos_updates",
-         'minimum_version accepts version numbers only. (E.g., "13.0.1.") NOT "Ventura 13" or "13.0.1 (22A400)"'),
-        ({"macos_updates": {"minimum_version": "26.1", "deadline": "05/01/2026"}}, "macos_updates",
-         'deadline accepts YYYY-MM-DD format only (E.g., "2023-06-01.")'),
-        ({"windows_updates": {"deadline_days": 5}}, "windows_updates",
-         "grace_period_days is required when deadline_days is provided"),
-        ({"windows_updates": {"deadline_days": 31, "grace_period_days": 1}}, "windows_updates",
-         "deadline_days must be an integer between 0 and 30"),
-        ({"windows_updates": {"deadline_days": 3, "grace_period_days": 8}}, "windows_updates",
-         "grace_period_days must be an integer between 0 and 7"),
+        (
+            {"macos_updates": {"minimum_version": "26.1"}},
+            "macos_updates",
+            "deadline is required when minimum_version is provided",
+        ),
+        (
+            {"ios_updates": {"deadline": "2026-05-01"}},
+            "ios_updates",
+            "minimum_version is required when deadline is provided",
+        ),
+        (
+            {"macos_updates": {"minimum_version": "Tahoe 26", "deadline": "2026-05-01"}},
+            "macos_updates",
+            'minimum_version accepts version numbers only. (E.g., "13.0.1.") NOT "Ventura 13" or "13.0.1 (22A400)"',
+        ),
+        (
+            {"macos_updates": {"minimum_version": "26.1", "deadline": "05/01/2026"}},
+            "macos_updates",
+            'deadline accepts YYYY-MM-DD format only (E.g., "2023-06-01.")',
+        ),
+        (
+            {"windows_updates": {"deadline_days": 5}},
+            "windows_updates",
+            "grace_period_days is required when deadline_days is provided",
+        ),
+        (
+            {"windows_updates": {"deadline_days": 31, "grace_period_days": 1}},
+            "windows_updates",
+            "deadline_days must be an integer between 0 and 30",
+        ),
+        (
+            {"windows_updates": {"deadline_days": 3, "grace_period_days": 8}},
+            "windows_updates",
+            "grace_period_days must be an integer between 0 and 7",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_os_update_settings_are_refused_like_fleet(updates: dict[str, Any], name: str, reason: str) -> None:
     client = app_client(READS_SEED)
     response = patch_team(client, {"mdm": updates})

@@ -125,8 +125,10 @@ def test_an_offline_host_reports_nothing_until_it_returns(fleet: Fleet) -> None:
     fleet.check_ins(20)
     still = fleet.host(5)
     assert (still["seen_time"], still["refetch_requested"], fleet.response(5, FIREWALL)) == (
-        away["seen_time"], True, "fail",
-    )  # fmt: skip
+        away["seen_time"],
+        True,
+        "fail",
+    )
     assert fleet.api("GET", f"/scripts/results/{receipt['execution_id']}")["exit_code"] is None
 
     fleet.admin("PUT", "/hosts/5/online", {"online": True})  # it checks in at once
@@ -141,8 +143,10 @@ def test_a_host_taken_offline_stops_checking_in(fleet: Fleet) -> None:
     fleet.api("POST", "/hosts/1/refetch", status=200)
     fleet.check_ins(3)
     assert (fleet.host(1)["status"], fleet.host(1)["seen_time"], fleet.host(1)["refetch_requested"]) == (
-        "offline", seen, True,
-    )  # fmt: skip
+        "offline",
+        seen,
+        True,
+    )
 
 
 def test_check_in_now_runs_what_waits_at_once(fleet: Fleet) -> None:
@@ -185,8 +189,13 @@ def test_a_fix_that_ran_shows_only_when_policies_run_again(fleet: Fleet) -> None
 
 
 def test_a_fix_that_needs_the_next_check_in(fleet: Fleet) -> None:
-    rule = {"host_id": 1, "policy_id": FIREWALL, "kind": "mdm_command", "reference": "RestartDevice",
-            "takes_effect": "next_check_in"}  # fmt: skip
+    rule = {
+        "host_id": 1,
+        "policy_id": FIREWALL,
+        "kind": "mdm_command",
+        "reference": "RestartDevice",
+        "takes_effect": "next_check_in",
+    }
     fleet.admin("POST", "/pass_on_action", rule)
     fleet.command("RestartDevice", "restart-1", ["mac-15"])
     fleet.api("POST", "/hosts/1/refetch", status=200)
@@ -227,8 +236,10 @@ def test_command_results_appear_when_the_device_answers(fleet: Fleet) -> None:
 
 
 def test_a_windows_command_is_answered_with_a_syncml_status(fleet: Fleet) -> None:
-    exec_command = b"<Exec><CmdID>w-1</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI>" \
-                   b"</Target></Item></Exec>"  # fmt: skip
+    exec_command = (
+        b"<Exec><CmdID>w-1</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI>"
+        b"</Target></Item></Exec>"
+    )
     body = {"command": base64.b64encode(exec_command).decode(), "host_uuids": ["win"]}
     assert fleet.api("POST", "/commands/run", body, status=200)["platform"] == "windows"
     fleet.check_ins()
@@ -298,8 +309,9 @@ def test_the_deadline_forces_the_update_at_noon_device_time(fleet: Fleet) -> Non
 def test_schedule_os_update_is_ignored_where_a_declaration_manages_updates(fleet: Fleet) -> None:
     set_macos_updates(fleet, "26.1", "2026-04-01")
     fleet.check_ins()
-    fleet.command("ScheduleOSUpdate", "upd-26", ["mac-26"], Updates=[{"ProductVersion": "26.1",
-                                                                        "InstallAction": "InstallASAP"}])  # fmt: skip
+    fleet.command(
+        "ScheduleOSUpdate", "upd-26", ["mac-26"], Updates=[{"ProductVersion": "26.1", "InstallAction": "InstallASAP"}]
+    )
     fleet.check_ins(2)
     assert [r["status"] for r in fleet.results("upd-26")] == ["Error"]
     assert fleet.host(2)["os_version"] == "macOS 26.0"

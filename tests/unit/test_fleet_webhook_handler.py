@@ -23,12 +23,26 @@ SETTINGS = WebhookSettings(secrets=(SecretStr("old-secret"), SecretStr(SECRET)),
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"fleet:{SECRET}".encode()).decode()}
 
 
-def post(store: MemoryStore, body: Any, *, headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
-         content_type: str = "application/json", method: str = "POST", content_length: int | None = None,
-         tasks: MemoryTaskQueue | None = None) -> HttpResponse:  # fmt: skip
+def post(
+    store: MemoryStore,
+    body: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    content_type: str = "application/json",
+    method: str = "POST",
+    content_length: int | None = None,
+    tasks: MemoryTaskQueue | None = None,
+) -> HttpResponse:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = HttpRequest(method, BASIC if headers is None else headers, query or {}, raw, content_type,
-                          len(raw) if content_length is None else content_length)  # fmt: skip
+    request = HttpRequest(
+        method,
+        BASIC if headers is None else headers,
+        query or {},
+        raw,
+        content_type,
+        len(raw) if content_length is None else content_length,
+    )
     ctx = IngestionContext(store, tasks or MemoryTaskQueue(), Clock(MONDAY))
     return handle_fleet_webhook(request, ctx, SETTINGS)
 
@@ -36,8 +50,18 @@ def post(store: MemoryStore, body: Any, *, headers: dict[str, str] | None = None
 def test_the_payload_is_stored_per_host_and_a_redelivery_writes_nothing() -> None:
     store = MemoryStore()
     first = post(store, webhook_payload(1, [1, 2], MONDAY))
-    assert (first.status, first.body) == (202, {"status": "accepted", "policy_id": 1, "hosts": 2, "commits": 1,
-                                                "hosts_new": 2, "hosts_updated": 0, "hosts_unchanged": 0})  # fmt: skip
+    assert (first.status, first.body) == (
+        202,
+        {
+            "status": "accepted",
+            "policy_id": 1,
+            "hosts": 2,
+            "commits": 1,
+            "hosts_new": 2,
+            "hosts_updated": 0,
+            "hosts_unchanged": 0,
+        },
+    )
     assert {case.host_id: case.failing_policy_ids for case in all_hosts(store)} == {1: (1,), 2: (1,)}
     writes = store.stats.writes
     again = post(store, webhook_payload(1, [1, 2], MONDAY))
@@ -53,8 +77,9 @@ def test_the_payload_is_stored_per_host_and_a_redelivery_writes_nothing() -> Non
         ({"Authorization": "Basic " + base64.b64encode(b"fleet:old-secret").decode()}, {}),  # during a rotation
     ],
 )
-def test_the_secret_may_come_as_bearer_token_query_or_an_older_secret(headers: dict[str, str],
-                                                                      query: dict[str, str]) -> None:  # fmt: skip
+def test_the_secret_may_come_as_bearer_token_query_or_an_older_secret(
+    headers: dict[str, str], query: dict[str, str]
+) -> None:
     assert post(MemoryStore(), webhook_payload(1, [1], MONDAY), headers=headers, query=query).status == 202
 
 
@@ -78,12 +103,20 @@ def test_a_missing_or_wrong_secret_is_401_and_stores_nothing(headers: dict[str, 
         (b"{not json", {}, 400, "not valid JSON"),
         ([1, 2], {}, 400, "must be a JSON object"),
         ({"timestamp": "2031-03-03T07:00:00Z", "policy": {}, "hosts": []}, {}, 400, "policy is empty"),
-        ({"timestamp": "2031-03-03T07:00:00Z", "policy": {"id": 0, "name": "p"}, "hosts": []}, {}, 400,
-         "not a Fleet failing-policies webhook"),
-        ({"timestamp": "9999-12-31T00:00:00Z", "policy": {"id": 1, "name": "p"}, "hosts": [{"id": 1}]}, {}, 400,
-         "is in the future"),
+        (
+            {"timestamp": "2031-03-03T07:00:00Z", "policy": {"id": 0, "name": "p"}, "hosts": []},
+            {},
+            400,
+            "not a Fleet failing-policies webhook",
+        ),
+        (
+            {"timestamp": "9999-12-31T00:00:00Z", "policy": {"id": 1, "name": "p"}, "hosts": [{"id": 1}]},
+            {},
+            400,
+            "is in the future",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_are_refused_with_a_clear_4xx_and_store_nothing(
     body: Any, kwargs: dict[str, Any], status: int, problem: str
 ) -> None:

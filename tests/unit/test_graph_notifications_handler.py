@@ -19,10 +19,14 @@ JSON = {"Content-Type": "application/json"}
 
 
 def _item(booked: Booked, **changes: Any) -> dict[str, Any]:
-    item = {"subscriptionId": booked.channel.resource_id, "changeType": "updated",
-            "clientState": f"{booked.channel.channel_id}.{booked.channel.token}",
-            "resource": f"Users/{ALICE}/Events/AAMk1", "tenantId": "t",
-            "resourceData": {"id": "AAMk1", "@odata.etag": f"W/\"{booked.number}\""}}  # fmt: skip
+    item = {
+        "subscriptionId": booked.channel.resource_id,
+        "changeType": "updated",
+        "clientState": f"{booked.channel.channel_id}.{booked.channel.token}",
+        "resource": f"Users/{ALICE}/Events/AAMk1",
+        "tenantId": "t",
+        "resourceData": {"id": "AAMk1", "@odata.etag": f'W/"{booked.number}"'},
+    }
     item.update(changes)
     return {key: value for key, value in item.items() if value is not None}
 
@@ -63,8 +67,9 @@ def test_a_duplicate_delivery_is_recorded_once_behind_a_busy_lease(booked: Booke
     item = _item(booked)
     assert _post(booked, item, item).body["outcomes"] == ["queued", "duplicate"]
     assert len(booked.world.store.query(channel_records.PENDING)) == 1
-    assert _post(booked, _item(booked, resourceData={"id": "AAMk1", "@odata.etag": 'W/"other"'})).body[
-        "outcomes"] == ["queued"]  # fmt: skip
+    assert _post(booked, _item(booked, resourceData={"id": "AAMk1", "@odata.etag": 'W/"other"'})).body["outcomes"] == [
+        "queued"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -94,10 +99,15 @@ def test_a_wrong_client_state_token_is_forbidden(booked: Booked) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"{}", b'{"value": []}', b'{"value": [{"changeType": "updated"}]}',
-     b'{"value": [{"subscriptionId": "s", "changeType": "renamed"}]}',
-     b'{"value": [{"subscriptionId": "s", "lifecycleEvent": "bogus"}]}'],
-)  # fmt: skip
+    [
+        b"not json",
+        b"{}",
+        b'{"value": []}',
+        b'{"value": [{"changeType": "updated"}]}',
+        b'{"value": [{"subscriptionId": "s", "changeType": "renamed"}]}',
+        b'{"value": [{"subscriptionId": "s", "lifecycleEvent": "bogus"}]}',
+    ],
+)
 def test_malformed_bodies_are_400(booked: Booked, body: bytes) -> None:
     assert _post(booked, body=body).status == 400
 

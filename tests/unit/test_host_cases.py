@@ -48,7 +48,11 @@ def test_a_host_case_fails_while_any_policy_fails_and_closes_with_the_last() -> 
     one, two = record_sighting(None, _sighting(1)), record_sighting(None, _sighting(2, T0 + timedelta(hours=2)))
     case = host_case(7, [two, one])
     assert (case.status, case.failing_policy_ids, case.first_seen, case.last_seen) == (
-        HostStatus.FAILING, (1, 2), T0, T0 + timedelta(hours=2))  # fmt: skip
+        HostStatus.FAILING,
+        (1, 2),
+        T0,
+        T0 + timedelta(hours=2),
+    )
     partly = host_case(7, [passed(one, T0 + timedelta(days=1)), two])
     assert (partly.status, partly.failing_policy_ids) == (HostStatus.FAILING, (2,))
     closed = host_case(7, [passed(one, T0 + timedelta(days=1)), passed(two, T0 + timedelta(days=2))])

@@ -158,8 +158,10 @@ def test_handlers_answer_the_guard_with_400() -> None:
     ctx = DispatchContext(GuardedStore(world.store), world.fleet, world.tasks, world.teams, world.clock)
     body = {"window_id": "__reserved__", "revision": 1, "purpose": "dispatch"}  # passes TaskBody's pattern
     response = handle_dispatch_window(json_request(body), ctx, None)
-    assert (response.status, response.body["error"]) == (400, "windows: a document id must not look like __name__ "
-                                                               "(reserved)")  # fmt: skip
+    assert (response.status, response.body["error"]) == (
+        400,
+        "windows: a document id must not look like __name__ (reserved)",
+    )
 
 
 # -- timestamps --------------------------------------------------------------------------------------------
@@ -182,8 +184,7 @@ def test_the_extremes_that_fit_in_utc_parse() -> None:
 def webhook(body: bytes) -> tuple[int, str, MemoryStore]:
     store = MemoryStore()
     ctx = IngestionContext(store, MemoryTaskQueue(), Clock(MONDAY))
-    response = handle_fleet_webhook(HttpRequest("POST", BASIC, {}, body, "application/json", len(body)), ctx,
-                                    SETTINGS)  # fmt: skip
+    response = handle_fleet_webhook(HttpRequest("POST", BASIC, {}, body, "application/json", len(body)), ctx, SETTINGS)
     return response.status, json.dumps(response.body), store
 
 
@@ -206,12 +207,14 @@ def payload_with(**changes: Any) -> dict[str, Any]:
         (json.dumps(payload_with(hosts__0__hostname="\ud800")).encode(), "surrogate"),
         (json.dumps(payload_with(policy__id=10**30)).encode(), "policy.id"),
         (json.dumps(payload_with(hosts__1__id=2**64 - 1)).encode(), "less than or equal"),
-        (b'{"timestamp": "2024-01-01T00:00:00Z", "policy": {"id": 1' + b"0" * 5000 + b', "name": "p"}, "hosts": []}',
-         "number"),
+        (
+            b'{"timestamp": "2024-01-01T00:00:00Z", "policy": {"id": 1' + b"0" * 5000 + b', "name": "p"}, "hosts": []}',
+            "number",
+        ),
         (json.dumps(payload_with(timestamp="0001-01-01T00:00:00+01:00")).encode(), "out of range"),
         (json.dumps(payload_with(timestamp="9999-12-31T23:59:59-01:00")).encode(), "out of range"),
     ],
-)  # fmt: skip
+)
 def test_webhook_attacks_are_400_and_store_nothing(body: bytes, named: str) -> None:
     status, answer, store = webhook(body)
     assert status == 400, answer

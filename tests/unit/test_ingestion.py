@@ -202,9 +202,12 @@ def test_a_queue_outage_is_retry_later_so_fleet_sends_the_hosts_again() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"purpose": "ingest"}, {"purpose": "ingest", "chunk_id": "../etc"}, {"purpose": "ingest", "chunk_id": "a",
-                                                                          "window_id": "w"}],
-)  # fmt: skip
+    [
+        {"purpose": "ingest"},
+        {"purpose": "ingest", "chunk_id": "../etc"},
+        {"purpose": "ingest", "chunk_id": "a", "window_id": "w"},
+    ],
+)
 def test_a_malformed_chunk_task_is_400(body: dict[str, Any]) -> None:
     answer = _deliver(_dispatch_ctx(_context()), body)
     assert answer.status == 400

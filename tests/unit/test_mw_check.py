@@ -178,8 +178,9 @@ def test_mw_check_exits_non_zero_on_errors_and_prints_each_once(
 
 def test_plan_windows_refuses_rules_that_fail_the_checks(tmp_path: Path) -> None:
     bad = tmp_path / "team.yaml"
-    bad.write_text("defaults:\n  slots:\n    slot_minutes: 120\n    working_hours:\n"
-                   "      mon: {start: '07:00', end: '08:45'}\n")  # fmt: skip
+    bad.write_text(
+        "defaults:\n  slots:\n    slot_minutes: 120\n    working_hours:\n      mon: {start: '07:00', end: '08:45'}\n"
+    )
     with pytest.raises(ConfigurationError, match=r"team rules refused \(2 errors, run `mw check`\): .*team.yaml:3"):
         load_checked_teams(str(bad))
     assert load_checked_teams(str(EXAMPLE)).organization

@@ -41,13 +41,39 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         window_states.dispatched(by_user[REFUSED], world.clock(), "sent"), world.clock(), "Fleet refused"
     )
     window_records.save(world.store, [refused])
-    world.store.commit([
-        Write("set", "claims", "c1", {"status": "finished", "result": "failed", "window_id": refused.window_id,
-                                      "problem": "422 No script exists for the provided name."}),
-        Write("set", CHANNELS, "ch1", channel_to_document(ChannelRecord(
-            "ch-" + LONG, "key", BOOKED, "digest", ChannelState.CURRENT, world.clock(),
-            resource_id="r" * 80, expiration=world.clock() + timedelta(days=7), sync_token="t" * 200))),
-    ])  # fmt: skip
+    world.store.commit(
+        [
+            Write(
+                "set",
+                "claims",
+                "c1",
+                {
+                    "status": "finished",
+                    "result": "failed",
+                    "window_id": refused.window_id,
+                    "problem": "422 No script exists for the provided name.",
+                },
+            ),
+            Write(
+                "set",
+                CHANNELS,
+                "ch1",
+                channel_to_document(
+                    ChannelRecord(
+                        "ch-" + LONG,
+                        "key",
+                        BOOKED,
+                        "digest",
+                        ChannelState.CURRENT,
+                        world.clock(),
+                        resource_id="r" * 80,
+                        expiration=world.clock() + timedelta(days=7),
+                        sync_token="t" * 200,
+                    )
+                ),
+            ),
+        ]
+    )
     store = functools.cache(lambda: world.store)
     for module in (commands, planning_commands, channel_commands):
         monkeypatch.setattr(module, "store_from_stack", store)

@@ -42,8 +42,12 @@ LA = ZoneInfo("America/Los_Angeles")
         ("mdm_command", 409, "command already exists", Refusal.ALREADY_SENT),
         ("os_update", 409, "command already exists", Refusal.ALREADY_SENT),
         ("script", 409, "The script is already queued on the given host.", Refusal.ALREADY_SENT),
-        ("software_install", 400, "Host already has a pending install/uninstall for this installer.",
-         Refusal.ALREADY_SENT),
+        (
+            "software_install",
+            400,
+            "Host already has a pending install/uninstall for this installer.",
+            Refusal.ALREADY_SENT,
+        ),
         ("software_install", 400, "Software title is not available for install.", Refusal.PERMANENT),
         ("script", 422, "Script 'x' doesn’t exist.", Refusal.PERMANENT),
         ("script", 402, "Requires Fleet Premium license", Refusal.PERMANENT),
@@ -51,17 +55,20 @@ LA = ZoneInfo("America/Los_Angeles")
         ("script", 404, 'No script exists for the provided "script_id".', Refusal.PERMANENT),
         ("refetch", 409, "conflict", Refusal.PERMANENT),
     ],
-)  # fmt: skip
-def test_fleets_refusals_mean_already_sent_or_permanent(action: str, status: int, message: str,
-                                                        meaning: Refusal) -> None:  # fmt: skip
+)
+def test_fleets_refusals_mean_already_sent_or_permanent(
+    action: str, status: int, message: str, meaning: Refusal
+) -> None:
     assert classify_refusal(action, status, message) is meaning
 
 
 def test_a_block_is_new_once_per_fix_and_lifts_when_the_fix_changes() -> None:
-    entries = parse_teams({"defaults": {"actions": [{"policy_id": 2, "actions": [
-        {"type": "script", "script_name": "a"}]}]}}).defaults.actions  # fmt: skip
-    other = parse_teams({"defaults": {"actions": [{"policy_id": 2, "actions": [
-        {"type": "script", "script_name": "b"}]}]}}).defaults.actions  # fmt: skip
+    entries = parse_teams(
+        {"defaults": {"actions": [{"policy_id": 2, "actions": [{"type": "script", "script_name": "a"}]}]}}
+    ).defaults.actions
+    other = parse_teams(
+        {"defaults": {"actions": [{"policy_id": 2, "actions": [{"type": "script", "script_name": "b"}]}]}}
+    ).defaults.actions
     fix = fix_fingerprint(entries, 2, "FileVault", "darwin")
     assert fix != fix_fingerprint(other, 2, "FileVault", "darwin")
     assert fix == fix_fingerprint(entries, 2, "", None)
@@ -69,8 +76,9 @@ def test_a_block_is_new_once_per_fix_and_lifts_when_the_fix_changes() -> None:
     fields, new = blocked_fields({}, [refusal])
     assert new == [refusal]
     assert fields["needs_attention"] is True
-    assert fields["attention_reason"] == ("Fleet refused the fix for “FileVault” (host 1 policy 2: script a): "
-                                          "Script 'a' doesn’t exist.")  # fmt: skip
+    assert fields["attention_reason"] == (
+        "Fleet refused the fix for “FileVault” (host 1 policy 2: script a): Script 'a' doesn’t exist."
+    )
     assert blocked_fields(fields, [refusal])[1] == []  # the same fix refused again is not news
     assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: fix) == (1,)
     assert bookable_policies((1, 2), fields["blocked_policies"], lambda _policy: "changed") == (1, 2)
@@ -93,8 +101,9 @@ def test_a_block_is_new_once_per_fix_and_lifts_when_the_fix_changes() -> None:
         ("windows", "Windows 11", False, Route.PERSON),
     ],
 )
-def test_each_host_takes_the_route_its_os_and_team_allow(platform: str, os_version: str, enforced: bool,
-                                                         route: Route) -> None:  # fmt: skip
+def test_each_host_takes_the_route_its_os_and_team_allow(
+    platform: str, os_version: str, enforced: bool, route: Route
+) -> None:
     enforcement = Enforcement.of("27.1", "2031-03-07") if enforced else None
     assert plan_host_update(platform, os_version, None, enforcement).route is route
 
@@ -150,10 +159,15 @@ def test_the_your_update_section_escapes_and_names_each_device_once() -> None:
 
 
 def test_latest_is_the_highest_product_version_whatever_the_order() -> None:
-    feed = {"OSVersions": [{"OSVersion": "Sequoia 15", "Latest": {"ProductVersion": "15.7.4"}},
-                           {"OSVersion": "27", "Latest": {"ProductVersion": "27.1"}},
-                           {"OSVersion": "Tahoe 26", "Latest": {"ProductVersion": "26.10"}},
-                           {"OSVersion": "broken", "Latest": None}, "junk"]}  # fmt: skip
+    feed = {
+        "OSVersions": [
+            {"OSVersion": "Sequoia 15", "Latest": {"ProductVersion": "15.7.4"}},
+            {"OSVersion": "27", "Latest": {"ProductVersion": "27.1"}},
+            {"OSVersion": "Tahoe 26", "Latest": {"ProductVersion": "26.10"}},
+            {"OSVersion": "broken", "Latest": None},
+            "junk",
+        ]
+    }
     assert latest_in_feed(feed) == "27.1"
     assert latest_in_feed({"OSVersions": []}) is None
     assert latest_in_feed([]) is None
@@ -212,8 +226,9 @@ def test_manage_writes_the_platforms_setting_and_skips_without_a_version() -> No
     updates = OsUpdates(MemoryStore(), fleet, MemoryOsReleases(), clock)
     updates.set_apple_enforcement(1, "ipados", Enforcement("18.4", date(2031, 3, 9)))
     updates.set_apple_enforcement(1, "ios", Enforcement("18.4", date(2031, 3, 9)))
-    assert fleet.teams[1] == TeamOSUpdates(1, ios=AppleOSUpdates("18.4", "2031-03-09"),
-                                           ipados=AppleOSUpdates("18.4", "2031-03-09"))  # fmt: skip
+    assert fleet.teams[1] == TeamOSUpdates(
+        1, ios=AppleOSUpdates("18.4", "2031-03-09"), ipados=AppleOSUpdates("18.4", "2031-03-09")
+    )
     with pytest.raises(FleetError):
         OsUpdates().set_apple_enforcement(1, "darwin", Enforcement("27.1", date(2031, 3, 9)))
     assert sync_managed(teams, updates, []) == []

@@ -31,8 +31,9 @@ STEPS = "System Settings → General → Software Update → Update Now"
 
 def teams(action: dict[str, Any], **team_one: Any) -> TeamsConfig:
     entry = {"policy_id": 1, "actions": [{"type": "os_update", **action}]}
-    return parse_teams({"defaults": {"domains": [DOMAIN], "actions": [entry]},
-                        "teams": {"1": team_one} if team_one else {}})  # fmt: skip
+    return parse_teams(
+        {"defaults": {"domains": [DOMAIN], "actions": [entry]}, "teams": {"1": team_one} if team_one else {}}
+    )
 
 
 def world_with(config: TeamsConfig) -> World:
@@ -59,8 +60,9 @@ def deliver(world: World, window: Window, purpose: str = "dispatch", attempt: in
     return run_task(world.dispatch_ctx, body)
 
 
-def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadline_and_its_version_is_verified(
-) -> None:  # fmt: skip
+def test_a_macos_27_mac_gets_no_command_its_event_has_the_steps_and_fleets_deadline_and_its_version_is_verified() -> (
+    None
+):
     world = world_with(teams({"product_version": "latest"}))
     world.fleet.set_team_os_updates(1, macos=AppleOSUpdates("27.1", "2031-03-07"))
     world.host(5, DANA, failing=(1,), team_id=1, os_version="macOS 27.0")
@@ -143,8 +145,7 @@ def test_a_team_with_fleet_os_update_settings_never_gets_the_command_even_on_mac
 
 def test_an_ipad_and_a_windows_pc_get_their_own_steps() -> None:
     world = world_with(teams({}))
-    world.fleet.set_team_os_updates(1, ipados=AppleOSUpdates("18.4", "2031-03-20"),
-                                    windows=WindowsOSUpdates(5, 2))  # fmt: skip
+    world.fleet.set_team_os_updates(1, ipados=AppleOSUpdates("18.4", "2031-03-20"), windows=WindowsOSUpdates(5, 2))
     world.host(6, DANA, failing=(1,), team_id=1, platform="ipados", os_version="iPadOS 18.3")
     world.host(7, DANA, failing=(1,), team_id=1, platform="windows", os_version="Windows 11 Pro 24H2 10.0.26100")
     world.plan()
@@ -226,7 +227,13 @@ def test_an_unknown_script_is_not_rebooked_until_its_fix_changes(caplog: pytest.
     assert row["needs_attention"] is True
     assert row["blocked_policies"] == [2]
     assert row["why"].startswith("needs attention: Fleet refused the fix for “Policy 2”")
-    fixed = parse_teams({"defaults": {"domains": [DOMAIN], "actions": [
-        {"policy_id": 2, "actions": [{"type": "script", "script_id": 11}]}]}})  # fmt: skip
+    fixed = parse_teams(
+        {
+            "defaults": {
+                "domains": [DOMAIN],
+                "actions": [{"policy_id": 2, "actions": [{"type": "script", "script_id": 11}]}],
+            }
+        }
+    )
     world.teams = world.ctx.teams = fixed
     assert world.plan().windows_opened == 1  # a new fix is a new attempt

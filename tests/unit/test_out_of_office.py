@@ -132,8 +132,9 @@ def test_a_person_back_from_a_week_away_is_booked_after_the_grace_with_a_paused_
 def test_a_fallback_never_books_over_out_of_office_time() -> None:
     world = World()
     world.calendar.add_event(ALICE, "solid", MONDAY, MONDAY + timedelta(days=40))
-    world.calendar.add_event(ALICE, "away", MONDAY + timedelta(days=3), MONDAY + timedelta(days=6),
-                             event_type="outOfOffice")  # fmt: skip
+    world.calendar.add_event(
+        ALICE, "away", MONDAY + timedelta(days=3), MONDAY + timedelta(days=6), event_type="outOfOffice"
+    )
     world.host(1, ALICE)
     world.plan()
     (window,) = world.windows()

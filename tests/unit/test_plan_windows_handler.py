@@ -36,8 +36,14 @@ class Verifier:
 SCHEDULER = "Bearer scheduler"
 
 
-def call(world: World, body: Any = b"", settings: PlanSettings = SETTINGS, *, method: str = "POST",
-         authorization: str = SCHEDULER) -> HttpResponse:  # fmt: skip
+def call(
+    world: World,
+    body: Any = b"",
+    settings: PlanSettings = SETTINGS,
+    *,
+    method: str = "POST",
+    authorization: str = SCHEDULER,
+) -> HttpResponse:
     request = json_request(body, method=method, headers={"Authorization": authorization})
     return handle_plan_windows(request, world.ctx, Verifier(), settings, (ChannelKeeper(),))
 
@@ -96,9 +102,11 @@ def test_a_short_lead_is_taken_on_local_runs() -> None:
 
 @pytest.mark.parametrize(
     ("method", "outage"),
-    [("failing_host_ids", FleetUnavailable("Fleet answered 502", status=502)),
-     ("time_zones", CalendarUnavailable("quota", status=429))],
-)  # fmt: skip
+    [
+        ("failing_host_ids", FleetUnavailable("Fleet answered 502", status=502)),
+        ("time_zones", CalendarUnavailable("quota", status=429)),
+    ],
+)
 def test_an_outage_answers_503_and_the_next_run_books(method: str, outage: Exception) -> None:
     world = World()
     world.host(1, ALICE)

@@ -221,8 +221,9 @@ def test_an_event_left_by_an_interrupted_run_is_moved_to_the_windows_time(world:
     key = user_key(ALICE)
     leftover = event_id(window_id(key, 1), 0)
     elsewhere = MONDAY + timedelta(days=2, hours=8)
-    world.calendar.insert_events([EventSpec(ALICE, leftover, elsewhere, elsewhere + timedelta(minutes=30), "UTC",
-                                            "old title", "old text")])  # fmt: skip
+    world.calendar.insert_events(
+        [EventSpec(ALICE, leftover, elsewhere, elsewhere + timedelta(minutes=30), "UTC", "old title", "old text")]
+    )
     report = world.plan()
 
     window = _only_window(world)

@@ -30,8 +30,12 @@ def _world(**teams: object) -> World:
 def _forged_webhook(world: World, host_id: int) -> None:
     """A webhook from someone holding the secret, with their own words in every text field."""
     payload = webhook_payload(1, [host_id], world.clock())
-    payload["policy"].update(name="URGENT: security", description="Your Mac is infected. Call +1 555 0100.",
-                             resolution=FORGED_RESOLUTION, critical=True)  # fmt: skip
+    payload["policy"].update(
+        name="URGENT: security",
+        description="Your Mac is infected. Call +1 555 0100.",
+        resolution=FORGED_RESOLUTION,
+        critical=True,
+    )
     payload["hosts"][0].update(display_name=FORGED_NAME, hostname=FORGED_NAME)
     ingest(world.ingestion, FailingPoliciesWebhook.model_validate(payload))
 
@@ -45,8 +49,15 @@ def _event_html(world: World) -> str:
 
 def test_a_forged_webhook_puts_none_of_its_words_in_the_event() -> None:
     world = _world()
-    world.fleet.add_policy(FleetPolicy(1, "Disk encryption", None, description="FileVault keeps data safe.",
-                                          resolution="Open System Settings and turn on FileVault."))  # fmt: skip
+    world.fleet.add_policy(
+        FleetPolicy(
+            1,
+            "Disk encryption",
+            None,
+            description="FileVault keeps data safe.",
+            resolution="Open System Settings and turn on FileVault.",
+        )
+    )
     world.host(1, ALICE)  # Fleet's own host ("Mac 1"), failing policy 1
     _forged_webhook(world, 1)
     world.plan()
@@ -190,9 +201,13 @@ def test_a_cached_explanation_that_fails_today_s_check_is_withheld() -> None:
 
     class Leaky:
         def explain(self, request: ExplanationRequest) -> Explanation:  # noqa: ARG002  # the port's signature
-            return Explanation(why_it_matters="Visit https://evil.example now.", what_will_happen="Nothing at all.",
-                               what_you_need_to_do="Nothing at all.", expected_duration_minutes=15,
-                               source=ExplanationSource.AI)  # fmt: skip
+            return Explanation(
+                why_it_matters="Visit https://evil.example now.",
+                what_will_happen="Nothing at all.",
+                what_you_need_to_do="Nothing at all.",
+                expected_duration_minutes=15,
+                source=ExplanationSource.AI,
+            )
 
     world.ctx.explainer = Leaky()
     request = explanation_request(world.ctx, window, host_records.policies_by_id(world.store, [1]), [{}])

@@ -96,8 +96,9 @@ def test_the_planner_books_each_person_at_their_regions_lunch() -> None:
 
 
 def test_a_person_without_a_calendar_zone_is_booked_in_the_fallback_zone() -> None:
-    world = World(teams=parse_teams({"defaults": {"domains": [DOMAIN],
-                                                  "slots": {"fallback_time_zone": "America/New_York"}}}))  # fmt: skip
+    world = World(
+        teams=parse_teams({"defaults": {"domains": [DOMAIN], "slots": {"fallback_time_zone": "America/New_York"}}})
+    )
     world.host(1, ALICE)  # the memory calendar answers Etc/GMT, as Google does for a zone never set
     world.plan()
     zone, local = _local(world, ALICE)
@@ -107,8 +108,13 @@ def test_a_person_without_a_calendar_zone_is_booked_in_the_fallback_zone() -> No
 
 def test_a_traveller_is_booked_in_the_zone_they_are_in_not_their_home_zone() -> None:
     world = World()
-    world.store.commit([window_records.user_write(_key(ALICE), email=ALICE, time_zone="Europe/Berlin",
-                                                  time_zone_checked_at=MONDAY - timedelta(days=2))])  # fmt: skip
+    world.store.commit(
+        [
+            window_records.user_write(
+                _key(ALICE), email=ALICE, time_zone="Europe/Berlin", time_zone_checked_at=MONDAY - timedelta(days=2)
+            )
+        ]
+    )
     world.calendar.set_time_zone(ALICE, "America/Los_Angeles")  # changed on arrival
     world.host(1, ALICE)
     world.plan()
@@ -120,8 +126,13 @@ def test_a_traveller_is_booked_in_the_zone_they_are_in_not_their_home_zone() -> 
 
 def test_a_zone_read_within_twelve_hours_is_not_read_again() -> None:
     world = World()
-    world.store.commit([window_records.user_write(_key(ALICE), email=ALICE, time_zone="Europe/Berlin",
-                                                  time_zone_checked_at=MONDAY - timedelta(hours=11))])  # fmt: skip
+    world.store.commit(
+        [
+            window_records.user_write(
+                _key(ALICE), email=ALICE, time_zone="Europe/Berlin", time_zone_checked_at=MONDAY - timedelta(hours=11)
+            )
+        ]
+    )
     world.host(1, ALICE)
     world.plan()
     assert world.calendar.calls["time_zones"] == 0

@@ -34,21 +34,37 @@ def rules(*entries: dict[str, Any]) -> TeamRules:
     return parse_teams({"defaults": {"actions": list(entries)}}).defaults
 
 
-def host(host_id: int, platform: str = "darwin", failing: tuple[int, ...] = (), passing: tuple[int, ...] = (),
-         names: dict[int, str] | None = None, team_id: int | None = 3) -> FleetHost:  # fmt: skip
+def host(
+    host_id: int,
+    platform: str = "darwin",
+    failing: tuple[int, ...] = (),
+    passing: tuple[int, ...] = (),
+    names: dict[int, str] | None = None,
+    team_id: int | None = 3,
+) -> FleetHost:
     labels = names or {}
     policies = [HostPolicy(p, labels.get(p, f"policy {p}"), "fail") for p in failing]
     policies += [HostPolicy(p, labels.get(p, f"policy {p}"), "pass") for p in passing]
-    return FleetHost(host_id, f"uuid-{host_id}", f"SERIAL{host_id}", platform, team_id, f"host {host_id}",
-                     tuple(policies))  # fmt: skip
+    return FleetHost(
+        host_id, f"uuid-{host_id}", f"SERIAL{host_id}", platform, team_id, f"host {host_id}", tuple(policies)
+    )
 
 
 def window(policy_ids: tuple[int, ...] = (1,), host_ids: tuple[int, ...] = (1,), revision: int = 2) -> Window:
     return Window(
-        window_id="user-0001", user_key="user", user_email="u@example.com", team_id=3, host_ids=host_ids,
-        policy_ids=policy_ids, deadline=NOW + timedelta(days=7), created_at=NOW, state=WindowState.SCHEDULED,
-        revision=revision, start=NOW, end=NOW + timedelta(minutes=30),
-    )  # fmt: skip
+        window_id="user-0001",
+        user_key="user",
+        user_email="u@example.com",
+        team_id=3,
+        host_ids=host_ids,
+        policy_ids=policy_ids,
+        deadline=NOW + timedelta(days=7),
+        created_at=NOW,
+        state=WindowState.SCHEDULED,
+        revision=revision,
+        start=NOW,
+        end=NOW + timedelta(minutes=30),
+    )
 
 
 RESTART = {"type": "mdm_command", "apple_request_type": "RestartDevice"}
@@ -268,14 +284,16 @@ def test_briefs_follow_the_hosts_platforms_and_put_restarts_last() -> None:
     ]
     # On Windows an OS update is the person's to start (Fleet's windows_updates), never a command.
     windows = briefs_for(policies, ["windows"], configured.actions)
-    assert windows == [ActionBrief(kind="script", summary="turn on the firewall", configured=True),
-                       ActionBrief(kind="os_update_by_person", summary="install the Windows update yourself",
-                                   restarts_device=True),
-                       ActionBrief(kind="mdm_command", summary="restart", restarts_device=True)]  # fmt: skip
+    assert windows == [
+        ActionBrief(kind="script", summary="turn on the firewall", configured=True),
+        ActionBrief(kind="os_update_by_person", summary="install the Windows update yourself", restarts_device=True),
+        ActionBrief(kind="mdm_command", summary="restart", restarts_device=True),
+    ]
     # A Mac whose update the person starts (macOS 27, or a team whose updates Fleet manages).
     by_person = briefs_for(policies, ["darwin"], configured.actions, person_platforms={"darwin"})
-    assert by_person[-1] == ActionBrief(kind="os_update_by_person", summary="install the macOS update yourself",
-                                        restarts_device=True)  # fmt: skip
+    assert by_person[-1] == ActionBrief(
+        kind="os_update_by_person", summary="install the macOS update yourself", restarts_device=True
+    )
     assert ActionBrief(kind="os_update", summary="download the macOS update 15.1") not in by_person
 
 

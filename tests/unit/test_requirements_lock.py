@@ -36,6 +36,7 @@ def test_every_runtime_dependency_is_pinned_within_its_range() -> None:
 
 def test_the_deployed_pins_match_the_development_lock() -> None:
     deployed, development = _pins(ROOT / "functions" / "requirements.txt"), _pins(ROOT / "requirements-dev.lock")
-    differing = {name: (version, development.get(name)) for name, version in deployed.items()
-                 if development.get(name) != version}  # fmt: skip
+    differing = {
+        name: (version, development.get(name)) for name, version in deployed.items() if development.get(name) != version
+    }
     assert differing == {}, "tests ran against other versions than the functions deploy; run make lock"

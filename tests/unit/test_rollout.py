@@ -48,8 +48,9 @@ def dispatch_due(world: World) -> Any:
     (window,) = world.windows()
     assert window.start is not None
     world.clock.now = window.start + timedelta(seconds=5)
-    return run_task(world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision,
-                                                 purpose="dispatch"))  # fmt: skip
+    return run_task(
+        world.dispatch_ctx, TaskBody(window_id=window.window_id, revision=window.revision, purpose="dispatch")
+    )
 
 
 # -- the rules, pure -------------------------------------------------------------------------------------
@@ -219,8 +220,15 @@ def test_a_dry_run_computes_the_bookings_and_writes_nothing() -> None:
     recorder = Recorder()
     store = OverlayStore(world.store, recorder)
     fleet = RecordingFleet(world.fleet, recorder)
-    ctx = PlanningContext(store, RecordingCalendar(world.calendar, recorder), fleet, RecordingTasks(recorder),
-                          world.ctx.explainer, world.ctx.teams, world.clock)  # fmt: skip
+    ctx = PlanningContext(
+        store,
+        RecordingCalendar(world.calendar, recorder),
+        fleet,
+        RecordingTasks(recorder),
+        world.ctx.explainer,
+        world.ctx.teams,
+        world.clock,
+    )
     report = plan_windows(ctx, PlanOptions(time_budget=timedelta(minutes=5)))
     assert (report.windows_opened, report.windows_booked) == (2, 2)
     assert _collections(world) == before

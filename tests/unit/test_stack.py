@@ -149,9 +149,13 @@ def test_the_tasks_emulator_keeps_processing_when_a_listed_task_was_purged() -> 
         def __init__(self) -> None:
             self._queues = {"q"}
             later = datetime.now(UTC) + timedelta(hours=1)
-            self._queue_tasks = {"q": [SimpleNamespace(name="purged", schedule_time=None),
-                                       SimpleNamespace(name="not due", schedule_time=later),
-                                       SimpleNamespace(name="kept", schedule_time=datetime.now(UTC))]}  # fmt: skip
+            self._queue_tasks = {
+                "q": [
+                    SimpleNamespace(name="purged", schedule_time=None),
+                    SimpleNamespace(name="not due", schedule_time=later),
+                    SimpleNamespace(name="kept", schedule_time=datetime.now(UTC)),
+                ]
+            }
 
         def queue(self, _name: str) -> Any:
             return SimpleNamespace(state=1)  # Queue.State.RUNNING

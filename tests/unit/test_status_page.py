@@ -76,10 +76,20 @@ def test_attention_lists_each_kind_with_its_reason(ctx: StatusContext) -> None:
 
 
 def test_a_refused_fix_and_a_refused_calendar_are_their_own_kinds(ctx: StatusContext) -> None:
-    ctx.store.commit([
-        Write("merge", "hosts", "4", {"needs_attention": True, "attention_reason": "Fleet refused the fix",
-                                      "blocked_policies": {"10": {"fix": "x"}}}),
-    ])  # fmt: skip
+    ctx.store.commit(
+        [
+            Write(
+                "merge",
+                "hosts",
+                "4",
+                {
+                    "needs_attention": True,
+                    "attention_reason": "Fleet refused the fix",
+                    "blocked_policies": {"10": {"fix": "x"}},
+                },
+            ),
+        ]
+    )
     kinds = {item.host_id: item.kind for item in view.overview(ctx.store, NOW).attention}
     assert kinds[4] == view.FLEET_ERROR
 

@@ -35,8 +35,13 @@ def early_bird(fail: bool = False) -> MemoryCalendar:
             continue
         for start_h, end_h, declined in ((7.5, 8.5, False), (14, 15, False), (18, 19, True)):
             midnight = datetime.combine(date, time(), tz)
-            calendar.add_event(EMAIL, f"e{day}h{int(start_h * 10)}", midnight + timedelta(hours=start_h),
-                               midnight + timedelta(hours=end_h), declined=declined)  # fmt: skip
+            calendar.add_event(
+                EMAIL,
+                f"e{day}h{int(start_h * 10)}",
+                midnight + timedelta(hours=start_h),
+                midnight + timedelta(hours=end_h),
+                declined=declined,
+            )
     if fail:
         calendar.fail_next("recent_events", CalendarError("calendar down", status=500))
     return calendar

@@ -25,9 +25,18 @@ NOW = datetime(2031, 3, 4, 10, 0, tzinfo=UTC)
 
 
 def window(policy_ids: tuple[int, ...] = (1, 2), **changes: object) -> Window:
-    base = Window(window_id="w-0001", user_key="u", user_email="u@acme.example", team_id=3, host_ids=(1, 2),
-                  policy_ids=policy_ids, deadline=NOW + timedelta(days=5), created_at=NOW - timedelta(days=1),
-                  state=WindowState.DISPATCHED, start=NOW - timedelta(hours=1))  # fmt: skip
+    base = Window(
+        window_id="w-0001",
+        user_key="u",
+        user_email="u@acme.example",
+        team_id=3,
+        host_ids=(1, 2),
+        policy_ids=policy_ids,
+        deadline=NOW + timedelta(days=5),
+        created_at=NOW - timedelta(days=1),
+        state=WindowState.DISPATCHED,
+        start=NOW - timedelta(hours=1),
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -42,10 +51,22 @@ RULES = VerifyRules()
 FIRST_LOOK = NOW
 
 
-def reported(host_id: int, *, at: datetime | None = FRESH, status: str = "online", refetch: bool = False,
-             os_version: str = "macOS 26.0", **responses: str) -> FleetHost:  # fmt: skip
-    return replace(host(host_id, **responses), policy_updated_at=at, status=status, refetch_requested=refetch,
-                   os_version=os_version)  # fmt: skip
+def reported(
+    host_id: int,
+    *,
+    at: datetime | None = FRESH,
+    status: str = "online",
+    refetch: bool = False,
+    os_version: str = "macOS 26.0",
+    **responses: str,
+) -> FleetHost:
+    return replace(
+        host(host_id, **responses),
+        policy_updated_at=at,
+        status=status,
+        refetch_requested=refetch,
+        os_version=os_version,
+    )
 
 
 def reports(*hosts: FleetHost, targets: dict[int, str] | None = None) -> list[HostReport]:
@@ -113,8 +134,10 @@ def test_an_os_update_policy_goes_by_the_reported_os_version() -> None:
 
 
 def test_policies_outside_the_window_do_not_count() -> None:
-    assert decide(reports(reported(1, p1="pass", p9="fail"), reported(2, p2="pass")), 0, RULES, FIRST_LOOK,
-                  NOW).verdict is Verdict.VERIFIED  # fmt: skip
+    assert (
+        decide(reports(reported(1, p1="pass", p9="fail"), reported(2, p2="pass")), 0, RULES, FIRST_LOOK, NOW).verdict
+        is Verdict.VERIFIED
+    )
     assert decide([], 2, RULES, FIRST_LOOK, NOW).verdict is Verdict.VERIFIED  # every host gone from Fleet
 
 
@@ -123,8 +146,11 @@ def test_a_failure_names_what_was_not_fixed_and_escalates_at_the_threshold() -> 
     failing = reports(reported(2, p1="fail", p2="fail", p7="fail"))[0]
     first = host_failure(0, window(), failing, rules, NOW)
     assert (first.failed_windows, first.rebook_after, first.window_id, first.needs_attention) == (
-        1, NOW + timedelta(hours=6), "w-0001", False,
-    )  # fmt: skip
+        1,
+        NOW + timedelta(hours=6),
+        "w-0001",
+        False,
+    )
     assert first.note == "Your last maintenance window did not fix “Policy 1” and “Policy 2”, so this is a new attempt."
     third = host_failure(2, window(), failing, rules, NOW)
     assert third.needs_attention is True

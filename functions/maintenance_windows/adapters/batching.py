@@ -111,8 +111,9 @@ class BatchRunner(Generic[R]):
 
         if pending:
             again_while_any = tenacity.retry_if_result(bool)
-            self._retry.retrying(again_while_any, sleep=self._sleep, before_sleep=before_sleep,
-                                 retry_after=server_asked)(one_round)  # fmt: skip
+            self._retry.retrying(
+                again_while_any, sleep=self._sleep, before_sleep=before_sleep, retry_after=server_asked
+            )(one_round)
         return outcomes
 
     def _send_all(self, batches: list[Sequence[Call[R]]]) -> list[Mapping[str, Any]]:

@@ -198,8 +198,11 @@ class FleetHttpClient:
         return [parse_script(s) for s in self._pages("/scripts", "GET /scripts", params, "scripts")]
 
     def installable_software(self, team_id: int) -> list[InstallableSoftware]:
-        params: dict[str, str | int] = {"team_id": int(team_id), "available_for_install": "true",
-                                        "per_page": self._per_page}  # fmt: skip
+        params: dict[str, str | int] = {
+            "team_id": int(team_id),
+            "available_for_install": "true",
+            "per_page": self._per_page,
+        }
         rows = self._pages("/software/titles", "GET /software/titles", params, "software_titles")
         return [parse_software_title(t) for t in rows]
 

@@ -154,8 +154,7 @@ class MemoryCalendar:
         Google's token endpoint, read as one of ACCESS_REFUSED_REASONS)."""
         if reason not in ACCESS_REFUSED_REASONS:
             raise ValueError(f"reason must be one of {', '.join(ACCESS_REFUSED_REASONS)}")
-        self.refused_users[email] = CalendarAccessRefused(f"credentials refused: {reason}", status=401,
-                                                          reason=reason)  # fmt: skip
+        self.refused_users[email] = CalendarAccessRefused(f"credentials refused: {reason}", status=401, reason=reason)
 
     def fail_next(self, method: str, error: Exception) -> None:
         """The next call of `method` (a CalendarPort method name) raises `error` and does nothing else."""
@@ -180,10 +179,13 @@ class MemoryCalendar:
     def events_of(self, email: str, *, include_cancelled: bool = False) -> list[StoredEvent]:
         with self._lock:
             return sorted(
-                (e for (user, _), e in self._events.items() if user == email and (include_cancelled or
-                 e.status != "cancelled")),
+                (
+                    e
+                    for (user, _), e in self._events.items()
+                    if user == email and (include_cancelled or e.status != "cancelled")
+                ),
                 key=lambda e: (e.start or e.updated, e.event_id),
-            )  # fmt: skip
+            )
 
     def add_event(
         self,
@@ -201,9 +203,23 @@ class MemoryCalendar:
         if event_type in ("outOfOffice", "focusTime") and end - start <= timedelta(0):
             raise CalendarError(f"a {event_type} event needs a time range", status=400, reason="invalid")
         with self._lock:
-            return self._write(StoredEvent(email, event_id, "confirmed", start, end, None, summary, "", "", self._now(),
-                                           transparent=transparent or event_type == "workingLocation",
-                                           declined_by_owner=declined, event_type=event_type))  # fmt: skip
+            return self._write(
+                StoredEvent(
+                    email,
+                    event_id,
+                    "confirmed",
+                    start,
+                    end,
+                    None,
+                    summary,
+                    "",
+                    "",
+                    self._now(),
+                    transparent=transparent or event_type == "workingLocation",
+                    declined_by_owner=declined,
+                    event_type=event_type,
+                )
+            )
 
     def user_moves(self, email: str, event_id: str, start: datetime, end: datetime | None = None) -> StoredEvent:
         with self._lock:
@@ -244,8 +260,9 @@ class MemoryCalendar:
             if time_max <= time_min:
                 raise CalendarError("freebusy.query: the time range is empty", status=400, reason="timeRangeEmpty")
             if time_max - time_min > MAX_FREE_BUSY_RANGE:
-                raise CalendarError("freebusy.query: the requested time range is too long", status=400,
-                                    reason="invalid")  # fmt: skip
+                raise CalendarError(
+                    "freebusy.query: the requested time range is too long", status=400, reason="invalid"
+                )
             results: dict[str, BusyResult] = {}
             for email in emails:
                 refused = self.refused_users.get(email)
@@ -271,9 +288,13 @@ class MemoryCalendar:
                 periods = sorted(
                     Interval(e.start, e.end)
                     for e in self._of(email)
-                    if e.event_type == "outOfOffice" and e.status != "cancelled"
-                    and e.start and e.end and e.end > time_min and e.start < time_max
-                )  # fmt: skip
+                    if e.event_type == "outOfOffice"
+                    and e.status != "cancelled"
+                    and e.start
+                    and e.end
+                    and e.end > time_min
+                    and e.start < time_max
+                )
                 results[email] = AwayResult(tuple(periods))
             return results
 
@@ -284,8 +305,14 @@ class MemoryCalendar:
             for spec in specs:
                 refused = self.refused_users.get(spec.user_email)
                 if refused is not None:
-                    results.append(InsertResult(spec.event_id, created=False, error=refused.reason,
-                                                access_refused=isinstance(refused, CalendarAccessRefused)))  # fmt: skip
+                    results.append(
+                        InsertResult(
+                            spec.event_id,
+                            created=False,
+                            error=refused.reason,
+                            access_refused=isinstance(refused, CalendarAccessRefused),
+                        )
+                    )
                 elif (spec.user_email, spec.event_id) in self._events:
                     results.append(InsertResult(spec.event_id, created=False))
                 else:
@@ -347,8 +374,9 @@ class MemoryCalendar:
             else:
                 owner, position = self._tokens.get(sync_token, ("", -1))
                 if owner != user_email:
-                    raise SyncTokenExpired("Sync token is no longer valid, a full sync is required.", status=410,
-                                           reason="fullSyncRequired")  # fmt: skip
+                    raise SyncTokenExpired(
+                        "Sync token is no longer valid, a full sync is required.", status=410, reason="fullSyncRequired"
+                    )
                 changed = dict.fromkeys(e for u, e in self._changes[position:] if u == user_email)
                 listed = [self._events[(user_email, event_id)] for event_id in changed]
             return ChangeSet(tuple(e.as_listed() for e in listed), self._new_token(user_email))
@@ -359,9 +387,13 @@ class MemoryCalendar:
             found = [
                 e.as_event()
                 for e in self._of(user_email)
-                if e.status != "cancelled" and not e.all_day and e.start and e.end
-                and e.end > time_min and e.start < time_max
-            ]  # fmt: skip
+                if e.status != "cancelled"
+                and not e.all_day
+                and e.start
+                and e.end
+                and e.end > time_min
+                and e.start < time_max
+            ]
             return sorted(found, key=lambda e: (e.start or time_min, e.event_id))
 
     def watch(self, user_email: str, channel_id: str, token: str, address: str, ttl_seconds: int) -> Channel:
@@ -437,9 +469,14 @@ class MemoryCalendar:
         blocks = sorted(
             (max(e.start, time_min), min(e.end, time_max))
             for e in self._of(email)
-            if e.status != "cancelled" and not e.transparent and not e.declined_by_owner
-            and e.start and e.end and e.end > time_min and e.start < time_max
-        )  # fmt: skip
+            if e.status != "cancelled"
+            and not e.transparent
+            and not e.declined_by_owner
+            and e.start
+            and e.end
+            and e.end > time_min
+            and e.start < time_max
+        )
         merged: list[tuple[datetime, datetime]] = []
         for start, end in blocks:
             if merged and start <= merged[-1][1]:

@@ -55,8 +55,10 @@ from maintenance_windows.ports.fleet import (
 
 SCRIPT_QUEUED = "Validation Failed; script_id: The script is already queued on the given host."
 INSTALL_PENDING = "Bad request; Couldn't install. Host already has a pending install/uninstall for this installer."
-NOT_INSTALLABLE = ("Bad request; Couldn't install software. Software title is not available for install. "
-                   "Please add software package or App Store app to install.")  # fmt: skip
+NOT_INSTALLABLE = (
+    "Bad request; Couldn't install software. Software title is not available for install. "
+    "Please add software package or App Store app to install."
+)
 POLICY_UPDATE_INTERVAL = timedelta(hours=1)
 _PRODUCTS = {"darwin": "macOS", "ios": "iOS", "ipados": "iPadOS"}
 
@@ -270,12 +272,16 @@ class MemoryFleet:
             host = self._host(host_id)
             offered = self.titles.get(software_title_id)
             if self.titles and (offered is None or (offered[1] and (host.team_id or 0) not in offered[1])):
-                raise FleetError(f"Fleet answered 400 to POST /hosts/{{id}}/software/{{title_id}}/install: "
-                                 f"{NOT_INSTALLABLE}", status=400)  # fmt: skip
+                raise FleetError(
+                    f"Fleet answered 400 to POST /hosts/{{id}}/software/{{title_id}}/install: {NOT_INSTALLABLE}",
+                    status=400,
+                )
             queued = self._devices[host_id].queued
             if any(a.kind == "software_install" and a.detail.get("title_id") == software_title_id for a in queued):
-                raise FleetError(f"Fleet answered 400 to POST /hosts/{{id}}/software/{{title_id}}/install: "
-                                 f"{INSTALL_PENDING}", status=400)  # fmt: skip
+                raise FleetError(
+                    f"Fleet answered 400 to POST /hosts/{{id}}/software/{{title_id}}/install: {INSTALL_PENDING}",
+                    status=400,
+                )
             self._accept(FleetAction("software_install", (host_id,), None, {"title_id": software_title_id}))
             # Fleet answers 202 with an empty body.
             return ActionReceipt("software_install", None, {})
@@ -316,8 +322,9 @@ class MemoryFleet:
 
     def list_scripts(self, team_id: int | None = None) -> list[FleetScript]:
         with self._lock:
-            return sorted((s for s in self.scripts.values() if (s.team_id or 0) == (team_id or 0)),
-                          key=lambda s: s.name)  # fmt: skip
+            return sorted(
+                (s for s in self.scripts.values() if (s.team_id or 0) == (team_id or 0)), key=lambda s: s.name
+            )
 
     def installable_software(self, team_id: int) -> list[InstallableSoftware]:
         with self._lock:
@@ -347,8 +354,11 @@ class MemoryFleet:
         """PATCH /teams/:id: only the settings given change (also a test control for seeding them)."""
         with self._lock:
             self._fault("set_team_os_updates")
-            sent = {key: value for key, value in (("macos", macos), ("ios", ios), ("ipados", ipados),
-                                                  ("windows", windows)) if value is not None}  # fmt: skip
+            sent = {
+                key: value
+                for key, value in (("macos", macos), ("ios", ios), ("ipados", ipados), ("windows", windows))
+                if value is not None
+            }
             if not sent:
                 raise ValueError("give at least one OS-update setting")
             self.team_patches.append((team_id, sent))
@@ -368,8 +378,9 @@ class MemoryFleet:
     def _add(self, host: FleetHost) -> None:
         status = host.status or "online"
         self.hosts[host.host_id] = replace(host, status=status)
-        self._devices[host.host_id] = _Device({p.policy_id: p.response for p in host.policies},
-                                              last_check_in=self._clock() if self._clock else None)  # fmt: skip
+        self._devices[host.host_id] = _Device(
+            {p.policy_id: p.response for p in host.policies}, last_check_in=self._clock() if self._clock else None
+        )
 
     def _accept(self, action: FleetAction) -> None:
         self.actions.append(action)
@@ -420,14 +431,21 @@ class MemoryFleet:
             return f"id:{script_id}" if script_id is not None else f"name:{script_name}"
         if script_id is not None:
             if script_id not in self.scripts:
-                raise FleetNotFound("Fleet answered 404 to POST /scripts/run: Validation Failed; script_id: No script "
-                                    'exists for the provided "script_id".', status=404)  # fmt: skip
+                raise FleetNotFound(
+                    "Fleet answered 404 to POST /scripts/run: Validation Failed; script_id: No script "
+                    'exists for the provided "script_id".',
+                    status=404,
+                )
             return f"id:{script_id}"
-        found = next((s for s in self.scripts.values() if s.name == script_name and (s.team_id or 0) == (team_id or 0)),
-                     None)  # fmt: skip
+        found = next(
+            (s for s in self.scripts.values() if s.name == script_name and (s.team_id or 0) == (team_id or 0)), None
+        )
         if found is None:
-            raise FleetError(f"Fleet answered 422 to POST /scripts/run: Validation Failed; script_name: Script "
-                             f"'{script_name}' doesn’t exist.", status=422)  # fmt: skip
+            raise FleetError(
+                f"Fleet answered 422 to POST /scripts/run: Validation Failed; script_name: Script "
+                f"'{script_name}' doesn’t exist.",
+                status=422,
+            )
         return f"id:{found.script_id}"
 
     def _fault(self, method: str) -> None:
@@ -447,8 +465,13 @@ def _matches(rule: _PassRule, action: FleetAction) -> bool:
         return False
     if rule.reference is None:
         return True
-    references = {str(action.reference), str(action.detail.get("request_type")), str(action.detail.get("title_id")),
-                  str(action.detail.get("script_id")), str(action.detail.get("script_name"))}  # fmt: skip
+    references = {
+        str(action.reference),
+        str(action.detail.get("request_type")),
+        str(action.detail.get("title_id")),
+        str(action.detail.get("script_id")),
+        str(action.detail.get("script_name")),
+    }
     return rule.reference in references
 
 

@@ -190,8 +190,9 @@ class RecordingCalendar:
 
     def insert_events(self, specs: Sequence[EventSpec]) -> list[InsertResult]:
         for spec in specs:
-            self._recorder.record("calendar", "insert", user=spec.user_email, event_id=spec.event_id,
-                                  start=spec.start.isoformat())  # fmt: skip
+            self._recorder.record(
+                "calendar", "insert", user=spec.user_email, event_id=spec.event_id, start=spec.start.isoformat()
+            )
         return [InsertResult(spec.event_id, created=True, etag=DRY_RUN_ETAG) for spec in specs]
 
     def patch_event(
@@ -206,11 +207,26 @@ class RecordingCalendar:
         description_html: str | None = None,
         private_properties: Mapping[str, str] | None = None,
     ) -> CalendarEvent:
-        self._recorder.record("calendar", "patch", user=user_email, event_id=event_id,
-                              start=start.isoformat() if start else None, time_zone=time_zone,
-                              text_changed=description_html is not None)  # fmt: skip
-        return CalendarEvent(event_id, "confirmed", start, end, False, DRY_RUN_ETAG, None,
-                             dict(private_properties or {}), summary=summary or "")  # fmt: skip
+        self._recorder.record(
+            "calendar",
+            "patch",
+            user=user_email,
+            event_id=event_id,
+            start=start.isoformat() if start else None,
+            time_zone=time_zone,
+            text_changed=description_html is not None,
+        )
+        return CalendarEvent(
+            event_id,
+            "confirmed",
+            start,
+            end,
+            False,
+            DRY_RUN_ETAG,
+            None,
+            dict(private_properties or {}),
+            summary=summary or "",
+        )
 
     def delete_event(self, user_email: str, event_id: str) -> bool:
         self._recorder.record("calendar", "delete", user=user_email, event_id=event_id)
@@ -223,8 +239,9 @@ class RecordingCalendar:
         return [RehearsalRefused("a dry run opens no push channel") for _ in requests]
 
     def stop_channel(self, user_email: str, channel_id: str, resource_id: str) -> None:
-        self._recorder.record("calendar", "stop_channel", user=user_email, channel_id=channel_id,
-                              resource_id=resource_id)  # fmt: skip
+        self._recorder.record(
+            "calendar", "stop_channel", user=user_email, channel_id=channel_id, resource_id=resource_id
+        )
 
 
 class RecordingFleet:
@@ -273,8 +290,13 @@ class RecordingFleet:
     ) -> TeamOSUpdates:
         self._recorder.record("fleet", "set_team_os_updates", team_id=team_id)
         current = self._catalog.team_os_updates(team_id)
-        return replace(current, macos=macos or current.macos, ios=ios or current.ios, ipados=ipados or current.ipados,
-                       windows=windows or current.windows)  # fmt: skip
+        return replace(
+            current,
+            macos=macos or current.macos,
+            ios=ios or current.ios,
+            ipados=ipados or current.ipados,
+            windows=windows or current.windows,
+        )
 
     def run_mdm_command(self, command_base64: str, host_uuids: Sequence[str]) -> ActionReceipt:
         self._recorder.record("fleet", "run_mdm_command", hosts=list(host_uuids), bytes=len(command_base64))

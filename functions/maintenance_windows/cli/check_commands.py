@@ -117,11 +117,13 @@ def report(findings: list[Finding], source: str, as_json: bool) -> int:
     errors = [f for f in ordered if f.severity == "error"]
     warnings = [f for f in ordered if f.severity == "warning"]
     if as_json:
-        print_json({
-            "source": source,
-            "errors": [vars(f) for f in errors],
-            "warnings": [vars(f) for f in warnings],
-        })  # fmt: skip
+        print_json(
+            {
+                "source": source,
+                "errors": [vars(f) for f in errors],
+                "warnings": [vars(f) for f in warnings],
+            }
+        )
     else:
         for finding in [*errors, *warnings]:
             print(finding.render(source))

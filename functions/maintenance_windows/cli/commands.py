@@ -119,8 +119,11 @@ def hosts(args: argparse.Namespace) -> int:
         print_json(rows)
     else:
         print_pauses()
-        print_table(rows, ["host_id", "display_name", "status", "failing_policies", "user", "window", "why"],
-                    empty="no hosts match")  # fmt: skip
+        print_table(
+            rows,
+            ["host_id", "display_name", "status", "failing_policies", "user", "window", "why"],
+            empty="no hosts match",
+        )
     return 0
 
 
@@ -135,8 +138,18 @@ def host(args: argparse.Namespace) -> int:
     if args.json:
         print_json(detail)
         return 0
-    for key in ("host_id", "display_name", "status", "failing_policies", "team_id", "user", "window", "why",
-                "first_seen", "last_seen"):  # fmt: skip
+    for key in (
+        "host_id",
+        "display_name",
+        "status",
+        "failing_policies",
+        "team_id",
+        "user",
+        "window",
+        "why",
+        "first_seen",
+        "last_seen",
+    ):
         print_detail(key, detail[key])
     for key, value in detail["details"].items():
         print_detail(key, value)
@@ -150,8 +163,9 @@ def user(args: argparse.Namespace) -> int:
     snapshot = read_snapshot(store_from_stack())
     email = args.email.lower()
     rows = [host_row(c, snapshot) for c in snapshot.hosts if (c.extra.get("user_email") or "").lower() == email]
-    windows = [window_row(w) for w in sorted(snapshot.windows, key=lambda w: w.created_at)
-               if w.user_email.lower() == email]  # fmt: skip
+    windows = [
+        window_row(w) for w in sorted(snapshot.windows, key=lambda w: w.created_at) if w.user_email.lower() == email
+    ]
     if not rows and not windows:
         return fail(f"nothing stored for {args.email}")
     if args.json:
@@ -174,8 +188,12 @@ def print_pauses() -> None:
 def print_history(windows: list[dict[str, Any]]) -> None:
     for window in windows:
         print()
-        print_detail("window " + window["window_id"], f"{window['state']} {window['start_local'] or '-'} "
-                     f"{window['time_zone']} hosts {','.join(str(h) for h in window['hosts'])}", 0)  # fmt: skip
+        print_detail(
+            "window " + window["window_id"],
+            f"{window['state']} {window['start_local'] or '-'} "
+            f"{window['time_zone']} hosts {','.join(str(h) for h in window['hosts'])}",
+            0,
+        )
         for entry in window["history"]:
             print_detail(f"{entry['at'][:19]}  {entry['kind']:12}", entry["detail"], 0, "  ")
 

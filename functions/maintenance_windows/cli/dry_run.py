@@ -83,14 +83,21 @@ def rehearsal_context(settings: Settings, team_config: str | None) -> tuple[Plan
 
 def summarize(report: PlanReport, store: OverlayStore, recorder: Recorder) -> dict[str, Any]:
     """Who would be booked when and why, who would not and why, and the writes that were withheld."""
-    people = [_window_entry(window, store.original(window_records.WINDOWS, window.window_id))
-              for window in _windows(store)]  # fmt: skip
+    people = [
+        _window_entry(window, store.original(window_records.WINDOWS, window.window_id)) for window in _windows(store)
+    ]
     people += _held_entries(store)
     for preview in store.written(PREVIEWS).values():
         for entry in preview.get("would_book", []):
-            people.append({"action": "preview", "user": entry["user"], "hosts": entry["hosts"],
-                           "when": _when(entry["start"], entry["time_zone"]),
-                           "why": f"{preview['team_name']} in preview; would book: {entry['reason']}"})  # fmt: skip
+            people.append(
+                {
+                    "action": "preview",
+                    "user": entry["user"],
+                    "hosts": entry["hosts"],
+                    "when": _when(entry["start"], entry["time_zone"]),
+                    "why": f"{preview['team_name']} in preview; would book: {entry['reason']}",
+                }
+            )
     withheld = Counter(f"{w.target}.{w.kind}" for w in recorder.writes)
     return {
         "dry_run": True,
@@ -115,8 +122,14 @@ def _window_entry(window: Window, before: dict[str, Any] | None) -> dict[str, An
     else:
         action, why = "unplaced", window.unplaced_reason or f"left {window.state.value}"
     start = window.start.isoformat() if window.start and action in ("book", "update") else None
-    return {"action": action, "user": window.user_email, "hosts": list(window.host_ids),
-            "when": _when(start, window.time_zone), "why": why, "window_id": window.window_id}  # fmt: skip
+    return {
+        "action": action,
+        "user": window.user_email,
+        "hosts": list(window.host_ids),
+        "when": _when(start, window.time_zone),
+        "why": why,
+        "window_id": window.window_id,
+    }
 
 
 def _held_entries(store: OverlayStore) -> list[dict[str, Any]]:
@@ -128,8 +141,10 @@ def _held_entries(store: OverlayStore) -> list[dict[str, Any]]:
             grouped[(str(case.extra.get("user_email")), str(hold.get("reason")))].append(case.host_id)
         elif case.extra.get("owner_checked_at") and not case.extra.get("user_email"):
             grouped[("-", f"no email: {case.extra.get('email_problem') or 'no owner found'}")].append(case.host_id)
-    return [{"action": "held", "user": user, "hosts": hosts, "when": None, "why": why}
-            for (user, why), hosts in sorted(grouped.items())]  # fmt: skip
+    return [
+        {"action": "held", "user": user, "hosts": hosts, "when": None, "why": why}
+        for (user, why), hosts in sorted(grouped.items())
+    ]
 
 
 def _when(start: str | None, zone: str) -> str | None:

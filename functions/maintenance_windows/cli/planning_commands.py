@@ -21,9 +21,12 @@ _CLOSED = ("verified", "cancelled", "failed", "declined")
 def register(sub: Any) -> None:
     plan = sub.add_parser("plan", help="run plan_windows now, as Cloud Scheduler would")
     plan.add_argument("--lead-minutes", type=int, help="local only: book windows this many minutes ahead")
-    plan.add_argument("--dry-run", action="store_true",
-                      help="compute everything against the real calendars and Fleet, write nothing, list who "
-                           "would be booked when and why (runs here, as you)")  # fmt: skip
+    plan.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute everything against the real calendars and Fleet, write nothing, list who "
+        "would be booked when and why (runs here, as you)",
+    )
     plan.add_argument("--config", help="with --dry-run: team rules to try (default: MW_TEAM_CONFIG)")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=plan_now)
@@ -191,8 +194,15 @@ def preview_slot(args: argparse.Namespace) -> int:
     if args.team is not None and args.team not in teams.teams:
         print(f"mw: team {args.team} is not in the configuration; it uses the defaults", file=sys.stderr)
     rules = teams.slot_rules_for(args.team, args.tz)
-    absences = plan_absences(away, now, now + timedelta(days=rules.deadline_days), args.tz, rules.working_hours,
-                             rules.holidays, return_grace_hours=rules.return_grace_hours)  # fmt: skip
+    absences = plan_absences(
+        away,
+        now,
+        now + timedelta(days=rules.deadline_days),
+        args.tz,
+        rules.working_hours,
+        rules.holidays,
+        return_grace_hours=rules.return_grace_hours,
+    )
     choice = find_slot(busy, args.tz, now, rules, deadline=absences.deadline, away=absences.blocked)
     paused = (
         f"; deadline paused by time out of office, to {absences.deadline.astimezone(ZoneInfo(args.tz)):%A %d %B %H:%M}"

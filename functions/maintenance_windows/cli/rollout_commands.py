@@ -105,8 +105,10 @@ def list_previews(args: argparse.Namespace) -> int:
         return 0
     for report in sorted(reports, key=lambda r: (r.get("team_id") is not None, r.get("team_id") or 0)):
         at = report["at"].isoformat() if isinstance(report.get("at"), datetime) else report.get("at")
-        print(f"{report['team_name']} (team {report['team_id']}), run at {at}: would book "
-              f"{report['would_book_count']}, could not place {report['unplaced_count']}")  # fmt: skip
+        print(
+            f"{report['team_name']} (team {report['team_id']}), run at {at}: would book "
+            f"{report['would_book_count']}, could not place {report['unplaced_count']}"
+        )
         rows = [{**entry, "status": "would book"} for entry in report["would_book"]]
         rows += [{**entry, "status": "unplaced"} for entry in report["unplaced"]]
         print_table(rows, ["status", "user", "hosts", "start", "time_zone", "reason"], empty="  nobody to book")

@@ -35,11 +35,19 @@ KNOWN_PLATFORMS = frozenset({"darwin", "windows", "ios", "ipados", "chrome", "an
 )
 _IANA_HINT = "use an IANA time zone name such as Europe/Berlin or America/Los_Angeles"
 _ZONE_POINTERS = {
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "MST": "America/Denver",
-    "CST": "America/Chicago", "EST": "America/New_York", "EDT": "America/New_York",
-    "BST": "Europe/London", "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "IST": "Asia/Kolkata",
-    "JST": "Asia/Tokyo", "AEST": "Australia/Sydney",
-}  # fmt: skip
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "MST": "America/Denver",
+    "CST": "America/Chicago",
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "BST": "Europe/London",
+    "CET": "Europe/Berlin",
+    "CEST": "Europe/Berlin",
+    "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo",
+    "AEST": "Australia/Sydney",
+}
 
 
 @dataclass(frozen=True)
@@ -125,8 +133,9 @@ def _schema_findings(raw: Mapping[str, Any], root: yaml.Node | None) -> list[Fin
     for key, override in teams.items():
         prefix: tuple[PathPart, ...] = ("teams", str(key))
         if not _is_team_id(key):
-            findings.append(Finding("error", f"teams.{key}", "team keys are Fleet team ids (numbers)",
-                                    node_line(root, prefix)[0]))  # fmt: skip
+            findings.append(
+                Finding("error", f"teams.{key}", "team keys are Fleet team ids (numbers)", node_line(root, prefix)[0])
+            )
             continue
         if not isinstance(override, Mapping):
             findings.append(Finding("error", f"teams.{key}", "must be a mapping", node_line(root, prefix)[0]))
@@ -330,24 +339,44 @@ def _rule_problems(rules: TeamRules) -> list[tuple[str, Severity, str]]:
     short = sorted((d for d, length in day_minutes.items() if length < slots.slot_minutes), key=_weekday_order)
     if len(short) == len(day_minutes):
         longest = max(day_minutes.values())
-        problems.append(("slots.slot_minutes", "error",
-                         f"a {slots.slot_minutes}-minute slot is longer than every working day "
-                         f"(the longest is {longest} minutes)"))  # fmt: skip
+        problems.append(
+            (
+                "slots.slot_minutes",
+                "error",
+                f"a {slots.slot_minutes}-minute slot is longer than every working day "
+                f"(the longest is {longest} minutes)",
+            )
+        )
     elif short:
-        problems.append(("slots.slot_minutes", "warning",
-                         f"a {slots.slot_minutes}-minute slot does not fit in {', '.join(short)}: "
-                         "no window is booked on those days"))  # fmt: skip
+        problems.append(
+            (
+                "slots.slot_minutes",
+                "warning",
+                f"a {slots.slot_minutes}-minute slot does not fit in {', '.join(short)}: "
+                "no window is booked on those days",
+            )
+        )
     lunch = slots.lunch
     if slots.preferences.lunch > 0 and not any(
         lunch.start < hours.end and hours.start < lunch.end for hours in slots.working_hours.values()
     ):
-        problems.append(("slots.lunch", "error",
-                         f"lunch {lunch.start:%H:%M}-{lunch.end:%H:%M} lies outside every working day; "
-                         "move it inside working_hours or set preferences.lunch to 0"))  # fmt: skip
+        problems.append(
+            (
+                "slots.lunch",
+                "error",
+                f"lunch {lunch.start:%H:%M}-{lunch.end:%H:%M} lies outside every working day; "
+                "move it inside working_hours or set preferences.lunch to 0",
+            )
+        )
     if slots.deadline_days * 24 * 60 <= slots.min_lead_minutes:
-        problems.append(("slots.deadline_days", "error",
-                         f"the deadline ({slots.deadline_days} days) is not after the minimum lead "
-                         f"({slots.min_lead_minutes} minutes), so every window would be late"))  # fmt: skip
+        problems.append(
+            (
+                "slots.deadline_days",
+                "error",
+                f"the deadline ({slots.deadline_days} days) is not after the minimum lead "
+                f"({slots.min_lead_minutes} minutes), so every window would be late",
+            )
+        )
     return problems + _rollout_problems(rules)
 
 
@@ -358,14 +387,21 @@ def _rollout_problems(rules: TeamRules) -> list[tuple[str, Severity, str]]:
     for key, audience in (("pilot", rules.pilot), ("exclude", rules.exclude)):
         outside = [e for e in (audience.emails if audience else []) if domains and e.split("@")[1] not in domains]
         if outside:
-            problems.append((f"{key}.emails", "warning", f"{', '.join(outside)}: not in the team's domains "
-                             f"({', '.join(sorted(domains))}), so never booked whatever this list says"))  # fmt: skip
+            problems.append(
+                (
+                    f"{key}.emails",
+                    "warning",
+                    f"{', '.join(outside)}: not in the team's domains "
+                    f"({', '.join(sorted(domains))}), so never booked whatever this list says",
+                )
+            )
     if rules.pilot is not None:
         both = sorted(set(rules.pilot.emails) & set(rules.exclude.emails))
         labels = sorted({n.casefold() for n in rules.pilot.labels} & {n.casefold() for n in rules.exclude.labels})
         if both or labels:
-            problems.append(("pilot", "warning", f"{', '.join([*both, *labels])}: both in the pilot and excluded; "
-                             "excluded wins"))  # fmt: skip
+            problems.append(
+                ("pilot", "warning", f"{', '.join([*both, *labels])}: both in the pilot and excluded; excluded wins")
+            )
     return problems
 
 

@@ -41,8 +41,9 @@ def fleet_findings(checked: CheckedConfig, raw: Mapping[str, Any], fleet: FleetC
     for team_id in sorted(configured - set(fleet_teams)) if fleet_teams else ():
         path = ("teams", str(team_id))
         known = ", ".join(f"{i} {name}" for i, name in sorted(fleet_teams.items()))
-        findings.append(Finding("error", format_path(path), f"Fleet has no team {team_id} (it has: {known})",
-                                checked.line_of(path)))  # fmt: skip
+        findings.append(
+            Finding("error", format_path(path), f"Fleet has no team {team_id} (it has: {known})", checked.line_of(path))
+        )
     for team_id in sorted(set(fleet_teams) - configured):
         name = fleet_teams[team_id]
         message = f"Fleet team {team_id} ({name}) has no rules here: it uses the defaults"
@@ -104,9 +105,11 @@ def _entry_findings(
             if isinstance(action, ScriptAction):
                 yield from _script_findings(action, path, catalog, checked)
             if isinstance(action, SoftwareInstallAction) and action.software_title_id not in catalog.software_ids:
-                yield _error(checked, (*path, "software_title_id"),
-                             f"software title {action.software_title_id} is not available for install "
-                             f"to {catalog.label}")  # fmt: skip
+                yield _error(
+                    checked,
+                    (*path, "software_title_id"),
+                    f"software title {action.software_title_id} is not available for install to {catalog.label}",
+                )
 
 
 def _script_findings(
@@ -117,8 +120,9 @@ def _script_findings(
     if action.script_name is not None and action.script_name not in catalog.script_names:
         close = difflib.get_close_matches(action.script_name, sorted(catalog.script_names), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        yield _error(checked, (*path, "script_name"),
-                     f"script {action.script_name!r} is not saved for {catalog.label}{hint}")  # fmt: skip
+        yield _error(
+            checked, (*path, "script_name"), f"script {action.script_name!r} is not saved for {catalog.label}{hint}"
+        )
 
 
 def _error(checked: CheckedConfig, parts: tuple[PathPart, ...], message: str) -> Finding:

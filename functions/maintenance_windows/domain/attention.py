@@ -56,8 +56,13 @@ def blocked_fields(
     blocked: dict[str, Any] = {key: dict(value) for key, value in (document.get(BLOCKED) or {}).items()}
     new = [r for r in refusals if (blocked.get(str(r.policy_id)) or {}).get("fix") != r.fix]
     for refusal in refusals:
-        blocked[str(refusal.policy_id)] = {"fix": refusal.fix, "action": refusal.action, "status": refusal.status,
-                                           "message": refusal.message, "at": refusal.at}  # fmt: skip
+        blocked[str(refusal.policy_id)] = {
+            "fix": refusal.fix,
+            "action": refusal.action,
+            "status": refusal.status,
+            "message": refusal.message,
+            "at": refusal.at,
+        }
     fields = {BLOCKED: blocked, "needs_attention": True, "attention_reason": refusals[-1].reason[:500]}
     return fields, new
 

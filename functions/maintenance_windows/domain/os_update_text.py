@@ -47,16 +47,22 @@ def _line(notice: OsUpdateNotice) -> str:
         "finish it, so save your work first."
     ]
     if notice.enforced_local and notice.enforced_before_window:
-        parts.append(f"Your {notice.device} installs {what} by itself on {notice.enforced_local}, which is "
-                     "sooner than any free time in your calendar: this window is the earliest we found.")  # fmt: skip
+        parts.append(
+            f"Your {notice.device} installs {what} by itself on {notice.enforced_local}, which is "
+            "sooner than any free time in your calendar: this window is the earliest we found."
+        )
     elif notice.enforced_local:
-        parts.append(f"If it is not installed by {notice.enforced_local}, your {notice.device} installs {what} "
-                     "by itself and restarts.")  # fmt: skip
+        parts.append(
+            f"If it is not installed by {notice.enforced_local}, your {notice.device} installs {what} "
+            "by itself and restarts."
+        )
     elif notice.windows_deadline_days is not None:
         grace = notice.windows_grace_period_days
         later = f", and restarts {grace} days after that if you have not restarted it" if grace is not None else ""
-        parts.append(f"Windows installs required updates by itself {notice.windows_deadline_days} days after "
-                     f"they are offered to your PC{later}.")  # fmt: skip
+        parts.append(
+            f"Windows installs required updates by itself {notice.windows_deadline_days} days after "
+            f"they are offered to your PC{later}."
+        )
     return html.escape(" ".join(_clip(part) for part in parts), quote=True)
 
 

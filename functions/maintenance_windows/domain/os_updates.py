@@ -168,8 +168,9 @@ def device_name(platform: str) -> str:
 
 def person_brief(platform: str) -> ActionBrief:
     """The action as the person reads it: they start it, and the device restarts to finish."""
-    return ActionBrief(kind=PERSON_KIND, summary=f"install the {product_name(platform)} update yourself",
-                       restarts_device=True)  # fmt: skip
+    return ActionBrief(
+        kind=PERSON_KIND, summary=f"install the {product_name(platform)} update yourself", restarts_device=True
+    )
 
 
 def is_person_brief(brief: ActionBrief) -> bool:

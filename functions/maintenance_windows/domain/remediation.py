@@ -33,11 +33,32 @@ if TYPE_CHECKING:
 APPLE_PLATFORMS = frozenset({"darwin", "ios", "ipados"})
 WINDOWS_PLATFORMS = frozenset({"windows"})
 #: Fleet's Linux platform names (server/fleet/hosts.go HostLinuxOSs), grouped under "linux" in filters.
-LINUX_PLATFORMS = frozenset({
-    "linux", "ubuntu", "debian", "rhel", "centos", "sles", "kali", "gentoo", "amzn", "pop", "arch",
-    "linuxmint", "void", "nixos", "endeavouros", "manjaro", "opensuse-leap", "opensuse-tumbleweed",
-    "tuxedo", "neon", "archarm", "fedora",
-})  # fmt: skip
+LINUX_PLATFORMS = frozenset(
+    {
+        "linux",
+        "ubuntu",
+        "debian",
+        "rhel",
+        "centos",
+        "sles",
+        "kali",
+        "gentoo",
+        "amzn",
+        "pop",
+        "arch",
+        "linuxmint",
+        "void",
+        "nixos",
+        "endeavouros",
+        "manjaro",
+        "opensuse-leap",
+        "opensuse-tumbleweed",
+        "tuxedo",
+        "neon",
+        "archarm",
+        "fedora",
+    }
+)
 #: Fleet runs saved scripts on these (not on iOS, iPadOS, ChromeOS or Android).
 SCRIPT_PLATFORMS = frozenset({"darwin", "windows"}) | LINUX_PLATFORMS
 _PLATFORM_ALIASES = {"macos": "darwin", "mac": "darwin"}
@@ -196,8 +217,9 @@ class OsUpdateAction(_Action):
     by Fleet's deadline."""
 
     type: Literal["os_update"]
-    install_action: Literal["InstallASAP", "InstallForceRestart", "InstallLater", "DownloadOnly", "NotifyOnly",
-                            "Default"] = "InstallASAP"  # fmt: skip
+    install_action: Literal[
+        "InstallASAP", "InstallForceRestart", "InstallLater", "DownloadOnly", "NotifyOnly", "Default"
+    ] = "InstallASAP"
     #: A version ("15.1"), or "latest": the newest release in the public feed (docs/actions.md).
     product_version: str | None = Field(default=None, pattern=r"^(latest|\d{1,3}(\.\d{1,3}){0,2})$")
     product_key: str | None = Field(default=None, min_length=1, max_length=100)
@@ -404,8 +426,11 @@ def _plan_host(
             if not action.runs_on(host.platform) or identity in seen:
                 continue
             seen.add(identity)
-            chosen.append(PlannedAction(window.window_id, window.revision, host.host_id, host.uuid, host.team_id,
-                                        policy_id, index, action))  # fmt: skip
+            chosen.append(
+                PlannedAction(
+                    window.window_id, window.revision, host.host_id, host.uuid, host.team_id, policy_id, index, action
+                )
+            )
     # sorted() is stable: configured order holds within "keeps running" and within "restarts".
     return sorted(chosen, key=lambda planned: planned.action.will_restart())
 

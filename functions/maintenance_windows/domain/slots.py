@@ -215,8 +215,9 @@ class _Search:
                 continue
             business_day = 0 if business_day is None else business_day + 1
             for start in free:
-                parts = score_parts(start, start + self.slot, day.context, business_day, preferences,
-                                    sooner_weight=self.sooner_weight)  # fmt: skip
+                parts = score_parts(
+                    start, start + self.slot, day.context, business_day, preferences, sooner_weight=self.sooner_weight
+                )
                 candidates.append(_Candidate((-parts.total, start), start, day.context, parts))
         candidates.sort(key=lambda candidate: candidate.sort_key)
         lightest = _lightest_day([day.context for day in days if day.starts])

@@ -74,8 +74,9 @@ def as_reported(window: Window, host: FleetHost, os_targets: Mapping[int, str] |
     """The host as Fleet's current results show it, fresh or not (dispatch's "does it still fail?")."""
     targets = {p: target for p, target in (os_targets or {}).items() if p in window.policy_ids}
     by_version = {p: at_least(host.os_version, target) for p, target in targets.items()}
-    failing = (set(failing_window_policies(window, host)) - set(targets)) | {p for p, ok in by_version.items()
-                                                                             if not ok}  # fmt: skip
+    failing = (set(failing_window_policies(window, host)) - set(targets)) | {
+        p for p, ok in by_version.items() if not ok
+    }
     reported_pass = {p.policy_id for p in host.policies if p.response == "pass" and p.policy_id not in targets}
     passing = (reported_pass & set(window.policy_ids)) | {p for p, ok in by_version.items() if ok}
     state = HostState.FAILING if failing else HostState.FIXED
@@ -134,8 +135,9 @@ class HostFailure:
     attention_reason: str | None = None
 
 
-def host_failure(earlier_failures: int, window: Window, report: HostReport, rules: VerifyRules,
-                 now: datetime) -> HostFailure:  # fmt: skip
+def host_failure(
+    earlier_failures: int, window: Window, report: HostReport, rules: VerifyRules, now: datetime
+) -> HostFailure:
     failed_windows = earlier_failures + 1
     names = {policy.policy_id: policy.name for policy in report.host.policies}
     unresolved = report.failing or tuple(failing_window_policies(window, report.host)) or window.policy_ids
@@ -143,8 +145,10 @@ def host_failure(earlier_failures: int, window: Window, report: HostReport, rule
     if report.state is HostState.FAILING:
         note = f"Your last maintenance window did not fix {listed}, so this is a new attempt."
     else:
-        note = (f"Your device did not report back after your last maintenance window, so we could not confirm "
-                f"it fixed {listed}. This is a new attempt.")  # fmt: skip
+        note = (
+            f"Your device did not report back after your last maintenance window, so we could not confirm "
+            f"it fixed {listed}. This is a new attempt."
+        )
     escalate = failed_windows >= rules.escalate_after_failed_windows
     return HostFailure(
         failed_windows=failed_windows,

@@ -58,11 +58,21 @@ def handle_fleet_webhook(request: HttpRequest, ctx: IngestionContext, settings: 
     except RetryLater as busy:
         return error(503, busy.problem)
     if isinstance(outcome, Ingested):
-        body = {"status": "accepted", "policy_id": outcome.policy_id, "hosts": outcome.hosts,
-                "commits": outcome.commits, **outcome.counts.as_dict()}  # fmt: skip
+        body = {
+            "status": "accepted",
+            "policy_id": outcome.policy_id,
+            "hosts": outcome.hosts,
+            "commits": outcome.commits,
+            **outcome.counts.as_dict(),
+        }
     else:
-        body = {"status": "queued", "policy_id": outcome.policy_id, "hosts": outcome.hosts,
-                "chunks": outcome.chunks, "delivery_id": outcome.delivery_id}  # fmt: skip
+        body = {
+            "status": "queued",
+            "policy_id": outcome.policy_id,
+            "hosts": outcome.hosts,
+            "chunks": outcome.chunks,
+            "delivery_id": outcome.delivery_id,
+        }
     return HttpResponse(202, body)
 
 

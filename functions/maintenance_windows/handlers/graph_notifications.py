@@ -47,8 +47,9 @@ def handle_graph_notifications(request: HttpRequest, ctx: PlanningContext) -> Ht
     if token is not None:
         if not token or len(token) > MAX_VALIDATION_TOKEN:
             return error(400, f"validationToken must be 1 to {MAX_VALIDATION_TOKEN} characters")
-        return HttpResponse(200, {}, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options":
-                                      "nosniff"}, text=token)  # fmt: skip
+        return HttpResponse(
+            200, {}, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}, text=token
+        )
     try:
         items = _items(parse_json_body(request.body))
     except BadRequest as bad:
@@ -65,16 +66,25 @@ def handle_graph_notifications(request: HttpRequest, ctx: PlanningContext) -> Ht
         lifecycle = item.get("lifecycleEvent")
         if lifecycle in ("reauthorizationRequired", "subscriptionRemoved"):
             channels.retire_channel(ctx, channel, ctx.clock())
-            logger.info("graph subscription retired for renewal", event="graph_lifecycle", lifecycle=lifecycle,
-                        channel_id=channel.channel_id)  # fmt: skip
+            logger.info(
+                "graph subscription retired for renewal",
+                event="graph_lifecycle",
+                lifecycle=lifecycle,
+                channel_id=channel.channel_id,
+            )
         try:
             outcome = follow.on_notification(ctx, channel, _message_number(item))
         except CalendarUnavailable:
             # The message stays pending; Graph delivers again after a 5xx (with backoff, for up to 4 hours).
             return error(503, "the calendar is unavailable; retry later")
         except CalendarError as problem:
-            logger.error("calendar sync failed", event="follow_failed", user_key=channel.user_key,
-                         status=problem.status, reason=problem.reason)  # fmt: skip
+            logger.error(
+                "calendar sync failed",
+                event="follow_failed",
+                user_key=channel.user_key,
+                status=problem.status,
+                reason=problem.reason,
+            )
             statuses.append("failed")
             continue
         statuses.append(outcome.status)
@@ -109,7 +119,15 @@ def _credentials(item: dict[str, Any]) -> tuple[str, str, str]:
 def _message_number(item: dict[str, Any]) -> int:
     found = item.get("resourceData")
     data = found if isinstance(found, dict) else {}
-    said = "|".join(str(part) for part in (item.get("subscriptionId"), item.get("changeType"), item.get("resource"),
-                                            item.get("lifecycleEvent"), data.get("@odata.etag")))  # fmt: skip
+    said = "|".join(
+        str(part)
+        for part in (
+            item.get("subscriptionId"),
+            item.get("changeType"),
+            item.get("resource"),
+            item.get("lifecycleEvent"),
+            data.get("@odata.etag"),
+        )
+    )
     # 48 bits: exact as a JavaScript number too (the local Firestore emulator stores integers as doubles).
     return int.from_bytes(hashlib.sha256(said.encode()).digest()[:6], "big") + 1

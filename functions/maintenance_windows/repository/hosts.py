@@ -48,12 +48,18 @@ class IngestCounts:
     hosts_unchanged: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hosts_new": self.hosts_new, "hosts_updated": self.hosts_updated,
-                "hosts_unchanged": self.hosts_unchanged}  # fmt: skip
+        return {
+            "hosts_new": self.hosts_new,
+            "hosts_updated": self.hosts_updated,
+            "hosts_unchanged": self.hosts_unchanged,
+        }
 
     def __add__(self, other: IngestCounts) -> IngestCounts:
-        return IngestCounts(self.hosts_new + other.hosts_new, self.hosts_updated + other.hosts_updated,
-                            self.hosts_unchanged + other.hosts_unchanged)  # fmt: skip
+        return IngestCounts(
+            self.hosts_new + other.hosts_new,
+            self.hosts_updated + other.hosts_updated,
+            self.hosts_unchanged + other.hosts_unchanged,
+        )
 
 
 def policy_case_id(host_id: int, policy_id: int) -> str:
@@ -125,8 +131,12 @@ def record_failures(store: DocumentStore, sightings: Sequence[HostSighting]) -> 
                 unchanged += 1
             else:
                 changed.append(folded)
-    store.commit([Write("merge", HOST_POLICIES, policy_case_id(c.host_id, c.policy_id),
-                        policy_case_to_document(c)) for c in changed])  # fmt: skip
+    store.commit(
+        [
+            Write("merge", HOST_POLICIES, policy_case_id(c.host_id, c.policy_id), policy_case_to_document(c))
+            for c in changed
+        ]
+    )
     return IngestCounts(created, len(changed), unchanged)
 
 
@@ -137,8 +147,9 @@ def _create(store: DocumentStore, cases: Sequence[PolicyCase]) -> tuple[int, lis
     for start in range(0, len(cases), MAX_WRITES_PER_COMMIT):
         batch = cases[start : start + MAX_WRITES_PER_COMMIT]
         mark = uuid.uuid4().hex
-        documents = {policy_case_id(c.host_id, c.policy_id): {**policy_case_to_document(c), CREATED_BY: mark}
-                     for c in batch}  # fmt: skip
+        documents = {
+            policy_case_id(c.host_id, c.policy_id): {**policy_case_to_document(c), CREATED_BY: mark} for c in batch
+        }
         try:
             store.commit([Write("create", HOST_POLICIES, doc_id, data) for doc_id, data in documents.items()])
             created += len(batch)
@@ -164,10 +175,14 @@ def _create(store: DocumentStore, cases: Sequence[PolicyCase]) -> tuple[int, lis
 def passing_writes(host_id: int, policy_ids: Iterable[int], moment: datetime) -> list[Write]:
     """Mark the host's policy cases passing (only the state fields: a webhook's sighting times stay)."""
     return [
-        Write("merge", HOST_POLICIES, policy_case_id(host_id, policy),
-              {"state": PolicyState.PASSING.value, "passed_at": moment})
+        Write(
+            "merge",
+            HOST_POLICIES,
+            policy_case_id(host_id, policy),
+            {"state": PolicyState.PASSING.value, "passed_at": moment},
+        )
         for policy in sorted(set(policy_ids))
-    ]  # fmt: skip
+    ]
 
 
 def failing_hosts(store: DocumentStore) -> list[HostCase]:
@@ -201,8 +216,10 @@ def window_hosts(store: DocumentStore, windows: Iterable[Window]) -> dict[int, D
         case = policy_case_from_document(document)
         if case.state is PolicyState.FAILING:
             failing[case.host_id].append(case.policy_id)
-    return {int(doc_id): {**document, "failing_policy_ids": sorted(failing[int(doc_id)])}
-            for doc_id, document in documents.items()}  # fmt: skip
+    return {
+        int(doc_id): {**document, "failing_policy_ids": sorted(failing[int(doc_id)])}
+        for doc_id, document in documents.items()
+    }
 
 
 def _host_cases(store: DocumentStore, rows: Sequence[tuple[str, Document]]) -> list[HostCase]:

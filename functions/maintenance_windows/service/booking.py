@@ -276,12 +276,13 @@ def _choose_before_os_deadline(
     slot = _choose(capped, busy, zone, now, capacity, lead, not_before, choosing, deadline=fleet_deadline)
     if isinstance(slot, Slot) and slot.fallback is None:
         return slot, capped
-    earliest = _choose(window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused,
-                       earliest=True)  # fmt: skip
+    earliest = _choose(window, busy, zone, now, capacity, lead, not_before, choosing, deadline=paused, earliest=True)
     if isinstance(earliest, NoSlot):
         return earliest, window
-    reason = (f"Fleet installs the update by itself on {local_moment(fleet_deadline, zone)}, sooner than any "
-              f"free slot; this is the earliest free slot ({earliest.reason})")  # fmt: skip
+    reason = (
+        f"Fleet installs the update by itself on {local_moment(fleet_deadline, zone)}, sooner than any "
+        f"free slot; this is the earliest free slot ({earliest.reason})"
+    )
     return replace(earliest, reason=reason, fallback=earliest.fallback or "before_fleet_deadline"), window
 
 
@@ -442,8 +443,9 @@ def _insert_events(ctx: PlanningContext, windows: Sequence[Window]) -> dict[str,
                 confirmed[window.window_id] = etag
     if refused:
         # Access was lost since the zone was cached: these windows stay planned, and wait like any refusal.
-        streaks = calendar_access.record_refused(ctx, windows, refused, calendar_access.load_refusals(ctx, refused),
-                                                 ctx.clock())  # fmt: skip
+        streaks = calendar_access.record_refused(
+            ctx, windows, refused, calendar_access.load_refusals(ctx, refused), ctx.clock()
+        )
         record_unplaced(
             ctx, [Unplaced(w, streaks[w.user_email].describe()) for w in windows if w.user_email in streaks]
         )

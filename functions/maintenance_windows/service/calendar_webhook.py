@@ -67,8 +67,11 @@ def start(ctx: DispatchContext, window: Window, rules: TeamRules, failing: Seque
     if not rules.compatible_webhook_url or not hosts:
         return 0
     claims = Claims(ctx.store, ctx.options.claim_lease)
-    claims.mark_first(_hosts_claim(window), now, {"kind": "webhook_hosts", "window_id": window.window_id,
-                                                  "host_ids": [h.host_id for h in hosts]})  # fmt: skip
+    claims.mark_first(
+        _hosts_claim(window),
+        now,
+        {"kind": "webhook_hosts", "window_id": window.window_id, "host_ids": [h.host_id for h in hosts]},
+    )
     for host in hosts:
         if not host.refetch_requested:
             ctx.fleet.refetch(host.host_id)
@@ -137,8 +140,9 @@ def _one_host(
     return _post(ctx, claims, window, url, host, failing, now)
 
 
-def _post(ctx: DispatchContext, claims: Claims, window: Window, url: str, host: FleetHost, failing: list[int],
-          now: datetime) -> str:  # fmt: skip
+def _post(
+    ctx: DispatchContext, claims: Claims, window: Window, url: str, host: FleetHost, failing: list[int], now: datetime
+) -> str:
     claim = claim_id("webhook", window.window_id, window.revision, host.host_id)
     try:
         ctx.fleet.post_calendar_webhook(url, payload(host, failing, now))
@@ -169,8 +173,9 @@ def _post(ctx: DispatchContext, claims: Claims, window: Window, url: str, host: 
     return "sent"
 
 
-def _finish_without(claims: Claims, claim: str, now: datetime, fields: Mapping[str, Any],
-                    known: Mapping[str, Any] | None, why: str) -> str:  # fmt: skip
+def _finish_without(
+    claims: Claims, claim: str, now: datetime, fields: Mapping[str, Any], known: Mapping[str, Any] | None, why: str
+) -> str:
     taken = claims.acquire(claim, now, fields, known)
     if taken.state is ClaimState.ACQUIRED:
         claims.finish(claim, "done", finished_at=now, webhook=None, why=why)

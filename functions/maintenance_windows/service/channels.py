@@ -303,8 +303,11 @@ def retire_channel(ctx: PlanningContext, record: ChannelRecord, now: datetime) -
 def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
     """The user has no booked window left (e.g. declined): stop following their calendar now."""
     now = ctx.clock()
-    records = [record for record in channel_records.channels_of(ctx.store, user_key)
-               if record.state is not ChannelState.RETIRED]  # fmt: skip
+    records = [
+        record
+        for record in channel_records.channels_of(ctx.store, user_key)
+        if record.state is not ChannelState.RETIRED
+    ]
     for record in records:
         retire_channel(ctx, record, now)
     if records:

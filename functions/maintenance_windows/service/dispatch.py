@@ -118,11 +118,13 @@ def recheck(ctx: DispatchContext, body: TaskBody) -> Rescheduled:
     spec = dispatch_task(window, now)
     if spec.payload["purpose"] == "recheck":  # still too far: chain another, under a name of its own
         attempt = body.attempt + 1
-        spec = TaskSpec(recheck_task_name(window.window_id, window.revision, attempt), spec.at,
-                        {**spec.payload, "attempt": attempt})  # fmt: skip
+        spec = TaskSpec(
+            recheck_task_name(window.window_id, window.revision, attempt), spec.at, {**spec.payload, "attempt": attempt}
+        )
     created = ctx.tasks.schedule(spec.name, spec.at, spec.payload)
-    noted = window_states.note(window, now, "task_rescheduled", f"task {spec.name} at {spec.at.isoformat()}",
-                               task_name=spec.name)  # fmt: skip
+    noted = window_states.note(
+        window, now, "task_rescheduled", f"task {spec.name} at {spec.at.isoformat()}", task_name=spec.name
+    )
     ctx.store.commit([window_write(noted)])
     return Rescheduled(spec.name, created, spec.payload["purpose"])
 
@@ -175,8 +177,11 @@ def dispatch(ctx: DispatchContext, body: TaskBody) -> Dispatched:
     _refuse_early(window, body, now)
     _hold_if_paused(ctx, window, body, now)
     run = DispatchRun(ctx, window, ctx.teams.rules_for(window.team_id), now, Claims(ctx.store, ctx.options.claim_lease))
-    first = run.claims.mark_first(claim_id("dispatch", window.window_id, window.revision), now,
-                                  {"kind": "dispatch", "window_id": window.window_id})  # fmt: skip
+    first = run.claims.mark_first(
+        claim_id("dispatch", window.window_id, window.revision),
+        now,
+        {"kind": "dispatch", "window_id": window.window_id},
+    )
     ctx.os_updates.begin()
     try:
         _read_hosts(run)
@@ -312,8 +317,14 @@ def _send(run: DispatchRun, action: PlannedAction) -> ActionResult:
         reference = action.command_uuid if isinstance(action.action, MdmCommandAction | OsUpdateAction) else None
         receipt, outcome = ActionReceipt(kind=action.action.type, reference=reference), "already_sent"
     at = run.ctx.clock()
-    run.claims.finish(action.claim_id, "sent", sent_at=at, receipt_kind=receipt.kind, reference=receipt.reference,
-                      already_queued=outcome == "already_sent")  # fmt: skip
+    run.claims.finish(
+        action.claim_id,
+        "sent",
+        sent_at=at,
+        receipt_kind=receipt.kind,
+        reference=receipt.reference,
+        already_queued=outcome == "already_sent",
+    )
     logger.info(
         "action sent",
         event="action_sent",
@@ -360,8 +371,9 @@ def _call_fleet(run: DispatchRun, planned: PlannedAction) -> ActionReceipt:
         # Fleet's answer names the command by the id we chose; keep ours if it says nothing.
         return ActionReceipt(receipt.kind, receipt.reference or planned.command_uuid, receipt.raw)
     if isinstance(action, ScriptAction):
-        return fleet.run_script(planned.host_id, script_id=action.script_id, script_name=action.script_name,
-                                team_id=planned.team_id)  # fmt: skip
+        return fleet.run_script(
+            planned.host_id, script_id=action.script_id, script_name=action.script_name, team_id=planned.team_id
+        )
     if isinstance(action, SoftwareInstallAction):
         return fleet.install_software(planned.host_id, action.software_title_id)
     fleet.refetch(planned.host_id)
@@ -392,8 +404,13 @@ def _finish(run: DispatchRun, *, resumed: bool) -> Dispatched:
     else:
         spec = verify_task(window, timedelta(minutes=run.rules.verify.grace_minutes))
         run.ctx.tasks.schedule(spec.name, spec.at, spec.payload)
-        window = window_states.note(window, run.now, "verify_scheduled", f"task {spec.name} at {spec.at.isoformat()}",
-                                    verify_task_name=spec.name)  # fmt: skip
+        window = window_states.note(
+            window,
+            run.now,
+            "verify_scheduled",
+            f"task {spec.name} at {spec.at.isoformat()}",
+            verify_task_name=spec.name,
+        )
     run.ctx.store.commit([*writes, window_write(window)])
     counts = _counts(run)
     logger.info(
@@ -461,8 +478,10 @@ def _dispatched_window(run: DispatchRun) -> Window:
     for host_id in run.missing_hosts:
         window = window_states.note(window, run.now, "host_missing", f"host {host_id} is no longer in Fleet")
     counts = _counts(run)
-    summary = (f"{counts['actions_sent'] + counts['actions_already_sent']} actions sent to "
-               f"{counts['hosts_failing']} hosts; {counts['hosts_passing']} hosts already pass")  # fmt: skip
+    summary = (
+        f"{counts['actions_sent'] + counts['actions_already_sent']} actions sent to "
+        f"{counts['hosts_failing']} hosts; {counts['hosts_passing']} hosts already pass"
+    )
     if counts["actions_by_person"]:
         summary += f"; {counts['actions_by_person']} OS updates are the person's to start"
     return window_states.dispatched(window, run.now, summary)

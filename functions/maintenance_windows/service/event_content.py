@@ -144,11 +144,13 @@ def _checked_brief(brief: PolicyBrief, request: ExplanationRequest) -> PolicyBri
         policy_id=brief.policy_id,
         problems={field: problems for field, problems in withheld.items() if problems},
     )
-    return brief.model_copy(update={
-        "name": f"policy {brief.policy_id}" if withheld["name"] else brief.name,
-        "description": "" if withheld["description"] else brief.description,
-        "resolution": "" if withheld["resolution"] else brief.resolution,
-    })  # fmt: skip
+    return brief.model_copy(
+        update={
+            "name": f"policy {brief.policy_id}" if withheld["name"] else brief.name,
+            "description": "" if withheld["description"] else brief.description,
+            "resolution": "" if withheld["resolution"] else brief.resolution,
+        }
+    )
 
 
 def _checked_host_name(host: Mapping[str, Any], host_id: int, request: ExplanationRequest) -> str:

@@ -148,12 +148,23 @@ def _queue_chunks(ctx: IngestionContext, payload: FailingPoliciesWebhook, sighti
     slices = [host_ids[start : start + CHUNK_HOSTS] for start in range(0, len(host_ids), CHUNK_HOSTS)]
     chunk_ids = [webhook_chunk_id(delivery, index) for index in range(len(slices))]
     writes = [
-        Write("set", CHUNKS, chunk_id, {
-            "delivery_id": delivery, "index": index, "chunks": len(slices), "policy_id": payload.policy.id,
-            "seen_at": payload.timestamp, "host_ids": ids, "received_at": now, "expires_at": now + CHUNK_RETENTION,
-        })
+        Write(
+            "set",
+            CHUNKS,
+            chunk_id,
+            {
+                "delivery_id": delivery,
+                "index": index,
+                "chunks": len(slices),
+                "policy_id": payload.policy.id,
+                "seen_at": payload.timestamp,
+                "host_ids": ids,
+                "received_at": now,
+                "expires_at": now + CHUNK_RETENTION,
+            },
+        )
         for index, (chunk_id, ids) in enumerate(zip(chunk_ids, slices, strict=True))
-    ]  # fmt: skip
+    ]
     for start in range(0, len(writes), _CHUNKS_PER_COMMIT):
         ctx.store.commit(writes[start : start + _CHUNKS_PER_COMMIT])
 

@@ -66,9 +66,13 @@ class HostFacts:
     @classmethod
     def of_case(cls, host_id: int, document: Mapping[str, Any]) -> HostFacts:
         team = document.get("team_id", document.get("reported_team_id"))
-        return cls(host_id, str(document.get("platform") or ""), str(document.get("os_version") or ""),
-                   None if team is None else int(team),
-                   tuple(int(p) for p in document.get("failing_policy_ids") or ()))  # fmt: skip
+        return cls(
+            host_id,
+            str(document.get("platform") or ""),
+            str(document.get("os_version") or ""),
+            None if team is None else int(team),
+            tuple(int(p) for p in document.get("failing_policy_ids") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,13 @@ class OsUpdates:
     def host_update(self, action: OsUpdateAction, facts: HostFacts) -> HostUpdate:
         platform = platform_family(facts.platform)
         settings = self.team_settings(facts.team_id)
-        return plan_host_update(platform, facts.os_version, self.target_version(action, platform),
-                                apple_enforcement(settings, platform), windows_enforcement(settings))  # fmt: skip
+        return plan_host_update(
+            platform,
+            facts.os_version,
+            self.target_version(action, platform),
+            apple_enforcement(settings, platform),
+            windows_enforcement(settings),
+        )
 
     def set_apple_enforcement(self, team_id: int, platform: str, enforcement: Enforcement) -> None:
         """manage: PATCH the team's setting for the platform (Fleet keeps the others)."""
@@ -253,9 +262,13 @@ def local_moment(moment: datetime, zone: str) -> str:
 def observed_deadline(teams: TeamsConfig, planned: Iterable[PlannedUpdate], zone: str) -> datetime | None:
     """observe: the window must come before Fleet installs the update itself (the earliest such moment
     among the hosts whose team only observes)."""
-    moments = [item.update.enforcement.instant(zone) for item in planned
-               if item.update.route is Route.PERSON and item.update.enforcement is not None
-               and teams.rules_for(item.team_id).os_updates.role is OsUpdateRole.OBSERVE]  # fmt: skip
+    moments = [
+        item.update.enforcement.instant(zone)
+        for item in planned
+        if item.update.route is Route.PERSON
+        and item.update.enforcement is not None
+        and teams.rules_for(item.team_id).os_updates.role is OsUpdateRole.OBSERVE
+    ]
     return min(moments) if moments else None
 
 
@@ -299,8 +312,14 @@ def sync_managed(
     return changes
 
 
-def _sync_team(teams: TeamsConfig, os_updates: OsUpdates, team_id: int, platform: str, targets: Sequence[str],
-               ends: Sequence[datetime]) -> SettingChange | None:  # fmt: skip
+def _sync_team(
+    teams: TeamsConfig,
+    os_updates: OsUpdates,
+    team_id: int,
+    platform: str,
+    targets: Sequence[str],
+    ends: Sequence[datetime],
+) -> SettingChange | None:
     if not targets:
         logger.warning(
             "manage: no version to enforce (set product_version, or the feed is down)",

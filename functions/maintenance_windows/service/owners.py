@@ -88,9 +88,14 @@ def _ask_fleet(ctx: PlanningContext, case: HostCase) -> Owner | None:
         return Owner(case.host_id, None, None, "host no longer exists in Fleet", {"fleet_display_name": ""})
     rules = ctx.teams.rules_for(host.team_id)
     choice = choose_email(mappings, rules.domains)
-    details = {"uuid": host.uuid, "platform": host.platform, "hardware_serial": host.hardware_serial,
-               "os_version": host.os_version, "fleet_display_name": host.display_name,
-               "labels": list(host.labels)}  # fmt: skip
+    details = {
+        "uuid": host.uuid,
+        "platform": host.platform,
+        "hardware_serial": host.hardware_serial,
+        "os_version": host.os_version,
+        "fleet_display_name": host.display_name,
+        "labels": list(host.labels),
+    }
     if not choice.found:
         logger.warning(
             "host has no usable email; it cannot be booked",

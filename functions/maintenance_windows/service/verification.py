@@ -213,17 +213,22 @@ def _look_again(
         names = ", ".join(f"{r.host.display_name or 'host'} (host {r.host.host_id})" for r in decision.offline)
         assert decision.decide_by is not None
         kind = "verify_waiting"
-        detail = (f"waiting for the device to come online: {names}; looking again at {at.isoformat()}, "
-                  f"deciding by {decision.decide_by.isoformat()}")  # fmt: skip
+        detail = (
+            f"waiting for the device to come online: {names}; looking again at {at.isoformat()}, "
+            f"deciding by {decision.decide_by.isoformat()}"
+        )
     else:
         kind = "verify_recheck"
-        detail = (f"no fresh result yet from hosts {ids[HostState.WAITING]}, still failing "
-                  f"{ids[HostState.FAILING]}; re-check {attempt + 1} at {at.isoformat()}")  # fmt: skip
+        detail = (
+            f"no fresh result yet from hosts {ids[HostState.WAITING]}, still failing "
+            f"{ids[HostState.FAILING]}; re-check {attempt + 1} at {at.isoformat()}"
+        )
     noted = window_states.note(window, now, kind, detail, verify_task_name=spec.name)
     ctx.store.commit([*closing_writes(ctx.store, window, decision.reports, now), window_write(noted)])
     status = "waiting" if decision.verdict is Verdict.WAIT_OFFLINE else "recheck"
-    return RecheckScheduled(window.window_id, attempt + 1, ids[HostState.FAILING], ids[HostState.WAITING],
-                            ids[HostState.OFFLINE], status)  # fmt: skip
+    return RecheckScheduled(
+        window.window_id, attempt + 1, ids[HostState.FAILING], ids[HostState.WAITING], ids[HostState.OFFLINE], status
+    )
 
 
 def _failed(
@@ -252,8 +257,14 @@ def _failed(
     why = "; ".join(f"host {host}: {verdicts[str(host)]}" for host in unresolved)
     done = window_states.failed(window, now, why)
     rebook_after = now + timedelta(hours=rules.verify.rebook_after_hours)
-    done = with_outcome(ctx.teams, done, [report.host for report in decision.reports], verified=False,
-                        rebook_after=rebook_after, escalated=bool(escalated))  # fmt: skip
+    done = with_outcome(
+        ctx.teams,
+        done,
+        [report.host for report in decision.reports],
+        verified=False,
+        rebook_after=rebook_after,
+        escalated=bool(escalated),
+    )
     ctx.store.commit([*closing, *_as_writes(updates), window_write(done), window_records.release_user(done)])
     logger.warning(
         "window failed",
@@ -296,8 +307,11 @@ def closing_writes(store: DocumentStore, window: Window, reports: Sequence[HostR
     cases = host_records.policy_cases(store, [report.host.host_id for report in reports], window.policy_ids)
     writes: list[Write] = []
     for report in reports:
-        failing = [policy for (host_id, policy), case in cases.items()
-                   if host_id == report.host.host_id and case.state is PolicyState.FAILING]  # fmt: skip
+        failing = [
+            policy
+            for (host_id, policy), case in cases.items()
+            if host_id == report.host.host_id and case.state is PolicyState.FAILING
+        ]
         writes.extend(host_records.passing_writes(report.host.host_id, newly_passing(window, report, failing), now))
     return writes
 

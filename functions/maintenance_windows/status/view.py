@@ -114,8 +114,9 @@ def overview(store: DocumentStore, now: datetime) -> Overview:
 
 def figures(store: DocumentStore, windows: list[Window], now: datetime) -> compliance.Figures:
     """The compliance figures of these windows, with the policy cases of their hosts."""
-    cases = host_records.policy_cases(store, {h for w in windows for h in w.host_ids},
-                                      {p for w in windows for p in w.policy_ids})  # fmt: skip
+    cases = host_records.policy_cases(
+        store, {h for w in windows for h in w.host_ids}, {p for w in windows for p in w.policy_ids}
+    )
     return compliance.compute(windows, cases, now)
 
 

@@ -113,9 +113,13 @@ def test_a_free_busy_group_whose_first_member_is_refused_still_answers_for_every
     users = [f"fb{index:03d}@example.com" for index in range(60)]  # two freeBusy groups: 50 + 10
     admin.users(*users, time_zone="UTC")
     admin.events(
-        {"user": users[0], "summary": "busy", "start": {"dateTime": (DAY + timedelta(hours=9)).isoformat()},
-         "end": {"dateTime": (DAY + timedelta(hours=10)).isoformat()}},
-    )  # fmt: skip
+        {
+            "user": users[0],
+            "summary": "busy",
+            "start": {"dateTime": (DAY + timedelta(hours=9)).isoformat()},
+            "end": {"dateTime": (DAY + timedelta(hours=10)).isoformat()},
+        },
+    )
     endpoint = TokenEndpoint({users[0]: OUTSIDE_THE_DOMAIN, users[1]: UNKNOWN, users[50]: SUSPENDED})
     adapter = _adapter(calendar_server, endpoint)
     admin.call("POST", "counters/reset")
@@ -167,10 +171,22 @@ def test_the_stand_ins_token_endpoint_refuses_users_alone_through_the_local_sett
     calendar_server: RunningServer, admin: Admin
 ) -> None:
     """The local stack's own wiring: MW_CALENDAR_CREDENTIALS=local mints tokens at the stand-in's /token."""
-    states = {"active@example.com": None, "susp@example.com": "suspended", "nodel@example.com": "not_delegated",
-              "gone@example.com": "deleted"}  # fmt: skip
-    admin.call("POST", "users", {"users": [{"email": email, "timeZone": "Asia/Tokyo", **({"delegation": state}
-                                            if state else {})} for email, state in states.items()]})  # fmt: skip
+    states = {
+        "active@example.com": None,
+        "susp@example.com": "suspended",
+        "nodel@example.com": "not_delegated",
+        "gone@example.com": "deleted",
+    }
+    admin.call(
+        "POST",
+        "users",
+        {
+            "users": [
+                {"email": email, "timeZone": "Asia/Tokyo", **({"delegation": state} if state else {})}
+                for email, state in states.items()
+            ]
+        },
+    )
     settings = Settings.from_env(
         {"MW_CALENDAR_CREDENTIALS": "local", "MW_CALENDAR_API_ENDPOINT": calendar_server.api_endpoint}
     )
@@ -180,8 +196,11 @@ def test_the_stand_ins_token_endpoint_refuses_users_alone_through_the_local_sett
     assert zones["active@example.com"] == "Asia/Tokyo"
     reasons = {email: zone.reason for email, zone in zones.items() if isinstance(zone, CalendarAccessRefused)}
     # Google answers a suspended user like an unknown one (see docs/calendar-server.md): both read "unknown".
-    assert reasons == {"susp@example.com": "unknown", "nodel@example.com": "not_delegated",
-                       "gone@example.com": "unknown"}  # fmt: skip
+    assert reasons == {
+        "susp@example.com": "unknown",
+        "nodel@example.com": "not_delegated",
+        "gone@example.com": "unknown",
+    }
     counters = admin.counters()
     assert counters["calls"] == {"calendar.settings.get": 1}
     assert counters["token_grants"] == 1
@@ -205,8 +224,10 @@ def test_a_token_refused_after_it_was_minted_fails_that_batch_part_alone(
     results = adapter.insert_events([_spec(user, index) for index, user in enumerate(users)])
 
     assert [(r.created, r.error, r.access_refused) for r in results] == [
-        (True, None, False), (False, "not_delegated", True), (True, None, False)
-    ]  # fmt: skip
+        (True, None, False),
+        (False, "not_delegated", True),
+        (True, None, False),
+    ]
 
     def sent_as(user: str) -> list[int]:
         return [r["status"] for r in admin.call("GET", "requests?limit=20")["requests"] if r["user"] == user]

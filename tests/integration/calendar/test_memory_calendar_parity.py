@@ -52,16 +52,35 @@ def _at(hours: float) -> datetime:
 
 
 def _spec(event_id: str, start: datetime, description: str = "<p>fix</p>") -> EventSpec:
-    return EventSpec(ALICE, event_id, start, start + timedelta(minutes=30), ZONE, "Maintenance", description,
-                     {"mw_window_id": "w-1", "mw_revision": "0"}, "11", (10,))  # fmt: skip
+    return EventSpec(
+        ALICE,
+        event_id,
+        start,
+        start + timedelta(minutes=30),
+        ZONE,
+        "Maintenance",
+        description,
+        {"mw_window_id": "w-1", "mw_revision": "0"},
+        "11",
+        (10,),
+    )
 
 
 def _seen(event: CalendarEvent | None) -> tuple[Any, ...] | None:
     if event is None:
         return None
     summary = event.summary if event.status != "cancelled" else ""
-    return (event.event_id, event.status, event.start, event.end, event.all_day, dict(event.private_properties),
-            event.transparent, event.declined_by_owner, summary)  # fmt: skip
+    return (
+        event.event_id,
+        event.status,
+        event.start,
+        event.end,
+        event.all_day,
+        dict(event.private_properties),
+        event.transparent,
+        event.declined_by_owner,
+        summary,
+    )
 
 
 def _listed(events: tuple[CalendarEvent, ...] | list[CalendarEvent]) -> list[tuple[Any, ...] | None]:
@@ -78,8 +97,15 @@ def _script(side: Side) -> dict[str, Any]:
     seen["got"] = _seen(calendar.get_event(ALICE, "aaaa0001"))
     full = calendar.list_changes(ALICE, None)
     seen["full"] = _listed(full.events)
-    patched = calendar.patch_event(ALICE, "aaaa0001", start=_at(2), end=_at(2.5), time_zone=ZONE,
-                                   description_html="<p>new</p>", private_properties={"mw_revision": "1"})  # fmt: skip
+    patched = calendar.patch_event(
+        ALICE,
+        "aaaa0001",
+        start=_at(2),
+        end=_at(2.5),
+        time_zone=ZONE,
+        description_html="<p>new</p>",
+        private_properties={"mw_revision": "1"},
+    )
     seen["patched"] = (_seen(patched), patched.etag != first[0].etag)
     ours = calendar.list_changes(ALICE, full.next_sync_token)
     seen["after_our_patch"] = _listed(ours.events)
@@ -137,15 +163,31 @@ def _stand_in(adapter: GoogleCalendarAdapter, admin: Admin) -> Side:
 
     def add_event(event_id: str, start: datetime, end: datetime, transparent: bool) -> None:
         transparency = "transparent" if transparent else "opaque"
-        admin.events({"user": ALICE, "id": event_id, "summary": "Meeting", "start": {"dateTime": start.isoformat()},
-                      "end": {"dateTime": end.isoformat()}, "transparency": transparency})  # fmt: skip
+        admin.events(
+            {
+                "user": ALICE,
+                "id": event_id,
+                "summary": "Meeting",
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": end.isoformat()},
+                "transparency": transparency,
+            }
+        )
 
     def act(action: str, event_id: str, body: dict[str, Any] | None) -> None:
         admin.call("POST", f"users/{ALICE}/events/{event_id}/{action}", body or {})
 
     def add_typed(event_id: str, start: datetime, end: datetime, event_type: str) -> None:
-        admin.events({"user": ALICE, "id": event_id, "summary": event_type, "eventType": event_type,
-                      "start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}})  # fmt: skip
+        admin.events(
+            {
+                "user": ALICE,
+                "id": event_id,
+                "summary": event_type,
+                "eventType": event_type,
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": end.isoformat()},
+            }
+        )
 
     expire = lambda: admin.call("POST", "sync-tokens/expire", {"email": ALICE})  # noqa: E731
     return Side(adapter, add_event, act, expire, add_typed)
@@ -161,8 +203,9 @@ def _memory() -> Side:
     def act(action: str, event_id: str, body: dict[str, Any] | None) -> None:
         if action == "move":
             assert body is not None
-            calendar.user_moves(ALICE, event_id, datetime.fromisoformat(body["start"]),
-                                datetime.fromisoformat(body["end"]))  # fmt: skip
+            calendar.user_moves(
+                ALICE, event_id, datetime.fromisoformat(body["start"]), datetime.fromisoformat(body["end"])
+            )
         elif action == "decline":
             calendar.user_declines(ALICE, event_id)
         else:

@@ -13,8 +13,14 @@ DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0
 
 def _event(user: str, event_id: str, start: datetime, hours: float, event_type: str) -> dict[str, object]:
     end = start + timedelta(hours=hours)
-    return {"user": user, "id": event_id, "summary": event_type, "eventType": event_type,
-            "start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}}  # fmt: skip
+    return {
+        "user": user,
+        "id": event_id,
+        "summary": event_type,
+        "eventType": event_type,
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": end.isoformat()},
+    }
 
 
 def test_out_of_office_is_read_by_type_for_many_users_in_one_batch(

@@ -64,8 +64,10 @@ def findings(fleet: FleetHttpClient, text: str) -> list[str]:
 
 def test_every_name_and_id_is_checked_for_its_team(fleet: FleetHttpClient) -> None:
     found = findings(fleet, RULES)
-    assert "error 10 teams.1.actions[0].actions[0].script_name: script 'fix-firewal.sh' is not saved for team 1 " \
-           "(Workstations); did you mean 'fix-firewall.sh'?" in found  # fmt: skip
+    assert (
+        "error 10 teams.1.actions[0].actions[0].script_name: script 'fix-firewal.sh' is not saved for team 1 "
+        "(Workstations); did you mean 'fix-firewall.sh'?" in found
+    )
     assert "error 13 teams.1.actions[1].policy_id: policy 20 does not exist for team 1 (Workstations)" in found
     assert any(
         f.startswith("error 15 teams.1.actions[1].actions[0].software_title_id: software title 31") for f in found
@@ -77,12 +79,16 @@ def test_every_name_and_id_is_checked_for_its_team(fleet: FleetHttpClient) -> No
 def test_the_defaults_are_checked_for_each_team_that_uses_them(fleet: FleetHttpClient) -> None:
     # Team 2 uses the defaults; no-team.sh is saved for hosts in no team only.
     found = findings(fleet, RULES)
-    assert "error 4 defaults.actions[0].actions[0].script_name: script 'no-team.sh' is not saved for team 2 " \
-           "(Servers)" in found  # fmt: skip
+    assert (
+        "error 4 defaults.actions[0].actions[0].script_name: script 'no-team.sh' is not saved for team 2 "
+        "(Servers)" in found
+    )
     assert not any("hosts in no team" in f for f in found)
 
 
 def test_rules_that_match_fleet_have_no_errors(fleet: FleetHttpClient) -> None:
-    text = "teams:\n  '1':\n    actions:\n      - policy_id: 10\n        actions: [{type: script, script_id: 5}]\n" \
-           "  '2': {name: Servers}\n"  # fmt: skip
+    text = (
+        "teams:\n  '1':\n    actions:\n      - policy_id: 10\n        actions: [{type: script, script_id: 5}]\n"
+        "  '2': {name: Servers}\n"
+    )
     assert [f for f in findings(fleet, text) if f.startswith("error")] == []

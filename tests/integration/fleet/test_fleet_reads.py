@@ -22,19 +22,28 @@ from maintenance_windows.ports.fleet import (
 from tests.integration.fleet.conftest import FAST_RETRY, TOKEN
 
 CATALOG: dict[str, Any] = {
-    "teams": [{"id": 1, "name": "Engineering", "mdm": {"macos_updates": {"minimum_version": "26.1",
-                                                                        "deadline": "2027-06-30"}}}],
+    "teams": [
+        {
+            "id": 1,
+            "name": "Engineering",
+            "mdm": {"macos_updates": {"minimum_version": "26.1", "deadline": "2027-06-30"}},
+        }
+    ],
     "hosts": [{"id": 1, "uuid": "mac-1", "team_id": 1, "os_version": "macOS 26.0"}],
     "policies": [
         {"id": 1, "name": "Firewall on", "critical": True, "platform": "darwin", "resolution": "Turn it on."},
         {"id": 2, "name": "Disk encrypted", "team_id": 1, "calendar_events_enabled": True},
     ],
-    "scripts": [*({"id": i, "name": f"script-{i:02d}.sh", "team_id": 1} for i in range(1, 8)),
-                {"id": 50, "name": "g.sh"}],
-    "software_titles": [{"id": 20, "name": "Firefox.app", "team_ids": [1], "version": "136.0"},
-                        {"id": 21, "name": "Slack", "team_ids": [1], "kind": "app_store_app"},
-                        {"id": 22, "name": "Other team only", "team_ids": [2]}],
-}  # fmt: skip
+    "scripts": [
+        *({"id": i, "name": f"script-{i:02d}.sh", "team_id": 1} for i in range(1, 8)),
+        {"id": 50, "name": "g.sh"},
+    ],
+    "software_titles": [
+        {"id": 20, "name": "Firefox.app", "team_ids": [1], "version": "136.0"},
+        {"id": 21, "name": "Slack", "team_ids": [1], "kind": "app_store_app"},
+        {"id": 22, "name": "Other team only", "team_ids": [2]},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +89,12 @@ def test_installable_software_is_what_the_team_is_offered(client: FleetHttpClien
 
 def test_team_os_updates_are_read_and_patched(client: FleetHttpClient) -> None:
     assert client.team_os_updates(1).macos == AppleOSUpdates("26.1", "2027-06-30")
-    patched = client.set_team_os_updates(1, ipados=AppleOSUpdates("18.4", "2027-07-01"),
-                                         windows=WindowsOSUpdates(5, 2))  # fmt: skip
+    patched = client.set_team_os_updates(1, ipados=AppleOSUpdates("18.4", "2027-07-01"), windows=WindowsOSUpdates(5, 2))
     assert (patched.macos, patched.ipados, patched.windows) == (
-        AppleOSUpdates("26.1", "2027-06-30"), AppleOSUpdates("18.4", "2027-07-01"), WindowsOSUpdates(5, 2),
-    )  # fmt: skip
+        AppleOSUpdates("26.1", "2027-06-30"),
+        AppleOSUpdates("18.4", "2027-07-01"),
+        WindowsOSUpdates(5, 2),
+    )
     assert client.team_os_updates(1).windows.deadline_days == 5
     cleared = client.set_team_os_updates(1, macos=AppleOSUpdates())
     assert not cleared.macos.enforced

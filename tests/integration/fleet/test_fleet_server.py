@@ -189,8 +189,13 @@ def test_cli_takes_the_check_in_interval(tmp_path: Path) -> None:
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(SEED), encoding="utf-8")
     command = [sys.executable, "-m", "infra.fleet_server", "--port=0", f"--seed={seed_file}", "--quiet"]
-    process = subprocess.Popen([*command, "--checkin-interval=7.5"], cwd=REPO, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "FLEET_SERVER_TOKEN": TOKEN})  # fmt: skip
+    process = subprocess.Popen(
+        [*command, "--checkin-interval=7.5"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FLEET_SERVER_TOKEN": TOKEN},
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip().rsplit(" ", 1)[1]

@@ -26,8 +26,15 @@ def _outcome(call: Callable[[], Any]) -> Any:
 
 
 def _host(host: FleetHost) -> tuple[Any, ...]:
-    return (host.host_id, host.uuid, host.hardware_serial, host.platform, host.team_id, host.display_name,
-            sorted((p.policy_id, p.name, p.response) for p in host.policies))  # fmt: skip
+    return (
+        host.host_id,
+        host.uuid,
+        host.hardware_serial,
+        host.platform,
+        host.team_id,
+        host.display_name,
+        sorted((p.policy_id, p.name, p.response) for p in host.policies),
+    )
 
 
 def _restart(command_uuid: str) -> str:
@@ -68,8 +75,12 @@ def _script(fleet: FleetPort) -> dict[str, Any]:
     seen["refetch"] = _outcome(lambda: fleet.refetch(6))
     after = fleet.get_host(6)
     # A refetch only flags the host: Fleet's results stay those of its last run until it checks in.
-    seen["refetch_flags"] = (before.refetch_requested, after.refetch_requested, _host(after) == _host(before),
-                             after.policy_updated_at == before.policy_updated_at)  # fmt: skip
+    seen["refetch_flags"] = (
+        before.refetch_requested,
+        after.refetch_requested,
+        _host(after) == _host(before),
+        after.policy_updated_at == before.policy_updated_at,
+    )
     seen["refetch_unknown_host"] = _outcome(lambda: fleet.refetch(404))
     seen["webhook_bad_url"] = _outcome(lambda: fleet.post_calendar_webhook("ftp://example.com/hook", {}))
     return seen
@@ -84,9 +95,16 @@ def _memory() -> MemoryFleet:
         fleet.add_software_title(title["id"], title["name"])
     for seeded in SEED["hosts"]:
         policies = tuple(HostPolicy(int(p), names[int(p)], r) for p, r in seeded["policies"].items())
-        host = FleetHost(seeded["id"], seeded["uuid"], seeded["hardware_serial"], seeded["platform"],
-                         seeded["team_id"], seeded["display_name"], policies,
-                         policy_updated_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+        host = FleetHost(
+            seeded["id"],
+            seeded["uuid"],
+            seeded["hardware_serial"],
+            seeded["platform"],
+            seeded["team_id"],
+            seeded["display_name"],
+            policies,
+            policy_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
         fleet.add_host(host, [DeviceEmail(e["email"], e["source"]) for e in seeded["emails"]])
     return fleet
 
@@ -127,10 +145,16 @@ def _policy_script(fleet: PolicyCatalog) -> dict[str, Any]:
 def test_the_memory_fleet_serves_policies_like_the_stand_in(client: FleetHttpClient) -> None:
     memory = _memory()
     for seeded in SEED["policies"]:
-        memory.add_policy(FleetPolicy(seeded["id"], seeded["name"], seeded.get("team_id"),
-                                         description=seeded.get("description", ""),
-                                         resolution=seeded.get("resolution", ""),
-                                         critical=bool(seeded.get("critical"))))  # fmt: skip
+        memory.add_policy(
+            FleetPolicy(
+                seeded["id"],
+                seeded["name"],
+                seeded.get("team_id"),
+                description=seeded.get("description", ""),
+                resolution=seeded.get("resolution", ""),
+                critical=bool(seeded.get("critical")),
+            )
+        )
     on_stand_in, in_memory = _policy_script(client), _policy_script(memory)
     assert in_memory == on_stand_in
     assert on_stand_in["as_a_team_policy"] == ("FleetNotFound", 404)  # a global policy is no team's own

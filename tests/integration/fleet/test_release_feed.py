@@ -14,8 +14,10 @@ def test_latest_macos_and_ios_come_from_the_feed_and_are_cached(fleet: RunningFl
     now = [0.0]
     feed = SofaFeed(fleet.url + "/sofa/v1/", ttl_seconds=60, monotonic=lambda: now[0])
     assert (feed.latest_version("darwin"), feed.latest_version("ipados"), feed.latest_version("ios")) == (
-        "27.1", "27.1", "27.1",
-    )  # fmt: skip
+        "27.1",
+        "27.1",
+        "27.1",
+    )
     assert feed.latest_version("windows") is None  # SOFA covers Apple only
     served = requests.get(fleet.url + "/sofa/v1/macos_data_feed.json", timeout=5).json()
     assert [entry["OSVersion"] for entry in served["OSVersions"]] == ["27", "Tahoe 26", "Sequoia 15"]

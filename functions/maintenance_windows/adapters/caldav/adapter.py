@@ -174,8 +174,15 @@ class CalDavCalendarAdapter:
 
     def recent_events(self, user_email: str, time_min: datetime, time_max: datetime) -> list[CalendarEvent]:
         where = self._where(user_email)
-        answer = self._single(user_email, where, "calendar.query", "REPORT", where.calendar,
-                              webdav.calendar_query(time_min, time_max), depth="1")  # fmt: skip
+        answer = self._single(
+            user_email,
+            where,
+            "calendar.query",
+            "REPORT",
+            where.calendar,
+            webdav.calendar_query(time_min, time_max),
+            depth="1",
+        )
         events: list[CalendarEvent] = []
         for member in _members(answer):
             if member.status == 200 and member.calendar_data:
@@ -256,8 +263,14 @@ class CalDavCalendarAdapter:
             problem = refused.get(index) or self._problem(outcome, spec.user_email)
             if problem is not None:
                 _logger.warning("event insert failed", status=problem.status, reason=problem.reason)
-                results.append(InsertResult(spec.event_id, created=False, error=problem.reason or "error",
-                                            access_refused=isinstance(problem, CalendarAccessRefused)))  # fmt: skip
+                results.append(
+                    InsertResult(
+                        spec.event_id,
+                        created=False,
+                        error=problem.reason or "error",
+                        access_refused=isinstance(problem, CalendarAccessRefused),
+                    )
+                )
                 continue
             assert isinstance(outcome, DavAnswer)
             if outcome.status == 412:  # If-None-Match: * failed: the resource exists, booked by an earlier try
@@ -287,8 +300,15 @@ class CalDavCalendarAdapter:
                 raise CalendarError(f"event {event_id} not found", status=404, reason="notFound")
             text, etag = current
             tags = {**ical.tags_of(text), **private_properties} if private_properties else None
-            body = ical.patched_text(text, start=start, end=end, time_zone=time_zone, summary=summary,
-                                     description_html=description_html, tags=tags)  # fmt: skip
+            body = ical.patched_text(
+                text,
+                start=start,
+                end=end,
+                time_zone=time_zone,
+                summary=summary,
+                description_html=description_html,
+                tags=tags,
+            )
             answer = self._transport.call(
                 "event.update", DavRequest("PUT", url, where.login, body, {"Content-Type": ICS, "If-Match": etag})
             )
@@ -310,8 +330,9 @@ class CalDavCalendarAdapter:
             current = self._get(user_email, where, url)
             if current is None:
                 return False
-            answer = self._transport.call("event.delete", DavRequest("DELETE", url, where.login,
-                                                                     headers={"If-Match": current[1]}))  # fmt: skip
+            answer = self._transport.call(
+                "event.delete", DavRequest("DELETE", url, where.login, headers={"If-Match": current[1]})
+            )
             if answer.status == 412:
                 continue
             if answer.status in (404, 410):
@@ -386,8 +407,15 @@ class CalDavCalendarAdapter:
         if not token:
             raise CalendarError("the server answered no sync-token", reason="no_sync_token")
         low = self._clock() - timedelta(days=1)
-        answer = self._single(user_email, where, "calendar.query", "REPORT", where.calendar,
-                              webdav.calendar_query(low, low + FULL_READ_AHEAD, expand=False), depth="1")  # fmt: skip
+        answer = self._single(
+            user_email,
+            where,
+            "calendar.query",
+            "REPORT",
+            where.calendar,
+            webdav.calendar_query(low, low + FULL_READ_AHEAD, expand=False),
+            depth="1",
+        )
         events = [
             ical.to_event(member.calendar_data, member.name, member.etag, user_email)
             for member in _members(answer)
@@ -396,8 +424,13 @@ class CalDavCalendarAdapter:
         return ChangeSet(tuple(events), token)
 
     def _sync(self, user_email: str, where: _Where, token: str, *, with_data: bool) -> webdav.Multistatus:
-        request = DavRequest("REPORT", where.calendar, where.login, webdav.sync_collection(token, with_data=with_data),
-                             {"Content-Type": XML, "Depth": "0"})  # fmt: skip
+        request = DavRequest(
+            "REPORT",
+            where.calendar,
+            where.login,
+            webdav.sync_collection(token, with_data=with_data),
+            {"Content-Type": XML, "Depth": "0"},
+        )
         answer = self._transport.call("calendar.sync", request)
         if (
             answer.status in (403, 409, 410)
@@ -458,8 +491,9 @@ class CalDavCalendarAdapter:
         principal = self._href(email, login, server.url, (webdav.DAV, "current-user-principal"))
         home = self._href(email, login, principal, (webdav.CALDAV, "calendar-home-set"))
         body = webdav.propfind((webdav.DAV, "resourcetype"), (webdav.CALDAV, "supported-calendar-component-set"))
-        answer = self._transport.call("calendar.discover", DavRequest("PROPFIND", home, login, body,
-                                                                      {"Content-Type": XML, "Depth": "1"}))  # fmt: skip
+        answer = self._transport.call(
+            "calendar.discover", DavRequest("PROPFIND", home, login, body, {"Content-Type": XML, "Depth": "1"})
+        )
         self._raise_for(answer, email, login)
         for member in webdav.parse_multistatus(answer.body).members:
             if webdav.is_event_calendar(member):

@@ -214,8 +214,10 @@ class GoogleCalendarAdapter:
     def out_of_office(self, emails: Sequence[str], time_min: datetime, time_max: datetime) -> dict[str, AwayResult]:
         unique = list(dict.fromkeys(emails))
         query = out_of_office_query(time_min, time_max, self._page_size)
-        calls = [Call(str(index), email, "calendar.events.list", functools.partial(self._events.list, **query))
-                 for index, email in enumerate(unique)]  # fmt: skip
+        calls = [
+            Call(str(index), email, "calendar.events.list", functools.partial(self._events.list, **query))
+            for index, email in enumerate(unique)
+        ]
         outcomes = self._transport.run(calls)
         first_pages: dict[str, Any] = {}
         for index, email in enumerate(unique):
@@ -242,8 +244,11 @@ class GoogleCalendarAdapter:
                 results.append(InsertResult(spec.event_id, created=False))
             else:
                 self._log_failure("event insert failed", spec.user_email, outcome)
-                results.append(InsertResult(spec.event_id, created=False, error=outcome.reason,
-                                            access_refused=outcome.credentials_refused))  # fmt: skip
+                results.append(
+                    InsertResult(
+                        spec.event_id, created=False, error=outcome.reason, access_refused=outcome.credentials_refused
+                    )
+                )
         return results
 
     def watch_many(self, requests: Sequence[WatchRequest]) -> list[Channel | CalendarError]:
@@ -315,8 +320,9 @@ class GoogleCalendarAdapter:
         return resources.to_event(self._transport.execute(user_email, "calendar.events.patch", request))
 
     def delete_event(self, user_email: str, event_id: str) -> bool:
-        request = functools.partial(self._events.delete, calendarId=bodies.PRIMARY, eventId=event_id,
-                                    sendUpdates="none")  # fmt: skip
+        request = functools.partial(
+            self._events.delete, calendarId=bodies.PRIMARY, eventId=event_id, sendUpdates="none"
+        )
         try:
             self._transport.execute(user_email, "calendar.events.delete", request)
         except CalendarError as error:

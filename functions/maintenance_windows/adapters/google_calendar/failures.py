@@ -98,8 +98,9 @@ def credentials_failure(error: google.auth.exceptions.RefreshError) -> Failure:
             f"Google's token endpoint refused the delegated service account itself ({code}: {description}); "
             f"check its key and OAuth client ({SERVICE_ACCOUNT_ERRORS_URL})"
         ) from error
-    return Failure(401, refusal_reason(code, description), f"{code}: {description}", transient=False,
-                   credentials_refused=True)  # fmt: skip
+    return Failure(
+        401, refusal_reason(code, description), f"{code}: {description}", transient=False, credentials_refused=True
+    )
 
 
 def refusal_reason(code: str, description: str) -> str:
