@@ -533,7 +533,7 @@ def _verification(demo: LocalStack, dispatched: list[dict[str, Any]]) -> list[di
 
 
 def _what_the_events_say(demo: LocalStack, verified: list[dict[str, Any]]) -> None:
-    heading("7. What the events say now")
+    heading("8. What the events say now")
     told = 0
     for _ in range(5):  # a scheduled run may hold the planner's lease for a moment
         told += int(demo.plan().json().get("outcomes_told") or 0)
