@@ -7,6 +7,8 @@ shutdown() called from a signal handler on the serving thread itself would wait 
 
 from __future__ import annotations
 
+import argparse
+import json
 import signal
 import threading
 from types import FrameType, TracebackType
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 class QuietHandler(WSGIRequestHandler):
     """No stderr line per request: it would dominate a benchmark, and each stand-in keeps a request log."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002  # base signature  # base signature
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002  # base signature
         return
 
 
@@ -79,3 +81,21 @@ def stop_signal() -> threading.Event:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     return stopping
+
+
+def latency_stand_in_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a stand-in that takes only where to listen and an injected latency."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="injected latency per round trip")
+    return parser
+
+
+def serve_until_stopped(server: BackgroundServer, what: str, stopping: threading.Event) -> int:
+    """Serve until `stopping` is set, after one JSON line with the URL, from which a supervisor (infra.stack)
+    learns the port when --port 0 was used."""
+    with server:
+        print(json.dumps({"severity": "INFO", "message": f"{what} listening", "url": server.url}), flush=True)
+        stopping.wait()
+    return 0

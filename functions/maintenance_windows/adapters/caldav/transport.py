@@ -22,6 +22,7 @@ from maintenance_windows.adapters.batching import BatchRunner, Call, Failure
 from maintenance_windows.adapters.caldav.credentials import Login
 from maintenance_windows.adapters.call_stats import CallStats
 from maintenance_windows.adapters.http_retry import RetryPolicy
+from maintenance_windows.adapters.http_session import pooled_session
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.ports.calendar import CalendarUnavailable
 
@@ -77,10 +78,7 @@ class DavTransport:
         self.stats = stats
         self._timeout = timeout_seconds
         self._sleep = sleep
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency * 2)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.session = pooled_session(concurrency)
         self._runner: BatchRunner[DavRequest] = BatchRunner(
             self._send_one,
             batch_size=1,

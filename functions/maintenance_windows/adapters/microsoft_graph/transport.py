@@ -22,6 +22,7 @@ import tenacity
 from maintenance_windows.adapters.batching import BatchRunner, Call, Failure
 from maintenance_windows.adapters.call_stats import CallStats
 from maintenance_windows.adapters.http_retry import RetryPolicy
+from maintenance_windows.adapters.http_session import pooled_session
 from maintenance_windows.adapters.microsoft_graph.tokens import GraphTokens
 from maintenance_windows.adapters.rate_limit import QuotaLimiter
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable
@@ -78,10 +79,7 @@ class GraphTransport:
         self.stats = stats
         self._timeout = timeout_seconds
         self._sleep = sleep
-        self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency * 2)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        self._session = pooled_session(concurrency)
         self._runner: BatchRunner[Request] = BatchRunner(
             self._send_batch,
             batch_size=MAX_BATCH,
