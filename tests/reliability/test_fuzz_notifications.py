@@ -33,7 +33,7 @@ from tests.reliability.support import Figures, Population, Rig, current_size
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(current_size().timeout_seconds)]
 FUZZ = current_size()
-#: The ids calendar_notifications can look up (handlers/calendar_notifications.CHANNEL_ID), less Firestore's
+#: The ids calendar_notifications can look up (service/channels.is_channel_id), less Firestore's
 #: reserved __name__ form, which the store guard refuses with 400 too.
 OURS = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RESERVED = re.compile(r"__.*__")

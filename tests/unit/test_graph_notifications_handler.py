@@ -135,3 +135,16 @@ def test_message_numbers_stay_exact_as_javascript_numbers(booked: Booked) -> Non
     numbers = {_message_number(_item(booked, resource=f"Users/{ALICE}/Events/{i}")) for i in range(200)}
     assert len(numbers) == 200
     assert all(0 < number <= 2**53 for number in numbers)
+
+
+@pytest.mark.parametrize("channel_id", ["a/b", "x" * 65, "a b", "__x__"])
+def test_a_client_state_that_is_no_channel_id_of_ours_is_refused_and_changes_nothing(
+    booked: Booked, channel_id: str
+) -> None:
+    """A "/" would be a path into a sub-collection on Firestore (a 500 before the store guard), "__x__" is
+    reserved; neither is an id we issue, so the item is refused before any lookup."""
+    writes = booked.world.store.stats.writes
+    answer = _post(booked, _item(booked, clientState=f"{channel_id}.{booked.channel.token}"))
+    assert answer.status == 400
+    assert "clientState" in answer.body["error"]
+    assert booked.world.store.stats.writes == writes

@@ -30,9 +30,6 @@ from maintenance_windows.service.errors import Forbidden, NotAuthenticated
 
 logger = get_logger(__name__)
 _IGNORED_STATES = frozenset({"sync", "not_exists"})
-#: Our channel ids are UUIDs (service/channels.py). Google allows up to 64 of [A-Za-z0-9-_+/=]; "/" and the
-#: rest are never ours, and "/" would otherwise reach the store as a path.
-CHANNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Google counts a channel's messages up from 1; the count is stored, and Firestore keeps 64-bit integers.
 MAX_MESSAGE_NUMBER = 2**63 - 1
 _MESSAGE_NUMBER = re.compile(r"[0-9]{1,19}")
@@ -50,7 +47,7 @@ def handle_calendar_notifications(
 
 def _google_push(request: HttpRequest, ctx: PlanningContext, retired_grace: timedelta) -> HttpResponse:
     channel_id = request.header("X-Goog-Channel-ID")
-    if channel_id and not CHANNEL_ID.fullmatch(channel_id):  # none or empty: an unknown channel (401)
+    if channel_id and not channels.is_channel_id(channel_id):  # none or empty: an unknown channel (401)
         return error(400, "X-Goog-Channel-ID is not a channel id of ours (1 to 64 letters, digits, '-' or '_')")
     try:
         channel = channels.authenticate(
@@ -64,7 +61,7 @@ def _google_push(request: HttpRequest, ctx: PlanningContext, retired_grace: time
         return error(401, unknown.problem)
     except Forbidden as refused:
         return error(403, refused.problem)
-    except InvalidDocumentId as invalid:  # the store guard's last line; CHANNEL_ID is the first
+    except InvalidDocumentId as invalid:  # the store guard's last line; is_channel_id is the first
         return error(400, str(invalid))
     state = request.header("X-Goog-Resource-State") or ""
     if state in _IGNORED_STATES:

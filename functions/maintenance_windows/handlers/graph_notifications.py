@@ -104,16 +104,27 @@ def _items(body: Any) -> list[dict[str, Any]]:
             raise BadRequest(f"unknown lifecycleEvent {str(kind)[:40]!r}")
         if kind is None and item.get("changeType") not in _CHANGES:
             raise BadRequest(f"unknown changeType {str(item.get('changeType'))[:40]!r}")
+        channel_id = _credentials_or_none(item)[0]
+        if channel_id and not channels.is_channel_id(channel_id):
+            raise BadRequest(
+                "clientState does not start with a channel id of ours (1 to 64 letters, digits, '-' or '_')"
+            )
     return values
 
 
-def _credentials(item: dict[str, Any]) -> tuple[str, str, str]:
-    """(channel id, channel token, subscription id) as the item states them."""
+def _credentials_or_none(item: dict[str, Any]) -> tuple[str, str]:
+    """(channel id, channel token) as the item's clientState states them; empty where it does not."""
     state = item.get("clientState")
     channel_id, _, token = state.partition(".") if isinstance(state, str) else ("", "", "")
+    return channel_id, token
+
+
+def _credentials(item: dict[str, Any]) -> tuple[str, str, str]:
+    """(channel id, channel token, subscription id); the channel id was checked by _items."""
+    channel_id, token = _credentials_or_none(item)
     if not channel_id or not token:
         raise NotAuthenticated("no clientState of ours")
-    return channel_id[:64], token, str(item["subscriptionId"])[:200]
+    return channel_id, token, str(item["subscriptionId"])[:200]
 
 
 def _message_number(item: dict[str, Any]) -> int:

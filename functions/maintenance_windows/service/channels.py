@@ -14,6 +14,7 @@ Everything is idempotent: a crash leaves documents the next run finishes or clea
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -22,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from maintenance_windows.auth.channel_tokens import new_channel_token, token_digest, token_matches
+from maintenance_windows.domain.document_ids import document_id_problem
 from maintenance_windows.domain.windows import BOOKED_STATES, Window
 from maintenance_windows.observability import get_logger
 from maintenance_windows.ports.calendar import CalendarError, CalendarUnavailable, WatchRequest
@@ -312,6 +314,16 @@ def stop_user_channels(ctx: PlanningContext, user_key: str) -> None:
         retire_channel(ctx, record, now)
     if records:
         ctx.store.commit([window_records.user_write(user_key, channel_id=None)])
+
+
+#: Our channel ids are UUIDs (open_channel). Google allows up to 64 of [A-Za-z0-9-_+/=]; "/" and the rest are
+#: never ours, and "/" (or Firestore's reserved __name__ form) would otherwise reach the store as a path.
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_channel_id(value: str) -> bool:
+    """Whether a push message's channel id (Google's header, Graph's clientState) could be one we issued."""
+    return bool(_CHANNEL_ID.fullmatch(value)) and document_id_problem(value) is None
 
 
 def authenticate(
